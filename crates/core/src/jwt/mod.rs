@@ -1,0 +1,1 @@
+//! JWT inspection engine.

@@ -1,0 +1,12 @@
+//! Sealpost core: agent keys, the LinkAuth envelope and its JWE form, JWT inspection.
+//!
+//! Pure Rust, builds for native targets and `wasm32-unknown-unknown`. No I/O and no
+//! clock: callers pass the current time where it matters.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod envelope;
+pub mod error;
+pub mod keys;
+#[cfg(feature = "jwt")]
+pub mod jwt;

@@ -1,0 +1,1 @@
+//! Sealpost WASM bindings (see crates/wasm).
