@@ -640,7 +640,7 @@ class ConsentFlow {
   fingerprintBlock() {
     return h(
       "div",
-      { class: "sp-check" },
+      { class: "sp-check sp-fp-card" },
       h("p", { class: "sp-check-label", id: "sp-fp-label" }, "Agent key fingerprint"),
       h("p", { class: "sp-fp", "aria-labelledby": "sp-fp-label", "data-testid": "fingerprint" }, this.fingerprint.short),
       h(
@@ -680,6 +680,8 @@ class ConsentFlow {
 
     const check = (final) => {
       const v = compareFingerprint(pasteInput.value, this.fingerprint);
+      const card = this.card.querySelector(".sp-fp-card");
+      if (card) card.classList.toggle("sp-mismatch", v === "mismatch" || (v === "incomplete" && final));
       pasteStatus.className = "sp-fp-status";
       pasteInput.removeAttribute("aria-invalid");
       continueBtn.removeAttribute("aria-disabled");
@@ -1000,7 +1002,7 @@ class ConsentFlow {
     const status = c.status ? ` (HTTP ${c.status})` : "";
     this.render(
       "error",
-      h("div", { class: `sp-error sp-error-${c.kind}`, "data-error": c.kind }),
+      h("div", { class: `sp-error-mark${retry ? " sp-retryable" : ""}`, "aria-hidden": "true" }, "!"),
       h("h1", { class: "sp-title" }, f.title),
       h("p", { class: "sp-lead" }, f.body + status),
       h("p", { class: "sp-next" }, h("strong", null, "What to do: "), f.next),
