@@ -13,9 +13,10 @@ Header lines:
   credentials: the JSON object the agent must get back (success only)
   comment:     what the vector is about
 
-Regenerating makes new random envelopes (same expectations).
+Regenerating makes new random envelopes (same expectations). Pass vector names
+as arguments to (re)write only those.
 """
-import base64, hashlib, json, os
+import base64, hashlib, json, os, sys
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -74,7 +75,12 @@ def creds_bytes(c):
     return json.dumps(c, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+ONLY = set(sys.argv[1:])  # names to (re)write; all when empty
+
+
 def write(name, expect, key, wire, algorithm=LINKAUTH, comment="", credentials=None, session=None):
+    if ONLY and name not in ONLY:
+        return
     lines = [f"expect: {expect}", f"key: {key}", f"algorithm: {algorithm}"]
     if session is not None:
         lines.append(f"session: {session}")
@@ -101,8 +107,9 @@ def kid(pub):
 
 def main():
     os.makedirs(OUT, exist_ok=True)
-    for f in os.listdir(OUT):
-        os.remove(os.path.join(OUT, f))
+    if not ONLY:
+        for f in os.listdir(OUT):
+            os.remove(os.path.join(OUT, f))
     pub = KEYS[2048].public_key()
 
     # ---- LinkAuth envelope: success
@@ -140,6 +147,10 @@ def main():
         d = {k: b64(good[k]) for k in ("wrapped_key", "iv", "ciphertext") if k != missing}
         write(f"linkauth_malformed_missing_{missing}", "malformed", "rsa2048", outer(json.dumps(d)),
               comment=f"inner JSON without `{missing}`")
+    dup = '{"wrapped_key":"%s","iv":"%s","ciphertext":"%s","wrapped_key":"%s"}' % (
+        b64(good["iv"]), b64(good["iv"]), b64(good["ciphertext"]), b64(good["wrapped_key"]))
+    write("linkauth_malformed_duplicate_member", "malformed", "rsa2048", outer(dup),
+          comment="`wrapped_key` twice (a wrong value first, the right one last): parsers disagree on which wins, refuse")
     d = {"wrapped_key": b64(good["wrapped_key"]), "iv": 12, "ciphertext": b64(good["ciphertext"])}
     write("linkauth_malformed_iv_not_string", "malformed", "rsa2048", outer(json.dumps(d)), comment="`iv` is a number")
     d = {"wrapped_key": "!!" + b64(good["wrapped_key"])[2:], "iv": b64(good["iv"]), "ciphertext": b64(good["ciphertext"])}
@@ -254,6 +265,22 @@ def main():
         wrap = (lambda k: pub.encrypt(k, oaep(hashes.SHA1))) if name == "alg_rsa_oaep_sha1" else None
         write(f"jwe_unsupported_{name}", "unsupported", "rsa2048", ".".join(jwe(pub, creds_bytes(CREDS), h, wrap=wrap)),
               algorithm="JWE", session=SID, comment=f"{what}: not what Sealpost speaks")
+
+    # A header that is a JSON array holding alg, enc, kid, sid in order (correctly
+    # encrypted with that text as AAD): JOSE headers are objects.
+    h = b64u(json.dumps(["RSA-OAEP-256", "A256GCM", kid(pub), SID]).encode())
+    cek, iv = os.urandom(32), os.urandom(12)
+    ct_tag = AESGCM(cek).encrypt(iv, creds_bytes(CREDS), h.encode())
+    write("jwe_malformed_header_array", "malformed", "rsa2048",
+          ".".join([h, b64u(pub.encrypt(cek, oaep())), b64u(iv), b64u(ct_tag[:-16]), b64u(ct_tag[-16:])]),
+          algorithm="JWE", session=SID, comment="protected header is a JSON array, not an object")
+    # `sid` twice: the other session first, ours last (correctly encrypted).
+    h = b64u(('{"alg":"RSA-OAEP-256","enc":"A256GCM","kid":"%s","sid":"%s","sid":"%s"}' % (kid(pub), OTHER_SID, SID)).encode())
+    cek, iv = os.urandom(32), os.urandom(12)
+    ct_tag = AESGCM(cek).encrypt(iv, creds_bytes(CREDS), h.encode())
+    write("jwe_malformed_duplicate_sid", "malformed", "rsa2048",
+          ".".join([h, b64u(pub.encrypt(cek, oaep())), b64u(iv), b64u(ct_tag[:-16]), b64u(ct_tag[-16:])]),
+          algorithm="JWE", session=SID, comment="`sid` member twice: RFC 7515 section 4 allows reject or last-wins; Sealpost rejects")
 
     # ---- JWE: cryptographic failures
     for i, part in ((1, "encrypted_key"), (2, "iv"), (3, "ciphertext"), (4, "tag")):

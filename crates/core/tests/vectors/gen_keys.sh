@@ -38,9 +38,11 @@ openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | ope
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 2>/dev/null | openssl pkey -pubout > bad/ec_p256.spki.pem
 openssl genpkey -algorithm ED25519 2>/dev/null | openssl pkey -pubout -outform DER | base64 -w0 > bad/ed25519.spki.b64
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:1024 -out /tmp/rsa1024.pem 2>/dev/null
+cp /tmp/rsa1024.pem bad/rsa1024.pkcs8.pem
 openssl pkey -in /tmp/rsa1024.pem -pubout -outform DER | base64 -w0 > bad/rsa1024.spki.b64
 openssl rsa -in /tmp/rsa1024.pem -RSAPublicKey_out -out bad/rsa1024.pkcs1.pem 2>/dev/null
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -pkeyopt rsa_keygen_pubexp:3 -out /tmp/rsa2048e3.pem 2>/dev/null
+cp /tmp/rsa2048e3.pem bad/rsa2048_e3.pkcs8.pem
 openssl pkey -in /tmp/rsa2048e3.pem -pubout -outform DER | base64 -w0 > bad/rsa2048_e3.spki.b64
 openssl pkey -in /tmp/rsa2048e3.pem -pubout > bad/rsa2048_e3.spki.pem
 # The 2048-bit SPKI under a wrong PEM label.
