@@ -1,0 +1,334 @@
+//! The catalogue of finding codes (stable strings, severities, one-line fixes)
+//! and the rules over the header, the signature shape and the claims.
+
+use serde_json::{Map, Value};
+
+use super::alg::Alg;
+use super::report::{Finding, Severity};
+use super::verify;
+
+macro_rules! codes {
+    ($( $(#[$m:meta])* $variant:ident => $code:literal, $sev:ident, $fix:literal; )*) => {
+        /// Every finding the engine can report.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[non_exhaustive]
+        pub enum Code { $( $(#[$m])* $variant, )* }
+
+        impl Code {
+            /// All codes, in catalogue order.
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+            /// The stable string, e.g. `JWT_ALG_NONE`.
+            #[must_use]
+            pub fn as_str(self) -> &'static str { match self { $(Code::$variant => $code,)* } }
+            /// Default severity.
+            #[must_use]
+            pub fn severity(self) -> Severity { match self { $(Code::$variant => Severity::$sev,)* } }
+            /// One-line fix.
+            #[must_use]
+            pub fn fix(self) -> &'static str { match self { $(Code::$variant => $fix,)* } }
+        }
+    };
+}
+
+codes! {
+    /// Input over the size limit.
+    InputTooLarge => "JWT_INPUT_TOO_LARGE", High, "Real JWTs are a few KB; reject oversized tokens before parsing.";
+    /// Whitespace or a scheme prefix around the token.
+    NonCompactInput => "JWT_NON_COMPACT_INPUT", Low, "Pass the bare compact token (header.payload.signature) without prefixes or whitespace.";
+    /// Wrong number of segments / empty.
+    Malformed => "JWT_MALFORMED", High, "A JWS has exactly three base64url segments separated by dots.";
+    /// Undecodable base64url.
+    B64Invalid => "JWT_B64_INVALID", High, "Encode every segment as unpadded base64url (RFC 7515 section 2).";
+    /// Padding, std alphabet or dirty trailing bits.
+    B64NonCanonical => "JWT_B64_NONCANONICAL", Medium, "Emit canonical unpadded base64url and reject other spellings when verifying.";
+    /// Header bytes not UTF-8.
+    HeaderNotUtf8 => "JWT_HEADER_NOT_UTF8", High, "The JOSE header must be UTF-8 JSON.";
+    /// Header not a JSON object.
+    HeaderNotJsonObject => "JWT_HEADER_NOT_JSON_OBJECT", High, "The JOSE header must be a JSON object.";
+    /// Payload bytes not UTF-8.
+    PayloadNotUtf8 => "JWT_PAYLOAD_NOT_UTF8", High, "JWT claims must be a UTF-8 JSON object.";
+    /// Payload not a JSON object.
+    PayloadNotJsonObject => "JWT_PAYLOAD_NOT_JSON_OBJECT", High, "JWT claims must be a JSON object (RFC 7519 section 7.2).";
+    /// Duplicate header parameter.
+    DuplicateHeaderParam => "JWT_DUPLICATE_HEADER_PARAM", High, "Reject JSON with duplicate member names (RFC 7515 section 5.2).";
+    /// Duplicate claim.
+    DuplicateClaim => "JWT_DUPLICATE_CLAIM", High, "Reject claims with duplicate member names (RFC 7519 section 4).";
+    /// JSON serialization input.
+    JsonSerialization => "JWT_JSON_SERIALIZATION", Medium, "JWTs use the compact serialization (RFC 7519 section 7.1); reject JSON-serialized input.";
+    /// JWE.
+    Encrypted => "JWT_ENCRYPTED", Info, "Decrypt with the recipient's key to inspect the claims.";
+    /// Nested token (cty JWT).
+    Nested => "JWT_NESTED", Info, "Both the outer and the inner token must be validated.";
+    /// alg missing.
+    AlgMissing => "JWT_ALG_MISSING", High, "Every JWS header must carry alg; reject tokens without it.";
+    /// alg none.
+    AlgNone => "JWT_ALG_NONE", Critical, "Reject alg none (any case); accept only an allow-list of algorithms fixed by configuration.";
+    /// alg unknown or unsupported.
+    AlgUnknown => "JWT_ALG_UNKNOWN", Medium, "Use a registered signature algorithm (RS256, PS256, ES256, EdDSA...) from an allow-list.";
+    /// Empty signature segment.
+    SignatureEmpty => "JWT_SIGNATURE_EMPTY", Critical, "Never accept a token whose signature segment is empty.";
+    /// Signature does not verify.
+    SignatureInvalid => "JWT_SIGNATURE_INVALID", Critical, "Reject the token; if it should be valid, check the issuer's key and algorithm.";
+    /// Wrong fixed length.
+    SignatureLength => "JWT_SIGNATURE_LENGTH", High, "Use the fixed signature size of the algorithm (ES256: 64 bytes r||s, EdDSA: 64, HS256: 32).";
+    /// DER-encoded ECDSA signature.
+    EcdsaDerSignature => "JWT_ECDSA_DER_SIGNATURE", High, "JWS ECDSA signatures are r||s (IEEE P1363), not DER (RFC 7518 section 3.4).";
+    /// r or s zero / out of range.
+    EcdsaPsychicSignature => "JWT_ECDSA_PSYCHIC_SIGNATURE", Critical, "Patch the verifier (CVE-2022-21449): r and s must lie in [1, n-1].";
+    /// Verifies with public key bytes as HMAC secret.
+    KeyConfusion => "JWT_KEY_CONFUSION", Critical, "Bind each key to one algorithm; never let the header's alg pick HMAC for a public key.";
+    /// Verifies with the empty secret.
+    HmacEmptySecret => "JWT_HMAC_EMPTY_SECRET", Critical, "Configure a random HMAC secret; an empty secret lets anyone mint tokens.";
+    /// Verifies with a well-known secret.
+    HmacWeakSecret => "JWT_HMAC_WEAK_SECRET", Critical, "Rotate to a random secret of at least the hash length (32+ bytes for HS256) from a secret store.";
+    /// jwk header.
+    HeaderJwk => "JWT_HEADER_JWK", High, "Never verify with a key embedded in the token; use keys from your configuration.";
+    /// jku header.
+    HeaderJku => "JWT_HEADER_JKU", High, "Never fetch keys from a URL named by the token; pin the JWKS URL in configuration.";
+    /// x5u header.
+    HeaderX5u => "JWT_HEADER_X5U", High, "Never fetch certificates from a URL named by the token; pin trust in configuration.";
+    /// x5c header.
+    HeaderX5c => "JWT_HEADER_X5C", Medium, "Only trust x5c after chain validation to a pinned anchor; otherwise ignore it.";
+    /// kid path traversal.
+    KidPathTraversal => "JWT_KID_PATH_TRAVERSAL", High, "Treat kid as an opaque lookup key into a fixed key set, never as a file path.";
+    /// kid SQL metacharacters.
+    KidSqlInjection => "JWT_KID_SQL_INJECTION", High, "Treat kid as an opaque lookup key; never splice it into SQL.";
+    /// kid shell metacharacters.
+    KidShellInjection => "JWT_KID_SHELL_INJECTION", High, "Treat kid as an opaque lookup key; never pass it to a shell.";
+    /// kid is a URL.
+    KidUrl => "JWT_KID_URL", Medium, "kid identifies a key in your key set; never fetch what it points to.";
+    /// kid contains NUL.
+    KidNul => "JWT_KID_NUL", High, "Reject kid values containing NUL or control characters.";
+    /// alg does not fit the key.
+    AlgKeyMismatch => "JWT_ALG_KEY_MISMATCH", High, "Take the algorithm from the key (kty/crv/alg/use), never from the token header.";
+    /// RSA key under 2048 bits.
+    KeyRsaTooSmall => "JWT_KEY_RSA_TOO_SMALL", High, "Use RSA keys of at least 2048 bits (RFC 7518 section 3.3).";
+    /// HMAC key shorter than the hash.
+    KeyHmacTooShort => "JWT_KEY_HMAC_TOO_SHORT", Medium, "Use an HMAC key at least as long as the hash output (RFC 7518 section 3.2).";
+    /// No key matches kid/alg/kty.
+    NoMatchingKey => "JWT_NO_MATCHING_KEY", High, "Verify against the issuer's current JWKS, or fix the token's kid/alg.";
+    /// Several keys match.
+    SeveralKeysMatch => "JWT_SEVERAL_KEYS_MATCH", Low, "Give every key a unique kid and put it in the token header.";
+    /// Not verified.
+    NotVerified => "JWT_NOT_VERIFIED", Info, "Supply the issuer's key (JWK, JWKS, PEM or secret) to check the signature.";
+    /// crit empty.
+    CritEmpty => "JWT_CRIT_EMPTY", Medium, "Omit crit, or list only the extensions the recipient must understand (RFC 7515 section 4.1.11).";
+    /// crit malformed.
+    CritMalformed => "JWT_CRIT_MALFORMED", Medium, "crit must be an array of header parameter names that are present in the header.";
+    /// crit names an unknown extension.
+    CritUnknown => "JWT_CRIT_UNKNOWN", High, "Recipients must reject tokens whose crit names an extension they do not implement.";
+    /// crit names a registered parameter.
+    CritRegistered => "JWT_CRIT_REGISTERED", Medium, "crit must not list parameters defined by the JWS/JWA specs (RFC 7515 section 4.1.11).";
+    /// typ missing.
+    TypMissing => "JWT_TYP_MISSING", Low, "Set typ (at+jwt, dpop+jwt, JWT...) so one kind of token cannot be replayed as another (RFC 8725 section 3.11).";
+    /// typ not the expected one.
+    TypMismatch => "JWT_TYP_MISMATCH", High, "Accept only the token type your endpoint expects.";
+    /// exp missing.
+    ExpMissing => "JWT_EXP_MISSING", Medium, "Always set exp; a token without expiry is valid forever once leaked.";
+    /// exp in the past.
+    Expired => "JWT_EXPIRED", High, "Reject expired tokens (allow only small clock leeway) and obtain a fresh one.";
+    /// exp too far from iat.
+    LifetimeTooLong => "JWT_LIFETIME_TOO_LONG", Low, "Issue short-lived tokens (minutes to hours) and refresh them.";
+    /// nbf in the future.
+    NbfFuture => "JWT_NBF_FUTURE", Medium, "The token is not valid yet; check clocks or wait until nbf.";
+    /// iat in the future.
+    IatFuture => "JWT_IAT_FUTURE", Medium, "iat lies in the future: the issuer's clock is wrong or the token is forged.";
+    /// nbf after exp.
+    NbfAfterExp => "JWT_NBF_AFTER_EXP", Medium, "nbf must be before exp; such a token is never valid.";
+    /// Malformed NumericDate.
+    NumericDateMalformed => "JWT_NUMERICDATE_MALFORMED", Medium, "Time claims are JSON numbers of seconds since 1970 (RFC 7519 section 2), not strings or milliseconds.";
+    /// Older than max age.
+    TooOld => "JWT_TOO_OLD", Medium, "The token (or authentication) is older than the allowed maximum age; re-authenticate.";
+    /// aud missing.
+    AudMissing => "JWT_AUD_MISSING", Medium, "Set aud to the intended recipient and have recipients check it.";
+    /// aud not expected.
+    AudMismatch => "JWT_AUD_MISMATCH", High, "Reject tokens minted for another audience.";
+    /// iss missing.
+    IssMissing => "JWT_ISS_MISSING", Medium, "Set iss and check it against the expected issuer.";
+    /// iss not expected.
+    IssMismatch => "JWT_ISS_MISMATCH", High, "Reject tokens from issuers you do not trust.";
+    /// Required claim missing.
+    RequiredClaimMissing => "JWT_REQUIRED_CLAIM_MISSING", High, "Add the claim at the issuer, or relax the policy if it is truly optional.";
+    /// at+jwt missing required claims.
+    AtJwtMissingClaims => "JWT_AT_JWT_MISSING_CLAIMS", Medium, "RFC 9068 section 2.2 requires iss, exp, aud, sub, client_id, iat and jti in at+jwt tokens.";
+    /// ID token with several aud and no azp.
+    IdTokenAzpMissing => "JWT_ID_TOKEN_AZP_MISSING", Medium, "An ID token with several audiences should carry azp naming the client it was issued to (OIDC Core 2).";
+    /// act chain too deep.
+    ActTooDeep => "JWT_ACT_TOO_DEEP", Medium, "Limit delegation depth; long act chains hide who is really acting.";
+    /// actor delegates to itself.
+    ActSelfDelegation => "JWT_ACT_SELF_DELEGATION", Medium, "An actor must differ from the subject and from the actor it acts for.";
+    /// actor not allowed by may_act.
+    ActNotAllowed => "JWT_ACT_NOT_ALLOWED", High, "The current actor is not the party may_act allows (RFC 8693 section 4.4); refuse the exchange.";
+    /// act / may_act malformed.
+    ActMalformed => "JWT_ACT_MALFORMED", Medium, "act and may_act are JSON objects of claims identifying the actor (RFC 8693 section 4.1).";
+    /// cnf malformed.
+    CnfMalformed => "JWT_CNF_MALFORMED", Medium, "cnf.jkt and cnf.x5t#S256 are base64url SHA-256 thumbprints (43 characters).";
+    /// authorization_details malformed.
+    AuthzDetailsMalformed => "JWT_AUTHZ_DETAILS_MALFORMED", Medium, "authorization_details is an array of objects each with a string type (RFC 9396 section 2).";
+    /// e-mail address.
+    PiiEmail => "JWT_PII_EMAIL", Low, "Tokens are readable by every holder: send an opaque identifier instead of personal data.";
+    /// phone number.
+    PiiPhone => "JWT_PII_PHONE", Low, "Tokens are readable by every holder: keep phone numbers out of them.";
+    /// person name.
+    PiiName => "JWT_PII_NAME", Low, "Tokens are readable by every holder: keep names out of access tokens.";
+    /// postal address.
+    PiiAddress => "JWT_PII_ADDRESS", Medium, "Tokens are readable by every holder: keep postal addresses out of them.";
+    /// birth date.
+    PiiBirthdate => "JWT_PII_BIRTHDATE", Medium, "Tokens are readable by every holder: keep birth dates out of them.";
+    /// government id.
+    PiiGovernmentId => "JWT_PII_GOVERNMENT_ID", High, "Never put government identifiers in tokens; use an internal opaque id.";
+    /// payment card number.
+    PiiCardNumber => "JWT_PII_CARD_NUMBER", High, "Never put card numbers in tokens (PCI DSS); use a payment token.";
+    /// private key in payload.
+    PrivateKeyInPayload => "JWT_PRIVATE_KEY_IN_PAYLOAD", Critical, "Remove private key members (d, p, q, dp, dq, qi, k) and rotate the exposed key.";
+    /// password-like claim.
+    SecretInPayload => "JWT_SECRET_IN_PAYLOAD", High, "Remove secrets (passwords, API keys, client secrets) from claims and rotate them.";
+}
+
+/// Append a finding with the code's severity and fix.
+pub fn push(findings: &mut Vec<Finding>, code: Code, location: &str, message: String) {
+    push_sev(findings, code, code.severity(), location, message);
+}
+
+/// Append a finding with an explicit severity.
+pub fn push_sev(findings: &mut Vec<Finding>, code: Code, severity: Severity, location: &str, message: String) {
+    findings.push(Finding { code: code.as_str(), severity, location: location.to_owned(), message, fix: code.fix() });
+}
+
+/// Header parameters registered by JWS/JWE/JWA (not allowed in `crit`).
+const REGISTERED_HEADER: &[&str] = &[
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
+];
+
+/// Rules over the header (alg, embedded keys, kid, crit, typ) and the signature shape.
+pub fn header_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, sig: &[u8], sig_decoded: bool, expected_typ: Option<&str>, crit_understood: &[String], encrypted: bool) {
+    match header.get("alg") {
+        None => push(out, Code::AlgMissing, "header.alg", "the header has no alg".to_owned()),
+        Some(Value::String(a)) if a.eq_ignore_ascii_case("none") => {
+            push(out, Code::AlgNone, "header.alg", format!("alg is \"{a}\": the token is unsigned and anyone can forge it"));
+        }
+        Some(Value::String(a)) if !encrypted && Alg::parse(a).is_none() => {
+            push(out, Code::AlgUnknown, "header.alg", format!("alg \"{}\" is not a supported JWS algorithm", clip(a, 40)));
+        }
+        Some(Value::String(_)) => {}
+        Some(_) => push(out, Code::AlgUnknown, "header.alg", "alg is not a string".to_owned()),
+    }
+    let alg = header.get("alg").and_then(Value::as_str);
+    if !encrypted && sig_decoded && sig.is_empty() && !alg.is_some_and(|a| a.eq_ignore_ascii_case("none")) {
+        push(out, Code::SignatureEmpty, "signature", "the signature segment is empty".to_owned());
+    }
+    if let Some(a) = alg.and_then(Alg::parse) {
+        if !sig.is_empty() {
+            signature_shape(out, a, sig);
+        }
+    }
+    for (name, code, what) in [
+        ("jwk", Code::HeaderJwk, "embeds a public key (jwk); a verifier that trusts it accepts tokens signed by anyone"),
+        ("jku", Code::HeaderJku, "names a JWKS URL (jku); fetching it lets the sender choose the key (and enables SSRF)"),
+        ("x5u", Code::HeaderX5u, "names a certificate URL (x5u); fetching it lets the sender choose the key (and enables SSRF)"),
+        ("x5c", Code::HeaderX5c, "embeds a certificate chain (x5c); it proves nothing without chain validation"),
+    ] {
+        if header.contains_key(name) {
+            push(out, code, &format!("header.{name}"), format!("the header {what}"));
+        }
+    }
+    if let Some(kid) = header.get("kid") {
+        match kid.as_str() {
+            Some(k) => kid_rules(out, k),
+            None => push(out, Code::KidSqlInjection, "header.kid", "kid is not a string; type confusion in key lookup".to_owned()),
+        }
+    }
+    if let Some(crit) = header.get("crit") {
+        crit_rules(out, header, crit, crit_understood);
+    }
+    let typ = header.get("typ").and_then(Value::as_str);
+    match (typ, expected_typ) {
+        (None, Some(exp)) => push_sev(out, Code::TypMismatch, Severity::High, "header.typ", format!("typ is missing; expected \"{exp}\"")),
+        (None, None) if !encrypted => push(out, Code::TypMissing, "header.typ", "the header has no typ".to_owned()),
+        (Some(t), Some(exp)) if !typ_eq(t, exp) => push(out, Code::TypMismatch, "header.typ", format!("typ is \"{}\"; expected \"{exp}\"", clip(t, 40))),
+        _ => {}
+    }
+}
+
+/// Compare media types ignoring case and an `application/` prefix (RFC 7515 4.1.9).
+#[must_use]
+pub fn typ_eq(a: &str, b: &str) -> bool {
+    let norm = |s: &str| {
+        let s = s.trim();
+        let l = s.to_ascii_lowercase();
+        l.strip_prefix("application/").map(str::to_owned).unwrap_or(l)
+    };
+    norm(a) == norm(b)
+}
+
+fn signature_shape(out: &mut Vec<Finding>, alg: Alg, sig: &[u8]) {
+    let Some(expected) = alg.fixed_sig_len() else { return };
+    if sig.len() != expected {
+        if alg.is_ecdsa() && verify::looks_like_der_ecdsa(sig) {
+            push(out, Code::EcdsaDerSignature, "signature", format!("{} signature is DER-encoded ({} bytes); JWS requires {expected} bytes r||s", alg.name(), sig.len()));
+        } else {
+            push(out, Code::SignatureLength, "signature", format!("{} signature is {} bytes; expected {expected}", alg.name(), sig.len()));
+        }
+        return;
+    }
+    if let Some(why) = verify::ecdsa_out_of_range(alg, sig) {
+        push(out, Code::EcdsaPsychicSignature, "signature", format!("ECDSA {why}: a valid signature never has this; vulnerable verifiers accept it for any message"));
+    }
+}
+
+fn kid_rules(out: &mut Vec<Finding>, kid: &str) {
+    let lower = kid.to_ascii_lowercase();
+    if kid.contains('\0') || kid.chars().any(|c| c.is_control()) {
+        push(out, Code::KidNul, "header.kid", "kid contains NUL or control characters (path truncation, log injection)".to_owned());
+    }
+    if kid.contains("../") || kid.contains("..\\") || lower.contains("%2e%2e") || kid.starts_with('/') || lower.starts_with("file:") || kid.contains(":\\") {
+        push(out, Code::KidPathTraversal, "header.kid", "kid looks like a file path or traversal (e.g. ../../dev/null used as an empty key)".to_owned());
+    }
+    let sql_words = [" or ", " and ", "union select", "union all", "select ", "drop table", "sleep(", "--", "/*", "#"];
+    if kid.contains('\'') || kid.contains('"') || kid.contains(';') || sql_words.iter().any(|w| lower.contains(w)) {
+        push(out, Code::KidSqlInjection, "header.kid", "kid contains SQL metacharacters or keywords".to_owned());
+    }
+    if kid.contains(['|', '&', '`', '$', '<', '>']) || kid.contains("$(") || kid.contains(';') {
+        push(out, Code::KidShellInjection, "header.kid", "kid contains shell metacharacters".to_owned());
+    }
+    if lower.contains("://") {
+        push(out, Code::KidUrl, "header.kid", "kid is a URL".to_owned());
+    }
+}
+
+fn crit_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, crit: &Value, understood: &[String]) {
+    let Some(arr) = crit.as_array() else {
+        push(out, Code::CritMalformed, "header.crit", "crit is not an array".to_owned());
+        return;
+    };
+    if arr.is_empty() {
+        push(out, Code::CritEmpty, "header.crit", "crit is an empty array (forbidden by RFC 7515)".to_owned());
+        return;
+    }
+    for v in arr.iter().take(16) {
+        let Some(name) = v.as_str() else {
+            push(out, Code::CritMalformed, "header.crit", "crit contains a non-string".to_owned());
+            continue;
+        };
+        if REGISTERED_HEADER.contains(&name) {
+            push(out, Code::CritRegistered, "header.crit", format!("crit lists the registered parameter \"{name}\""));
+        } else if !understood.iter().any(|u| u == name) {
+            push(out, Code::CritUnknown, "header.crit", format!("crit requires the extension \"{}\", which this recipient does not understand", clip(name, 40)));
+        }
+        if !header.contains_key(name) {
+            push(out, Code::CritMalformed, "header.crit", format!("crit lists \"{}\" but the header does not contain it", clip(name, 40)));
+        }
+    }
+}
+
+/// Shorten `s` to at most `n` characters for messages.
+#[must_use]
+pub fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(n).collect();
+        t.push('…');
+        t
+    }
+}
