@@ -1,0 +1,519 @@
+//! The LinkAuth envelope (`RSA-OAEP-256+AES-256-GCM`) and its JWE form.
+//!
+//! Spec: `docs/protocol.md`, sections "The envelope" and "JWE envelope".
+//!
+//! Sealing runs in the browser (wasm32) and opening on the agent (native); both
+//! are this code. Opening fails with one opaque [`EnvelopeError::DecryptFailed`]
+//! whatever went wrong cryptographically: callers never learn whether RSA-OAEP
+//! or AES-GCM failed.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{ErrorCode, b64};
+use crate::keys::AgentPublicKey;
+#[cfg(feature = "keygen")]
+use crate::keys::AgentPrivateKey;
+
+/// `algorithm` value of the LinkAuth envelope.
+pub const ALG_LINKAUTH: &str = "RSA-OAEP-256+AES-256-GCM";
+/// `algorithm` value of the JWE envelope (Sealpost extension).
+pub const ALG_JWE: &str = "JWE";
+/// Largest serialized credentials (JSON bytes) that may be sealed.
+pub const MAX_CREDENTIALS_BYTES: usize = 64 * 1024;
+/// Largest number of credential fields.
+pub const MAX_FIELDS: usize = 256;
+/// Largest envelope text that `open`/`open_jwe` will look at.
+pub const MAX_ENVELOPE_BYTES: usize = 256 * 1024;
+
+/// Why sealing or opening failed. Never carries secret material.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnvelopeError {
+    /// The recipient key was refused.
+    #[error(transparent)]
+    Key(#[from] crate::keys::KeyError),
+    /// The credentials are not a JSON object whose values are all strings, or a
+    /// field name is empty.
+    #[error("credentials must be an object of string values: {0}")]
+    CredentialsInvalid(&'static str),
+    /// The input exceeds the size limits ([`MAX_CREDENTIALS_BYTES`],
+    /// [`MAX_FIELDS`], [`MAX_ENVELOPE_BYTES`]).
+    #[error("input too large: {0}")]
+    InputTooLarge(&'static str),
+    /// The envelope's structure is wrong (base64, JSON, part count or lengths).
+    #[error("the envelope is malformed: {0}")]
+    Malformed(&'static str),
+    /// The envelope uses an algorithm this implementation does not open.
+    #[error("unsupported envelope: {0}")]
+    Unsupported(&'static str),
+    /// Opening failed. Deliberately says nothing about which step failed.
+    #[error("the envelope could not be decrypted")]
+    DecryptFailed,
+    /// A JWE envelope was made for another session (`sid` mismatch).
+    #[error("the envelope was sealed for a different session")]
+    SessionMismatch,
+    /// The platform random number generator is unavailable.
+    #[error("no secure random number generator is available")]
+    RandomUnavailable,
+}
+
+impl ErrorCode for EnvelopeError {
+    fn code(&self) -> &'static str {
+        match self {
+            EnvelopeError::Key(k) => ErrorCode::code(k),
+            EnvelopeError::CredentialsInvalid(_) => "ERR_CREDENTIALS_INVALID",
+            EnvelopeError::InputTooLarge(_) => "ERR_INPUT_TOO_LARGE",
+            EnvelopeError::Malformed(_) => "ERR_ENVELOPE_MALFORMED",
+            EnvelopeError::Unsupported(_) => "ERR_ENVELOPE_UNSUPPORTED",
+            EnvelopeError::DecryptFailed => "ERR_DECRYPT_FAILED",
+            EnvelopeError::SessionMismatch => "ERR_JWE_SESSION_MISMATCH",
+            EnvelopeError::RandomUnavailable => "ERR_RANDOM_UNAVAILABLE",
+        }
+    }
+}
+
+impl EnvelopeError {
+    /// The stable code (same as [`ErrorCode::code`]).
+    pub fn code(&self) -> &'static str {
+        ErrorCode::code(self)
+    }
+}
+
+/// Credentials: field name -> value. Every string is zeroized on drop; `Debug`
+/// shows field names only.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Credentials(BTreeMap<String, String>);
+
+impl core::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+impl Drop for Credentials {
+    fn drop(&mut self) {
+        let map = core::mem::take(&mut self.0);
+        for (mut k, mut v) in map {
+            k.zeroize();
+            v.zeroize();
+        }
+    }
+}
+
+impl From<BTreeMap<String, String>> for Credentials {
+    fn from(map: BTreeMap<String, String>) -> Self {
+        Credentials(map)
+    }
+}
+
+impl Credentials {
+    /// An empty set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Insert a field, returning the previous value (zeroized when dropped by the caller).
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<String> {
+        self.0.insert(name.into(), value.into())
+    }
+
+    /// A field's value.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    /// Fields in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are no fields.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Parse a JSON object whose values are all strings.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        if bytes.len() > MAX_CREDENTIALS_BYTES {
+            return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
+        }
+        let value: serde_json::Value = serde_json::from_slice(bytes)
+            .map_err(|_| EnvelopeError::CredentialsInvalid("not JSON"))?;
+        let serde_json::Value::Object(object) = value else {
+            return Err(EnvelopeError::CredentialsInvalid("not a JSON object"));
+        };
+        let mut creds = Credentials::new();
+        for (name, value) in object {
+            match value {
+                serde_json::Value::String(s) => {
+                    creds.insert(name, s);
+                }
+                _ => return Err(EnvelopeError::CredentialsInvalid("a value is not a string")),
+            }
+        }
+        creds.validate()?;
+        Ok(creds)
+    }
+
+    /// Check the limits and field names.
+    pub fn validate(&self) -> Result<(), EnvelopeError> {
+        if self.0.len() > MAX_FIELDS {
+            return Err(EnvelopeError::InputTooLarge("too many fields"));
+        }
+        if self.0.keys().any(String::is_empty) {
+            return Err(EnvelopeError::CredentialsInvalid("a field name is empty"));
+        }
+        Ok(())
+    }
+
+    /// Serialize to JSON in zeroizing memory.
+    pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        self.validate()?;
+        let estimate: usize = self.0.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>() + 2;
+        if estimate > MAX_CREDENTIALS_BYTES {
+            return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
+        }
+        // Sized up front so escaping rarely reallocates (a reallocation would leave a copy).
+        let mut out = Zeroizing::new(Vec::with_capacity(estimate * 2));
+        serde_json::to_writer(&mut *out, &self.0)
+            .map_err(|_| EnvelopeError::CredentialsInvalid("not serializable"))?;
+        if out.len() > MAX_CREDENTIALS_BYTES {
+            return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
+        }
+        Ok(out)
+    }
+}
+
+/// The JSON inside the LinkAuth `ciphertext` (before the outer base64).
+#[derive(Serialize, Deserialize)]
+struct Inner {
+    wrapped_key: String,
+    iv: String,
+    ciphertext: String,
+}
+
+/// Seal credentials to the agent key as a LinkAuth envelope. Returns the wire
+/// `ciphertext` value; send it with `algorithm` = [`ALG_LINKAUTH`].
+pub fn seal(recipient: &AgentPublicKey, credentials: &Credentials) -> Result<String, EnvelopeError> {
+    let plaintext = credentials.to_json()?;
+    let (cek, iv) = primitives::fresh_key_and_iv()?;
+    let ct = primitives::aes256gcm_encrypt(&cek, &iv, &plaintext, b"")?;
+    let wrapped = primitives::rsa_oaep_sha256_encrypt(recipient, &cek[..], b"")?;
+    let inner = Inner {
+        wrapped_key: b64::STD.encode(wrapped),
+        iv: b64::STD.encode(iv),
+        ciphertext: b64::STD.encode(ct),
+    };
+    let json = serde_json::to_vec(&inner).map_err(|_| EnvelopeError::Malformed("encoding"))?;
+    Ok(b64::STD.encode(json))
+}
+
+/// The protected header of a Sealpost JWE envelope.
+#[derive(Serialize, Deserialize)]
+struct JweHeader {
+    alg: String,
+    enc: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    kid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sid: Option<String>,
+    #[serde(default, skip_serializing)]
+    zip: Option<serde_json::Value>,
+    #[serde(default, skip_serializing)]
+    crit: Option<serde_json::Value>,
+}
+
+/// Seal credentials as a JWE compact serialization (`RSA-OAEP-256` / `A256GCM`)
+/// with `kid` = the key's long fingerprint and `sid` = `session_id`, bound as AAD
+/// through the protected header. Send with `algorithm` = [`ALG_JWE`].
+pub fn seal_jwe(
+    recipient: &AgentPublicKey,
+    credentials: &Credentials,
+    session_id: &str,
+) -> Result<String, EnvelopeError> {
+    if session_id.len() > 256 {
+        return Err(EnvelopeError::InputTooLarge("session id"));
+    }
+    let plaintext = credentials.to_json()?;
+    let header = JweHeader {
+        alg: "RSA-OAEP-256".into(),
+        enc: "A256GCM".into(),
+        kid: Some(recipient.fingerprint().long()),
+        sid: Some(session_id.into()),
+        zip: None,
+        crit: None,
+    };
+    let header_json = serde_json::to_vec(&header).map_err(|_| EnvelopeError::Malformed("encoding"))?;
+    let header_b64 = b64::URL.encode(header_json);
+    let (cek, iv) = primitives::fresh_key_and_iv()?;
+    let mut ct = primitives::aes256gcm_encrypt(&cek, &iv, &plaintext, header_b64.as_bytes())?;
+    let tag = ct.split_off(ct.len().saturating_sub(primitives::TAG_LEN));
+    let wrapped = primitives::rsa_oaep_sha256_encrypt(recipient, &cek[..], b"")?;
+    let parts = [
+        header_b64,
+        b64::URL.encode(wrapped),
+        b64::URL.encode(iv),
+        b64::URL.encode(ct),
+        b64::URL.encode(tag),
+    ];
+    Ok(parts.join("."))
+}
+
+/// Open a LinkAuth envelope (the wire `ciphertext` value).
+#[cfg(feature = "keygen")]
+pub fn open(key: &AgentPrivateKey, ciphertext: &str) -> Result<Credentials, EnvelopeError> {
+    check_envelope_len(ciphertext)?;
+    let json = b64::decode_any(ciphertext.trim())
+        .ok_or(EnvelopeError::Malformed("outer base64"))?;
+    let inner: Inner =
+        serde_json::from_slice(&json).map_err(|_| EnvelopeError::Malformed("inner JSON"))?;
+    let wrapped = b64::decode_any(&inner.wrapped_key).ok_or(EnvelopeError::Malformed("wrapped_key base64"))?;
+    let iv = b64::decode_any(&inner.iv).ok_or(EnvelopeError::Malformed("iv base64"))?;
+    let ct = b64::decode_any(&inner.ciphertext).ok_or(EnvelopeError::Malformed("ciphertext base64"))?;
+    if iv.len() != primitives::IV_LEN {
+        return Err(EnvelopeError::Malformed("iv must be 12 bytes"));
+    }
+    if ct.len() < primitives::TAG_LEN {
+        return Err(EnvelopeError::Malformed("ciphertext shorter than the GCM tag"));
+    }
+    let plaintext = unwrap_and_decrypt(key, &wrapped, &iv, &ct, b"")?;
+    Credentials::from_json(&plaintext)
+}
+
+/// Open a JWE envelope and check that it was sealed for `expected_session_id`.
+#[cfg(feature = "keygen")]
+pub fn open_jwe(
+    key: &AgentPrivateKey,
+    jwe: &str,
+    expected_session_id: &str,
+) -> Result<Credentials, EnvelopeError> {
+    check_envelope_len(jwe)?;
+    let jwe = jwe.trim();
+    let parts: Vec<&str> = jwe.split('.').collect();
+    if parts.len() != 5 {
+        return Err(EnvelopeError::Malformed("a JWE compact serialization has 5 parts"));
+    }
+    let decode = |s: &str, what: &'static str| {
+        b64::URL.decode(s).map_err(|_| EnvelopeError::Malformed(what))
+    };
+    let header_json = decode(parts[0], "JWE header base64url")?;
+    let header: JweHeader =
+        serde_json::from_slice(&header_json).map_err(|_| EnvelopeError::Malformed("JWE header JSON"))?;
+    if header.alg != "RSA-OAEP-256" {
+        return Err(EnvelopeError::Unsupported("JWE alg must be RSA-OAEP-256"));
+    }
+    if header.enc != "A256GCM" {
+        return Err(EnvelopeError::Unsupported("JWE enc must be A256GCM"));
+    }
+    if header.zip.is_some() {
+        return Err(EnvelopeError::Unsupported("JWE zip is not supported"));
+    }
+    if header.crit.is_some() {
+        return Err(EnvelopeError::Unsupported("JWE crit is not supported"));
+    }
+    if header.sid.as_deref() != Some(expected_session_id) {
+        return Err(EnvelopeError::SessionMismatch);
+    }
+    let wrapped = decode(parts[1], "JWE encrypted key base64url")?;
+    let iv = decode(parts[2], "JWE iv base64url")?;
+    let mut ct = decode(parts[3], "JWE ciphertext base64url")?;
+    let tag = decode(parts[4], "JWE tag base64url")?;
+    if iv.len() != primitives::IV_LEN {
+        return Err(EnvelopeError::Malformed("iv must be 12 bytes"));
+    }
+    if tag.len() != primitives::TAG_LEN {
+        return Err(EnvelopeError::Malformed("tag must be 16 bytes"));
+    }
+    ct.extend_from_slice(&tag);
+    let plaintext = unwrap_and_decrypt(key, &wrapped, &iv, &ct, parts[0].as_bytes())?;
+    Credentials::from_json(&plaintext)
+}
+
+/// Open whichever envelope `algorithm` names ([`ALG_LINKAUTH`] or [`ALG_JWE`]).
+#[cfg(feature = "keygen")]
+pub fn open_any(
+    key: &AgentPrivateKey,
+    algorithm: &str,
+    ciphertext: &str,
+    session_id: &str,
+) -> Result<Credentials, EnvelopeError> {
+    match algorithm {
+        ALG_LINKAUTH => open(key, ciphertext),
+        ALG_JWE => open_jwe(key, ciphertext, session_id),
+        _ => Err(EnvelopeError::Unsupported("unknown algorithm")),
+    }
+}
+
+#[cfg(feature = "keygen")]
+fn unwrap_and_decrypt(
+    key: &AgentPrivateKey,
+    wrapped: &[u8],
+    iv: &[u8],
+    ct_and_tag: &[u8],
+    aad: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+    let cek = primitives::rsa_oaep_sha256_decrypt(key, wrapped, b"")?;
+    let cek: &[u8; 32] = cek.as_slice().try_into().map_err(|_| EnvelopeError::DecryptFailed)?;
+    primitives::aes256gcm_decrypt(cek, iv, ct_and_tag, aad)
+}
+
+#[cfg(feature = "keygen")]
+fn check_envelope_len(s: &str) -> Result<(), EnvelopeError> {
+    if s.len() > MAX_ENVELOPE_BYTES {
+        Err(EnvelopeError::InputTooLarge("envelope exceeds 256 KiB"))
+    } else {
+        Ok(())
+    }
+}
+
+/// The primitives the envelope is made of, exposed for test suites (Wycheproof)
+/// and for other Sealpost code. Every decryption failure is
+/// [`EnvelopeError::DecryptFailed`].
+pub mod primitives {
+    use aes_gcm::aead::{AeadInOut, KeyInit};
+    use aes_gcm::{Aes256Gcm, Nonce};
+    use rsa::Oaep;
+    use sha2::Sha256;
+    use zeroize::Zeroizing;
+
+    use super::EnvelopeError;
+    use crate::keys::AgentPublicKey;
+    #[cfg(feature = "keygen")]
+    use crate::keys::AgentPrivateKey;
+
+    /// AES-GCM IV length in bytes.
+    pub const IV_LEN: usize = 12;
+    /// AES-GCM tag length in bytes.
+    pub const TAG_LEN: usize = 16;
+
+    /// Make sure the platform RNG answers (so later infallible draws cannot fail).
+    pub fn check_rng() -> Result<(), EnvelopeError> {
+        let mut probe = [0u8; 1];
+        getrandom::fill(&mut probe).map_err(|_| EnvelopeError::RandomUnavailable)
+    }
+
+    /// A fresh random 32-byte content key and 12-byte IV.
+    pub fn fresh_key_and_iv() -> Result<(Zeroizing<[u8; 32]>, [u8; IV_LEN]), EnvelopeError> {
+        let mut key = Zeroizing::new([0u8; 32]);
+        let mut iv = [0u8; IV_LEN];
+        getrandom::fill(&mut key[..]).map_err(|_| EnvelopeError::RandomUnavailable)?;
+        getrandom::fill(&mut iv).map_err(|_| EnvelopeError::RandomUnavailable)?;
+        Ok((key, iv))
+    }
+
+    /// RSA-OAEP with SHA-256 as hash and MGF1 hash.
+    pub fn rsa_oaep_sha256_encrypt(
+        key: &AgentPublicKey,
+        message: &[u8],
+        label: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        check_rng()?;
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        key.rsa()
+            .encrypt(&mut rng, Oaep::<Sha256>::new_with_label(label), message)
+            .map_err(|_| EnvelopeError::InputTooLarge("message too long for RSA-OAEP"))
+    }
+
+    /// RSA-OAEP with SHA-256 as hash and MGF1 hash, blinded, constant-time arithmetic.
+    #[cfg(feature = "keygen")]
+    pub fn rsa_oaep_sha256_decrypt(
+        key: &AgentPrivateKey,
+        ciphertext: &[u8],
+        label: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        use rsa::traits::PublicKeyParts;
+        if ciphertext.len() != key.rsa().size() {
+            return Err(EnvelopeError::DecryptFailed);
+        }
+        check_rng().map_err(|_| EnvelopeError::DecryptFailed)?;
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        key.rsa()
+            .decrypt_blinded(&mut rng, Oaep::<Sha256>::new_with_label(label), ciphertext)
+            .map(Zeroizing::new)
+            .map_err(|_| EnvelopeError::DecryptFailed)
+    }
+
+    /// AES-256-GCM encryption; returns ciphertext || 16-byte tag.
+    pub fn aes256gcm_encrypt(
+        key: &[u8; 32],
+        iv: &[u8],
+        plaintext: &[u8],
+        aad: &[u8],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        let nonce = Nonce::try_from(iv).map_err(|_| EnvelopeError::Malformed("iv must be 12 bytes"))?;
+        let cipher = Aes256Gcm::new(key.into());
+        let mut buffer = Vec::with_capacity(plaintext.len() + TAG_LEN);
+        buffer.extend_from_slice(plaintext);
+        cipher
+            .encrypt_in_place(&nonce, aad, &mut buffer)
+            .map_err(|_| EnvelopeError::InputTooLarge("plaintext too long for AES-GCM"))?;
+        Ok(buffer)
+    }
+
+    /// AES-256-GCM decryption of ciphertext || 16-byte tag.
+    pub fn aes256gcm_decrypt(
+        key: &[u8; 32],
+        iv: &[u8],
+        ciphertext_and_tag: &[u8],
+        aad: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
+        let nonce = Nonce::try_from(iv).map_err(|_| EnvelopeError::DecryptFailed)?;
+        if ciphertext_and_tag.len() < TAG_LEN {
+            return Err(EnvelopeError::DecryptFailed);
+        }
+        let cipher = Aes256Gcm::new(key.into());
+        let mut buffer = Zeroizing::new(ciphertext_and_tag.to_vec());
+        cipher
+            .decrypt_in_place(&nonce, aad, &mut *buffer)
+            .map_err(|_| EnvelopeError::DecryptFailed)?;
+        Ok(buffer)
+    }
+}
+
+#[cfg(all(test, feature = "keygen"))]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use crate::keys::KeyBits;
+
+    fn creds() -> Credentials {
+        let mut c = Credentials::new();
+        c.insert("api_key", "sk-live-\u{e9}\"quoted\"\n");
+        c.insert("user", "alice");
+        c
+    }
+
+    #[test]
+    fn linkauth_round_trip() {
+        let sk = AgentPrivateKey::generate(KeyBits::B2048).unwrap();
+        let sealed = seal(sk.public_key(), &creds()).unwrap();
+        assert_eq!(open(&sk, &sealed).unwrap(), creds());
+        assert_eq!(open_any(&sk, ALG_LINKAUTH, &sealed, "").unwrap(), creds());
+    }
+
+    #[test]
+    fn jwe_round_trip_and_sid_binding() {
+        let sk = AgentPrivateKey::generate(KeyBits::B2048).unwrap();
+        let jwe = seal_jwe(sk.public_key(), &creds(), "abc").unwrap();
+        assert_eq!(open_jwe(&sk, &jwe, "abc").unwrap(), creds());
+        assert_eq!(open_jwe(&sk, &jwe, "abd").unwrap_err(), EnvelopeError::SessionMismatch);
+    }
+
+    #[test]
+    fn other_key_is_opaque_failure() {
+        let sk = AgentPrivateKey::generate(KeyBits::B2048).unwrap();
+        let other = AgentPrivateKey::generate(KeyBits::B2048).unwrap();
+        let sealed = seal(sk.public_key(), &creds()).unwrap();
+        assert_eq!(open(&other, &sealed).unwrap_err().code(), "ERR_DECRYPT_FAILED");
+    }
+}
