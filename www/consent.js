@@ -719,6 +719,11 @@ class ConsentFlow {
         this.announce(pasteStatus.textContent);
         return;
       }
+      try {
+        performance.mark("sealpost:confirm");
+      } catch {
+        /* best effort */
+      }
       this.run(() => this.confirm(), "confirm");
     });
     stopBtn.addEventListener("click", () => this.showStopped());
@@ -877,6 +882,11 @@ class ConsentFlow {
         this.announce(`${invalid.length} required field${invalid.length === 1 ? "" : "s"} empty.`);
         invalid[0].control.focus();
         return;
+      }
+      try {
+        performance.mark("sealpost:submit");
+      } catch {
+        /* best effort */
       }
       this.run(() => this.sealAndSend(), "complete");
     });

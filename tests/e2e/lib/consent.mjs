@@ -37,10 +37,10 @@ export async function controlValues(page) {
   });
 }
 
-/** The form control labelled `label` (or `label (optional)`). */
+/** The form control labelled `label` (or `label (optional)`), case-insensitive. */
 export function controlFor(page, label) {
   const esc = label.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  return page.getByLabel(new RegExp(`^${esc}( \\(optional\\))?$`));
+  return page.getByLabel(new RegExp(`^${esc}( \\(optional\\))?$`, "i"));
 }
 
 /** Fill the form: values maps field label -> value. Uses the accessible labels. */
