@@ -153,13 +153,26 @@ impl Credentials {
             return Err(EnvelopeError::CredentialsInvalid("not a JSON object"));
         };
         let mut creds = Credentials::new();
-        for (name, value) in object {
+        let mut invalid = false;
+        // Walk every entry even after a failure so all strings get zeroized.
+        for (mut name, value) in object {
             match value {
-                serde_json::Value::String(s) => {
+                serde_json::Value::String(s) if !invalid => {
                     creds.insert(name, s);
                 }
-                _ => return Err(EnvelopeError::CredentialsInvalid("a value is not a string")),
+                serde_json::Value::String(mut s) => {
+                    name.zeroize();
+                    s.zeroize();
+                }
+                mut other => {
+                    name.zeroize();
+                    zeroize_value(&mut other);
+                    invalid = true;
+                }
             }
+        }
+        if invalid {
+            return Err(EnvelopeError::CredentialsInvalid("a value is not a string"));
         }
         creds.validate()?;
         Ok(creds)
@@ -179,19 +192,57 @@ impl Credentials {
     /// Serialize to JSON in zeroizing memory.
     pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
         self.validate()?;
-        let estimate: usize = self.0.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>() + 2;
-        if estimate > MAX_CREDENTIALS_BYTES {
+        // First pass counts the exact JSON length so the real buffer never
+        // reallocates (a reallocation would leave an unzeroized copy behind).
+        let mut counter = CountingSink(0);
+        serde_json::to_writer(&mut counter, &self.0)
+            .map_err(|_| EnvelopeError::CredentialsInvalid("not serializable"))?;
+        if counter.0 > MAX_CREDENTIALS_BYTES {
             return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
         }
-        // Sized up front so escaping rarely reallocates (a reallocation would leave a copy).
-        let mut out = Zeroizing::new(Vec::with_capacity(estimate * 2));
+        let mut out = Zeroizing::new(Vec::with_capacity(counter.0));
         serde_json::to_writer(&mut *out, &self.0)
             .map_err(|_| EnvelopeError::CredentialsInvalid("not serializable"))?;
-        if out.len() > MAX_CREDENTIALS_BYTES {
-            return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
-        }
         Ok(out)
     }
+}
+
+/// An `io::Write` that only counts bytes.
+struct CountingSink(usize);
+
+impl std::io::Write for CountingSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 = self.0.saturating_add(buf.len());
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn zeroize_value(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) => s.zeroize(),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(zeroize_value),
+        serde_json::Value::Object(map) => {
+            for (_, v) in map.iter_mut() {
+                zeroize_value(v);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(feature = "keygen")]
+/// Deserialize a JSON *object* into `T`. serde's derived struct visitors also
+/// accept arrays (positional fields); the spec's structures are objects only.
+/// Duplicate members are refused by the derived visitor.
+fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str) -> Result<T, EnvelopeError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first != Some(&b'{') {
+        return Err(EnvelopeError::Malformed(what));
+    }
+    serde_json::from_slice(bytes).map_err(|_| EnvelopeError::Malformed(what))
 }
 
 /// The JSON inside the LinkAuth `ciphertext` (before the outer base64).
@@ -275,8 +326,7 @@ pub fn open(key: &AgentPrivateKey, ciphertext: &str) -> Result<Credentials, Enve
     check_envelope_len(ciphertext)?;
     let json = b64::decode_any(ciphertext.trim())
         .ok_or(EnvelopeError::Malformed("outer base64"))?;
-    let inner: Inner =
-        serde_json::from_slice(&json).map_err(|_| EnvelopeError::Malformed("inner JSON"))?;
+    let inner: Inner = from_json_object(&json, "inner JSON")?;
     let wrapped = b64::decode_any(&inner.wrapped_key).ok_or(EnvelopeError::Malformed("wrapped_key base64"))?;
     let iv = b64::decode_any(&inner.iv).ok_or(EnvelopeError::Malformed("iv base64"))?;
     let ct = b64::decode_any(&inner.ciphertext).ok_or(EnvelopeError::Malformed("ciphertext base64"))?;
@@ -307,8 +357,7 @@ pub fn open_jwe(
         b64::URL.decode(s).map_err(|_| EnvelopeError::Malformed(what))
     };
     let header_json = decode(parts[0], "JWE header base64url")?;
-    let header: JweHeader =
-        serde_json::from_slice(&header_json).map_err(|_| EnvelopeError::Malformed("JWE header JSON"))?;
+    let header: JweHeader = from_json_object(&header_json, "JWE header JSON")?;
     if header.alg != "RSA-OAEP-256" {
         return Err(EnvelopeError::Unsupported("JWE alg must be RSA-OAEP-256"));
     }

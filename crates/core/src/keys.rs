@@ -184,9 +184,8 @@ impl AgentPublicKey {
     /// Parse a PEM `PUBLIC KEY` (SPKI) or `RSA PUBLIC KEY` (PKCS#1) block.
     pub fn from_pem(input: &str) -> Result<Self, KeyError> {
         check_len(input)?;
-        let (label, der) = pem_rfc7468::decode_vec(input.trim().as_bytes())
-            .map_err(|_| KeyError::Malformed("not a valid PEM block"))?;
-        match label {
+        let (label, der) = decode_pem(input)?;
+        match label.as_str() {
             "PUBLIC KEY" => Self::from_spki_der(&der),
             "RSA PUBLIC KEY" => Self::from_pkcs1_der(&der),
             _ => Err(KeyError::Malformed("PEM label is not PUBLIC KEY or RSA PUBLIC KEY")),
@@ -325,6 +324,23 @@ fn check_len(input: &str) -> Result<(), KeyError> {
     }
 }
 
+/// Lax PEM: one `-----BEGIN L-----` / `-----END L-----` pair with the same label,
+/// a base64 body in any line width (64 per RFC 7468, 76 from MIME encoders, or one
+/// long line as JS string concatenation builds it), CRLF or LF. Headers are refused.
+fn decode_pem(input: &str) -> Result<(String, Vec<u8>), KeyError> {
+    const MALFORMED: KeyError = KeyError::Malformed("not a valid PEM block");
+    let text = input.trim();
+    let rest = text.strip_prefix("-----BEGIN ").ok_or(MALFORMED)?;
+    let (label, rest) = rest.split_once("-----").ok_or(MALFORMED)?;
+    let end_marker = format!("-----END {label}-----");
+    let body = rest.strip_suffix(end_marker.as_str()).ok_or(MALFORMED)?;
+    if body.contains(['-', ':']) || label.is_empty() || label.len() > 64 {
+        return Err(MALFORMED);
+    }
+    let der = b64::decode_any(body).ok_or(MALFORMED)?;
+    Ok((label.to_string(), der))
+}
+
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
     &bytes[start..]
@@ -398,9 +414,10 @@ mod private {
             Self::from_rsa(key)
         }
 
-        /// Wrap an `rsa` private key (any size the `rsa` crate accepts).
+        /// Wrap an `rsa` private key. The public half must pass the same policy as
+        /// any agent key (2048..=8192 bits, e = 65537).
         pub fn from_rsa(key: RsaPrivateKey) -> Result<Self, KeyError> {
-            let public = AgentPublicKey::from_rsa(key.to_public_key())?;
+            let public = AgentPublicKey::from_rsa_checked(key.to_public_key())?;
             Ok(AgentPrivateKey { key, public })
         }
 
@@ -409,10 +426,9 @@ mod private {
             if pem.len() > MAX_KEY_INPUT {
                 return Err(KeyError::InputTooLarge);
             }
-            let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
-                .map_err(|_| KeyError::Malformed("not a valid PEM block"))?;
+            let (label, der) = decode_pem(pem)?;
             let der = Zeroizing::new(der);
-            match label {
+            match label.as_str() {
                 "PRIVATE KEY" => Self::from_pkcs8_der(&der),
                 "RSA PRIVATE KEY" => {
                     use rsa::pkcs1::DecodeRsaPrivateKey;
