@@ -101,6 +101,12 @@ async function fullFlow(envelope) {
     await waitForState(page, "error");
     assert.ok(["completed", "not-found"].includes(await errorKind(page)));
 
+    // No cookies, no storage, nothing third-party.
+    assert.deepEqual(await b.context.cookies(), [], "no cookies");
+    assert.ok(g.requests.every((r) => !("cookie" in r.headers)), "no Cookie header sent");
+    assert.ok(g.requests.every((r) => r.url.startsWith(broker.url)), "every request goes to the broker's origin");
+    assert.deepEqual(await page.evaluate(() => [localStorage.length, sessionStorage.length]), [0, 0], "no web storage");
+
     assert.deepEqual(g.cspViolations, [], "no CSP violation under the broker's real CSP");
     assert.deepEqual(g.errors, []);
   } finally {

@@ -204,7 +204,7 @@ test("confirmed elsewhere between load and confirm: 404 on confirm renders the s
 test("rate limited: 429 renders its message, waits Retry-After, retry succeeds", async () => {
   let calls = 0;
   const handlers = {
-    connect: (ctx, next) => (++calls === 1 ? { ...problem(429, "Too Many Requests"), headers: { "Retry-After": "1" } } : next()),
+    connect: (ctx, next) => (++calls === 1 ? { ...problem(429, "Too Many Requests"), headers: { "Retry-After": "3" } } : next()),
   };
   await run({ handlers }, async ({ page, fake }) => {
     await page.goto(`${fake.url}/connect/${CODE}`);
