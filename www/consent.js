@@ -93,7 +93,7 @@ export function compareFingerprint(input, fp) {
 }
 
 // Tiny SHA-256 for insecure contexts, where crypto.subtle does not exist.
-function sha256(data) {
+export function sha256(data) {
   const K = new Uint32Array([
     0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
     0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74, 0x80deb1fe, 0x9bdc06a7, 0xc19bf174,
@@ -372,8 +372,13 @@ class ConsentFlow {
     this.card = h("section", { class: "sp-card" });
     this.frame.append(this.banner, this.card, this.live);
     this.root.append(link, this.frame);
+    let shown;
+    this.shown = new Promise((r) => {
+      shown = r;
+    });
     const show = () => {
       this.frame.hidden = false;
+      shown();
     };
     link.addEventListener("load", show, { once: true });
     link.addEventListener("error", show, { once: true });
@@ -414,7 +419,7 @@ class ConsentFlow {
     } else if (focusEl) {
       // Focus the new view's heading so keyboard and screen reader users start
       // at the top of what changed.
-      queueMicrotask(() => focusEl.focus({ preventScroll: false }));
+      this.shown.then(() => focusEl.isConnected && focusEl.focus());
     }
   }
 
@@ -555,7 +560,7 @@ class ConsentFlow {
       form,
     );
     if (err) this.announce(`${err.title}. ${err.next}`);
-    queueMicrotask(() => input.focus());
+    this.shown.then(() => queueMicrotask(() => input.isConnected && input.focus()));
   }
 
   async load(fetcher, fallbackCode) {
@@ -1084,7 +1089,11 @@ export function mountConsent(element, options = {}) {
   };
 }
 
-export class SealpostConsentElement extends HTMLElement {
+// A plain base class outside browsers, so the pure helpers above can be
+// imported (and unit-tested) in Node.
+const ElementBase = globalThis.HTMLElement || class {};
+
+export class SealpostConsentElement extends ElementBase {
   connectedCallback() {
     if (this._mounted) return;
     this._mounted = mountConsent(this, {
