@@ -1,0 +1,114 @@
+//! `sealpost open`: open a saved envelope with a saved key.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+use sealpost_core::envelope::{ALG_JWE, ALG_LINKAUTH};
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+use crate::common::{OutputArgs, finish};
+use crate::errors::{CliError, sanitize};
+use crate::keyfile;
+use crate::session::Answer;
+use crate::ui::Ui;
+
+pub const EXAMPLES: &str = "\
+Examples:
+  # A LinkAuth envelope (the `ciphertext` of a poll answer) on stdin:
+  sealpost open --key-file agent.pem < ciphertext.txt
+
+  # A whole poll answer {\"ciphertext\":..., \"algorithm\":...} works too:
+  curl -s -H \"Authorization: Bearer $POLL_TOKEN\" https://broker.example/v1/sessions/$SID \\
+      | sealpost open --key-file agent.pem --session-id $SID --format env
+
+  # A JWE envelope must name the session it was sealed for:
+  sealpost open --key-file agent.pem --algorithm JWE --session-id 3f0c... < answer.jwe";
+
+#[derive(Args, Debug)]
+#[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n\n{}", crate::errors::EXIT_CODES_HELP))]
+pub struct OpenArgs {
+    /// Private key (PEM, PKCS#8 or PKCS#1), e.g. saved by `request --key-file`
+    #[arg(long, value_name = "PATH")]
+    pub key_file: PathBuf,
+
+    /// Envelope algorithm: RSA-OAEP-256+AES-256-GCM or JWE (default: detected)
+    #[arg(long, value_name = "ALG")]
+    pub algorithm: Option<String>,
+
+    /// Session id the envelope belongs to (required to open a JWE: its `sid` must match)
+    #[arg(long, value_name = "ID")]
+    pub session_id: Option<String>,
+
+    /// Read the envelope from this file instead of stdin
+    #[arg(long, value_name = "FILE")]
+    pub input: Option<PathBuf>,
+
+    /// Less output on stderr
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Deserialize)]
+struct PollShape {
+    ciphertext: Option<String>,
+    algorithm: Option<String>,
+    session_id: Option<String>,
+}
+
+pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
+    let mut ui = Ui::new(args.quiet);
+    let delivery = args.out.delivery(None)?;
+    let mut text = Zeroizing::new(String::new());
+    let limit = 4 * 1024 * 1024;
+    match &args.input {
+        Some(p) => std::fs::File::open(p)
+            .and_then(|f| f.take(limit).read_to_string(&mut text))
+            .map_err(|e| CliError::io(format!("cannot read {}", p.display()), e))?,
+        None => std::io::stdin().take(limit).read_to_string(&mut text).map_err(|e| CliError::io("cannot read stdin", e))?,
+    };
+    let trimmed = text.trim();
+    if trimmed.is_empty() {
+        return Err(CliError::Usage("no envelope on stdin".into()));
+    }
+    let (ciphertext, mut algorithm, mut session_id) = if trimmed.starts_with('{') {
+        let shape: PollShape =
+            serde_json::from_str(trimmed).map_err(|e| CliError::InvalidAnswer(format!("input is JSON but not a poll answer ({e})")))?;
+        let ct = shape.ciphertext.ok_or_else(|| CliError::InvalidAnswer("the JSON has no ciphertext".into()))?;
+        (Zeroizing::new(ct), shape.algorithm, shape.session_id)
+    } else {
+        (Zeroizing::new(trimmed.to_string()), None, None)
+    };
+    if let Some(a) = &args.algorithm {
+        algorithm = Some(a.clone());
+    }
+    if let Some(s) = &args.session_id {
+        session_id = Some(s.clone());
+    }
+    // JWE compact serialization: five base64url parts
+    let algorithm = algorithm.unwrap_or_else(|| {
+        if ciphertext.split('.').count() == 5 { ALG_JWE.to_string() } else { ALG_LINKAUTH.to_string() }
+    });
+    let is_jwe = algorithm.eq_ignore_ascii_case(ALG_JWE);
+    let algorithm = if is_jwe { ALG_JWE.to_string() } else { algorithm };
+    if algorithm != ALG_JWE && algorithm != ALG_LINKAUTH {
+        return Err(CliError::Usage(format!("unknown --algorithm {:?}: use {ALG_LINKAUTH} or {ALG_JWE}", sanitize(&algorithm, 40))));
+    }
+    let session_id = match session_id {
+        Some(s) => s,
+        None if is_jwe => return Err(CliError::Usage("a JWE envelope needs --session-id (its sid is checked)".into())),
+        None => String::new(),
+    };
+    let sk = keyfile::read(&args.key_file, &mut |w| ui_warn(w))?;
+    let answer = Answer { ciphertext, algorithm };
+    finish(sk, &answer, &session_id, &delivery, &mut ui)
+}
+
+fn ui_warn(w: &str) {
+    eprintln!("sealpost: warning: {w}");
+}
