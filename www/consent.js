@@ -663,7 +663,7 @@ class ConsentFlow {
       "p",
       { class: "sp-countdown" },
       h("span", { class: "sp-countdown-label" }, "Expires in "),
-      h("span", { class: "sp-countdown-value", role: "timer", "aria-label": "Time left", "data-testid": "countdown" }, formatRemaining(this.expiresAt - Date.now())),
+      h("span", { class: "sp-countdown-value", role: "timer", "data-testid": "countdown" }, formatRemaining(this.expiresAt - Date.now())),
     );
   }
 
@@ -781,7 +781,7 @@ class ConsentFlow {
       "stopped",
       h("h1", { class: "sp-title" }, "Stopped. Nothing was sent."),
       h("p", { class: "sp-lead" }, "The code or fingerprint didn’t match your agent’s, so this page may not be talking to your agent."),
-      h("p", null, "Close this page, tell your agent to cancel the request, and don’t type the secret anywhere it asks next without checking again."),
+      h("p", null, "Close this page and tell your agent to cancel the request. Before typing a secret for a new request, check its code and fingerprint again."),
     );
   }
 
