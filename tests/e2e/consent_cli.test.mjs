@@ -11,7 +11,7 @@ import { CLI_BIN, requireBuilt } from "./lib/env.mjs";
 
 /** Run `sealpost request`, resolve once it printed link and fingerprint. */
 function startCli(brokerUrl, extra) {
-  requireBuilt(CLI_BIN, "build it with `cargo build -p sealpost-cli` or run `cargo xtask test`");
+  requireBuilt(CLI_BIN, "build it with `cargo build -p sealpost` or run `cargo xtask test`");
   const child = spawn(
     CLI_BIN,
     ["request", "--broker", brokerUrl, "--quiet", "--key-bits", "2048", "--field", "api_key:API key:password", "--field", "user:User:text", ...extra],
