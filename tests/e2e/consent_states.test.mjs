@@ -23,13 +23,14 @@ import {
 const CODE = "QZ7K-4M2P";
 const inMinutes = (m) => new Date(Date.now() + m * 60_000).toISOString();
 
-async function setup({ session = {}, handlers, referenceOnly, browser = {}, agentKey } = {}) {
+async function setup({ session = {}, handlers, referenceOnly, browser = {}, agentKey, pages } = {}) {
   const agent = await TestAgent.create("http://unused.invalid");
   if (agentKey) agent.key = agentKey;
   agent.sessionId = sessionIdOf(session.code || CODE);
   const fake = await startFakeBroker({
     referenceOnly,
     handlers,
+    pages,
     session: {
       code: CODE,
       public_key: agent.publicKeyB64,
@@ -423,5 +424,39 @@ test("keyboard only: tab order, confirm, fill, show/hide, submit; plaintext gone
     const dom = await page.evaluate(() => document.querySelector("[data-state]").shadowRoot.innerHTML + document.body.innerHTML);
     assert.ok(!dom.includes(secret), "secret not in the DOM");
     assert.equal(await heapContains(page, secret), false, "secret not reachable from the JS heap");
+  });
+});
+
+test("embedding: <sealpost-consent> in an operator's own page, themed, with events", async () => {
+  const pages = {
+    "/embed.html": `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Operator page</title>
+<link rel="stylesheet" href="/embed.css">
+<script type="module" src="/assets/consent.js"></script></head>
+<body><main><h1>Acme broker</h1><sealpost-consent api-base="" code="${CODE}"></sealpost-consent></main></body></html>`,
+    "/embed.css": "sealpost-consent { --sp-accent: rgb(67, 56, 202); --sp-accent-ink: rgb(255, 255, 255); }",
+  };
+  await run({ pages }, async ({ page, fake, agent }) => {
+    await page.goto(`${fake.url}/embed.html`);
+    await page.evaluate(() => {
+      window.__events = [];
+      for (const t of ["sealpost-state", "sealpost-done", "sealpost-error"]) {
+        document.addEventListener(t, (e) => window.__events.push(e.type === "sealpost-state" ? `state:${e.detail.state}` : e.type));
+      }
+    });
+    await waitForState(page, "review");
+    assert.equal(await page.getByTestId("fingerprint").innerText(), agent.fingerprint.short);
+    const bg = await page.getByTestId("confirm").evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.equal(bg, "rgb(67, 56, 202)", "the host page themes the component through custom properties");
+    assert.equal(await page.locator("h1").first().innerText(), "Acme broker", "host page styles and content untouched");
+    await page.getByTestId("confirm").click();
+    await waitForState(page, "form");
+    const secret = makeSecret("embed");
+    await fillForm(page, { "API key": secret, Region: "eu-west-1" });
+    await page.getByTestId("submit").click();
+    await waitForState(page, "done");
+    const events = await page.evaluate(() => window.__events);
+    assert.ok(events.includes("state:form") && events.includes("sealpost-done"), JSON.stringify(events));
+    const creds = await agent.open(fake.completed[0].ciphertext, fake.completed[0].algorithm);
+    assert.equal(creds.api_key, secret);
   });
 });

@@ -55,9 +55,11 @@ const sameCode = (a, b) => String(a).toUpperCase().replace(/[^A-Z0-9]/g, "") ===
  *  session: { code, public_key, fields, display_name, agent_name, reason, envelope, expires_at, security }
  *  handlers: optional overrides { connect, resolve, confirm, complete }(ctx, next) returning
  *    { status, body, headers } (async allowed) or calling next() for the default answer.
+ *  pages: extra files served as-is with the page CSP, { "/embed.html": "<!doctype html>…" }
+ *    (an operator's own page embedding the component).
  * Returns { url, requests, session, completed, stop() }.
  */
-export async function startFakeBroker({ session, referenceOnly = false, handlers = {} } = {}) {
+export async function startFakeBroker({ session, referenceOnly = false, handlers = {}, pages = {} } = {}) {
   const bundleDir = requireSealBundle();
   const state = {
     status: "pending",
@@ -138,6 +140,9 @@ export async function startFakeBroker({ session, referenceOnly = false, handlers
     requests.push({ method: req.method, path, headers: req.headers, body: raw });
     try {
       let m;
+      if (req.method === "GET" && Object.hasOwn(pages, path)) {
+        return send(res, 200, pages[path], { "Content-Type": TYPES[extname(path)] || "text/html; charset=utf-8" });
+      }
       if (req.method === "GET" && (path === "/connect" || path === "/connect/" || /^\/connect\/[^/]+\/?$/.test(path))) {
         return await serveFile(res, WWW_DIR, "index.html");
       }
