@@ -8,5 +8,6 @@
 pub mod envelope;
 pub mod error;
 pub mod keys;
+pub mod protocol;
 #[cfg(feature = "jwt")]
 pub mod jwt;

@@ -1,0 +1,563 @@
+//! The `/v1` handlers: docs/protocol.md, agent-facing, browser-facing and inbox.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use sealpost_core::keys::AgentPublicKey;
+use sealpost_core::protocol::{
+    CompleteRequest, ConfirmResponse, ConnectResponse, CreateInboxResponse, CreateSessionRequest,
+    CreateSessionResponse, FieldSpec, FieldType, InboxRequest, PollResponse, ResolveRequest, SessionStatus,
+    format_user_code, normalize_user_code, template,
+};
+
+use crate::App;
+use crate::problem::ApiError;
+use crate::store::{Caps, InboxAccess, NewSession, PollOutcome, SessionView, Store, StoreError, Transition};
+use crate::util::{self, TokenHash, hash_token, now_ms};
+
+/// Largest `ciphertext` accepted by `complete`, in bytes.
+pub const MAX_CIPHERTEXT: usize = 32 * 1024;
+/// Most fields in a custom form.
+pub const MAX_FIELDS: usize = 32;
+const MAX_NAME: usize = 64;
+const MAX_LABEL: usize = 200;
+const MAX_OPTIONS: usize = 64;
+const MAX_DISPLAY_NAME: usize = 200;
+const MAX_AGENT_NAME: usize = 100;
+const MAX_REASON: usize = 1000;
+const MAX_ALGORITHM: usize = 64;
+/// Seconds a client is told to wait after hitting an attempt limit.
+const RETRY_AFTER: u64 = 60;
+
+type AppState<S> = State<Arc<App<S>>>;
+type Body = Result<Bytes, BytesRejection>;
+
+fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(_) => ApiError::internal().into_response(),
+    }
+}
+
+fn store_failed(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Full => ApiError::unavailable("ERR_CAPACITY", "The broker holds too many open sessions; retry later."),
+        StoreError::TooManyInboxes => ApiError::unavailable("ERR_CAPACITY", "The broker holds too many inboxes."),
+        StoreError::InboxFull => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ERR_INBOX_FULL",
+            "Inbox Full",
+            "This inbox holds too many pending requests.",
+        ),
+        StoreError::NoInbox => ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."),
+        other => {
+            tracing::error!(error = %other, "storage failure");
+            ApiError::internal()
+        }
+    }
+}
+
+/// Parse a JSON body: `Content-Type: application/json` is required (a cross-site
+/// form cannot send it without a CORS preflight, which this broker never answers).
+fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "ERR_BODY_TOO_LARGE", "Payload Too Large", "The request body exceeds 64 KiB.")
+        } else {
+            ApiError::bad_request("ERR_BAD_REQUEST", "The request body could not be read.")
+        }
+    })?;
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "ERR_UNSUPPORTED_MEDIA_TYPE",
+            "Unsupported Media Type",
+            "Send the body as application/json.",
+        ));
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        // serde messages can quote input values: only pass through the ones that
+        // name a missing field, never a value.
+        let msg = e.to_string();
+        if e.is_data() && msg.starts_with("missing field") {
+            ApiError::bad_request("ERR_BAD_REQUEST", msg.split(" at line").next().unwrap_or("missing field").to_owned())
+        } else if e.is_data() {
+            ApiError::bad_request("ERR_BAD_REQUEST", "The request body does not match the expected schema.")
+        } else {
+            ApiError::bad_request("ERR_BAD_REQUEST", "The request body is not valid JSON.")
+        }
+    })
+}
+
+/// `Authorization: Bearer <token>`, hashed; `None` if missing or malformed.
+fn bearer(headers: &HeaderMap) -> Option<TokenHash> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.trim().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && !token.contains(' ')).then(|| hash_token(token))
+}
+
+/// Check `X-API-Key` when keys are configured; returns whether a valid key was shown.
+fn api_key<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<bool, ApiError> {
+    let presented = headers.get("x-api-key").and_then(|v| v.to_str().ok());
+    if app.api_key_hashes.is_empty() {
+        return Ok(false);
+    }
+    let Some(key) = presented else {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "ERR_API_KEY_REQUIRED", "Unauthorized", "This broker requires an X-API-Key header."));
+    };
+    let h = hash_token(key);
+    // Compare against every key, constant time each, without early exit.
+    let valid = app.api_key_hashes.iter().fold(false, |acc, k| acc | util::hashes_equal(k, &h));
+    if valid {
+        Ok(true)
+    } else {
+        Err(ApiError::forbidden("ERR_API_KEY_INVALID", "The API key is not valid."))
+    }
+}
+
+fn client_ip(addr: &SocketAddr) -> IpAddr {
+    match addr.ip() {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    }
+}
+
+fn check_text(value: Option<&str>, max: usize, what: &'static str, allow_newlines: bool) -> Result<(), ApiError> {
+    let Some(v) = value else { return Ok(()) };
+    if v.chars().count() > max {
+        return Err(ApiError::bad_request("ERR_FIELDS_INVALID", format!("{what} is too long (at most {max} characters).")));
+    }
+    if v.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t'))) {
+        return Err(ApiError::bad_request("ERR_FIELDS_INVALID", format!("{what} contains control characters.")));
+    }
+    Ok(())
+}
+
+fn validate_fields(fields: &[FieldSpec]) -> Result<(), ApiError> {
+    if fields.is_empty() {
+        return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "fields must not be empty."));
+    }
+    if fields.len() > MAX_FIELDS {
+        return Err(ApiError::bad_request("ERR_TOO_MANY_FIELDS", format!("At most {MAX_FIELDS} fields are accepted.")));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for f in fields {
+        let name_ok = !f.name.is_empty()
+            && f.name.len() <= MAX_NAME
+            && f.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        if !name_ok {
+            return Err(ApiError::bad_request(
+                "ERR_FIELDS_INVALID",
+                format!("Field names are 1-{MAX_NAME} characters of A-Z a-z 0-9 _ - ."),
+            ));
+        }
+        if !names.insert(f.name.as_str()) {
+            return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "Field names must be unique."));
+        }
+        if f.label.trim().is_empty() {
+            return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "Every field needs a label."));
+        }
+        check_text(Some(&f.label), MAX_LABEL, "A field label", false)?;
+        match (&f.kind, &f.options) {
+            (FieldType::Select, Some(opts)) if !opts.is_empty() && opts.len() <= MAX_OPTIONS => {
+                for o in opts {
+                    check_text(Some(o), MAX_LABEL, "A select option", false)?;
+                }
+            }
+            (FieldType::Select, _) => {
+                return Err(ApiError::bad_request(
+                    "ERR_FIELDS_INVALID",
+                    format!("A select field needs 1-{MAX_OPTIONS} options."),
+                ));
+            }
+            (_, Some(_)) => {
+                return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "Only select fields take options."));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Resolve the form the way the LinkAuth reference broker does: a built-in
+/// template wins; otherwise custom `fields`; neither is an error.
+fn resolve_form(req: &CreateSessionRequest) -> Result<(String, Vec<FieldSpec>), ApiError> {
+    let builtin = req.template.as_deref().filter(|t| *t != "custom").and_then(template);
+    let (default_name, fields) = match (builtin, &req.fields) {
+        (Some((name, fields)), _) => (name.to_owned(), fields),
+        (None, Some(fields)) => {
+            validate_fields(fields)?;
+            ("Custom Credentials".to_owned(), fields.clone())
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "ERR_TEMPLATE_UNKNOWN",
+                "Unknown template and no custom fields provided.",
+            ));
+        }
+    };
+    let display_name = match req.display_name.as_deref().map(str::trim) {
+        Some(n) if !n.is_empty() => n.to_owned(),
+        _ => default_name,
+    };
+    Ok((display_name, fields))
+}
+
+/// `POST /v1/sessions`
+pub async fn create_session<S: Store>(
+    State(app): AppState<S>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let authed = api_key(&app, &headers)?;
+    let limit = if authed { app.cfg.create_rate_api_key } else { app.cfg.create_rate };
+    if !app.create_limiter.check((client_ip(&addr), authed), limit) {
+        return Err(ApiError::rate_limited(RETRY_AFTER));
+    }
+    let req: CreateSessionRequest = parse_json(&headers, body)?;
+    if req.is_oauth() {
+        return Err(ApiError::bad_request(
+            "ERR_OAUTH_UNSUPPORTED",
+            "This broker does not run OAuth-mediated sessions; use a form template or fields.",
+        ));
+    }
+    let key = AgentPublicKey::from_wire(&req.public_key)
+        .map_err(|e| ApiError::bad_request(e.code(), format!("Invalid public_key: {e}.")))?;
+    let (display_name, fields) = resolve_form(&req)?;
+    check_text(Some(&display_name), MAX_DISPLAY_NAME, "display_name", false)?;
+    check_text(req.agent_name.as_deref(), MAX_AGENT_NAME, "agent_name", false)?;
+    check_text(req.reason.as_deref(), MAX_REASON, "reason", true)?;
+    if let Some(inbox) = &req.inbox {
+        if !util::is_inbox_id(inbox) {
+            return Err(ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."));
+        }
+    }
+    let ttl = match req.ttl {
+        None | Some(0) => app.cfg.ttl_default,
+        Some(t) => t.min(app.cfg.ttl_max),
+    };
+    let now = now_ms();
+    let expires_at = now.saturating_add(i64::try_from(ttl.saturating_mul(1000)).unwrap_or(i64::MAX));
+    let poll_token = util::new_token("pt_").map_err(|_| ApiError::internal())?;
+    let poll_hash = hash_token(&poll_token);
+    let caps = Caps { max_open: app.cfg.max_open_sessions, max_per_inbox: app.cfg.max_inbox_sessions };
+    let public_key = key.to_wire();
+
+    // A fresh code collides with a live one with probability ~open/2^41; retry then.
+    for _ in 0..4 {
+        let code = util::new_user_code().map_err(|_| ApiError::internal())?;
+        let Some(id) = util::raw_session_id(&code)
+        else {
+            return Err(ApiError::internal());
+        };
+        let session = NewSession {
+            id,
+            code: code.clone(),
+            public_key: public_key.clone(),
+            display_name: display_name.clone(),
+            fields: fields.clone(),
+            envelope: req.envelope.unwrap_or_default(),
+            agent_name: req.agent_name.clone(),
+            reason: req.reason.clone(),
+            inbox_id: req.inbox.clone(),
+            poll_hash,
+            created_at: now,
+            expires_at,
+            interval: app.cfg.poll_interval,
+        };
+        match app.store.create_session(session, caps).await {
+            Ok(()) => {
+                let body = CreateSessionResponse::new(
+                    &code,
+                    &app.base_url,
+                    poll_token,
+                    util::rfc3339(expires_at),
+                    app.cfg.poll_interval,
+                );
+                return Ok(json(StatusCode::CREATED, &body));
+            }
+            Err(StoreError::Duplicate) => continue,
+            Err(e) => return Err(store_failed(e)),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+/// `GET /v1/sessions/{session_id}`
+pub async fn poll_session<S: Store>(
+    State(app): AppState<S>,
+    Path(session_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    api_key(&app, &headers)?;
+    let Some(token) = bearer(&headers) else {
+        return Err(ApiError::unauthorized("ERR_UNAUTHORIZED", "Missing or invalid poll token."));
+    };
+    let Some(id) = util::parse_session_id(&session_id) else {
+        return Err(ApiError::session_not_found());
+    };
+    let outcome = app.store.poll(id, token, now_ms()).await.map_err(store_failed)?;
+    let body = match outcome {
+        PollOutcome::NotFound => return Err(ApiError::session_not_found()),
+        PollOutcome::Declined => return Err(ApiError::declined()),
+        PollOutcome::Forbidden => return Err(ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session.")),
+        PollOutcome::SlowDown(interval) => return Err(ApiError::slow_down(interval)),
+        PollOutcome::Status { status, expires_at, interval } => PollResponse {
+            status,
+            expires_at: Some(util::rfc3339(expires_at)),
+            interval: Some(interval),
+            ciphertext: None,
+            algorithm: None,
+        },
+        PollOutcome::Delivered { ciphertext, algorithm, expires_at, interval } => {
+            tracing::info!("ciphertext delivered");
+            PollResponse {
+                status: SessionStatus::Ready,
+                expires_at: Some(util::rfc3339(expires_at)),
+                interval: Some(interval),
+                ciphertext: Some(ciphertext),
+                algorithm: Some(algorithm),
+            }
+        }
+    };
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// Apply the attempt limits of connect, resolve and confirm; returns the raw session id.
+fn limit_code<S: Store>(app: &App<S>, addr: &SocketAddr, code: &str) -> Result<([u8; 32], String), ApiError> {
+    let ip = client_ip(addr);
+    if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
+        return Err(ApiError::rate_limited(RETRY_AFTER));
+    }
+    // Malformed codes cannot exist: answer like an unknown one.
+    let normalized = normalize_user_code(code).ok_or_else(ApiError::session_not_found)?;
+    if !app.connect_limiter.check((ip, normalized.as_str()), app.cfg.connect_rate) {
+        return Err(ApiError::rate_limited(RETRY_AFTER));
+    }
+    let id = util::raw_session_id(&normalized).ok_or_else(ApiError::internal)?;
+    let display = format_user_code(&normalized).ok_or_else(ApiError::internal)?;
+    Ok((id, display))
+}
+
+fn connect_response<S: Store>(app: &App<S>, view: SessionView, code: String) -> Result<Response, ApiError> {
+    match view.status {
+        SessionStatus::Pending => {}
+        // After confirmation the page is locked: a second viewer must not see it.
+        SessionStatus::Confirmed | SessionStatus::Expired => return Err(ApiError::session_not_found()),
+        SessionStatus::Ready | SessionStatus::Consumed => return Err(ApiError::gone()),
+    }
+    let body = ConnectResponse {
+        status: view.status,
+        display_name: view.display_name,
+        template_type: "form".to_owned(),
+        code,
+        fields: view.fields,
+        public_key: view.public_key,
+        security: app.security.clone(),
+        agent_name: view.agent_name,
+        reason: view.reason,
+        envelope: view.envelope,
+        expires_at: Some(util::rfc3339(view.expires_at)),
+    };
+    Ok(json(StatusCode::OK, &body))
+}
+
+async fn connect_lookup<S: Store>(app: &App<S>, addr: &SocketAddr, code: &str) -> Result<Response, ApiError> {
+    let (id, display) = limit_code(app, addr, code)?;
+    let view = app.store.view(id, now_ms()).await.map_err(store_failed)?;
+    let view = view.ok_or_else(ApiError::session_not_found)?;
+    connect_response(app, view, display)
+}
+
+/// `GET /v1/connect/{code}`
+pub async fn connect_get<S: Store>(
+    State(app): AppState<S>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    connect_lookup(&app, &addr, &code).await
+}
+
+/// `POST /v1/connect/resolve`
+pub async fn connect_resolve<S: Store>(
+    State(app): AppState<S>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let req: ResolveRequest = parse_json(&headers, body)?;
+    connect_lookup(&app, &addr, &req.user_code).await
+}
+
+/// `POST /v1/connect/{code}/confirm`
+pub async fn connect_confirm<S: Store>(
+    State(app): AppState<S>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let (id, _) = limit_code(&app, &addr, &code)?;
+    let connect_token = util::new_token("ct_").map_err(|_| ApiError::internal())?;
+    let outcome = app.store.confirm(id, hash_token(&connect_token), now_ms()).await.map_err(store_failed)?;
+    match outcome {
+        Transition::Done => Ok(json(StatusCode::OK, &ConfirmResponse { connect_token })),
+        Transition::NotFound | Transition::Forbidden => Err(ApiError::session_not_found()),
+        Transition::Conflict => Err(ApiError::conflict("The session was already confirmed.")),
+    }
+}
+
+/// `POST /v1/connect/{code}/complete`
+pub async fn connect_complete<S: Store>(
+    State(app): AppState<S>,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let req: CompleteRequest = parse_json(&headers, body)?;
+    let Some(id) = util::raw_session_id(&code) else {
+        return Err(ApiError::session_not_found());
+    };
+    // The connect token travels in the body (LinkAuth); a Bearer header also works.
+    let token = match req.connect_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(t) => hash_token(t),
+        None => bearer(&headers).ok_or_else(|| ApiError::forbidden("ERR_TOKEN_INVALID", "A connect token is required."))?,
+    };
+    if req.ciphertext.len() > MAX_CIPHERTEXT {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ERR_CIPHERTEXT_TOO_LARGE",
+            "Payload Too Large",
+            "The ciphertext exceeds 32 KiB.",
+        ));
+    }
+    if req.ciphertext.is_empty() {
+        return Err(ApiError::bad_request("ERR_BAD_REQUEST", "The ciphertext is empty."));
+    }
+    let algorithm_ok = !req.algorithm.is_empty()
+        && req.algorithm.len() <= MAX_ALGORITHM
+        && req.algorithm.bytes().all(|b| b.is_ascii_graphic());
+    if !algorithm_ok {
+        return Err(ApiError::bad_request("ERR_BAD_REQUEST", "The algorithm identifier is malformed."));
+    }
+    let outcome = app
+        .store
+        .complete(id, token, req.ciphertext, req.algorithm, now_ms())
+        .await
+        .map_err(store_failed)?;
+    match outcome {
+        Transition::Done => Ok(StatusCode::NO_CONTENT.into_response()),
+        Transition::NotFound => Err(ApiError::session_not_found()),
+        Transition::Forbidden => Err(ApiError::forbidden("ERR_TOKEN_INVALID", "Missing or invalid connect token.")),
+        Transition::Conflict => Err(ApiError::conflict("The session is not waiting for credentials.")),
+    }
+}
+
+/// `POST /v1/inboxes`
+pub async fn create_inbox<S: Store>(
+    State(app): AppState<S>,
+    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+) -> Result<Response, ApiError> {
+    if !app.client_limiter.check(("inbox", client_ip(&addr)), app.cfg.inbox_rate) {
+        return Err(ApiError::rate_limited(RETRY_AFTER));
+    }
+    for _ in 0..4 {
+        let inbox_id = util::new_inbox_id().map_err(|_| ApiError::internal())?;
+        let inbox_token = util::new_token("it_").map_err(|_| ApiError::internal())?;
+        match app.store.create_inbox(inbox_id.clone(), hash_token(&inbox_token), app.cfg.max_inboxes, now_ms()).await {
+            Ok(()) => return Ok(json(StatusCode::CREATED, &CreateInboxResponse { inbox_id, inbox_token })),
+            Err(StoreError::Duplicate) => continue,
+            Err(e) => return Err(store_failed(e)),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+fn inbox_denied(access: &InboxAccess<impl Sized>) -> Option<ApiError> {
+    match access {
+        InboxAccess::Granted(_) => None,
+        InboxAccess::NotFound => Some(ApiError::new(StatusCode::NOT_FOUND, "ERR_INBOX_NOT_FOUND", "Inbox Not Found", "The inbox does not exist.")),
+        InboxAccess::Forbidden => Some(ApiError::forbidden("ERR_TOKEN_INVALID", "The inbox token does not match.")),
+    }
+}
+
+fn inbox_auth(headers: &HeaderMap, inbox_id: &str) -> Result<TokenHash, ApiError> {
+    let token = bearer(headers).ok_or_else(|| ApiError::unauthorized("ERR_UNAUTHORIZED", "Missing or invalid inbox token."))?;
+    if !util::is_inbox_id(inbox_id) {
+        return Err(ApiError::new(StatusCode::NOT_FOUND, "ERR_INBOX_NOT_FOUND", "Inbox Not Found", "The inbox does not exist."));
+    }
+    Ok(token)
+}
+
+/// `GET /v1/inboxes/{inbox_id}/requests`
+pub async fn inbox_requests<S: Store>(
+    State(app): AppState<S>,
+    Path(inbox_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = inbox_auth(&headers, &inbox_id)?;
+    let access = app.store.inbox_requests(inbox_id, token, now_ms()).await.map_err(store_failed)?;
+    if let Some(e) = inbox_denied(&access) {
+        return Err(e);
+    }
+    let InboxAccess::Granted(views) = access else { return Err(ApiError::internal()) };
+    let list: Vec<InboxRequest> = views
+        .into_iter()
+        .filter_map(|v| {
+            Some(InboxRequest {
+                code: v.code.as_deref().and_then(format_user_code)?,
+                display_name: v.display_name,
+                agent_name: v.agent_name,
+                reason: v.reason,
+                template_type: "form".to_owned(),
+                fields: v.fields,
+                public_key: v.public_key,
+                envelope: v.envelope,
+                created_at: util::rfc3339(v.created_at),
+                expires_at: util::rfc3339(v.expires_at),
+            })
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// `DELETE /v1/inboxes/{inbox_id}/requests/{code}`
+pub async fn inbox_decline<S: Store>(
+    State(app): AppState<S>,
+    Path((inbox_id, code)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = inbox_auth(&headers, &inbox_id)?;
+    let Some(id) = util::raw_session_id(&code) else {
+        return Err(ApiError::session_not_found());
+    };
+    let access = app.store.decline(inbox_id, token, id, now_ms()).await.map_err(store_failed)?;
+    if let Some(e) = inbox_denied(&access) {
+        return Err(e);
+    }
+    match access {
+        InboxAccess::Granted(Transition::Done) => {
+            tracing::info!("inbox request declined");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        InboxAccess::Granted(Transition::Conflict) => Err(ApiError::conflict("Credentials were already submitted for this request.")),
+        _ => Err(ApiError::session_not_found()),
+    }
+}

@@ -1,0 +1,131 @@
+//! Command-line flags, each also readable from a `SEALPOST_*` environment variable.
+
+use clap::{Parser, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Log line format on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// SQLite durability of each commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SyncMode {
+    /// fsync on every group commit: a power loss never undoes a delivery.
+    Full,
+    /// fsync at checkpoints only: survives a process crash, not a power loss.
+    Normal,
+}
+
+/// Sealpost broker: a LinkAuth-compatible credential mailbox.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "sealpost-broker", version, about)]
+pub struct Config {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "SEALPOST_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// Public base URL used in links (default http://<bound address>).
+    #[arg(long, env = "SEALPOST_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// SQLite database file (created with its parent directories).
+    #[arg(long, env = "SEALPOST_DB", default_value = "data/sealpost.db")]
+    pub db: PathBuf,
+
+    /// SQLite durability: `full` (fsync per group commit) or `normal`.
+    #[arg(long, env = "SEALPOST_DB_SYNC", value_enum, default_value = "full")]
+    pub db_sync: SyncMode,
+
+    /// Directory of the consent page (index.html and its assets).
+    #[arg(long, env = "SEALPOST_WWW_DIR", default_value = "www")]
+    pub www_dir: PathBuf,
+
+    /// Directory of the seal-only WASM bundle, served under /pkg/.
+    #[arg(long, env = "SEALPOST_BUNDLE_DIR", default_value = "dist/seal")]
+    pub bundle_dir: PathBuf,
+
+    /// Session lifetime when the agent asks for none (seconds).
+    #[arg(long, env = "SEALPOST_TTL_DEFAULT", default_value_t = 600)]
+    pub ttl_default: u64,
+
+    /// Longest session lifetime an agent may ask for (seconds).
+    #[arg(long, env = "SEALPOST_TTL_MAX", default_value_t = 3600)]
+    pub ttl_max: u64,
+
+    /// Minimum polling interval announced to agents (seconds; 0 disables slow_down).
+    #[arg(long, env = "SEALPOST_POLL_INTERVAL", default_value_t = 5)]
+    pub poll_interval: u64,
+
+    /// API key required on agent endpoints (repeatable; none = open broker).
+    #[arg(long = "api-key", env = "SEALPOST_API_KEY", value_delimiter = ',', hide_env_values = true)]
+    pub api_keys: Vec<String>,
+
+    /// Log format on stderr.
+    #[arg(long, env = "SEALPOST_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+
+    /// Log filter (tracing EnvFilter syntax).
+    #[arg(long, env = "SEALPOST_LOG", default_value = "info")]
+    pub log: String,
+
+    /// Session creations per client address per minute (0 = unlimited).
+    #[arg(long, env = "SEALPOST_CREATE_RATE", default_value_t = 60)]
+    pub create_rate: u32,
+
+    /// Session creations per minute for a client presenting a valid API key (0 = unlimited).
+    #[arg(long, env = "SEALPOST_CREATE_RATE_API_KEY", default_value_t = 600)]
+    pub create_rate_api_key: u32,
+
+    /// Attempts per client address and code per minute on connect, resolve and confirm.
+    #[arg(long, env = "SEALPOST_CONNECT_RATE", default_value_t = 10)]
+    pub connect_rate: u32,
+
+    /// Attempts per client address per minute on connect, resolve and confirm, all codes together (0 = unlimited).
+    #[arg(long, env = "SEALPOST_CONNECT_RATE_CLIENT", default_value_t = 120)]
+    pub connect_rate_client: u32,
+
+    /// Inbox creations per client address per minute (0 = unlimited).
+    #[arg(long, env = "SEALPOST_INBOX_RATE", default_value_t = 10)]
+    pub inbox_rate: u32,
+
+    /// Keys tracked by each rate limiter (fixed memory, about 16 bytes each).
+    #[arg(long, env = "SEALPOST_LIMITER_CAPACITY", default_value_t = 65_536)]
+    pub limiter_capacity: usize,
+
+    /// Cap on sessions not yet consumed, declined or expired.
+    #[arg(long, env = "SEALPOST_MAX_OPEN_SESSIONS", default_value_t = 100_000)]
+    pub max_open_sessions: u64,
+
+    /// Cap on pending requests per inbox.
+    #[arg(long, env = "SEALPOST_MAX_INBOX_SESSIONS", default_value_t = 20)]
+    pub max_inbox_sessions: u64,
+
+    /// Cap on inboxes.
+    #[arg(long, env = "SEALPOST_MAX_INBOXES", default_value_t = 100_000)]
+    pub max_inboxes: u64,
+
+    /// Seconds between sweeps of expired sessions.
+    #[arg(long, env = "SEALPOST_SWEEP_INTERVAL", default_value_t = 30)]
+    pub sweep_interval: u64,
+
+    /// Days an unused inbox is kept.
+    #[arg(long, env = "SEALPOST_INBOX_IDLE_DAYS", default_value_t = 30)]
+    pub inbox_idle_days: u64,
+}
+
+impl Config {
+    /// Defaults for tests and embedding: like the binary with no flags, but with
+    /// the given database path and a free loopback port.
+    pub fn for_db(db: impl Into<PathBuf>) -> Self {
+        let mut c = Self::parse_from(["sealpost-broker"]);
+        c.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        c.db = db.into();
+        c
+    }
+}

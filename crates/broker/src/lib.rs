@@ -1,0 +1,213 @@
+//! Sealpost broker: a LinkAuth-compatible credential mailbox (docs/protocol.md)
+//! that serves the consent page and the seal-only WASM bundle.
+//!
+//! Layout: [`api`] handlers over a [`store::Store`] (default [`sqlite::SqliteStore`]),
+//! [`limiter`] fixed-memory rate limits, [`web`] static files and headers.
+#![forbid(unsafe_code)]
+#![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod api;
+pub mod config;
+pub mod limiter;
+pub mod problem;
+pub mod sqlite;
+pub mod store;
+pub mod util;
+pub mod web;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use sealpost_core::protocol::SecurityInfo;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::limiter::RateLimiter;
+use crate::store::Store;
+use crate::util::TokenHash;
+use crate::web::AssetDir;
+
+/// Largest request body, in bytes.
+pub const MAX_BODY: usize = 64 * 1024;
+
+/// Shared state of the handlers.
+pub struct App<S: Store> {
+    /// Storage.
+    pub store: S,
+    /// Configuration as started.
+    pub cfg: Config,
+    /// Public base URL without trailing slash.
+    pub base_url: String,
+    /// `security` member of connect responses.
+    pub security: SecurityInfo,
+    /// SHA-256 of each configured API key.
+    pub api_key_hashes: Vec<TokenHash>,
+    /// Session creations per (client, has-valid-key).
+    pub create_limiter: RateLimiter,
+    /// Connect/resolve/confirm attempts per (client, code).
+    pub connect_limiter: RateLimiter,
+    /// Per-client budgets across codes (connect) and inbox creation.
+    pub client_limiter: RateLimiter,
+    /// Consent page directory.
+    pub www: AssetDir,
+    /// Seal-only bundle directory.
+    pub bundle: AssetDir,
+}
+
+impl<S: Store> App<S> {
+    /// State for `cfg`, linking to `base_url`.
+    pub fn new(store: S, cfg: Config, base_url: &str) -> Self {
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let security = security_info(&base_url);
+        let api_key_hashes = cfg.api_keys.iter().filter(|k| !k.is_empty()).map(|k| util::hash_token(k)).collect();
+        let (www, bundle) = asset_dirs(&cfg);
+        Self {
+            store,
+            base_url,
+            security,
+            api_key_hashes,
+            create_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
+            connect_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
+            client_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
+            www,
+            bundle,
+            cfg,
+        }
+    }
+}
+
+#[cfg(feature = "embed")]
+mod embedded {
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+
+#[cfg(feature = "embed")]
+fn asset_dirs(_cfg: &Config) -> (AssetDir, AssetDir) {
+    (AssetDir::Embedded(embedded::WWW), AssetDir::Embedded(embedded::BUNDLE))
+}
+
+#[cfg(not(feature = "embed"))]
+fn asset_dirs(cfg: &Config) -> (AssetDir, AssetDir) {
+    (AssetDir::Disk(cfg.www_dir.clone()), AssetDir::Disk(cfg.bundle_dir.clone()))
+}
+
+/// `production` over https, `development` on a loopback host, else `insecure`.
+pub fn security_info(base_url: &str) -> SecurityInfo {
+    let lower = base_url.to_ascii_lowercase();
+    if lower.starts_with("https://") {
+        return SecurityInfo { secure: true, mode: "production".into(), message: None };
+    }
+    let rest = lower.strip_prefix("http://").unwrap_or(&lower);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = match authority.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => authority.split(':').next().unwrap_or(""),
+    };
+    let loopback = matches!(host, "localhost" | "::1") || host.starts_with("127.");
+    if loopback {
+        SecurityInfo {
+            secure: true,
+            mode: "development".into(),
+            message: Some("Development broker on this computer: traffic does not leave the machine.".into()),
+        }
+    } else {
+        SecurityInfo {
+            secure: false,
+            mode: "insecure".into(),
+            message: Some("This broker is not served over HTTPS: the page and the code can be tampered with on the network.".into()),
+        }
+    }
+}
+
+/// The full route table.
+pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
+    let hsts = app.base_url.to_ascii_lowercase().starts_with("https://");
+    Router::new()
+        .route("/v1/sessions", post(api::create_session::<S>))
+        .route("/v1/sessions/{session_id}", get(api::poll_session::<S>))
+        .route("/v1/connect/resolve", post(api::connect_resolve::<S>))
+        .route("/v1/connect/{code}", get(api::connect_get::<S>))
+        .route("/v1/connect/{code}/confirm", post(api::connect_confirm::<S>))
+        .route("/v1/connect/{code}/complete", post(api::connect_complete::<S>))
+        .route("/v1/inboxes", post(api::create_inbox::<S>))
+        .route("/v1/inboxes/{inbox_id}/requests", get(api::inbox_requests::<S>))
+        .route("/v1/inboxes/{inbox_id}/requests/{code}", delete(api::inbox_decline::<S>))
+        .route("/connect", get(web::page::<S>))
+        .route("/connect/{code}", get(web::page::<S>))
+        .route("/assets/{file}", get(web::asset::<S>))
+        .route("/pkg/{file}", get(web::pkg::<S>))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(web::fallback)
+        .method_not_allowed_fallback(web::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(move |req, next| web::headers_and_log(hsts, req, next)))
+        .with_state(app)
+}
+
+/// Public URL: the configured one, else `http://<bound address>`.
+pub fn base_url(cfg: &Config, bound: SocketAddr) -> String {
+    cfg.public_url.clone().unwrap_or_else(|| format!("http://{bound}"))
+}
+
+/// Periodically sweep expired sessions until `stop` resolves.
+async fn sweeper<S: Store>(app: Arc<App<S>>) {
+    let every = Duration::from_secs(app.cfg.sweep_interval.max(1));
+    let idle_ms = i64::try_from(app.cfg.inbox_idle_days.saturating_mul(86_400_000)).unwrap_or(i64::MAX);
+    loop {
+        tokio::time::sleep(every).await;
+        loop {
+            match app.store.sweep(util::now_ms(), idle_ms).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(removed = n, "swept expired sessions");
+                    if i64::try_from(n).unwrap_or(0) < sqlite::SWEEP_CHUNK {
+                        break;
+                    }
+                }
+                Ok(_) => break,
+                Err(e) => {
+                    tracing::error!(error = %e, "sweep failed");
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Serve on `listener` until `shutdown` resolves, then finish in-flight requests.
+/// The store is dropped on return, so the writer commits everything queued.
+pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let sweep = tokio::spawn(sweeper(app.clone()));
+    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    sweep.abort();
+    let _ = sweep.await;
+    result
+}
+
+/// Resolves on SIGTERM or SIGINT.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

@@ -1,0 +1,579 @@
+//! The embedded SQLite store.
+//!
+//! One dedicated thread owns the connection; async handlers send it closures
+//! over a bounded channel and await the answer. The thread runs whatever is
+//! queued as one transaction (group commit: one fsync for many requests), each
+//! request inside its own SAVEPOINT so a failing one rolls back alone, and
+//! answers only after COMMIT returned: nobody is told "done" about a write a
+//! crash could lose.
+//!
+//! Every state transition is a single `UPDATE ... WHERE state = ... RETURNING`
+//! statement, so delivery stays exactly-once even with several broker
+//! processes on one database file (each takes the write lock with
+//! `BEGIN IMMEDIATE`). Ciphertext lives in its own table so that consuming it
+//! is `DELETE ... RETURNING`, and `secure_delete` overwrites the freed bytes.
+
+use std::path::Path;
+use std::thread::JoinHandle;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sealpost_core::protocol::{EnvelopeKind, FieldSpec, SessionStatus};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::config::SyncMode;
+use crate::store::{Caps, InboxAccess, NewSession, PollOutcome, SessionId, SessionView, Store, StoreError, Transition};
+use crate::util::{TokenHash, hashes_equal};
+
+/// Requests folded into one transaction at most.
+const MAX_BATCH: usize = 256;
+/// Sessions removed per sweep call, so a sweep never stalls the writer long.
+pub const SWEEP_CHUNK: i64 = 2000;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sessions (
+    id           BLOB PRIMARY KEY,
+    code         TEXT,
+    state        TEXT NOT NULL CHECK (state IN ('pending','confirmed','ready','consumed','declined')),
+    public_key   TEXT NOT NULL,
+    display_name TEXT NOT NULL,
+    fields       TEXT NOT NULL,
+    envelope     TEXT NOT NULL,
+    agent_name   TEXT,
+    reason       TEXT,
+    inbox_id     TEXT,
+    poll_hash    BLOB NOT NULL,
+    connect_hash BLOB,
+    algorithm    TEXT,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    interval_s   INTEGER NOT NULL,
+    last_poll_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_inbox ON sessions (inbox_id, state) WHERE inbox_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS envelopes (
+    session_id BLOB PRIMARY KEY,
+    ciphertext TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS inboxes (
+    id           TEXT PRIMARY KEY,
+    token_hash   BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER NOT NULL
+) WITHOUT ROWID;
+PRAGMA user_version = 1;
+";
+
+/// State the writer thread keeps next to its connection.
+struct Ctx<'a> {
+    conn: &'a Connection,
+    /// Open sessions (pending, confirmed, ready): exact after each sweep,
+    /// adjusted by inserts and terminal transitions in between.
+    open: &'a mut i64,
+}
+
+type Reply = Box<dyn FnOnce(bool) + Send>;
+type Job = Box<dyn for<'a> FnOnce(&mut Ctx<'a>) -> (bool, Reply) + Send>;
+
+/// SQLite-backed [`Store`].
+pub struct SqliteStore {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Handle to join the writer thread after the last [`SqliteStore`] clone is dropped.
+pub struct WriterHandle(Option<JoinHandle<()>>);
+
+impl WriterHandle {
+    /// Wait until every queued request is committed and the database is closed.
+    pub fn join(mut self) {
+        if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Open (creating file, parent directories and schema as needed) and start
+    /// the writer thread.
+    pub fn open(path: &Path, sync: SyncMode) -> Result<(Self, WriterHandle), StoreError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|_| StoreError::Closed)?;
+        }
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let sync = match sync {
+            SyncMode::Full => "FULL",
+            SyncMode::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = {sync};
+             PRAGMA secure_delete = ON;
+             PRAGMA journal_size_limit = 8388608;
+             PRAGMA cache_size = -4096;
+             PRAGMA temp_store = MEMORY;"
+        ))?;
+        conn.execute_batch(SCHEMA)?;
+        conn.set_prepared_statement_cache_capacity(32);
+        let mut open = count_open(&conn, crate::util::now_ms())?;
+
+        let (tx, mut rx) = mpsc::channel::<Job>(4096);
+        let handle = std::thread::Builder::new()
+            .name("sealpost-sqlite".into())
+            .spawn(move || {
+                let mut conn = conn;
+                let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+                while let Some(first) = rx.blocking_recv() {
+                    batch.push(first);
+                    while batch.len() < MAX_BATCH {
+                        match rx.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    run_batch(&mut conn, &mut open, &mut batch);
+                }
+                // Channel closed: every request was answered. Checkpoint and close.
+                let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
+                let _ = conn.close();
+            })
+            .map_err(|_| StoreError::Closed)?;
+        Ok((Self { tx }, WriterHandle(Some(handle))))
+    }
+
+    /// Run `f` on the writer thread inside the current group transaction.
+    async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let job: Job = Box::new(move |ctx| {
+            let result = f(ctx);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |committed| {
+                let _ = reply_tx.send(if committed { result } else { Err(StoreError::Closed) });
+            });
+            (ok, reply)
+        });
+        self.tx.send(job).await.map_err(|_| StoreError::Closed)?;
+        reply_rx.await.map_err(|_| StoreError::Closed)?
+    }
+}
+
+fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) {
+    let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+    let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(txn) => {
+            for job in batch.drain(..) {
+                let savepoint_ok = txn.execute_batch("SAVEPOINT job").is_ok();
+                let mut ctx = Ctx { conn: &txn, open: &mut *open };
+                let (ok, reply) = job(&mut ctx);
+                if savepoint_ok {
+                    let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+                    if txn.execute_batch(end).is_err() {
+                        tracing::error!("savepoint release failed");
+                    }
+                }
+                replies.push(reply);
+            }
+            match txn.commit() {
+                Ok(()) => true,
+                Err(e) => {
+                    tracing::error!(error = %e, "commit failed");
+                    false
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "could not begin a transaction");
+            // Dropping a job drops its reply channel: the caller gets an error.
+            batch.clear();
+            false
+        }
+    };
+    if !committed {
+        // Counter may have drifted; the next sweep recounts.
+        if let Ok(n) = count_open(conn, crate::util::now_ms()) {
+            *open = n;
+        }
+    }
+    for reply in replies {
+        reply(committed);
+    }
+}
+
+fn count_open(conn: &Connection, now: i64) -> Result<i64, StoreError> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM sessions WHERE state IN ('pending','confirmed','ready') AND expires_at > ?1",
+        [now],
+        |r| r.get(0),
+    )?)
+}
+
+fn status_of(s: &str) -> Result<SessionStatus, StoreError> {
+    SessionStatus::parse(s).ok_or(StoreError::Corrupt)
+}
+
+fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<String>, String, String, String, String, Option<String>, Option<String>, i64, i64)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
+}
+
+const VIEW_COLUMNS: &str =
+    "state, code, display_name, fields, public_key, envelope, agent_name, reason, created_at, expires_at";
+
+type ViewRow = (String, Option<String>, String, String, String, String, Option<String>, Option<String>, i64, i64);
+
+fn build_view(row: ViewRow) -> Result<SessionView, StoreError> {
+    let (state, code, display_name, fields, public_key, envelope, agent_name, reason, created_at, expires_at) = row;
+    let fields: Vec<FieldSpec> = serde_json::from_str(&fields).map_err(|_| StoreError::Corrupt)?;
+    Ok(SessionView {
+        status: status_of(&state)?,
+        code,
+        display_name,
+        fields,
+        public_key,
+        envelope: EnvelopeKind::parse(&envelope).ok_or(StoreError::Corrupt)?,
+        agent_name,
+        reason,
+        created_at,
+        expires_at,
+    })
+}
+
+/// Check an inbox token; `Ok(None)` when granted.
+fn check_inbox(conn: &Connection, inbox_id: &str, token_hash: &TokenHash) -> Result<Option<InboxAccess<()>>, StoreError> {
+    let stored: Option<Vec<u8>> = conn
+        .prepare_cached("SELECT token_hash FROM inboxes WHERE id = ?1")?
+        .query_row([inbox_id], |r| r.get(0))
+        .optional()?;
+    Ok(match stored {
+        None => Some(InboxAccess::NotFound),
+        Some(h) if !hashes_equal(&h, token_hash) => Some(InboxAccess::Forbidden),
+        Some(_) => None,
+    })
+}
+
+/// Classify a session that a guarded UPDATE did not touch.
+fn classify_miss(conn: &Connection, id: &SessionId, now: i64) -> Result<Transition, StoreError> {
+    let row: Option<(String, i64)> = conn
+        .prepare_cached("SELECT state, expires_at FROM sessions WHERE id = ?1")?
+        .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    Ok(match row {
+        None => Transition::NotFound,
+        Some((_, exp)) if exp <= now => Transition::NotFound,
+        Some((state, _)) if state == "declined" => Transition::NotFound,
+        Some(_) => Transition::Conflict,
+    })
+}
+
+impl Store for SqliteStore {
+    async fn create_session(&self, s: NewSession, caps: Caps) -> Result<(), StoreError> {
+        let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
+        self.call(move |ctx| {
+            if u64::try_from(*ctx.open).unwrap_or(0) >= caps.max_open {
+                return Err(StoreError::Full);
+            }
+            if let Some(inbox) = &s.inbox_id {
+                let exists: Option<i64> = ctx
+                    .conn
+                    .prepare_cached("SELECT 1 FROM inboxes WHERE id = ?1")?
+                    .query_row([inbox], |r| r.get(0))
+                    .optional()?;
+                if exists.is_none() {
+                    return Err(StoreError::NoInbox);
+                }
+                let pending: i64 = ctx
+                    .conn
+                    .prepare_cached(
+                        "SELECT count(*) FROM sessions WHERE inbox_id = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2",
+                    )?
+                    .query_row(params![inbox, s.created_at], |r| r.get(0))?;
+                if u64::try_from(pending).unwrap_or(0) >= caps.max_per_inbox {
+                    return Err(StoreError::InboxFull);
+                }
+            }
+            let inserted = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
+                                           inbox_id, poll_hash, created_at, expires_at, interval_s)
+                     VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                     ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![
+                    &s.id[..],
+                    s.inbox_id.as_ref().map(|_| &s.code),
+                    s.public_key,
+                    s.display_name,
+                    fields,
+                    s.envelope.as_str(),
+                    s.agent_name,
+                    s.reason,
+                    s.inbox_id,
+                    &s.poll_hash[..],
+                    s.created_at,
+                    s.expires_at,
+                    i64::try_from(s.interval).unwrap_or(i64::MAX),
+                ])?;
+            if inserted == 0 {
+                return Err(StoreError::Duplicate);
+            }
+            *ctx.open += 1;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> Result<PollOutcome, StoreError> {
+        self.call(move |ctx| {
+            let row: Option<(String, Vec<u8>, i64, i64, Option<i64>)> = ctx
+                .conn
+                .prepare_cached("SELECT state, poll_hash, expires_at, interval_s, last_poll_at FROM sessions WHERE id = ?1")?
+                .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .optional()?;
+            let Some((state, stored_hash, expires_at, interval, last_poll)) = row else {
+                return Ok(PollOutcome::NotFound);
+            };
+            if expires_at <= now {
+                return Ok(PollOutcome::NotFound);
+            }
+            if !hashes_equal(&stored_hash, &poll_hash) {
+                return Ok(PollOutcome::Forbidden);
+            }
+            if state == "declined" {
+                return Ok(PollOutcome::Declined);
+            }
+            // 10% grace for network jitter between two polls a full interval apart.
+            let min_gap_ms = interval.saturating_mul(900);
+            let interval = u64::try_from(interval).unwrap_or(0);
+            if let Some(last) = last_poll {
+                if now.saturating_sub(last) < min_gap_ms {
+                    return Ok(PollOutcome::SlowDown(interval + 5));
+                }
+            }
+            if state == "ready" {
+                // The gate: only one UPDATE can move this row out of `ready`.
+                let algorithm: Option<Option<String>> = ctx
+                    .conn
+                    .prepare_cached(
+                        "UPDATE sessions SET state = 'consumed', last_poll_at = ?2
+                         WHERE id = ?1 AND state = 'ready' RETURNING algorithm",
+                    )?
+                    .query_row(params![&id[..], now], |r| r.get(0))
+                    .optional()?;
+                if let Some(algorithm) = algorithm {
+                    let ciphertext: Option<String> = ctx
+                        .conn
+                        .prepare_cached("DELETE FROM envelopes WHERE session_id = ?1 RETURNING ciphertext")?
+                        .query_row([&id[..]], |r| r.get(0))
+                        .optional()?;
+                    *ctx.open -= 1;
+                    let ciphertext = ciphertext.ok_or(StoreError::Corrupt)?;
+                    return Ok(PollOutcome::Delivered {
+                        ciphertext,
+                        algorithm: algorithm.unwrap_or_default(),
+                        expires_at,
+                        interval,
+                    });
+                }
+                return Ok(PollOutcome::Status { status: SessionStatus::Consumed, expires_at, interval });
+            }
+            ctx.conn
+                .prepare_cached("UPDATE sessions SET last_poll_at = ?2 WHERE id = ?1")?
+                .execute(params![&id[..], now])?;
+            Ok(PollOutcome::Status { status: status_of(&state)?, expires_at, interval })
+        })
+        .await
+    }
+
+    async fn view(&self, id: SessionId, now: i64) -> Result<Option<SessionView>, StoreError> {
+        self.call(move |ctx| {
+            let row = ctx
+                .conn
+                .prepare_cached(&format!(
+                    "SELECT {VIEW_COLUMNS} FROM sessions WHERE id = ?1 AND expires_at > ?2 AND state <> 'declined'"
+                ))?
+                .query_row(params![&id[..], now], view_from_row)
+                .optional()?;
+            row.map(build_view).transpose()
+        })
+        .await
+    }
+
+    async fn confirm(&self, id: SessionId, connect_hash: TokenHash, now: i64) -> Result<Transition, StoreError> {
+        self.call(move |ctx| {
+            let done = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE sessions SET state = 'confirmed', connect_hash = ?2
+                     WHERE id = ?1 AND state = 'pending' AND expires_at > ?3 RETURNING 1",
+                )?
+                .query_row(params![&id[..], &connect_hash[..], now], |r| r.get::<_, i64>(0))
+                .optional()?;
+            match done {
+                Some(_) => Ok(Transition::Done),
+                None => classify_miss(ctx.conn, &id, now),
+            }
+        })
+        .await
+    }
+
+    async fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+        self.call(move |ctx| {
+            let row: Option<(String, Option<Vec<u8>>, i64)> = ctx
+                .conn
+                .prepare_cached("SELECT state, connect_hash, expires_at FROM sessions WHERE id = ?1")?
+                .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?;
+            let Some((state, stored, expires_at)) = row else {
+                return Ok(Transition::NotFound);
+            };
+            if expires_at <= now || state == "declined" {
+                return Ok(Transition::NotFound);
+            }
+            match stored {
+                Some(h) if hashes_equal(&h, &connect_hash) => {}
+                _ => return Ok(Transition::Forbidden),
+            }
+            let moved = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE sessions SET state = 'ready', algorithm = ?2
+                     WHERE id = ?1 AND state = 'confirmed' RETURNING 1",
+                )?
+                .query_row(params![&id[..], algorithm], |r| r.get::<_, i64>(0))
+                .optional()?;
+            if moved.is_none() {
+                return Ok(Transition::Conflict);
+            }
+            ctx.conn
+                .prepare_cached("INSERT INTO envelopes (session_id, ciphertext) VALUES (?1, ?2)")?
+                .execute(params![&id[..], ciphertext])?;
+            Ok(Transition::Done)
+        })
+        .await
+    }
+
+    async fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> Result<(), StoreError> {
+        self.call(move |ctx| {
+            let n: i64 = ctx.conn.prepare_cached("SELECT count(*) FROM inboxes")?.query_row([], |r| r.get(0))?;
+            if u64::try_from(n).unwrap_or(0) >= max_inboxes {
+                return Err(StoreError::TooManyInboxes);
+            }
+            let inserted = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO inboxes (id, token_hash, created_at, last_used_at) VALUES (?1, ?2, ?3, ?3)
+                     ON CONFLICT (id) DO NOTHING",
+                )?
+                .execute(params![id, &token_hash[..], now])?;
+            if inserted == 0 {
+                return Err(StoreError::Duplicate);
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn inbox_requests(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<Vec<SessionView>>, StoreError> {
+        self.call(move |ctx| {
+            if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
+                return Ok(match denied {
+                    InboxAccess::Forbidden => InboxAccess::Forbidden,
+                    _ => InboxAccess::NotFound,
+                });
+            }
+            ctx.conn
+                .prepare_cached("UPDATE inboxes SET last_used_at = ?2 WHERE id = ?1")?
+                .execute(params![inbox_id, now])?;
+            let mut stmt = ctx.conn.prepare_cached(&format!(
+                "SELECT {VIEW_COLUMNS} FROM sessions
+                 WHERE inbox_id = ?1 AND state = 'pending' AND expires_at > ?2
+                 ORDER BY created_at"
+            ))?;
+            let rows = stmt.query_map(params![inbox_id, now], view_from_row)?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(build_view(row?)?);
+            }
+            Ok(InboxAccess::Granted(out))
+        })
+        .await
+    }
+
+    async fn decline(&self, inbox_id: String, token_hash: TokenHash, id: SessionId, now: i64) -> Result<InboxAccess<Transition>, StoreError> {
+        self.call(move |ctx| {
+            if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
+                return Ok(match denied {
+                    InboxAccess::Forbidden => InboxAccess::Forbidden,
+                    _ => InboxAccess::NotFound,
+                });
+            }
+            let done = ctx
+                .conn
+                .prepare_cached(
+                    "UPDATE sessions SET state = 'declined', connect_hash = NULL
+                     WHERE id = ?1 AND inbox_id = ?2 AND state IN ('pending','confirmed') AND expires_at > ?3
+                     RETURNING 1",
+                )?
+                .query_row(params![&id[..], inbox_id, now], |r| r.get::<_, i64>(0))
+                .optional()?;
+            if done.is_some() {
+                *ctx.open -= 1;
+                return Ok(InboxAccess::Granted(Transition::Done));
+            }
+            // Sessions of other inboxes are "not found" here.
+            let mine: Option<i64> = ctx
+                .conn
+                .prepare_cached("SELECT 1 FROM sessions WHERE id = ?1 AND inbox_id = ?2")?
+                .query_row(params![&id[..], inbox_id], |r| r.get(0))
+                .optional()?;
+            if mine.is_none() {
+                return Ok(InboxAccess::Granted(Transition::NotFound));
+            }
+            Ok(InboxAccess::Granted(classify_miss(ctx.conn, &id, now)?))
+        })
+        .await
+    }
+
+    async fn sweep(&self, now: i64, inbox_idle_ms: i64) -> Result<u64, StoreError> {
+        self.call(move |ctx| {
+            // Envelopes exist only for `ready` sessions: few, so no chunking.
+            ctx.conn
+                .prepare_cached(
+                    "DELETE FROM envelopes WHERE session_id IN
+                       (SELECT id FROM sessions WHERE expires_at <= ?1)",
+                )?
+                .execute([now])?;
+            let removed = ctx
+                .conn
+                .prepare_cached(
+                    "DELETE FROM sessions WHERE id IN
+                       (SELECT id FROM sessions WHERE expires_at <= ?1 LIMIT ?2)",
+                )?
+                .execute(params![now, SWEEP_CHUNK])?;
+            ctx.conn
+                .prepare_cached(
+                    "DELETE FROM inboxes WHERE last_used_at <= ?1
+                       AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.inbox_id = inboxes.id)",
+                )?
+                .execute([now.saturating_sub(inbox_idle_ms)])?;
+            *ctx.open = count_open(ctx.conn, now)?;
+            Ok(u64::try_from(removed).unwrap_or(0))
+        })
+        .await
+    }
+}

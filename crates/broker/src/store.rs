@@ -1,0 +1,171 @@
+//! Storage behind a small trait. Each method is one atomic state transition.
+//!
+//! The handlers never see a token: they pass SHA-256 hashes, and the store
+//! compares them in constant time. Ciphertext is opaque bytes of text here.
+
+use std::future::Future;
+
+use sealpost_core::protocol::{EnvelopeKind, FieldSpec, SessionStatus};
+
+use crate::util::TokenHash;
+
+/// Raw 32-byte session id (SHA-256 of the normalized code).
+pub type SessionId = [u8; 32];
+
+/// A session to insert.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Raw session id.
+    pub id: SessionId,
+    /// Display code, kept only for inbox sessions (the inbox lists it).
+    pub code: String,
+    /// Canonical base64 DER SPKI.
+    pub public_key: String,
+    /// Title.
+    pub display_name: String,
+    /// Expanded form.
+    pub fields: Vec<FieldSpec>,
+    /// Requested envelope.
+    pub envelope: EnvelopeKind,
+    /// Sealpost extension.
+    pub agent_name: Option<String>,
+    /// Sealpost extension.
+    pub reason: Option<String>,
+    /// Target inbox, if any.
+    pub inbox_id: Option<String>,
+    /// SHA-256 of the poll token.
+    pub poll_hash: TokenHash,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub expires_at: i64,
+    /// Polling interval (seconds).
+    pub interval: u64,
+}
+
+/// Caps checked atomically with an insert.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    /// Open sessions overall.
+    pub max_open: u64,
+    /// Pending requests per inbox.
+    pub max_per_inbox: u64,
+}
+
+/// What a pending session shows to the browser.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    /// State (declined sessions are never returned).
+    pub status: SessionStatus,
+    /// Display code (inbox sessions only).
+    pub code: Option<String>,
+    /// Title.
+    pub display_name: String,
+    /// Form.
+    pub fields: Vec<FieldSpec>,
+    /// Base64 DER SPKI.
+    pub public_key: String,
+    /// Requested envelope.
+    pub envelope: EnvelopeKind,
+    /// Sealpost extension.
+    pub agent_name: Option<String>,
+    /// Sealpost extension.
+    pub reason: Option<String>,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms.
+    pub expires_at: i64,
+}
+
+/// Result of a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PollOutcome {
+    /// Unknown or expired.
+    NotFound,
+    /// Declined through an inbox.
+    Declined,
+    /// Wrong poll token.
+    Forbidden,
+    /// Polled faster than the interval; carries the interval to announce.
+    SlowDown(u64),
+    /// Current state, no ciphertext.
+    Status { status: SessionStatus, expires_at: i64, interval: u64 },
+    /// The one delivery; the session is now consumed.
+    Delivered { ciphertext: String, algorithm: String, expires_at: i64, interval: u64 },
+}
+
+/// Result of confirm, complete and decline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transition {
+    /// Done.
+    Done,
+    /// Unknown, expired or declined.
+    NotFound,
+    /// Missing or wrong token.
+    Forbidden,
+    /// Not in the state the transition starts from.
+    Conflict,
+}
+
+/// Inbox check result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InboxAccess<T> {
+    /// Token matched.
+    Granted(T),
+    /// No such inbox.
+    NotFound,
+    /// Wrong token.
+    Forbidden,
+}
+
+/// Storage failures (never carry request data).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite reported an error.
+    #[error("database error: {0}")]
+    Db(#[from] rusqlite::Error),
+    /// The storage thread is gone.
+    #[error("storage closed")]
+    Closed,
+    /// A stored row could not be decoded.
+    #[error("corrupt row")]
+    Corrupt,
+    /// Too many open sessions overall.
+    #[error("open session cap reached")]
+    Full,
+    /// Too many pending requests in this inbox.
+    #[error("inbox cap reached")]
+    InboxFull,
+    /// The inbox named at creation does not exist.
+    #[error("no such inbox")]
+    NoInbox,
+    /// Too many inboxes.
+    #[error("inbox cap reached")]
+    TooManyInboxes,
+    /// The id already exists (a code collision: retry with a fresh code).
+    #[error("duplicate id")]
+    Duplicate,
+}
+
+/// The storage operations of the broker. `now` is Unix ms.
+pub trait Store: Send + Sync + 'static {
+    /// Insert a pending session, enforcing `caps` and the inbox's existence.
+    fn create_session(&self, s: NewSession, caps: Caps) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Authenticate a poll, apply slow_down (less than 90% of the session's
+    /// interval since the last accepted poll), and deliver the ciphertext at most once.
+    fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> impl Future<Output = Result<PollOutcome, StoreError>> + Send;
+    /// The session as the browser may see it (`None`: unknown, expired or declined).
+    fn view(&self, id: SessionId, now: i64) -> impl Future<Output = Result<Option<SessionView>, StoreError>> + Send;
+    /// `pending -> confirmed`, storing the connect token's hash.
+    fn confirm(&self, id: SessionId, connect_hash: TokenHash, now: i64) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+    /// `confirmed -> ready`, storing the ciphertext.
+    fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+    /// Create an inbox.
+    fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Pending requests of an inbox, oldest first.
+    fn inbox_requests(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<Vec<SessionView>>, StoreError>> + Send;
+    /// Decline an inbox request: the session ends at once.
+    fn decline(&self, inbox_id: String, token_hash: TokenHash, id: SessionId, now: i64) -> impl Future<Output = Result<InboxAccess<Transition>, StoreError>> + Send;
+    /// Delete expired sessions (and their ciphertext) and idle inboxes; returns sessions removed.
+    fn sweep(&self, now: i64, inbox_idle_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}

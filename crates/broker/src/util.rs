@@ -1,0 +1,183 @@
+//! Clock, random identifiers and hashing.
+
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sealpost_core::protocol::USER_CODE_ALPHABET;
+
+/// SHA-256 digest of a bearer token, the form tokens are stored in.
+pub type TokenHash = [u8; 32];
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// SHA-256 of a token (or any secret we only need to recognise).
+pub fn hash_token(token: &str) -> TokenHash {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Constant-time equality of two token hashes.
+pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Error from the operating system's random source.
+#[derive(Debug, thiserror::Error)]
+#[error("random source unavailable")]
+pub struct RandomError;
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
+    let mut buf = [0u8; N];
+    getrandom::fill(&mut buf).map_err(|_| RandomError)?;
+    Ok(buf)
+}
+
+/// `prefix` + base64url(32 random bytes), e.g. `pt_...`, `ct_...`, `it_...`.
+pub fn new_token(prefix: &str) -> Result<String, RandomError> {
+    let bytes = random_bytes::<32>()?;
+    let mut out = String::with_capacity(prefix.len() + 43);
+    out.push_str(prefix);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(bytes, &mut out);
+    Ok(out)
+}
+
+/// A fresh user code `ABCD-1234` (8 characters of A-Z0-9, ~41 bits, unbiased).
+pub fn new_user_code() -> Result<String, RandomError> {
+    let mut chars = Vec::with_capacity(9);
+    while chars.len() < 8 {
+        for b in random_bytes::<16>()? {
+            // 252 = 7 * 36: rejection sampling keeps the distribution uniform.
+            if b < 252 && chars.len() < 8 {
+                chars.push(USER_CODE_ALPHABET[usize::from(b % 36)]);
+            }
+        }
+    }
+    chars.insert(4, b'-');
+    Ok(String::from_utf8_lossy(&chars).into_owned())
+}
+
+/// `ib_` + 16 base32 characters (80 random bits).
+pub fn new_inbox_id() -> Result<String, RandomError> {
+    const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
+    let bytes = random_bytes::<16>()?;
+    let mut out = String::from("ib_");
+    for b in bytes {
+        out.push(char::from(B32[usize::from(b & 31)]));
+    }
+    Ok(out)
+}
+
+/// Whether `s` looks like an inbox id (so junk never reaches the database).
+pub fn is_inbox_id(s: &str) -> bool {
+    s.len() == 19
+        && s.starts_with("ib_")
+        && s[3..].bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// Raw session id of a user code (any accepted spelling): SHA-256 of the
+/// normalized code, as in [`sealpost_core::protocol::session_id_for_code`].
+pub fn raw_session_id(code: &str) -> Option<[u8; 32]> {
+    let normalized = sealpost_core::protocol::normalize_user_code(code)?;
+    Some(Sha256::digest(normalized.as_bytes()).into())
+}
+
+/// Decode a 64-character lowercase (or uppercase) hex session id.
+pub fn parse_session_id(s: &str) -> Option<[u8; 32]> {
+    if s.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, pair) in s.as_bytes().chunks_exact(2).enumerate() {
+        let hi = hex_val(pair[0])?;
+        let lo = hex_val(pair[1])?;
+        out[i] = (hi << 4) | lo;
+    }
+    Some(out)
+}
+
+fn hex_val(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// RFC 3339 UTC with second precision, e.g. `2026-04-02T12:00:00Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_known_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_775_131_200_999), "2026-04-02T12:00:00Z");
+    }
+
+    #[test]
+    fn identifiers_have_the_documented_shape() {
+        let code = new_user_code().unwrap();
+        assert_eq!(code.len(), 9);
+        assert!(sealpost_core::protocol::normalize_user_code(&code).is_some());
+        let t = new_token("pt_").unwrap();
+        assert!(t.starts_with("pt_") && t.len() == 46);
+        let ib = new_inbox_id().unwrap();
+        assert!(is_inbox_id(&ib), "{ib}");
+        assert!(!is_inbox_id("ib_0000000000000000"));
+    }
+
+    #[test]
+    fn session_id_hex_roundtrip() {
+        let id = sealpost_core::protocol::session_id_for_code("ABCD-1234").unwrap();
+        let raw = parse_session_id(&id).unwrap();
+        assert_eq!(raw[0], 0x16);
+        assert_eq!(raw_session_id("abcd1234"), Some(raw));
+        assert!(parse_session_id("zz").is_none());
+        assert!(parse_session_id(&"g".repeat(64)).is_none());
+    }
+
+    #[test]
+    fn constant_time_compare() {
+        let a = hash_token("pt_a");
+        assert!(hashes_equal(&a, &hash_token("pt_a")));
+        assert!(!hashes_equal(&a, &hash_token("pt_b")));
+        assert!(!hashes_equal(&a, &a[..31]));
+    }
+}

@@ -1,0 +1,568 @@
+//! Serde types of the wire API (docs/protocol.md), shared by the broker and the CLI.
+//!
+//! Pure data and pure helpers: no I/O, no clock. Where the LinkAuth draft and the
+//! reference broker spell a field differently, the response types carry both
+//! spellings as `Option`s: a Sealpost broker fills both (use the `new`
+//! constructors), a Sealpost client accepts either (use the accessor methods).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Lifetime of a session when the agent asks for none (seconds).
+pub const DEFAULT_TTL_SECS: u64 = 600;
+/// Default minimum polling interval (seconds).
+pub const DEFAULT_INTERVAL_SECS: u64 = 5;
+/// Number of characters of a user code, without the hyphen.
+pub const USER_CODE_LEN: usize = 8;
+/// Alphabet of user codes.
+pub const USER_CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// RFC 8628 `slow_down` problem type.
+pub const SLOW_DOWN_TYPE: &str = "urn:ietf:params:oauth:error:slow_down";
+/// Problem title of a poll on a session the user declined through an inbox.
+pub const DECLINED_TITLE: &str = "Request Declined";
+/// Media type of every error body.
+pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+
+/// Session state, lower case on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionStatus {
+    /// Created, waiting for the user.
+    Pending,
+    /// The user confirmed the code and holds a connect token.
+    Confirmed,
+    /// Ciphertext stored, waiting for the agent's poll.
+    Ready,
+    /// The agent collected the ciphertext.
+    Consumed,
+    /// The TTL passed.
+    Expired,
+}
+
+impl SessionStatus {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Confirmed => "confirmed",
+            Self::Ready => "ready",
+            Self::Consumed => "consumed",
+            Self::Expired => "expired",
+        }
+    }
+
+    /// Parse the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => Self::Pending,
+            "confirmed" => Self::Confirmed,
+            "ready" => Self::Ready,
+            "consumed" => Self::Consumed,
+            "expired" => Self::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// Envelope the agent asks the browser to produce (Sealpost extension).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvelopeKind {
+    /// `RSA-OAEP-256+AES-256-GCM`, the LinkAuth envelope.
+    #[default]
+    Linkauth,
+    /// JWE compact serialization bound to the session id.
+    Jwe,
+}
+
+impl EnvelopeKind {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Linkauth => "linkauth",
+            Self::Jwe => "jwe",
+        }
+    }
+
+    /// Parse the wire spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "linkauth" => Some(Self::Linkauth),
+            "jwe" => Some(Self::Jwe),
+            _ => None,
+        }
+    }
+}
+
+/// Input type of a credential form field.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// Single-line visible text.
+    #[default]
+    Text,
+    /// Single-line masked text.
+    Password,
+    /// Multi-line text.
+    Textarea,
+    /// One of `options`.
+    Select,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// One field of the credential form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldSpec {
+    /// Key of the value in the sealed credentials object.
+    pub name: String,
+    /// Label shown to the user.
+    pub label: String,
+    /// Input type (default `text`).
+    #[serde(rename = "type", default)]
+    pub kind: FieldType,
+    /// Whether the user must fill it (default `true`, as in LinkAuth).
+    #[serde(default = "default_true")]
+    pub required: bool,
+    /// Choices of a `select` field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<String>>,
+}
+
+impl FieldSpec {
+    fn builtin(name: &str, label: &str, kind: FieldType, required: bool) -> Self {
+        Self { name: name.into(), label: label.into(), kind, required, options: None }
+    }
+}
+
+/// Ids of the built-in form templates, as in the LinkAuth reference broker.
+pub const TEMPLATE_IDS: [&str; 5] = ["api_key", "basic_auth", "aws", "openai", "anthropic"];
+
+/// A built-in template: its display name and fields. `None` for unknown ids.
+pub fn template(id: &str) -> Option<(&'static str, Vec<FieldSpec>)> {
+    use FieldType::{Password, Text};
+    Some(match id {
+        "api_key" => ("API Key", vec![FieldSpec::builtin("api_key", "API Key", Password, true)]),
+        "openai" => ("OpenAI", vec![FieldSpec::builtin("api_key", "OpenAI API Key", Password, true)]),
+        "anthropic" => (
+            "Anthropic",
+            vec![FieldSpec::builtin("api_key", "Anthropic API Key", Password, true)],
+        ),
+        "basic_auth" => (
+            "Login Credentials",
+            vec![
+                FieldSpec::builtin("username", "Username", Text, true),
+                FieldSpec::builtin("password", "Password", Password, true),
+            ],
+        ),
+        "aws" => (
+            "AWS Credentials",
+            vec![
+                FieldSpec::builtin("access_key_id", "Access Key ID", Text, true),
+                FieldSpec::builtin("secret_access_key", "Secret Access Key", Password, true),
+                FieldSpec::builtin("region", "Region", Text, false),
+            ],
+        ),
+        _ => return None,
+    })
+}
+
+/// `POST /v1/sessions` request body.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateSessionRequest {
+    /// Base64 DER SPKI of the agent's RSA key.
+    pub public_key: String,
+    /// Built-in template id (see [`TEMPLATE_IDS`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// Custom form, instead of a template.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<Vec<FieldSpec>>,
+    /// Title shown on the consent page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Requested lifetime in seconds (the broker caps it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl: Option<u64>,
+    /// Sealpost: envelope the browser must produce (default `linkauth`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub envelope: Option<EnvelopeKind>,
+    /// Sealpost: deliver the request to this inbox.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inbox: Option<String>,
+    /// Sealpost: name of the requesting agent, shown to the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    /// Sealpost: why the agent asks, shown to the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// LinkAuth OAuth-mediated flow (not supported by Sealpost: answered with 400).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_provider: Option<serde_json::Value>,
+    /// LinkAuth OAuth-mediated flow scopes (see `oauth_provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_scopes: Option<serde_json::Value>,
+    /// LinkAuth OAuth-mediated flow extra parameters (see `oauth_provider`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth_extra_params: Option<serde_json::Value>,
+}
+
+impl CreateSessionRequest {
+    /// Whether the request asks for the OAuth-mediated flow.
+    pub fn is_oauth(&self) -> bool {
+        self.oauth_provider.is_some() || self.oauth_scopes.is_some() || self.oauth_extra_params.is_some()
+    }
+}
+
+/// `POST /v1/sessions` 201 response, both spellings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSessionResponse {
+    /// Lowercase hex SHA-256 of the normalized code.
+    pub session_id: String,
+    /// Reference broker spelling of the user code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// Draft (RFC 8628) spelling of the user code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_code: Option<String>,
+    /// Reference broker spelling of the complete verification URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Draft spelling of the complete verification URL.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri_complete: Option<String>,
+    /// Manual code entry page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification_uri: Option<String>,
+    /// Bearer token for polling.
+    pub poll_token: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+    /// Minimum polling interval in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+}
+
+impl CreateSessionResponse {
+    /// A response with both spellings filled; `base_url` has no trailing slash.
+    pub fn new(
+        code: &str,
+        base_url: &str,
+        poll_token: String,
+        expires_at: String,
+        interval: u64,
+    ) -> Self {
+        let complete = format!("{base_url}/connect/{code}");
+        Self {
+            session_id: session_id_for_code(code).unwrap_or_default(),
+            code: Some(code.to_owned()),
+            user_code: Some(code.to_owned()),
+            url: Some(complete.clone()),
+            verification_uri_complete: Some(complete),
+            verification_uri: Some(format!("{base_url}/connect")),
+            poll_token,
+            expires_at,
+            interval: Some(interval),
+        }
+    }
+
+    /// The user code, whichever spelling the broker used.
+    pub fn user_code(&self) -> Option<&str> {
+        self.user_code.as_deref().or(self.code.as_deref())
+    }
+
+    /// The complete verification URL, whichever spelling the broker used.
+    pub fn complete_url(&self) -> Option<&str> {
+        self.verification_uri_complete.as_deref().or(self.url.as_deref())
+    }
+
+    /// The polling interval, defaulting to [`DEFAULT_INTERVAL_SECS`].
+    pub fn interval_secs(&self) -> u64 {
+        self.interval.unwrap_or(DEFAULT_INTERVAL_SECS)
+    }
+}
+
+/// `GET /v1/sessions/{id}` 200 response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PollResponse {
+    /// Current state; `ready` only in the one response that carries the ciphertext.
+    pub status: SessionStatus,
+    /// RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+    /// Minimum polling interval in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+    /// The sealed credentials, exactly once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphertext: Option<String>,
+    /// Envelope algorithm of `ciphertext` as sent by the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub algorithm: Option<String>,
+}
+
+/// `security` member of the connect response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityInfo {
+    /// Whether the page was served over TLS (or localhost).
+    pub secure: bool,
+    /// `production`, `development` or `insecure`.
+    pub mode: String,
+    /// Warning for the user, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// `GET /v1/connect/{code}` and `POST /v1/connect/resolve` 200 response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectResponse {
+    /// Always `pending` (other states are answered with 404/410).
+    pub status: SessionStatus,
+    /// Title of the request.
+    pub display_name: String,
+    /// `form` (Sealpost does not run the OAuth-mediated flow).
+    pub template_type: String,
+    /// The user code, `ABCD-1234`.
+    pub code: String,
+    /// The form (templates are expanded).
+    pub fields: Vec<FieldSpec>,
+    /// Base64 DER SPKI of the agent key; the page computes the fingerprint itself.
+    pub public_key: String,
+    /// Transport security of the broker.
+    pub security: SecurityInfo,
+    /// Sealpost: name of the requesting agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    /// Sealpost: why the agent asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Sealpost: envelope to produce (absent from LinkAuth brokers: `linkauth`).
+    #[serde(default)]
+    pub envelope: EnvelopeKind,
+    /// Sealpost: RFC 3339 UTC.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
+}
+
+/// `POST /v1/connect/resolve` request body (`code` accepted as an alias).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveRequest {
+    /// The code the user typed.
+    #[serde(alias = "code")]
+    pub user_code: String,
+}
+
+/// `POST /v1/connect/{code}/confirm` 200 response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmResponse {
+    /// Bearer for `complete`.
+    pub connect_token: String,
+}
+
+/// `POST /v1/connect/{code}/complete` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompleteRequest {
+    /// The sealed credentials, opaque to the broker.
+    pub ciphertext: String,
+    /// Envelope algorithm (`RSA-OAEP-256+AES-256-GCM` or `JWE`).
+    #[serde(default = "default_algorithm")]
+    pub algorithm: String,
+    /// Token from `confirm`.
+    #[serde(default)]
+    pub connect_token: Option<String>,
+}
+
+fn default_algorithm() -> String {
+    "RSA-OAEP-256+AES-256-GCM".to_owned()
+}
+
+/// `POST /v1/inboxes` 201 response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateInboxResponse {
+    /// Public id, `ib_` + 16 base32 characters.
+    pub inbox_id: String,
+    /// Secret bearer, `it_` + base64url(32 bytes).
+    pub inbox_token: String,
+}
+
+/// One element of `GET /v1/inboxes/{id}/requests`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxRequest {
+    /// The user code, `ABCD-1234`.
+    pub code: String,
+    /// Title of the request.
+    pub display_name: String,
+    /// Name of the requesting agent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_name: Option<String>,
+    /// Why the agent asks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// `form`.
+    pub template_type: String,
+    /// The form.
+    pub fields: Vec<FieldSpec>,
+    /// Base64 DER SPKI of the agent key.
+    pub public_key: String,
+    /// Envelope to produce.
+    #[serde(default)]
+    pub envelope: EnvelopeKind,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC.
+    pub expires_at: String,
+}
+
+/// RFC 9457 problem details plus Sealpost's stable `code` and the draft's
+/// `slow_down` members (`error`, `interval`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// Problem type URI (`about:blank` unless more specific).
+    #[serde(rename = "type", default = "about_blank")]
+    pub kind: String,
+    /// Short summary, stable per kind (`Session Not Found`, `Request Declined`).
+    #[serde(default)]
+    pub title: String,
+    /// HTTP status.
+    #[serde(default)]
+    pub status: u16,
+    /// Human-readable explanation (never contains secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Stable Sealpost `ERR_*` code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// OAuth-style error (`slow_down`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// New polling interval (seconds) for `slow_down`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<u64>,
+}
+
+fn about_blank() -> String {
+    "about:blank".to_owned()
+}
+
+impl Problem {
+    /// Whether this is a `slow_down` answer, in either spelling.
+    pub fn is_slow_down(&self) -> bool {
+        self.kind == SLOW_DOWN_TYPE || self.error.as_deref() == Some("slow_down")
+    }
+
+    /// Whether this is the inbox decline answer.
+    pub fn is_declined(&self) -> bool {
+        self.title == DECLINED_TITLE
+    }
+}
+
+/// Normalize a user code as typed: drop hyphens and whitespace, upper-case.
+/// Returns the 8-character canonical form, or `None` when it cannot be a code.
+pub fn normalize_user_code(input: &str) -> Option<String> {
+    let compact: String = input
+        .chars()
+        .filter(|c| *c != '-' && !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let valid = compact.len() == USER_CODE_LEN && compact.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+    valid.then_some(compact)
+}
+
+/// Display form `ABCD-1234` of a code (any accepted spelling).
+pub fn format_user_code(input: &str) -> Option<String> {
+    let c = normalize_user_code(input)?;
+    Some(format!("{}-{}", &c[..4], &c[4..]))
+}
+
+/// `session_id = lowercase hex SHA-256(ascii(upper(code without hyphens)))`.
+pub fn session_id_for_code(code: &str) -> Option<String> {
+    let c = normalize_user_code(code)?;
+    let digest = Sha256::digest(c.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest.iter() {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    Some(out)
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn code_normalization() {
+        assert_eq!(normalize_user_code("abcd-1234").as_deref(), Some("ABCD1234"));
+        assert_eq!(normalize_user_code(" AbCd1234 ").as_deref(), Some("ABCD1234"));
+        assert_eq!(format_user_code("abcd1234").as_deref(), Some("ABCD-1234"));
+        assert_eq!(normalize_user_code("ABCD-123"), None);
+        assert_eq!(normalize_user_code("ABCD-12345"), None);
+        assert_eq!(normalize_user_code("ABCD-12é4"), None);
+        assert_eq!(normalize_user_code("ABCD_1234"), None);
+    }
+
+    #[test]
+    fn session_id_matches_sha256_of_normalized_code() {
+        // printf ABCD1234 | sha256sum
+        let want = "1635c8525afbae58c37bede3c9440844e9143727cc7c160bed665ec378d8a262";
+        assert_eq!(session_id_for_code("abcd-1234").as_deref(), Some(want));
+        assert_eq!(session_id_for_code("ABCD1234").as_deref(), Some(want));
+        assert_eq!(session_id_for_code("nope"), None);
+    }
+
+    #[test]
+    fn create_response_has_both_spellings() {
+        let r = CreateSessionResponse::new("ABCD-1234", "http://h:1", "pt_x".into(), "t".into(), 5);
+        let v = serde_json::to_value(&r).unwrap();
+        assert_eq!(v["code"], "ABCD-1234");
+        assert_eq!(v["user_code"], "ABCD-1234");
+        assert_eq!(v["url"], "http://h:1/connect/ABCD-1234");
+        assert_eq!(v["verification_uri_complete"], "http://h:1/connect/ABCD-1234");
+        assert_eq!(v["verification_uri"], "http://h:1/connect");
+        assert_eq!(v["interval"], 5);
+        // A reference-broker answer (one spelling, no interval) still parses.
+        let reference: CreateSessionResponse = serde_json::from_str(
+            r#"{"session_id":"x","code":"ABCD-1234","url":"u","poll_token":"pt","expires_at":"e"}"#,
+        )
+        .unwrap();
+        assert_eq!(reference.user_code(), Some("ABCD-1234"));
+        assert_eq!(reference.complete_url(), Some("u"));
+        assert_eq!(reference.interval_secs(), DEFAULT_INTERVAL_SECS);
+    }
+
+    #[test]
+    fn field_defaults_follow_linkauth() {
+        let f: FieldSpec = serde_json::from_str(r#"{"name":"a","label":"A"}"#).unwrap();
+        assert_eq!(f.kind, FieldType::Text);
+        assert!(f.required);
+        assert!(serde_json::from_str::<FieldSpec>(r#"{"name":"a","label":"A","type":"color"}"#).is_err());
+    }
+
+    #[test]
+    fn templates_match_reference() {
+        for id in TEMPLATE_IDS {
+            assert!(template(id).is_some(), "{id}");
+        }
+        let (_, aws) = template("aws").unwrap();
+        assert_eq!(aws.len(), 3);
+        assert!(!aws[2].required);
+        assert!(template("custom").is_none());
+    }
+
+    #[test]
+    fn slow_down_either_spelling() {
+        let draft: Problem = serde_json::from_str(r#"{"error":"slow_down","interval":10}"#).unwrap();
+        assert!(draft.is_slow_down());
+        assert_eq!(draft.interval, Some(10));
+        let rfc: Problem = serde_json::from_str(
+            r#"{"type":"urn:ietf:params:oauth:error:slow_down","title":"Slow Down","status":429}"#,
+        )
+        .unwrap();
+        assert!(rfc.is_slow_down());
+    }
+}
