@@ -3,38 +3,30 @@
 //! for the wrong account. This is an unverified *decode*, not validation:
 //! nothing here is trusted, it is only shown.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sealpost_core::envelope::Credentials;
 use serde_json::Value;
 
 use crate::errors::sanitize;
 use crate::timefmt::{format_utc, human_duration};
 
-fn b64url_json(part: &str) -> Option<serde_json::Map<String, Value>> {
-    let bytes = URL_SAFE_NO_PAD.decode(part.trim_end_matches('=')).ok()?;
-    match serde_json::from_slice(&bytes).ok()? {
-        Value::Object(m) => Some(m),
-        _ => None,
-    }
-}
-
-/// Decode a compact JWS without verifying it: `(header, claims)`.
+/// Decode a compact JWS without verifying it: `(header, claims)`. Only strings
+/// shaped like a JWS (three base64url segments, a JSON header with `alg`, a JSON
+/// object payload) count; the decoding is the JWT engine's (`sealpost_core::jwt`).
 pub fn decode_unverified(token: &str) -> Option<(serde_json::Map<String, Value>, serde_json::Map<String, Value>)> {
-    let token = token.trim();
-    let token = token.strip_prefix("Bearer ").unwrap_or(token);
-    let mut parts = token.split('.');
-    let (h, p, s) = (parts.next()?, parts.next()?, parts.next()?);
-    if parts.next().is_some() || h.is_empty() || p.is_empty() {
+    let trimmed = token.trim();
+    let bare = trimmed.strip_prefix("Bearer ").unwrap_or(trimmed);
+    let parts: Vec<&str> = bare.split('.').collect();
+    let b64url = |x: &str| x.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'=');
+    if parts.len() != 3 || parts[0].is_empty() || parts[1].is_empty() || !parts.iter().all(|p| b64url(p)) {
         return None;
     }
-    let ok = |x: &str| x.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_' || c == b'=');
-    if !ok(h) || !ok(p) || !ok(s) {
+    let d = sealpost_core::jwt::decode_unverified(bare);
+    if d.encrypted {
         return None;
     }
-    let header = b64url_json(h)?;
+    let header = d.header?;
     header.get("alg")?.as_str()?;
-    Some((header, b64url_json(p)?))
+    Some((header, d.payload?))
 }
 
 fn claim_text(v: &Value) -> Option<String> {
@@ -77,6 +69,8 @@ pub fn summaries(creds: &Credentials, now: i64) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     fn jwt(header: &str, claims: &str) -> String {
         format!("{}.{}.c2ln", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims))

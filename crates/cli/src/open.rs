@@ -64,6 +64,7 @@ struct PollShape {
 pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     let mut ui = Ui::new(args.quiet);
     let delivery = args.out.delivery(None)?;
+    let sk = keyfile::read(&args.key_file, &mut |w| ui_warn(w))?;
     let mut text = Zeroizing::new(String::new());
     let limit = 4 * 1024 * 1024;
     match &args.input {
@@ -104,7 +105,6 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
         None if is_jwe => return Err(CliError::Usage("a JWE envelope needs --session-id (its sid is checked)".into())),
         None => String::new(),
     };
-    let sk = keyfile::read(&args.key_file, &mut |w| ui_warn(w))?;
     let answer = Answer { ciphertext, algorithm };
     finish(sk, &answer, &session_id, &delivery, &mut ui)
 }

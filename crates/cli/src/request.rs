@@ -39,6 +39,7 @@ Examples:
   sealpost poll --session session.json --key-file agent.pem --format raw api_key";
 
 #[derive(Args, Debug)]
+#[command(group(clap::ArgGroup::new("what").required(true).args(["template", "fields"])))]
 #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n\n{}", crate::errors::EXIT_CODES_HELP))]
 pub struct RequestArgs {
     /// Broker base URL (e.g. https://broker.example)
@@ -46,7 +47,7 @@ pub struct RequestArgs {
     pub broker: String,
 
     /// Broker template: api_key, basic_auth, aws, openai, anthropic (or one your broker defines)
-    #[arg(long, value_name = "NAME", conflicts_with = "fields", required_unless_present = "fields", help_heading = "What to ask for")]
+    #[arg(long, value_name = "NAME", conflicts_with = "fields", help_heading = "What to ask for")]
     pub template: Option<String>,
 
     /// A field to ask for, repeatable: name[:label[:type[:required]]], type text|password|textarea

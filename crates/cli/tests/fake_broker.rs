@@ -280,6 +280,7 @@ fn completes_with_reference_names_and_backs_off_on_slow_down() {
     assert!(stderr.contains("slow_down"), "{stderr}");
     assert!(sb.files_containing(&s).is_empty());
 
+    assert_eq!(fake.received_key().bits(), 2048, "--key-bits 2048");
     let seen = fake.seen.lock().unwrap();
     assert_eq!(seen.api_key.as_deref(), Some("broker-api-key-1"));
     assert_eq!(seen.bad_auth, 0);
@@ -287,19 +288,12 @@ fn completes_with_reference_names_and_backs_off_on_slow_down() {
     assert_eq!(body["template"], "api_key");
     assert_eq!(body["display_name"], "Test key");
     assert!(body.get("envelope").is_none());
-    assert_eq!(fake.received_key_bits(), 2048);
     // polls: 1 (pending) -1s- 2 (429, interval 2) -2s- 3 (confirmed) -2s- 4 (ready)
     assert_eq!(seen.polls.len(), 4);
     let gaps: Vec<Duration> = seen.polls.windows(2).map(|w| w[1] - w[0]).collect();
     assert!(gaps[0] < Duration::from_millis(1700), "{gaps:?}");
     assert!(gaps[1] >= Duration::from_millis(1950), "did not back off: {gaps:?}");
     assert!(gaps[2] >= Duration::from_millis(1950), "interval went back down: {gaps:?}");
-}
-
-impl Fake {
-    fn received_key_bits(&self) -> usize {
-        self.received_key().bits()
-    }
 }
 
 #[test]
