@@ -10,7 +10,7 @@ const w = await import(pathToFileURL(path.join(dir, 'sealpost_wasm.js')).href);
 w.initSync({ module: readFileSync(path.join(dir, 'sealpost_wasm_bg.wasm')) });
 const { publicKey } = await crypto.subtle.generateKey(
   { name: 'RSA-OAEP', modulusLength: 3072, publicExponent: new Uint8Array([1, 0, 1]), hash: 'SHA-256' },
-  true, ['encrypt'],
+  true, ['encrypt', 'decrypt'],
 );
 const wire = Buffer.from(await crypto.subtle.exportKey('spki', publicKey)).toString('base64');
 const creds = { api_key: 'x'.repeat(1000) };

@@ -15,7 +15,7 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Output stem: `sealpost_wasm.js`, `sealpost_wasm_bg.wasm`, `sealpost_wasm.d.ts`.
 pub const STEM: &str = "sealpost_wasm";
 /// The opt-level the bundles ship with (see README, "Bundle size and speed").
-pub const DEFAULT_OPT_LEVEL: &str = "z";
+pub const DEFAULT_OPT_LEVEL: &str = "s";
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Bundle {
