@@ -240,6 +240,14 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+function mark(name) {
+  try {
+    performance.mark(name);
+  } catch {
+    /* marks are best effort */
+  }
+}
+
 function formatRemaining(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));
   const m = Math.floor(total / 60);
@@ -385,8 +393,9 @@ class ConsentFlow {
     setTimeout(show, 1500);
 
     // Load the bundle in parallel with the first request.
+    mark("sealpost:mount");
     this.bundle = loadBundle(this.bundleUrl);
-    this.bundle.catch(() => {});
+    this.bundle.then(() => mark("sealpost:bundle-ready"), () => {});
   }
 
   start() {
@@ -407,11 +416,7 @@ class ConsentFlow {
   setState(state, focusEl) {
     this.state = state;
     this.host.setAttribute("data-state", state);
-    try {
-      performance.mark(`sealpost:${state}`);
-    } catch {
-      /* marks are best effort */
-    }
+    mark(`sealpost:${state}`);
     this.host.dispatchEvent(new CustomEvent("sealpost-state", { detail: { state }, bubbles: true, composed: true }));
     if (focusEl && this.quietFocus && state !== "loading") {
       // The first view after page load: leave focus at the top of the page.
@@ -724,11 +729,7 @@ class ConsentFlow {
         this.announce(pasteStatus.textContent);
         return;
       }
-      try {
-        performance.mark("sealpost:confirm");
-      } catch {
-        /* best effort */
-      }
+      mark("sealpost:confirm");
       this.run(() => this.confirm(), "confirm");
     });
     stopBtn.addEventListener("click", () => this.showStopped());
@@ -888,11 +889,7 @@ class ConsentFlow {
         invalid[0].control.focus();
         return;
       }
-      try {
-        performance.mark("sealpost:submit");
-      } catch {
-        /* best effort */
-      }
+      mark("sealpost:submit");
       this.run(() => this.sealAndSend(), "complete");
     });
     this.render(
