@@ -104,6 +104,20 @@ pub async fn pkg<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<Stri
     serve_file(&app.bundle, &file).await
 }
 
+/// `GET /healthz`: liveness plus the fill level of the fixed-size limiters.
+pub async fn health<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
+    let stats = |l: &crate::limiter::RateLimiter| serde_json::json!({"entries": l.len(), "capacity": l.capacity()});
+    let body = serde_json::json!({
+        "status": "ok",
+        "limiters": {
+            "connect": stats(&app.connect_limiter),
+            "client": stats(&app.client_limiter),
+            "create": stats(&app.create_limiter),
+        }
+    });
+    ([(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
 /// Fallback for unknown routes.
 pub async fn fallback() -> Response {
     not_found().into_response()

@@ -1,0 +1,83 @@
+//! Attempt limits on connect/resolve/confirm and the limiter's fixed memory.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Broker, TempDir};
+use serde_json::json;
+
+#[test]
+fn eleventh_confirm_in_a_minute_is_429() {
+    let dir = TempDir::new("confirm-limit");
+    let b = Broker::start(&dir.0, &[]);
+    let s = b.create(json!({}));
+    let code = s["code"].as_str().unwrap();
+    let path = format!("/v1/connect/{code}/confirm");
+    assert_eq!(b.post_empty(&path).status, 200);
+    for i in 2..=10 {
+        assert_eq!(b.post_empty(&path).status, 409, "attempt {i}");
+    }
+    let r = b.post_empty(&path);
+    r.problem(429, "ERR_RATE_LIMITED");
+    assert_eq!(r.header("retry-after"), Some("60"));
+    // The same code in another spelling is the same code.
+    b.get(&format!("/v1/connect/{}", code.to_lowercase().replace('-', ""))).problem(429, "ERR_RATE_LIMITED");
+    // Another code is independent; unknown codes are counted too.
+    let other = b.create(json!({}));
+    assert_eq!(b.get(&format!("/v1/connect/{}", other["code"].as_str().unwrap())).status, 200);
+    for _ in 0..10 {
+        b.post_json("/v1/connect/resolve", &json!({"user_code": "QQQQ-1111"})).problem(404, "ERR_SESSION_NOT_FOUND");
+    }
+    b.post_json("/v1/connect/resolve", &json!({"user_code": "QQQQ-1111"})).problem(429, "ERR_RATE_LIMITED");
+}
+
+#[test]
+fn per_client_budget_across_codes() {
+    let dir = TempDir::new("client-limit");
+    let b = Broker::start(&dir.0, &["--connect-rate-client", "20"]);
+    for i in 0..20 {
+        b.get(&format!("/v1/connect/AAAA{i:04}")).problem(404, "ERR_SESSION_NOT_FOUND");
+    }
+    b.get("/v1/connect/BBBB0000").problem(429, "ERR_RATE_LIMITED");
+}
+
+#[test]
+fn limiter_memory_stays_bounded_under_random_codes() {
+    let dir = TempDir::new("flood");
+    let b = Broker::start(&dir.0, &["--connect-rate-client", "0", "--limiter-capacity", "2048", "--log", "warn"]);
+    let health = || b.get("/healthz").json();
+    let cap = health()["limiters"]["connect"]["capacity"].as_u64().unwrap();
+    assert!(cap <= 2048 && cap > 0);
+    // Warm up allocator and connection paths before the baseline.
+    for i in 0..500u32 {
+        let _ = b.get(&format!("/v1/connect/W{i:07}"));
+    }
+    let before = b.rss_kib();
+    let threads: Vec<_> = (0..4u32)
+        .map(|t| {
+            let addr = b.addr.clone();
+            std::thread::spawn(move || {
+                let mut x: u64 = 0x9E37_79B9_7F4A_7C15 ^ u64::from(t);
+                for _ in 0..3000 {
+                    // xorshift: random 8-character codes from A-Z0-9.
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    let code: String = (0..8).map(|i| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[((x >> (i * 5)) % 36) as usize])).collect();
+                    let r = common::http(&addr, "GET", &format!("/v1/connect/{code}"), &[], None);
+                    assert_eq!(r.status, 404);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    let stats = health();
+    let entries = stats["limiters"]["connect"]["entries"].as_u64().unwrap();
+    assert!(entries <= cap, "{stats}");
+    assert!(entries > cap / 2, "the flood should fill the table: {stats}");
+    let after = b.rss_kib();
+    // 12,000 distinct keys into a 2,048-slot table: RSS must not follow the key count.
+    assert!(after < before + 4096, "RSS grew from {before} KiB to {after} KiB");
+}
