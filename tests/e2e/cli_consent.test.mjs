@@ -96,6 +96,7 @@ test("LinkAuth envelope, --format json: exactly the typed values on stdout", asy
   const res = await run.done;
   assert.equal(res.code, 0, res.stderr);
   assert.deepEqual(JSON.parse(res.stdout), { api_key: secret, account: "ops@example.com" });
+  assert.match(res.stderr, /in a LinkAuth envelope/);
   assertNoSecret(res.stderr, secret, "the CLI's stderr");
   assertNoSecret(broker.logs().toString("utf8"), secret, "the broker's logs");
 });
@@ -109,6 +110,7 @@ test("JWE envelope, --format env: shell lines with the typed values", async () =
   assert.equal(res.code, 0, res.stderr);
   const quoted = `'${secret.replace(/'/g, "'\\''")}'`;
   assert.equal(res.stdout, `export DB_PASSWORD=${quoted}\nexport DB_USERNAME='alice'\n`);
+  assert.match(res.stderr, /in a JWE envelope/);
   assertNoSecret(res.stderr, secret, "the CLI's stderr");
 });
 
@@ -120,6 +122,7 @@ test("JWE envelope, --format raw FIELD: only that value, no newline", async () =
   const res = await run.done;
   assert.equal(res.code, 0, res.stderr);
   assert.equal(res.stdout, secret);
+  assert.match(res.stderr, /in a JWE envelope/);
   assertNoSecret(res.stderr, secret, "the CLI's stderr");
 });
 
@@ -139,4 +142,18 @@ test("LinkAuth envelope, --exec: the child gets the secret in its environment, n
   assert.ok(!child.argv.some((a) => a.includes(secret)), "secret not in the child's argv");
   assertNoSecret(res.stderr, secret, "the CLI's stderr");
   assert.match(res.stderr, /SVC_API_KEY/);
+});
+
+test("a JWT in the answer: identity summary (iss, sub, email, aud, exp) on stderr", async () => {
+  const b64 = (o) => Buffer.from(JSON.stringify(o)).toString("base64url");
+  const exp = Math.floor(Date.now() / 1000) + 3600;
+  const jwt = `${b64({ alg: "RS256", typ: "JWT" })}.${b64({ iss: "https://issuer.example", sub: "user-42", email: "dev@example.com", aud: "sealpost-e2e", exp })}.c2lnbmF0dXJl`;
+  const run = runCli(["--field", "id_token:ID token:textarea", "--format", "raw", "id_token"]);
+  const banner = await run.banner;
+  await answer(banner, { "ID token": jwt }, "jwt");
+  const res = await run.done;
+  assert.equal(res.code, 0, res.stderr);
+  assert.equal(res.stdout, jwt);
+  assert.match(res.stderr, /"id_token" holds a JWT \(RS256, not verified\): iss=https:\/\/issuer\.example sub=user-42 email=dev@example\.com aud=sealpost-e2e exp=\S+ \(in (59m\d\ds|1h00m)\)/);
+  assert.equal(res.stderr.indexOf(jwt), -1, "the token itself is not printed on stderr");
 });

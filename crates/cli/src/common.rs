@@ -71,6 +71,7 @@ pub fn finish(sk: AgentPrivateKey, answer: &Answer, session_id: &str, delivery: 
         ui.note(&line);
     }
     let names: Vec<String> = creds.iter().map(|(k, _)| crate::errors::sanitize(k, 64)).collect();
-    ui.note(&format!("received {} field(s): {}", names.len(), names.join(", ")));
+    let kind = if answer.algorithm == envelope::ALG_JWE { "JWE" } else { "LinkAuth" };
+    ui.note(&format!("received {} field(s) in a {kind} envelope: {}", names.len(), names.join(", ")));
     output::deliver(&creds, delivery, ui)
 }
