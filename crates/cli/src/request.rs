@@ -180,7 +180,17 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
     // ---- key, session
     let started = Instant::now();
     ui.generating(args.key_bits as usize);
-    let sk = AgentPrivateKey::generate(bits)?;
+    let generated = AgentPrivateKey::generate(bits);
+    let sk = match generated {
+        Ok(sk) => sk,
+        Err(e) => {
+            if let Some((file, path)) = key_out {
+                drop(file);
+                let _ = std::fs::remove_file(path);
+            }
+            return Err(e.into());
+        }
+    };
     let pk = sk.public_key();
     let fp = pk.fingerprint();
     if let Some((file, path)) = key_out {
