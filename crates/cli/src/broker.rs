@@ -85,7 +85,8 @@ impl Broker {
             .timeout_global(Some(Duration::from_secs(30)))
             .user_agent(concat!("sealpost/", env!("CARGO_PKG_VERSION")))
             .build();
-        Ok(Broker { agent: config.into(), base, api_key: api_key.map(Zeroizing::new), retry })
+        let api_key = api_key.filter(|k| !k.trim().is_empty()).map(Zeroizing::new);
+        Ok(Broker { agent: config.into(), base, api_key, retry })
     }
 
     pub fn base(&self) -> &str {
