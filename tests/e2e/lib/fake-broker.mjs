@@ -54,7 +54,11 @@ const sameCode = (a, b) => String(a).toUpperCase().replace(/[^A-Z0-9]/g, "") ===
  * startFakeBroker({ session, referenceOnly, handlers })
  *  session: { code, public_key, fields, display_name, agent_name, reason, envelope, expires_at, security }
  *  handlers: optional overrides { connect, resolve, confirm, complete }(ctx, next) returning
- *    { status, body, headers } (async allowed) or calling next() for the default answer.
+ *    { status, body, headers } (async allowed) or calling next() for the default answer;
+ *    { drop: true } cuts the connection without an answer (Chromium silently retries
+ *    a request once on a reset keep-alive socket: for a deterministic "network down"
+ *    in the browser, use page.route(…, (r) => r.abort("internetdisconnected"))).
+ *    The third argument is the mutable session state ({ status, connect_token, … }).
  *  pages: extra files served as-is with the page CSP, { "/embed.html": "<!doctype html>…" }
  *    (an operator's own page embedding the component).
  * Returns { url, requests, session, completed, stop() }.
