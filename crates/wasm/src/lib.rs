@@ -10,6 +10,9 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+#[cfg(feature = "jwt")]
+mod jwt;
+
 use js_sys::{Array, JsString, Object, Reflect};
 use sealpost_core::envelope::{self, Credentials, EnvelopeError, MAX_CREDENTIALS_BYTES, MAX_FIELDS};
 use sealpost_core::keys::{AgentPublicKey, KeyError, MAX_KEY_INPUT};

@@ -1,0 +1,88 @@
+// inspectJwt / signJwt from the full bundle (dist/full), in Node: structured
+// report as plain objects, findings, verification with JWK/PEM/secret, typed
+// errors with codes, and cross-checks against panva `jose` and WebCrypto.
+import { test, describe, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import * as jose from 'jose';
+import { ROOT, loadBundle } from './wasm_helpers.mjs';
+
+const FIX = path.join(ROOT, 'crates/core/tests/fixtures/jwt');
+const fix = (n) => readFileSync(path.join(FIX, n), 'utf8');
+const NOW = 1_800_000_000;
+
+let w;
+before(async () => { w = await loadBundle('full'); });
+
+describe('inspectJwt (full bundle)', () => {
+  test('the seal-only bundle does not carry the JWT exports', async () => {
+    const seal = await loadBundle('seal');
+    assert.equal(seal.inspectJwt, undefined);
+    assert.equal(typeof w.inspectJwt, 'function');
+  });
+
+  test('alg none: a plain-object report with a critical finding', () => {
+    const r = w.inspectJwt('eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.', { now: NOW });
+    assert.equal(Object.getPrototypeOf(r), Object.prototype);
+    assert.equal(Object.getPrototypeOf(r.header), Object.prototype);
+    assert.deepEqual(r.header, { alg: 'none' });
+    const f = r.findings.find((x) => x.code === 'JWT_ALG_NONE');
+    assert.equal(f.severity, 'critical');
+    assert.equal(f.location, 'header.alg');
+    assert.equal(r.summary.highest, 'critical');
+    assert.equal(r.verification.status, 'unsupported');
+    JSON.stringify(r); // JSON-compatible
+  });
+
+  test('signJwt ES256 -> inspectJwt verifies with the PEM key; jose agrees', async () => {
+    const token = w.signJwt({ header: { typ: 'at+jwt' }, claims: { iss: 'https://i.example', sub: 'u1', aud: 'api', client_id: 'c', jti: 'j', iat: 'now', exp: '+10m' }, key: fix('ecp256.key'), now: NOW });
+    const r = w.inspectJwt(token, { now: NOW, key: fix('ecp256.pub'), issuer: 'https://i.example', audience: ['api'], typ: 'at+jwt' });
+    assert.equal(r.verification.status, 'valid');
+    assert.deepEqual(r.findings, []);
+    assert.equal(r.explanation.kind, 'access_token');
+    assert.equal(r.explanation.times.find((t) => t.claim === 'exp').relative, 'in 10m');
+    const pub = await jose.importSPKI(fix('ecp256.pub'), 'ES256');
+    const { payload } = await jose.jwtVerify(token, pub, { currentDate: new Date(NOW * 1000) });
+    assert.equal(payload.exp, NOW + 600);
+  });
+
+  test('a jose-signed RS256 token verifies; a tampered one is JWT_SIGNATURE_INVALID', async () => {
+    const priv = await jose.importPKCS8(fix('rsa2048.key'), 'RS256');
+    const token = await new jose.SignJWT({ sub: 'x', aud: 'a', iss: 'i' }).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setIssuedAt(NOW).setExpirationTime(NOW + 60).sign(priv);
+    assert.equal(w.inspectJwt(token, { now: NOW, key: fix('rsa2048.pub') }).verification.status, 'valid');
+    const parts = token.split('.');
+    const tampered = [parts[0], jose.base64url.encode(JSON.stringify({ sub: 'admin', aud: 'a', iss: 'i', exp: NOW + 60 })), parts[2]].join('.');
+    const r = w.inspectJwt(tampered, { now: NOW, key: fix('rsa2048.pub') });
+    assert.equal(r.verification.status, 'invalid');
+    assert.ok(r.findings.some((f) => f.code === 'JWT_SIGNATURE_INVALID'));
+  });
+
+  test('weak HMAC secret, jwks selection, broken tokens', () => {
+    const t = w.signJwt({ claims: { sub: 'x' }, secret: 'your-256-bit-secret', now: NOW });
+    const r = w.inspectJwt(t, { now: NOW });
+    assert.ok(r.findings.some((f) => f.code === 'JWT_HMAC_WEAK_SECRET'));
+    const stripped = w.signJwt({ claims: { sub: 'x' }, secret: 'your-256-bit-secret', broken: 'strip-signature', now: NOW });
+    assert.ok(stripped.endsWith('.'));
+    assert.ok(w.inspectJwt(stripped, { now: NOW }).findings.some((f) => f.code === 'JWT_SIGNATURE_EMPTY'));
+    const none = w.signJwt({ claims: { sub: 'x' }, broken: 'alg-none', now: NOW });
+    assert.ok(w.inspectJwt(none, { now: NOW }).findings.some((f) => f.code === 'JWT_ALG_NONE'));
+    const jwks = JSON.stringify({ keys: [{ kty: 'oct', kid: 'a', k: 'AAAA' }] });
+    const nm = w.inspectJwt(w.signJwt({ header: { kid: 'zzz' }, claims: {}, secret: 'x'.repeat(40), now: NOW }), { now: NOW, jwks });
+    assert.equal(nm.verification.status, 'no_matching_key');
+  });
+
+  test('malformed input still yields a report with byte offsets', () => {
+    const r = w.inspectJwt('eyJhbGciOiJIUzI1NiJ9.ab$d.x', { now: NOW });
+    const f = r.findings.find((x) => x.code === 'JWT_B64_INVALID');
+    assert.match(f.message, /byte 2 \(token offset 23\)/);
+    assert.deepEqual(r.header, { alg: 'HS256' });
+  });
+
+  test('errors are real Errors with stable codes', () => {
+    assert.throws(() => w.inspectJwt('x.y.z', { key: 'not a key' }), (e) => e instanceof Error && e.code === 'ERR_JWT_KEY_MALFORMED');
+    assert.throws(() => w.inspectJwt(42), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID');
+    assert.throws(() => w.signJwt({ claims: { exp: '+1 fortnight' }, secret: 's' }), (e) => e.code === 'ERR_JWT_TIME_INVALID');
+    assert.throws(() => w.signJwt({ claims: {}, alg: 'ES256', secret: 's' }), (e) => e.code === 'ERR_JWT_ALG_KEY_MISMATCH');
+  });
+});
