@@ -167,3 +167,31 @@ test("real broker: manual code entry, second viewer refused, unknown code", asyn
     await broker.stop();
   }
 });
+
+test("real broker: its 429 (rate limit per client and code) renders the wait-and-retry message", async () => {
+  const broker = await startBroker();
+  const b = await launchBrowser();
+  const g = await guardPage(b.page);
+  try {
+    const agent = await TestAgent.create(broker.url);
+    const created = await agent.createSession({ template: "api_key" });
+    // Use up the attempts for this code from this client (loopback, like the browser).
+    let status = 200;
+    for (let i = 0; i < 30 && status !== 429; i++) {
+      status = (await fetch(`${broker.url}/v1/connect/${created.code}`)).status;
+    }
+    assert.equal(status, 429, "the broker rate-limits connect lookups");
+    await b.page.goto(created.verification_uri_complete || created.url);
+    await waitForState(b.page, "error");
+    assert.equal(await errorKind(b.page), "rate-limited");
+    assert.match(await cardText(b.page), /Too many attempts/);
+    const retry = b.page.getByTestId("retry");
+    assert.equal(await retry.getAttribute("aria-disabled"), "true", "retry waits for the broker's Retry-After");
+    assert.match(await retry.innerText(), /Try again in \d+ s/);
+    assert.deepEqual(g.cspViolations, []);
+    assert.deepEqual(g.errors, []);
+  } finally {
+    await b.close();
+    await broker.stop();
+  }
+});
