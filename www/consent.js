@@ -451,14 +451,15 @@ class ConsentFlow {
   async run(fn, phase) {
     if (this.busy || this.destroyed) return;
     this.busy = true;
-    this.host.setAttribute("aria-busy", "true");
+    // On the card only: the live region (outside it) keeps announcing.
+    this.card.setAttribute("aria-busy", "true");
     try {
       await fn();
     } catch (err) {
       if (!this.destroyed) this.fail(err, phase, () => this.run(fn, phase));
     } finally {
       this.busy = false;
-      this.host.removeAttribute("aria-busy");
+      this.card.removeAttribute("aria-busy");
     }
   }
 
