@@ -123,7 +123,9 @@ async function benchSize(wasm, bits, creds, opts) {
   // Both sides must produce envelopes that open to the same credentials.
   for (const [side, ct] of [["wasm", wasm.seal(spkiB64, creds)], ["webcrypto", await webcryptoSeal(spkiB64, creds)]]) {
     const back = await webcryptoOpen(pair.privateKey, ct);
-    if (JSON.stringify(back) !== JSON.stringify(creds)) throw new Error(`${side} envelope did not open to the credentials`);
+    // Member order may differ (sealpost-core serializes fields in name order).
+    const canon = (o) => JSON.stringify(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    if (canon(back) !== canon(creds)) throw new Error(`${side} envelope did not open to the credentials`);
   }
 
   const tw = [];

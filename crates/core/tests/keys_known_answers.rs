@@ -164,3 +164,19 @@ fn pem_variants_from_other_tools() {
     }
     assert!(refused.is_empty(), "valid PEM refused (openssl and Python accept these):\n{}", refused.join("\n"));
 }
+
+/// The agent's own private key file, as other tools write it (one-line body, CRLF).
+#[test]
+fn private_pem_variants() {
+    let exp = expected("rsa2048");
+    for file in ["keys/rsa2048.pkcs8.pem", "keys/rsa2048.pkcs1.key.pem"] {
+        let pem = read(file);
+        let lines: Vec<&str> = pem.lines().collect();
+        let body: String = lines[1..lines.len() - 1].concat();
+        let one_line = format!("{}\n{body}\n{}\n", lines[0], lines[lines.len() - 1]);
+        for (what, text) in [("one line", one_line), ("CRLF", pem.replace('\n', "\r\n"))] {
+            let sk = AgentPrivateKey::from_pem(&text).unwrap_or_else(|e| panic!("{file} {what}: {e}"));
+            assert_eq!(sk.public_key().fingerprint().long(), exp.long, "{file} {what}");
+        }
+    }
+}

@@ -233,3 +233,27 @@ fn private_keys_with_weak_parameters_are_refused() {
         }
     }
 }
+
+/// The PEM reader is lax about line width, not about structure.
+#[test]
+fn pem_structure_refusals() {
+    let pem = read("keys/rsa2048.spki.pem");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect::<Vec<_>>().join("\n");
+    let cases = [
+        ("mismatched END label", format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END RSA PUBLIC KEY-----\n")),
+        ("missing END", format!("-----BEGIN PUBLIC KEY-----\n{body}\n")),
+        ("missing BEGIN", format!("{body}\n-----END PUBLIC KEY-----\n")),
+        ("encapsulated headers", format!("-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n\n{body}\n-----END PUBLIC KEY-----\n")),
+        ("two blocks", format!("{pem}{pem}")),
+        ("empty body", "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".to_owned()),
+        ("body not base64", "-----BEGIN PUBLIC KEY-----\nnot*base64!\n-----END PUBLIC KEY-----\n".to_owned()),
+        ("text before BEGIN", format!("Public key of the agent:\n{pem}")),
+    ];
+    for (what, text) in cases {
+        let e = AgentPublicKey::parse(&text).expect_err(what);
+        assert_eq!(e.code(), "ERR_KEY_MALFORMED", "{what}: {e}");
+    }
+    // Encrypted private keys are not supported (no passphrase input): malformed, not a crash.
+    let enc = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIBvTBXBgkqhkiG9w0BBQ0wSjApBgkqhkiG9w0BBQwwHAQI\n-----END ENCRYPTED PRIVATE KEY-----\n";
+    assert_eq!(AgentPrivateKey::from_pem(enc).unwrap_err().code(), "ERR_KEY_MALFORMED");
+}
