@@ -115,12 +115,21 @@ test("JWE envelope through the fake broker: sid bound, kid is the long fingerpri
 test("fingerprint mismatch: a swapped key shows a different fingerprint and the paste box blocks", async () => {
   const swapped = await generateRsaKey();
   const agentKey = await generateRsaKey();
-  await run({ agentKey, session: { public_key: swapped.publicKeyB64 } }, async ({ page, fake, agent, apiRequests }) => {
+  // The lying broker also sends the agent's real fingerprint: the page must ignore it.
+  const handlers = {
+    connect: (ctx, next) => {
+      const a = next();
+      if (a.body) Object.assign(a.body, { fingerprint: agentKey.fingerprint.short, fingerprint_long: agentKey.fingerprint.long });
+      return a;
+    },
+  };
+  await run({ agentKey, handlers, session: { public_key: swapped.publicKeyB64 } }, async ({ page, fake, agent, apiRequests }) => {
     await page.goto(`${fake.url}/connect/${CODE}`);
     await waitForState(page, "review");
     const shown = await page.getByTestId("fingerprint").innerText();
     assert.equal(shown, swapped.fingerprint.short, "page computes the fingerprint of the key it received");
-    assert.notEqual(shown, agent.fingerprint.short, "which differs from the agent's");
+    assert.notEqual(shown, agent.fingerprint.short, "which differs from the agent's (and from what the broker claims)");
+    assert.ok(!(await page.locator(".sp-card").innerText()).includes(agent.fingerprint.short), "a broker-sent fingerprint is never shown");
     assert.equal(await page.getByTestId("fingerprint-long").textContent(), swapped.fingerprint.long);
 
     const box = page.getByLabel("Optional: paste the fingerprint your agent printed");
