@@ -15,7 +15,7 @@ pub fn cmd_run(args: &[String]) -> Result<()> {
     fs::create_dir_all(root.join("data")).map_err(|e| format!("create data/: {e}"))?;
 
     let mut cmd = cargo();
-    cmd.args(["run", "-p", "sealpost-broker", "--"])
+    cmd.args(["run", "-p", "sealpost-broker", "--bin", "sealpost-broker", "--"])
         .args(["--listen", LISTEN, "--db", "data/sealpost.db", "--www-dir", "www", "--bundle-dir", "dist/seal"])
         .stdout(Stdio::piped());
     eprintln!("xtask: {}", show(&cmd));
