@@ -118,14 +118,3 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_INBOX_IDLE_DAYS", default_value_t = 30)]
     pub inbox_idle_days: u64,
 }
-
-impl Config {
-    /// Defaults for tests and embedding: like the binary with no flags, but with
-    /// the given database path and a free loopback port.
-    pub fn for_db(db: impl Into<PathBuf>) -> Self {
-        let mut c = Self::parse_from(["sealpost-broker"]);
-        c.listen = SocketAddr::from(([127, 0, 0, 1], 0));
-        c.db = db.into();
-        c
-    }
-}
