@@ -14,7 +14,12 @@ use sealpost_broker::{App, base_url, serve, shutdown_signal};
 fn init_tracing(cfg: &Config) {
     let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_ansi(ansi);
     match cfg.log_format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Text => builder.init(),
