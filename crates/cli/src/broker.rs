@@ -135,7 +135,13 @@ impl Broker {
                     last = format!("HTTP {}{}", reply.status, Problem::parse(&reply.body).summary());
                 }
                 Ok(reply) => return Ok(reply),
-                Err(e) => last = describe(&e),
+                Err(e) => {
+                    last = describe(&e);
+                    // a certificate or protocol failure will not heal by retrying
+                    if permanent(&e) {
+                        return Err(CliError::Unreachable { attempts: attempt, detail: format!("{} ({last})", self.base) });
+                    }
+                }
             }
             if attempt < attempts {
                 let delay = self.retry.delay(attempt);
@@ -175,9 +181,17 @@ fn redirected(reply: &Reply) -> CliError {
     CliError::Rejected { status: reply.status, detail: format!(": the broker redirects{to}; pass that base URL as --broker") }
 }
 
+fn permanent(e: &ureq::Error) -> bool {
+    match e {
+        ureq::Error::Io(io) => io.kind() == std::io::ErrorKind::InvalidData,
+        ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl => true,
+        _ => false,
+    }
+}
+
 fn describe(e: &ureq::Error) -> String {
     match e {
-        ureq::Error::Io(io) => format!("{}", io.kind()).replace('_', " "),
+        ureq::Error::Io(io) => sanitize(&io.to_string(), 200),
         ureq::Error::Timeout(_) => "timed out".to_string(),
         ureq::Error::HostNotFound => "host not found".to_string(),
         ureq::Error::ConnectionFailed => "connection failed".to_string(),
