@@ -37,6 +37,9 @@ enum Plan {
     Pending,
     /// POST /v1/sessions answers 400 problem
     RejectCreate,
+    /// The Internet-Draft's spellings instead: user_code, verification_uri_complete,
+    /// `{"error":"slow_down","interval":2}`; then ready
+    DraftSlowDownThenReady,
 }
 
 #[derive(Default)]
@@ -125,9 +128,15 @@ impl Fake {
                         continue;
                     }
                     // reference spellings only: code + url, no user_code / verification_uri_complete
-                    let body = format!(
+                    let body = if plan == Plan::DraftSlowDownThenReady {
+                        format!(
+                            r#"{{"session_id":"{SESSION_ID}","user_code":"{CODE}","verification_uri":"{base2}/connect","verification_uri_complete":"{base2}/connect/{CODE}","poll_token":"{POLL_TOKEN}","expires_in":600,"interval":1}}"#
+                        )
+                    } else {
+                        format!(
                         r#"{{"session_id":"{SESSION_ID}","code":"{CODE}","url":"{base2}/connect/{CODE}","poll_token":"{POLL_TOKEN}","expires_at":"{expires_at}","interval":1}}"#
-                    );
+                        )
+                    };
                     respond(&mut stream, 201, "application/json", &body);
                     continue;
                 }
@@ -161,6 +170,8 @@ impl Fake {
                         ),
                         (Plan::SlowDownThenReady, 3) => (200, "application/json", r#"{"status":"confirmed","interval":2}"#.to_string()),
                         (Plan::SlowDownThenReady, 4) | (Plan::Ready, 2) => (200, "application/json", ready(SESSION_ID)),
+                        (Plan::DraftSlowDownThenReady, 1) => (429, "application/json", r#"{"error":"slow_down","interval":2}"#.to_string()),
+                        (Plan::DraftSlowDownThenReady, 2) => (200, "application/json", ready(SESSION_ID)),
                         (Plan::JweWrongSid, 1) => (200, "application/json", ready("ffff")),
                         (Plan::Expire, 2) => (404, "application/problem+json", problem(404, "about:blank", "Not Found", "Session not found or expired.", "")),
                         (Plan::Decline, 2) => (404, "application/problem+json", problem(404, "about:blank", "Request Declined", "The user declined this request.", "")),
@@ -510,4 +521,23 @@ fn ctrl_c_exits_130_promptly() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     assert!(rest.contains("ERR_INTERRUPTED"), "{rest}");
+}
+
+#[test]
+fn completes_with_the_drafts_names_and_slow_down_shape() {
+    let s = secret();
+    let fake = Fake::start(Plan::DraftSlowDownThenReady, creds(&[("api_key", &s)]), "unused");
+    let sb = Sandbox::new("draft");
+    let out = request(&sb, &fake.base, &["--template", "api_key", "--format", "raw"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(text(&out.stdout), s);
+    assert!(stderr.contains(&format!("{}/connect/{CODE}", fake.base)), "{stderr}");
+    assert!(stderr.contains(&format!("or open {}/connect and type the code", fake.base)), "{stderr}");
+    assert!(stderr.contains(&fake.received_key().fingerprint().short()));
+    assert!(stderr.contains("slow_down"), "{stderr}");
+    let seen = fake.seen.lock().unwrap();
+    assert_eq!(seen.polls.len(), 2);
+    let gap = seen.polls[1] - seen.polls[0];
+    assert!(gap >= Duration::from_millis(1950), "did not back off: {gap:?}");
 }
