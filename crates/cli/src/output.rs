@@ -171,6 +171,8 @@ fn run_exec(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCode, 
     ui.note(&format!("running {} with {}", program.to_string_lossy(), names.join(", ")));
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
+    // sealpost's own bearer secrets are not the child's business
+    cmd.env_remove("SEALPOST_API_KEY").env_remove("SEALPOST_POLL_TOKEN");
     for (name, value) in &vars {
         cmd.env(name, value.as_str());
     }

@@ -373,9 +373,15 @@ fn env_format_and_exec_keep_the_secret_out_of_argv_and_files() {
 fn exec_ignores_unrequested_and_refuses_dangerous_fields() {
     let fake = Fake::start(Plan::Ready, creds(&[("api_key", "k"), ("extra", "x")]), "2099-01-01T00:00:00Z");
     let sb = Sandbox::new("extra");
-    let out = request(&sb, &fake.base, &["--field", "api_key", "--exec", "--", "sh", "-c", r#"printf '%s|%s' "$API_KEY" "${EXTRA-unset}""#]);
+    let out = sb
+        .cmd()
+        .env("SEALPOST_API_KEY", "broker-key")
+        .args(["request", "--broker", &fake.base, "--key-bits", "2048", "--field", "api_key", "--exec", "--", "sh", "-c"])
+        .arg(r#"printf '%s|%s|%s' "$API_KEY" "${EXTRA-unset}" "${SEALPOST_API_KEY-unset}""#)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "k|unset");
+    assert_eq!(text(&out.stdout), "k|unset|unset", "only requested fields; sealpost's API key not passed on");
     assert!(text(&out.stderr).contains("ignoring field \"extra\""));
 
     let fake = Fake::start(Plan::Ready, creds(&[("ld_preload", "/tmp/evil.so")]), "2099-01-01T00:00:00Z");
