@@ -246,10 +246,10 @@ pub async fn create_session<S: Store>(
     check_text(Some(&display_name), MAX_DISPLAY_NAME, "display_name", false)?;
     check_text(req.agent_name.as_deref(), MAX_AGENT_NAME, "agent_name", false)?;
     check_text(req.reason.as_deref(), MAX_REASON, "reason", true)?;
-    if let Some(inbox) = &req.inbox {
-        if !util::is_inbox_id(inbox) {
-            return Err(ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."));
-        }
+    if let Some(inbox) = &req.inbox
+        && !util::is_inbox_id(inbox)
+    {
+        return Err(ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."));
     }
     let ttl = match req.ttl {
         None | Some(0) => app.cfg.ttl_default,

@@ -215,7 +215,7 @@ fn status_of(s: &str) -> Result<SessionStatus, StoreError> {
     SessionStatus::parse(s).ok_or(StoreError::Corrupt)
 }
 
-fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<String>, String, String, String, String, Option<String>, Option<String>, i64, i64)> {
+fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRow> {
     Ok((
         r.get(0)?,
         r.get(1)?,
@@ -232,6 +232,9 @@ fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, Option<Stri
 
 const VIEW_COLUMNS: &str =
     "state, code, display_name, fields, public_key, envelope, agent_name, reason, created_at, expires_at";
+
+/// state, poll_hash, expires_at, interval_s, last_poll_at
+type PollRow = (String, Vec<u8>, i64, i64, Option<i64>);
 
 type ViewRow = (String, Option<String>, String, String, String, String, Option<String>, Option<String>, i64, i64);
 
@@ -339,7 +342,7 @@ impl Store for SqliteStore {
 
     async fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> Result<PollOutcome, StoreError> {
         self.call(move |ctx| {
-            let row: Option<(String, Vec<u8>, i64, i64, Option<i64>)> = ctx
+            let row: Option<PollRow> = ctx
                 .conn
                 .prepare_cached("SELECT state, poll_hash, expires_at, interval_s, last_poll_at FROM sessions WHERE id = ?1")?
                 .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
@@ -359,10 +362,10 @@ impl Store for SqliteStore {
             // 10% grace for network jitter between two polls a full interval apart.
             let min_gap_ms = interval.saturating_mul(900);
             let interval = u64::try_from(interval).unwrap_or(0);
-            if let Some(last) = last_poll {
-                if now.saturating_sub(last) < min_gap_ms {
-                    return Ok(PollOutcome::SlowDown(interval + 5));
-                }
+            if let Some(last) = last_poll
+                && now.saturating_sub(last) < min_gap_ms
+            {
+                return Ok(PollOutcome::SlowDown(interval + 5));
             }
             if state == "ready" {
                 // The gate: only one UPDATE can move this row out of `ready`.

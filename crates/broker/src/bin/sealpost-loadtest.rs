@@ -91,10 +91,10 @@ impl Conn {
             if l.is_empty() {
                 break;
             }
-            if let Some((k, v)) = l.split_once(':') {
-                if k.eq_ignore_ascii_case("content-length") {
-                    len = v.trim().parse().map_err(|_| std::io::Error::other("bad content-length"))?;
-                }
+            if let Some((k, v)) = l.split_once(':')
+                && k.eq_ignore_ascii_case("content-length")
+            {
+                len = v.trim().parse().map_err(|_| std::io::Error::other("bad content-length"))?;
             }
         }
         let mut buf = vec![0u8; len];
@@ -166,12 +166,11 @@ async fn create_phase(addr: SocketAddr, clients: usize, deadline: Instant) -> Ph
                     Ok((status, resp)) => {
                         r.latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
                         *r.statuses.entry(status).or_default() += 1;
-                        if status == 201 {
-                            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp) {
-                                if let (Some(id), Some(tok)) = (field(&v, "session_id"), field(&v, "poll_token")) {
-                                    r.sessions.push((id.to_owned(), tok.to_owned()));
-                                }
-                            }
+                        if status == 201
+                            && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp)
+                            && let (Some(id), Some(tok)) = (field(&v, "session_id"), field(&v, "poll_token"))
+                        {
+                            r.sessions.push((id.to_owned(), tok.to_owned()));
                         }
                     }
                     Err(_) => {
