@@ -10,6 +10,7 @@ mod broker;
 mod common;
 mod errors;
 mod identity;
+mod jwt;
 mod keyfile;
 mod open;
 mod output;
@@ -64,6 +65,8 @@ enum Commands {
     Poll(poll::PollArgs),
     /// Open a saved envelope with a saved private key
     Open(open::OpenArgs),
+    /// Decode, inspect, verify and sign JWTs (offline, every problem in one pass)
+    Jwt(jwt::JwtArgs),
 }
 
 fn report(result: Result<ExitCode, errors::CliError>) -> ExitCode {
@@ -87,6 +90,7 @@ fn main() -> ExitCode {
         Commands::Request(args) => report(request::run(args)),
         Commands::Poll(args) => report(poll::run(args)),
         Commands::Open(args) => report(open::run(args)),
+        Commands::Jwt(args) => jwt::run(args),
     }
 }
 

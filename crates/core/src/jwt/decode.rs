@@ -24,6 +24,8 @@ pub struct Decoded {
     pub payload: Option<Map<String, Value>>,
     /// Payload bytes as decoded.
     pub payload_bytes: Vec<u8>,
+    /// Whether a payload segment was present and decoded.
+    pub payload_decoded: bool,
     /// Signature bytes as decoded.
     pub signature: Vec<u8>,
     /// Whether the signature segment exists and decoded.
@@ -132,6 +134,7 @@ pub fn decode_unverified(token: &str) -> Decoded {
     }
     if let Some(Some(p)) = it.next() {
         d.payload_bytes = p;
+        d.payload_decoded = true;
     }
     if form == InputForm::CompactJws {
         if let Some(Some(s)) = it.next() {
@@ -154,7 +157,7 @@ fn finish_payload(d: &mut Decoded) {
         }
         return;
     }
-    if d.input.as_ref().is_some_and(|i| i.segments.len() >= 2) || !d.payload_bytes.is_empty() {
+    if d.payload_decoded {
         let bytes = core::mem::take(&mut d.payload_bytes);
         d.payload = parse_object(&mut d.findings, &bytes, Section::Payload);
         d.payload_bytes = bytes;
@@ -266,6 +269,7 @@ fn decode_json_serialization(d: &mut Decoded, length: usize, body: &str) {
     let sig = sig_obj.get("signature").and_then(Value::as_str).unwrap_or("");
     if let Some(p) = decode_segment(&mut d.findings, &Part { name: "payload", text: payload, offset: 0 }) {
         d.payload_bytes = p;
+        d.payload_decoded = true;
     }
     if let Some(s) = decode_segment(&mut d.findings, &Part { name: "signature", text: sig, offset: 0 }) {
         d.signature = s;

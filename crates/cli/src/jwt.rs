@@ -1,0 +1,380 @@
+//! `sealpost jwt decode|verify|sign`: the developer JWT tools over
+//! `sealpost_core::jwt` (one engine for the CLI, the extension and the page).
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+use sealpost_core::jwt::{self, Alg, Broken, InspectOptions, KeySet, Policy, Report, Severity, SignKey, SignRequest, VerifyStatus};
+
+/// Exit status when a finding at or above `--fail-on` exists.
+pub const EXIT_FINDINGS: u8 = 10;
+const MAX_FETCH: u64 = 1 << 20;
+
+const JWT_HELP: &str = "\
+Exit codes:
+  0    no finding at or above --fail-on
+  1    local error (reading a file, unusable key, network)
+  2    usage error
+  10   a finding at or above --fail-on exists";
+
+/// `sealpost jwt ...`
+#[derive(Args, Debug)]
+#[command(after_help = JWT_HELP)]
+pub struct JwtArgs {
+    #[command(subcommand)]
+    pub command: JwtCommand,
+}
+
+/// The JWT subcommands.
+#[derive(Subcommand, Debug)]
+pub enum JwtCommand {
+    /// Decode and inspect a token without checking its signature
+    #[command(after_help = JWT_HELP)]
+    Decode(Common),
+    /// Check a token's signature and claims with a key, a JWKS or an issuer
+    #[command(after_help = JWT_HELP)]
+    Verify(VerifyArgs),
+    /// Sign a test token (or a deliberately broken one)
+    #[command(after_help = "Relative times: exp/nbf/iat/auth_time accept \"+1h\", \"-5m\", \"now\".")]
+    Sign(SignArgs),
+}
+
+/// Options shared by decode and verify.
+#[derive(Args, Debug)]
+pub struct Common {
+    /// The token; read from stdin when absent or "-"
+    token: Option<String>,
+    /// Print the full report as JSON
+    #[arg(long)]
+    json: bool,
+    /// Current time in seconds since the epoch (default: the system clock)
+    #[arg(long, value_name = "SECS")]
+    now: Option<i64>,
+    /// Exit with status 10 when a finding of this severity or worse exists
+    #[arg(long, value_name = "SEVERITY", value_parser = ["info", "low", "medium", "high", "critical", "none"])]
+    fail_on: Option<String>,
+    /// Expected issuer (repeatable)
+    #[arg(long = "iss", value_name = "ISSUER")]
+    issuer: Vec<String>,
+    /// Expected audience (repeatable; any one must match)
+    #[arg(long = "aud", value_name = "AUDIENCE")]
+    audience: Vec<String>,
+    /// Expected typ header (e.g. at+jwt)
+    #[arg(long)]
+    typ: Option<String>,
+    /// Claim that must be present (repeatable)
+    #[arg(long = "require", value_name = "CLAIM")]
+    require: Vec<String>,
+    /// Maximum age in seconds of auth_time / iat
+    #[arg(long, value_name = "SECS")]
+    max_age: Option<i64>,
+    /// Clock leeway in seconds
+    #[arg(long, value_name = "SECS", default_value_t = 60)]
+    leeway: i64,
+}
+
+/// `jwt verify` options.
+#[derive(Args, Debug)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Key file: PEM public key, certificate or private key, or a JWK (repeatable)
+    #[arg(long, value_name = "FILE")]
+    key: Vec<PathBuf>,
+    /// JWKS file
+    #[arg(long, value_name = "FILE")]
+    jwks: Option<PathBuf>,
+    /// JWKS URL (https; an OpenID configuration document is followed to its jwks_uri)
+    #[arg(long, value_name = "URL")]
+    jwks_url: Option<String>,
+    /// Issuer whose /.well-known/openid-configuration names the JWKS
+    #[arg(long, value_name = "URL")]
+    oidc_issuer: Option<String>,
+    /// File holding an HMAC secret (UTF-8, trailing newline ignored)
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// The secret file holds base64/base64url, not text
+    #[arg(long, requires = "secret_file")]
+    secret_base64: bool,
+}
+
+/// `jwt sign` options.
+#[derive(Args, Debug)]
+pub struct SignArgs {
+    /// Claims as a JSON object (or @FILE)
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    claims: String,
+    /// Extra header members as a JSON object (or @FILE)
+    #[arg(long, value_name = "JSON", default_value = "{}")]
+    header: String,
+    /// Algorithm (default: from the key)
+    #[arg(long)]
+    alg: Option<String>,
+    /// Private key file (PEM PKCS#8/PKCS#1/SEC1 or private JWK)
+    #[arg(long, value_name = "FILE")]
+    key: Option<PathBuf>,
+    /// File holding an HMAC secret
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<PathBuf>,
+    /// Current time in seconds since the epoch (default: the system clock)
+    #[arg(long, value_name = "SECS")]
+    now: Option<i64>,
+    /// Make a deliberately broken token
+    #[arg(long, value_parser = ["alg-none", "strip-signature"])]
+    broken: Option<String>,
+}
+
+/// Run a JWT subcommand.
+pub fn run(args: JwtArgs) -> ExitCode {
+    let result = match args.command {
+        JwtCommand::Decode(c) => inspect_cmd(c, KeySet::default(), "none"),
+        JwtCommand::Verify(v) => verify_cmd(v),
+        JwtCommand::Sign(s) => sign_cmd(s),
+    };
+    match result {
+        Ok(code) => code,
+        Err((code, msg)) => {
+            eprintln!("sealpost: error: {msg} [{code}]");
+            ExitCode::from(1)
+        }
+    }
+}
+
+type CmdResult = Result<ExitCode, (&'static str, String)>;
+
+fn io_err(path: &std::path::Path, e: &std::io::Error) -> (&'static str, String) {
+    ("ERR_IO", format!("cannot read {}: {}", path.display(), e.kind().to_string().replace('_', " ")))
+}
+
+fn read_file(path: &std::path::Path) -> Result<String, (&'static str, String)> {
+    std::fs::read_to_string(path).map_err(|e| io_err(path, &e))
+}
+
+fn jwt_err(e: &jwt::JwtError) -> (&'static str, String) {
+    (e.code(), e.to_string())
+}
+
+fn now_or_clock(now: Option<i64>) -> i64 {
+    now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)))
+}
+
+fn read_token(t: Option<String>) -> Result<String, (&'static str, String)> {
+    match t.as_deref() {
+        Some(t) if t != "-" => Ok(t.to_owned()),
+        _ => {
+            let mut s = String::new();
+            std::io::stdin().take((jwt::MAX_TOKEN as u64) * 2).read_to_string(&mut s).map_err(|e| ("ERR_IO", format!("cannot read stdin: {}", e.kind())))?;
+            Ok(s.trim().to_owned())
+        }
+    }
+}
+
+fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str) -> CmdResult {
+    let token = read_token(c.token)?;
+    let policy = Policy {
+        issuer: c.issuer,
+        audience: c.audience,
+        typ: c.typ,
+        required_claims: c.require,
+        max_age: c.max_age,
+        leeway: c.leeway,
+        ..Policy::default()
+    };
+    let opts = InspectOptions { now: now_or_clock(c.now), policy, keys };
+    let report = jwt::inspect(&token, &opts);
+    let mut out = std::io::stdout().lock();
+    if c.json {
+        let text = serde_json::to_string_pretty(&report).map_err(|e| ("ERR_IO", e.to_string()))?;
+        let _ = writeln!(out, "{text}");
+    } else {
+        let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        let _ = write!(out, "{}", render(&report, opts.now, color, 0));
+    }
+    let fail_on = c.fail_on.as_deref().unwrap_or(default_fail);
+    Ok(match Severity::parse(fail_on) {
+        Some(sev) if report.fails_at(sev) => ExitCode::from(EXIT_FINDINGS),
+        _ => ExitCode::SUCCESS,
+    })
+}
+
+fn verify_cmd(v: VerifyArgs) -> CmdResult {
+    let mut keys = KeySet::default();
+    for path in &v.key {
+        keys.extend(KeySet::parse(&read_file(path)?).map_err(|e| jwt_err(&e))?);
+    }
+    if let Some(p) = &v.jwks {
+        keys.extend(KeySet::parse(&read_file(p)?).map_err(|e| jwt_err(&e))?);
+    }
+    if let Some(url) = &v.jwks_url {
+        keys.extend(fetch_jwks(url)?);
+    }
+    if let Some(iss) = &v.oidc_issuer {
+        let conf = format!("{}/.well-known/openid-configuration", iss.trim_end_matches('/'));
+        keys.extend(fetch_jwks(&conf)?);
+    }
+    if let Some(p) = &v.secret_file {
+        let s = read_file(p)?;
+        let s = s.strip_suffix('\n').unwrap_or(&s);
+        let s = s.strip_suffix('\r').unwrap_or(s);
+        keys.extend(if v.secret_base64 { KeySet::secret_base64(s).map_err(|e| jwt_err(&e))? } else { KeySet::secret_utf8(s) });
+    }
+    if keys.keys.is_empty() {
+        return Err(("ERR_JWT_NO_KEY", "verify needs --key, --jwks, --jwks-url, --oidc-issuer or --secret-file".to_owned()));
+    }
+    inspect_cmd(v.common, keys, "high")
+}
+
+fn check_url(url: &str) -> Result<(), (&'static str, String)> {
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"));
+    let host = rest.and_then(|r| r.split(['/', ':', '?']).next()).unwrap_or("");
+    let local = host == "localhost" || host.starts_with("127.") || host == "[::1]";
+    if url.starts_with("https://") || (url.starts_with("http://") && local) {
+        Ok(())
+    } else {
+        Err(("ERR_JWT_URL", "key URLs must be https:// (http:// only for localhost)".to_owned()))
+    }
+}
+
+fn get_json(url: &str) -> Result<serde_json::Value, (&'static str, String)> {
+    check_url(url)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(3)
+        .timeout_global(Some(Duration::from_secs(20)))
+        .user_agent(concat!("sealpost/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .into();
+    let fail = |what: String| ("ERR_JWT_FETCH", format!("cannot fetch {url}: {what}"));
+    let mut resp = agent.get(url).header("Accept", "application/json").call().map_err(|e| fail(e.to_string()))?;
+    let status = resp.status().as_u16();
+    if status != 200 {
+        return Err(fail(format!("HTTP {status}")));
+    }
+    let body = resp.body_mut().with_config().limit(MAX_FETCH).read_to_string().map_err(|e| fail(e.to_string()))?;
+    serde_json::from_str(&body).map_err(|_| fail("not JSON".to_owned()))
+}
+
+/// Fetch a JWKS; an OpenID configuration document is followed to its `jwks_uri`.
+fn fetch_jwks(url: &str) -> Result<KeySet, (&'static str, String)> {
+    let doc = get_json(url)?;
+    let doc = match doc.get("jwks_uri").and_then(serde_json::Value::as_str) {
+        Some(uri) if doc.get("keys").is_none() => get_json(uri)?,
+        _ => doc,
+    };
+    KeySet::parse(&doc.to_string()).map_err(|e| jwt_err(&e))
+}
+
+fn json_arg(s: &str, what: &'static str) -> Result<serde_json::Map<String, serde_json::Value>, (&'static str, String)> {
+    let text = match s.strip_prefix('@') {
+        Some(path) => read_file(std::path::Path::new(path))?,
+        None => s.to_owned(),
+    };
+    jwt::parse_object(&text, what).map_err(|e| jwt_err(&e))
+}
+
+fn sign_cmd(s: SignArgs) -> CmdResult {
+    let claims = json_arg(&s.claims, "claims")?;
+    let header = json_arg(&s.header, "header")?;
+    let alg = match s.alg.as_deref() {
+        None => None,
+        Some(a) => Some(Alg::parse(a).ok_or_else(|| jwt_err(&jwt::JwtError::AlgUnsupported(a.chars().take(16).collect())))?),
+    };
+    let key = match (&s.key, &s.secret_file) {
+        (Some(p), _) => Some(SignKey::parse(&read_file(p)?).map_err(|e| jwt_err(&e))?),
+        (None, Some(p)) => {
+            let t = read_file(p)?;
+            Some(SignKey::secret(t.strip_suffix('\n').unwrap_or(&t).as_bytes()))
+        }
+        _ => None,
+    };
+    let broken = s.broken.as_deref().and_then(Broken::parse);
+    let token = jwt::sign(SignRequest { header, claims, alg, key: key.as_ref(), now: now_or_clock(s.now), broken }).map_err(|e| jwt_err(&e))?;
+    println!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+// ------------------------------------------------------------------ rendering
+
+fn paint(color: bool, code: &str, text: &str) -> String {
+    if color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
+}
+
+fn sev_label(color: bool, s: Severity) -> String {
+    let (c, t) = match s {
+        Severity::Critical => ("1;31", "CRITICAL"),
+        Severity::High => ("31", "HIGH"),
+        Severity::Medium => ("33", "MEDIUM"),
+        Severity::Low => ("36", "LOW"),
+        Severity::Info => ("2", "INFO"),
+    };
+    paint(color, c, &format!("{t:<8}"))
+}
+
+fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
+    use std::fmt::Write as _;
+    let ind = "  ".repeat(depth);
+    let mut o = String::new();
+    let e = &r.explanation;
+    let form = serde_json::to_value(r.input.form).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let kind = e.kind.and_then(|k| serde_json::to_value(k).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let _ = writeln!(o, "{ind}{} {form}, {} bytes, looks like: {kind} ({})", paint(color, "1", "Token"), r.input.length, e.kind_reason.as_deref().unwrap_or(""));
+    for (title, v) in [("Header", &r.header), ("Payload", &r.payload)] {
+        if let Some(v) = v {
+            let _ = writeln!(o, "{ind}{}", paint(color, "1", title));
+            for line in serde_json::to_string_pretty(v).unwrap_or_default().lines() {
+                let _ = writeln!(o, "{ind}  {line}");
+            }
+        }
+    }
+    if let Some(t) = &r.payload_text {
+        let _ = writeln!(o, "{ind}{} (not JSON) {}", paint(color, "1", "Payload"), jwt_clip(t, 200));
+    }
+    if !e.times.is_empty() {
+        let _ = writeln!(o, "{ind}{} (now = {})", paint(color, "1", "Times"), jwt::time::utc(now).unwrap_or_default());
+        for t in &e.times {
+            let _ = writeln!(o, "{ind}  {:<10} {:<22} {}", t.claim, t.utc.as_deref().unwrap_or("(not a NumericDate)"), t.relative.as_deref().unwrap_or(""));
+        }
+    }
+    if !e.scopes.is_empty() {
+        let _ = writeln!(o, "{ind}{} {}", paint(color, "1", "Scopes"), e.scopes.join(" "));
+    }
+    if !e.act_chain.is_empty() {
+        let _ = writeln!(o, "{ind}{} (outermost = current actor first)", paint(color, "1", "Delegation"));
+        for a in &e.act_chain {
+            let _ = writeln!(o, "{ind}  {}. sub={} iss={} client_id={}", a.depth + 1, a.sub.as_deref().unwrap_or("-"), a.iss.as_deref().unwrap_or("-"), a.client_id.as_deref().unwrap_or("-"));
+        }
+        let _ = writeln!(o, "{ind}  acting for subject {}", e.subject.as_deref().unwrap_or("-"));
+    }
+    if let Some(c) = &e.confirmation {
+        let _ = writeln!(o, "{ind}{} {} {}", paint(color, "1", "Bound to"), c.method, c.jkt.as_deref().or(c.x5t_s256.as_deref()).unwrap_or(""));
+    }
+    for d in &e.authorization_details {
+        let _ = writeln!(o, "{ind}{} type={} actions=[{}] locations=[{}]", paint(color, "1", "Authorization"), d.kind.as_deref().unwrap_or("-"), d.actions.join(", "), d.locations.join(", "));
+    }
+    let v = &r.verification;
+    let status = match v.status {
+        VerifyStatus::Valid => paint(color, "32", "valid"),
+        VerifyStatus::NotAttempted => paint(color, "2", "not checked"),
+        _ => paint(color, "31", "NOT VALID"),
+    };
+    let _ = writeln!(o, "{ind}{} {status}: {}", paint(color, "1", "Signature"), v.detail);
+    let s = &r.summary;
+    let _ = writeln!(o, "{ind}{} {} ({} critical, {} high, {} medium, {} low, {} info)", paint(color, "1", "Findings"), r.findings.len(), s.critical, s.high, s.medium, s.low, s.info);
+    for f in &r.findings {
+        let _ = writeln!(o, "{ind}  {} {} at {}", sev_label(color, f.severity), f.code, f.location);
+        let _ = writeln!(o, "{ind}           {}", f.message);
+        let _ = writeln!(o, "{ind}           fix: {}", f.fix);
+    }
+    if let Some(n) = &r.nested {
+        let _ = writeln!(o, "{ind}{}", paint(color, "1", "Nested token"));
+        o.push_str(&render(n, now, color, depth + 1));
+    }
+    o
+}
+
+fn jwt_clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_owned() } else { format!("{}…", s.chars().take(n).collect::<String>()) }
+}
