@@ -21,7 +21,9 @@ pub const REQUIRED_EXPONENT: u32 = 65_537;
 /// Longest key text accepted by the parsers, in bytes.
 pub const MAX_KEY_INPUT: usize = 16 * 1024;
 
-const RSA_ENCRYPTION_OID: &str = "1.2.840.113549.1.1.1";
+/// DER contents of OID 1.2.840.113549.1.1.1 (rsaEncryption). Compared as bytes so
+/// the seal-only WASM build carries no OID formatting code.
+const RSA_ENCRYPTION_OID: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01];
 
 /// Why a key was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -200,7 +202,7 @@ impl AgentPublicKey {
         }
         let info = spki::SubjectPublicKeyInfoRef::from_der(der)
             .map_err(|_| KeyError::Malformed("not a DER SubjectPublicKeyInfo"))?;
-        if info.algorithm.oid.to_string() != RSA_ENCRYPTION_OID {
+        if info.algorithm.oid.as_bytes() != RSA_ENCRYPTION_OID {
             return Err(KeyError::NotRsa);
         }
         let bits = info
@@ -332,8 +334,11 @@ fn decode_pem(input: &str) -> Result<(String, Vec<u8>), KeyError> {
     let text = input.trim();
     let rest = text.strip_prefix("-----BEGIN ").ok_or(MALFORMED)?;
     let (label, rest) = rest.split_once("-----").ok_or(MALFORMED)?;
-    let end_marker = format!("-----END {label}-----");
-    let body = rest.strip_suffix(end_marker.as_str()).ok_or(MALFORMED)?;
+    let body = rest
+        .strip_suffix("-----")
+        .and_then(|r| r.strip_suffix(label))
+        .and_then(|r| r.strip_suffix("-----END "))
+        .ok_or(MALFORMED)?;
     if body.contains(['-', ':']) || label.is_empty() || label.len() > 64 {
         return Err(MALFORMED);
     }
@@ -445,7 +450,7 @@ mod private {
             use pkcs8::der::Decode;
             let info = pkcs8::PrivateKeyInfoRef::from_der(der)
                 .map_err(|_| KeyError::Malformed("not a DER PKCS#8 PrivateKeyInfo"))?;
-            if info.algorithm.oid.to_string() != RSA_ENCRYPTION_OID {
+            if info.algorithm.oid.as_bytes() != RSA_ENCRYPTION_OID {
                 return Err(KeyError::NotRsa);
             }
             let key = RsaPrivateKey::try_from(info)
