@@ -101,8 +101,8 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     });
 
     // --- tests
-    steps.run("cargo test --workspace --all-features", || {
-        run_cmd(cargo().args(["test", "--workspace", "--all-features"]).envs(env.clone()))
+    steps.run("cargo test --workspace --all-features --no-fail-fast", || {
+        run_cmd(cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]).envs(env.clone()))
     });
     if bundles {
         steps.run("node --test tests/node/", || node_tests(&root.join("tests/node"), false, &env));

@@ -42,13 +42,15 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_DB_SYNC", value_enum, default_value = "full")]
     pub db_sync: SyncMode,
 
-    /// Directory of the consent page (index.html and its assets).
-    #[arg(long, env = "SEALPOST_WWW_DIR", default_value = "www")]
-    pub www_dir: PathBuf,
+    /// Directory of the consent page (index.html and its assets) [default: www,
+    /// or the copy baked into the binary when built with the `embed` feature].
+    #[arg(long, env = "SEALPOST_WWW_DIR")]
+    pub www_dir: Option<PathBuf>,
 
-    /// Directory of the seal-only WASM bundle, served under /pkg/.
-    #[arg(long, env = "SEALPOST_BUNDLE_DIR", default_value = "dist/seal")]
-    pub bundle_dir: PathBuf,
+    /// Directory of the seal-only WASM bundle, served under /pkg/ [default:
+    /// dist/seal, or the copy baked into the binary with the `embed` feature].
+    #[arg(long, env = "SEALPOST_BUNDLE_DIR")]
+    pub bundle_dir: Option<PathBuf>,
 
     /// Session lifetime when the agent asks for none (seconds).
     #[arg(long, env = "SEALPOST_TTL_DEFAULT", default_value_t = 600)]

@@ -86,14 +86,20 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
 
+/// Directories given on the command line win; otherwise the embedded copies
+/// (`embed` feature) or the default paths on disk.
 #[cfg(feature = "embed")]
-fn asset_dirs(_cfg: &Config) -> (AssetDir, AssetDir) {
-    (AssetDir::Embedded(embedded::WWW), AssetDir::Embedded(embedded::BUNDLE))
+fn asset_dirs(cfg: &Config) -> (AssetDir, AssetDir) {
+    let www = cfg.www_dir.clone().map_or(AssetDir::Embedded(embedded::WWW), AssetDir::Disk);
+    let bundle = cfg.bundle_dir.clone().map_or(AssetDir::Embedded(embedded::BUNDLE), AssetDir::Disk);
+    (www, bundle)
 }
 
 #[cfg(not(feature = "embed"))]
 fn asset_dirs(cfg: &Config) -> (AssetDir, AssetDir) {
-    (AssetDir::Disk(cfg.www_dir.clone()), AssetDir::Disk(cfg.bundle_dir.clone()))
+    let www = cfg.www_dir.clone().unwrap_or_else(|| "www".into());
+    let bundle = cfg.bundle_dir.clone().unwrap_or_else(|| "dist/seal".into());
+    (AssetDir::Disk(www), AssetDir::Disk(bundle))
 }
 
 /// `production` over https, `development` on a loopback host, else `insecure`.
