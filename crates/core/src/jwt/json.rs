@@ -143,9 +143,12 @@ mod tests {
 
     #[test]
     fn finds_duplicates_at_depth() {
-        let (v, d) = parse_with_dups(br#"{"a":1,"b":{"c":1,"c":2},"a":3,"l":[{"x":1,"x":1}]}"#).unwrap();
+        let (v, mut d) = parse_with_dups(br#"{"a":1,"b":{"c":1,"c":2},"a":3,"l":[{"x":1,"x":1}]}"#).unwrap();
         assert_eq!(v["a"], 3);
-        assert_eq!(d, vec!["b.c".to_string(), "l[0].x".to_string(), "a".to_string()]);
+        // Order depends on serde_json's map type (`preserve_order` may be unified in
+        // by other crates); the set of duplicate paths does not.
+        d.sort();
+        assert_eq!(d, vec!["a".to_string(), "b.c".to_string(), "l[0].x".to_string()]);
         assert!(parse_with_dups(b"{\"a\":1} x").is_err());
     }
 }
