@@ -2,11 +2,13 @@
 //! that serves the consent page and the seal-only WASM bundle.
 //!
 //! Layout: [`api`] handlers over a [`store::Store`] (default [`sqlite::SqliteStore`]),
-//! [`limiter`] fixed-memory rate limits, [`web`] static files and headers.
+//! [`limiter`] fixed-memory rate limits, [`web`] static files and headers,
+//! [`assets`] ETags and precompressed variants of the static files.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod api;
+pub mod assets;
 pub mod config;
 pub mod limiter;
 pub mod problem;
@@ -30,7 +32,7 @@ use crate::config::Config;
 use crate::limiter::RateLimiter;
 use crate::store::Store;
 use crate::util::TokenHash;
-use crate::web::AssetDir;
+use crate::assets::{AssetDir, Assets};
 
 /// Largest request body, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -53,10 +55,10 @@ pub struct App<S: Store> {
     pub connect_limiter: RateLimiter,
     /// Per-client budgets across codes (connect) and inbox creation.
     pub client_limiter: RateLimiter,
-    /// Consent page directory.
-    pub www: AssetDir,
-    /// Seal-only bundle directory.
-    pub bundle: AssetDir,
+    /// Consent page files.
+    pub www: Assets,
+    /// Seal-only bundle files.
+    pub bundle: Assets,
 }
 
 impl<S: Store> App<S> {
@@ -74,8 +76,8 @@ impl<S: Store> App<S> {
             create_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
             connect_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
             client_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
-            www,
-            bundle,
+            www: Assets::new(www),
+            bundle: Assets::new(bundle),
             cfg,
         }
     }

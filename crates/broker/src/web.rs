@@ -1,16 +1,17 @@
-//! The consent page and the seal-only bundle, security headers, request logs.
+//! The consent page and the seal-only bundle (files prepared by [`crate::assets`]),
+//! security headers, request logs.
 
-use std::borrow::Cow;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Path, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use crate::App;
+pub use crate::assets::AssetDir;
+use crate::assets::{Assets, Coding, negotiate, none_match};
 use crate::problem::ApiError;
 use crate::store::Store;
 
@@ -20,33 +21,6 @@ connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none
 
 /// Longest asset file name served.
 const MAX_ASSET_NAME: usize = 128;
-
-/// Where the page and the bundle come from.
-#[derive(Debug, Clone)]
-pub enum AssetDir {
-    /// Files read from disk on each request.
-    Disk(PathBuf),
-    /// Files embedded in the binary at build time (`embed` feature).
-    Embedded(&'static [(&'static str, &'static [u8])]),
-}
-
-impl AssetDir {
-    /// The file `name` (a single, already validated path segment).
-    pub async fn get(&self, name: &str) -> Option<Cow<'static, [u8]>> {
-        match self {
-            AssetDir::Disk(dir) => {
-                let path = dir.join(name);
-                // Regular files only: no directories, devices or fifos.
-                let meta = tokio::fs::metadata(&path).await.ok()?;
-                if !meta.is_file() {
-                    return None;
-                }
-                tokio::fs::read(&path).await.ok().map(Cow::Owned)
-            }
-            AssetDir::Embedded(files) => files.iter().find(|(n, _)| *n == name).map(|(_, b)| Cow::Borrowed(*b)),
-        }
-    }
-}
 
 /// A file name safe to join to a directory: one segment of `[A-Za-z0-9._-]`,
 /// not starting with a dot (so no `..`, no hidden files, no separators).
@@ -79,29 +53,61 @@ fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "ERR_NOT_FOUND", "Not Found", "No such resource.")
 }
 
-async fn serve_file(dir: &AssetDir, name: &str) -> Response {
+/// `Cache-Control` of the HTML page: always revalidate (a new deploy is seen at
+/// once), and never kept by shared caches (its URL carries the user code).
+const CACHE_PAGE: &str = "private, no-cache";
+/// `Cache-Control` of page assets and the bundle: their names carry no content
+/// hash, so every use revalidates with the ETag (a 304 costs a few hundred bytes).
+const CACHE_ASSET: &str = "no-cache";
+
+fn header_values(headers: &HeaderMap, name: header::HeaderName) -> Vec<&str> {
+    headers.get_all(name).iter().filter_map(|v| v.to_str().ok()).collect()
+}
+
+/// Answer with the file `name` of `dir`: the best content coding the client
+/// accepts, a strong ETag per coding, `Vary: Accept-Encoding`, and `304 Not
+/// Modified` when `If-None-Match` names the ETag of what would be sent.
+async fn serve_file(dir: &Assets, name: &str, req: &HeaderMap, cache_control: &'static str) -> Response {
     if !safe_name(name) {
         return not_found().into_response();
     }
-    match dir.get(name).await {
-        Some(bytes) => ([(header::CONTENT_TYPE, content_type(name))], bytes).into_response(),
-        None => not_found().into_response(),
+    let content_type = content_type(name);
+    let Some(file) = dir.get(name, content_type).await else {
+        return not_found().into_response();
+    };
+    let coding = negotiate(&header_values(req, header::ACCEPT_ENCODING), &file);
+    let etag = file.etag(coding);
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, v);
     }
+    if none_match(&header_values(req, header::IF_NONE_MATCH), &etag) {
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Some(token) = coding.token() {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(token));
+    }
+    let body = file.variant(coding).or(file.variant(Coding::Identity)).cloned().unwrap_or_default();
+    (headers, body).into_response()
 }
 
 /// `GET /connect` and `GET /connect/{code}`: the consent page.
-pub async fn page<S: Store>(State(app): State<Arc<App<S>>>) -> Response {
-    serve_file(&app.www, "index.html").await
+pub async fn page<S: Store>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
+    serve_file(&app.www, "index.html", &headers, CACHE_PAGE).await
 }
 
 /// `GET /assets/{file}`: files of the page directory.
-pub async fn asset<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>) -> Response {
-    serve_file(&app.www, &file).await
+pub async fn asset<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let cache = if content_type(&file).starts_with("text/html") { CACHE_PAGE } else { CACHE_ASSET };
+    serve_file(&app.www, &file, &headers, cache).await
 }
 
 /// `GET /pkg/{file}`: files of the seal-only WASM bundle.
-pub async fn pkg<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>) -> Response {
-    serve_file(&app.bundle, &file).await
+pub async fn pkg<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    serve_file(&app.bundle, &file, &headers, CACHE_ASSET).await
 }
 
 /// `GET /healthz`: liveness plus the fill level of the fixed-size limiters.
@@ -140,7 +146,10 @@ pub async fn headers_and_log(hsts: bool, req: Request, next: Next) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Static files set their own revalidation policy; everything else is never stored.
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     h.insert("cross-origin-resource-policy", HeaderValue::from_static("same-origin"));

@@ -11,11 +11,17 @@ fn hex_sha256(s: &str) -> String {
     Sha256::digest(s.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Headers of every response; API answers are never stored by any cache.
 fn assert_security_headers(r: &common::Resp) {
+    assert_static_security_headers(r);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+}
+
+/// The same headers on static files, which are revalidated instead.
+fn assert_static_security_headers(r: &common::Resp) {
     assert_eq!(r.header("content-security-policy"), Some(CSP));
     assert_eq!(r.header("referrer-policy"), Some("no-referrer"));
     assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
-    assert_eq!(r.header("cache-control"), Some("no-store"));
     assert!(r.header("access-control-allow-origin").is_none());
     assert!(r.headers.iter().all(|(k, _)| !k.to_ascii_lowercase().starts_with("access-control-")));
 }
@@ -325,7 +331,8 @@ fn static_files_headers_and_fallbacks() {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
         assert!(r.body.contains("consent"));
-        assert_security_headers(&r);
+        assert_static_security_headers(&r);
+        assert_eq!(r.header("cache-control"), Some("private, no-cache"));
         assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
     }
     let r = b.get("/assets/app.js");

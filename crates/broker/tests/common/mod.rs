@@ -180,7 +180,12 @@ impl Drop for Broker {
 pub struct Resp {
     pub status: u16,
     pub headers: Vec<(String, String)>,
+    /// The body as text (lossy).
     pub body: String,
+    /// The body as sent (still content-coded).
+    pub raw: Vec<u8>,
+    /// Bytes on the wire: status line, headers and body.
+    pub wire_len: usize,
 }
 
 impl Resp {
@@ -221,14 +226,23 @@ pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body
     let _ = s.write_all(body);
     let mut raw = Vec::new();
     let _ = s.read_to_end(&mut raw);
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no header end in {text:?}"));
+    parse_response(&raw)
+}
+
+/// Split a complete HTTP/1.1 response (as read until the server closed).
+pub fn parse_response(raw: &[u8]) -> Resp {
+    let end = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(raw)));
+    let head = String::from_utf8_lossy(&raw[..end]).into_owned();
+    let body = raw[end + 4..].to_vec();
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap();
     let headers = lines
         .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
         .collect();
-    Resp { status, headers, body: body.to_owned() }
+    Resp { status, headers, body: String::from_utf8_lossy(&body).into_owned(), raw: body, wire_len: raw.len() }
 }
 
 /// Every `needle` absent from `haystack` (bytes).

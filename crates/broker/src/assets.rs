@@ -1,0 +1,379 @@
+//! Static files (the consent page and the seal-only bundle) prepared once per
+//! content: a strong ETag (SHA-256 of the bytes), and gzip and brotli variants
+//! for compressible types, kept in memory next to the original bytes.
+//!
+//! Only these files are ever compressed. API responses are not: they mix
+//! secrets (tokens, ciphertext) with attacker-influenced input in one body,
+//! which is what BREACH-style length oracles need. The files here are the same
+//! for every client and carry nothing secret.
+//!
+//! Files on disk are re-checked (length and modification time) on every
+//! request, so an edited page is picked up without a restart; embedded files
+//! never change. Each version is compressed once: gzip (level 9) and, for small
+//! files, brotli (quality 11) when first requested; brotli of larger files runs
+//! in the background, one file at a time, and is served as soon as it is ready.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use base64::Engine;
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+
+/// Files up to this size are brotli-compressed before the first answer.
+const BROTLI_INLINE_MAX: usize = 64 * 1024;
+/// Files larger than this are served uncompressed (nothing in the page comes close).
+const COMPRESS_MAX: usize = 16 * 1024 * 1024;
+/// brotli quality: the best ratio; the work is done once per file version.
+const BROTLI_QUALITY: i32 = 11;
+/// brotli window (log2), the encoder's default and what every browser supports.
+const BROTLI_LGWIN: i32 = 22;
+
+/// Where the files come from.
+#[derive(Debug, Clone)]
+pub enum AssetDir {
+    /// Files read from this directory (re-checked on each request).
+    Disk(PathBuf),
+    /// Files embedded in the binary at build time (`embed` feature).
+    Embedded(&'static [(&'static str, &'static [u8])]),
+}
+
+/// Content coding of a served variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Coding {
+    /// The file bytes as they are.
+    Identity,
+    /// `Content-Encoding: gzip`.
+    Gzip,
+    /// `Content-Encoding: br`.
+    Brotli,
+}
+
+impl Coding {
+    /// The `Content-Encoding` token (`None` for identity).
+    pub fn token(self) -> Option<&'static str> {
+        match self {
+            Coding::Identity => None,
+            Coding::Gzip => Some("gzip"),
+            Coding::Brotli => Some("br"),
+        }
+    }
+}
+
+/// One version of one file, with its compressed variants.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The file bytes.
+    pub bytes: Bytes,
+    /// gzip of `bytes`, when the type compresses and the result is smaller.
+    pub gzip: Option<Bytes>,
+    /// brotli of `bytes` once computed (`Some(None)`: not worth it or not compressible).
+    pub brotli: OnceLock<Option<Bytes>>,
+    /// Base of the ETags: unpadded base64url of the first 16 bytes of SHA-256(bytes).
+    hash: String,
+    /// Length and modification time of the file on disk (`None` when embedded).
+    validator: Option<(u64, Option<SystemTime>)>,
+}
+
+impl Prepared {
+    /// The variant to send for `coding`, if it exists.
+    pub fn variant(&self, coding: Coding) -> Option<&Bytes> {
+        match coding {
+            Coding::Identity => Some(&self.bytes),
+            Coding::Gzip => self.gzip.as_ref(),
+            Coding::Brotli => self.brotli.get().and_then(Option::as_ref),
+        }
+    }
+
+    /// Strong ETag of the variant: each content coding is its own representation.
+    pub fn etag(&self, coding: Coding) -> String {
+        match coding {
+            Coding::Identity => format!("\"{}\"", self.hash),
+            Coding::Gzip => format!("\"{}.gz\"", self.hash),
+            Coding::Brotli => format!("\"{}.br\"", self.hash),
+        }
+    }
+}
+
+/// Media types worth compressing (text, JSON, SVG, WebAssembly).
+pub fn compressible(content_type: &str) -> bool {
+    content_type.starts_with("text/")
+        || content_type.starts_with("application/json")
+        || content_type.starts_with("application/wasm")
+        || content_type.starts_with("image/svg+xml")
+}
+
+fn gzip(data: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), flate2::Compression::best());
+    enc.write_all(data).ok()?;
+    enc.finish().ok()
+}
+
+fn brotli(data: &[u8]) -> Option<Vec<u8>> {
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY,
+        lgwin: BROTLI_LGWIN,
+        size_hint: data.len(),
+        ..Default::default()
+    };
+    let mut out = Vec::with_capacity(data.len() / 2);
+    brotli::BrotliCompress(&mut &data[..], &mut out, &params).ok()?;
+    Some(out)
+}
+
+/// Keep a compressed variant only when it is smaller than the original.
+fn smaller(original: usize, compressed: Option<Vec<u8>>) -> Option<Bytes> {
+    compressed.filter(|c| c.len() < original).map(Bytes::from)
+}
+
+/// Hash and gzip `bytes` (and brotli when small); blocking, run off the async workers.
+fn prepare(bytes: Bytes, compress: bool, validator: Option<(u64, Option<SystemTime>)>) -> Prepared {
+    let digest = Sha256::digest(&bytes);
+    let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
+    let compress = compress && bytes.len() <= COMPRESS_MAX && !bytes.is_empty();
+    let gzip = if compress { smaller(bytes.len(), gzip(&bytes)) } else { None };
+    let brotli_cell = OnceLock::new();
+    if !compress {
+        let _ = brotli_cell.set(None);
+    } else if bytes.len() <= BROTLI_INLINE_MAX {
+        let _ = brotli_cell.set(smaller(bytes.len(), brotli(&bytes)));
+    }
+    Prepared { bytes, gzip, brotli: brotli_cell, hash, validator }
+}
+
+/// A directory of static files and the prepared versions served so far.
+#[derive(Debug)]
+pub struct Assets {
+    dir: AssetDir,
+    cache: Mutex<HashMap<String, Arc<Prepared>>>,
+    /// One background brotli job at a time (the machine may be small).
+    background: Arc<Semaphore>,
+}
+
+impl Assets {
+    /// Serve the files of `dir`.
+    pub fn new(dir: AssetDir) -> Self {
+        Self { dir, cache: Mutex::new(HashMap::new()), background: Arc::new(Semaphore::new(1)) }
+    }
+
+    /// Where the files come from.
+    pub fn dir(&self) -> &AssetDir {
+        &self.dir
+    }
+
+    fn cached(&self, name: &str) -> Option<Arc<Prepared>> {
+        self.cache.lock().ok()?.get(name).cloned()
+    }
+
+    /// The prepared file `name` (a single, already validated path segment) of
+    /// media type `content_type`; `None` if there is no such regular file.
+    pub async fn get(&self, name: &str, content_type: &str) -> Option<Arc<Prepared>> {
+        let (bytes, validator) = match &self.dir {
+            AssetDir::Embedded(files) => {
+                if let Some(p) = self.cached(name) {
+                    return Some(p);
+                }
+                let (_, b) = files.iter().find(|(n, _)| *n == name)?;
+                (Bytes::from_static(b), None)
+            }
+            AssetDir::Disk(dir) => {
+                let path = dir.join(name);
+                // Regular files only: no directories, devices or fifos.
+                let meta = tokio::fs::metadata(&path).await.ok()?;
+                if !meta.is_file() {
+                    return None;
+                }
+                let validator = Some((meta.len(), meta.modified().ok()));
+                if let Some(p) = self.cached(name).filter(|p| p.validator == validator) {
+                    return Some(p);
+                }
+                let bytes = tokio::fs::read(&path).await.ok()?;
+                // Stamp the version with the metadata seen before the read: if the
+                // file changes meanwhile, the next request sees new metadata.
+                (Bytes::from(bytes), validator)
+            }
+        };
+        let compress = compressible(content_type);
+        let prepared = tokio::task::spawn_blocking(move || prepare(bytes, compress, validator)).await.ok()?;
+        let prepared = Arc::new(prepared);
+        let winner = {
+            let mut cache = self.cache.lock().ok()?;
+            match cache.get(name) {
+                // Another request prepared the same version meanwhile: keep one.
+                Some(existing) if existing.validator == prepared.validator && existing.hash == prepared.hash => {
+                    existing.clone()
+                }
+                _ => {
+                    cache.insert(name.to_owned(), prepared.clone());
+                    prepared
+                }
+            }
+        };
+        if winner.brotli.get().is_none() {
+            self.brotli_in_background(winner.clone());
+        }
+        Some(winner)
+    }
+
+    fn brotli_in_background(&self, prepared: Arc<Prepared>) {
+        let semaphore = self.background.clone();
+        // Outside a runtime (unit tests) there is nothing to spawn on: identity/gzip only.
+        let Ok(handle) = tokio::runtime::Handle::try_current() else { return };
+        handle.spawn(async move {
+            let Ok(_permit) = semaphore.acquire_owned().await else { return };
+            if prepared.brotli.get().is_some() {
+                return;
+            }
+            let job = prepared.clone();
+            let started = std::time::Instant::now();
+            let result = tokio::task::spawn_blocking(move || smaller(job.bytes.len(), brotli(&job.bytes))).await;
+            let result = result.unwrap_or(None);
+            tracing::debug!(
+                bytes = prepared.bytes.len(),
+                brotli = result.as_ref().map(Bytes::len),
+                millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "brotli variant ready"
+            );
+            let _ = prepared.brotli.set(result);
+        });
+    }
+}
+
+/// Parse `Accept-Encoding` values: the quality given to `coding` (0 when absent).
+fn quality(values: &[&str], coding: &str) -> f32 {
+    let mut explicit = None;
+    let mut star = None;
+    for element in values.iter().flat_map(|v| v.split(',')) {
+        let mut parts = element.split(';');
+        let token = parts.next().unwrap_or("").trim();
+        if token.is_empty() {
+            continue;
+        }
+        let mut q = 1.0f32;
+        for param in parts {
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim().eq_ignore_ascii_case("q")
+            {
+                // An unreadable weight counts as "not acceptable".
+                q = v.trim().parse::<f32>().ok().filter(|q| q.is_finite()).unwrap_or(0.0).clamp(0.0, 1.0);
+            }
+        }
+        let matches = token.eq_ignore_ascii_case(coding) || (coding == "gzip" && token.eq_ignore_ascii_case("x-gzip"));
+        if matches {
+            explicit = Some(explicit.map_or(q, |e: f32| e.max(q)));
+        } else if token == "*" {
+            star = Some(q);
+        }
+    }
+    explicit.or(star).unwrap_or(0.0)
+}
+
+/// The coding to answer with: the client's preferred one among the variants
+/// that exist, brotli before gzip on equal weight; identity otherwise.
+pub fn negotiate(accept_encoding: &[&str], prepared: &Prepared) -> Coding {
+    let mut best = (0.0f32, Coding::Identity);
+    for coding in [Coding::Brotli, Coding::Gzip] {
+        let Some(token) = coding.token() else { continue };
+        if prepared.variant(coding).is_none() {
+            continue;
+        }
+        let q = quality(accept_encoding, token);
+        if q > best.0 {
+            best = (q, coding);
+        }
+    }
+    best.1
+}
+
+/// Whether an `If-None-Match` header (values as sent) matches `etag` (weak comparison).
+pub fn none_match(values: &[&str], etag: &str) -> bool {
+    values.iter().flat_map(|v| v.split(',')).map(str::trim).any(|tag| {
+        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn text(n: usize) -> Bytes {
+        Bytes::from("export const greeting = 'hello, sealpost';\n".repeat(n))
+    }
+
+    #[test]
+    fn variants_decode_to_the_original() {
+        use std::io::Read;
+        let p = prepare(text(100), true, None);
+        let gz = p.gzip.as_ref().unwrap();
+        let mut out = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut out).unwrap();
+        assert_eq!(out, p.bytes);
+        let br = p.brotli.get().unwrap().as_ref().unwrap();
+        let mut out = Vec::new();
+        brotli::Decompressor::new(&br[..], 4096).read_to_end(&mut out).unwrap();
+        assert_eq!(out, p.bytes);
+        assert!(br.len() < gz.len() && gz.len() < p.bytes.len());
+    }
+
+    #[test]
+    fn incompressible_or_tiny_files_have_no_variants() {
+        let p = prepare(text(100), false, None);
+        assert!(p.gzip.is_none() && p.brotli.get() == Some(&None));
+        let p = prepare(Bytes::from_static(b"x"), true, None);
+        assert!(p.gzip.is_none(), "gzip of one byte is larger");
+        assert!(compressible("application/wasm") && compressible("text/html; charset=utf-8"));
+        assert!(!compressible("image/png") && !compressible("font/woff2") && !compressible("application/octet-stream"));
+    }
+
+    #[test]
+    fn etags_are_strong_per_coding_and_follow_the_content() {
+        let a = prepare(text(10), true, None);
+        let b = prepare(text(11), true, None);
+        assert_ne!(a.etag(Coding::Identity), b.etag(Coding::Identity));
+        assert_eq!(a.etag(Coding::Identity), prepare(text(10), true, None).etag(Coding::Identity));
+        let tags = [a.etag(Coding::Identity), a.etag(Coding::Gzip), a.etag(Coding::Brotli)];
+        assert!(tags.iter().all(|t| t.starts_with('"') && t.ends_with('"') && !t.starts_with("W/")));
+        assert!(tags[0] != tags[1] && tags[1] != tags[2]);
+    }
+
+    #[test]
+    fn accept_encoding_negotiation() {
+        let p = prepare(text(100), true, None);
+        let pick = |v: &[&str]| negotiate(v, &p);
+        assert_eq!(pick(&[]), Coding::Identity);
+        assert_eq!(pick(&["identity"]), Coding::Identity);
+        assert_eq!(pick(&["gzip"]), Coding::Gzip);
+        assert_eq!(pick(&["x-gzip"]), Coding::Gzip);
+        assert_eq!(pick(&["gzip, deflate, br, zstd"]), Coding::Brotli);
+        assert_eq!(pick(&["gzip", "br"]), Coding::Brotli);
+        assert_eq!(pick(&["br;q=0.5, gzip;q=0.8"]), Coding::Gzip);
+        assert_eq!(pick(&["br;q=0, gzip"]), Coding::Gzip);
+        assert_eq!(pick(&["gzip;q=0, br;q=0"]), Coding::Identity);
+        assert_eq!(pick(&["*"]), Coding::Brotli);
+        assert_eq!(pick(&["*;q=0, gzip"]), Coding::Gzip);
+        assert_eq!(pick(&["GZIP; Q=1"]), Coding::Gzip);
+        assert_eq!(pick(&["gzip;q=bogus"]), Coding::Identity);
+        assert_eq!(pick(&["deflate"]), Coding::Identity);
+        // A variant that does not exist is never chosen.
+        let plain = prepare(text(100), false, None);
+        assert_eq!(negotiate(&["br, gzip"], &plain), Coding::Identity);
+    }
+
+    #[test]
+    fn if_none_match_forms() {
+        let etag = "\"abc\"";
+        assert!(none_match(&["\"abc\""], etag));
+        assert!(none_match(&["W/\"abc\""], etag));
+        assert!(none_match(&["\"x\", \"abc\""], etag));
+        assert!(none_match(&["\"x\"", "\"abc\""], etag));
+        assert!(none_match(&["*"], etag));
+        assert!(!none_match(&["\"abc.gz\""], etag));
+        assert!(!none_match(&["abc"], etag));
+        assert!(!none_match(&[], etag));
+    }
+}
