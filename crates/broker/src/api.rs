@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -133,10 +134,20 @@ fn api_key<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<bool, ApiError
     }
 }
 
-fn client_ip(addr: &SocketAddr) -> IpAddr {
-    match addr.ip() {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
+/// The client address that rate limits count against: the TCP peer, or behind
+/// a trusted reverse proxy the address it forwarded for (see [`crate::proxy`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub IpAddr);
+
+impl<S: Store> FromRequestParts<Arc<App<S>>> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App<S>>) -> Result<Self, ApiError> {
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            tracing::error!("no peer address on the request");
+            return Err(ApiError::internal());
+        };
+        Ok(ClientIp(app.proxies.client_ip(peer.ip(), &parts.headers)))
     }
 }
 
@@ -224,13 +235,13 @@ fn resolve_form(req: &CreateSessionRequest) -> Result<(String, Vec<FieldSpec>), 
 /// `POST /v1/sessions`
 pub async fn create_session<S: Store>(
     State(app): AppState<S>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let authed = api_key(&app, &headers)?;
     let limit = if authed { app.cfg.create_rate_api_key } else { app.cfg.create_rate };
-    if !app.create_limiter.check((client_ip(&addr), authed), limit) {
+    if !app.create_limiter.check((ip, authed), limit) {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     let req: CreateSessionRequest = parse_json(&headers, body)?;
@@ -343,8 +354,7 @@ pub async fn poll_session<S: Store>(
 }
 
 /// Apply the attempt limits of connect, resolve and confirm; returns the raw session id.
-fn limit_code<S: Store>(app: &App<S>, addr: &SocketAddr, code: &str) -> Result<([u8; 32], String), ApiError> {
-    let ip = client_ip(addr);
+fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<([u8; 32], String), ApiError> {
     if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
@@ -381,8 +391,8 @@ fn connect_response<S: Store>(app: &App<S>, view: SessionView, code: String) -> 
     Ok(json(StatusCode::OK, &body))
 }
 
-async fn connect_lookup<S: Store>(app: &App<S>, addr: &SocketAddr, code: &str) -> Result<Response, ApiError> {
-    let (id, display) = limit_code(app, addr, code)?;
+async fn connect_lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<Response, ApiError> {
+    let (id, display) = limit_code(app, ip, code)?;
     let view = app.store.view(id, now_ms()).await.map_err(store_failed)?;
     let view = view.ok_or_else(ApiError::session_not_found)?;
     connect_response(app, view, display)
@@ -391,30 +401,30 @@ async fn connect_lookup<S: Store>(app: &App<S>, addr: &SocketAddr, code: &str) -
 /// `GET /v1/connect/{code}`
 pub async fn connect_get<S: Store>(
     State(app): AppState<S>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    connect_lookup(&app, &addr, &code).await
+    connect_lookup(&app, ip, &code).await
 }
 
 /// `POST /v1/connect/resolve`
 pub async fn connect_resolve<S: Store>(
     State(app): AppState<S>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let req: ResolveRequest = parse_json(&headers, body)?;
-    connect_lookup(&app, &addr, &req.user_code).await
+    connect_lookup(&app, ip, &req.user_code).await
 }
 
 /// `POST /v1/connect/{code}/confirm`
 pub async fn connect_confirm<S: Store>(
     State(app): AppState<S>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (id, _) = limit_code(&app, &addr, &code)?;
+    let (id, _) = limit_code(&app, ip, &code)?;
     let connect_token = util::new_token("ct_").map_err(|_| ApiError::internal())?;
     let outcome = app.store.confirm(id, hash_token(&connect_token), now_ms()).await.map_err(store_failed)?;
     match outcome {
@@ -473,9 +483,9 @@ pub async fn connect_complete<S: Store>(
 /// `POST /v1/inboxes`
 pub async fn create_inbox<S: Store>(
     State(app): AppState<S>,
-    ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
 ) -> Result<Response, ApiError> {
-    if !app.client_limiter.check(("inbox", client_ip(&addr)), app.cfg.inbox_rate) {
+    if !app.client_limiter.check(("inbox", ip), app.cfg.inbox_rate) {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     for _ in 0..4 {

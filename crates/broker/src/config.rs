@@ -96,6 +96,13 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_INBOX_RATE", default_value_t = 10)]
     pub inbox_rate: u32,
 
+    /// Reverse proxies to believe (comma-separated IPs or CIDR networks, e.g.
+    /// `127.0.0.1,10.0.0.0/8`): a request from one of them is limited as the
+    /// right-most X-Forwarded-For address that is not in this list. Empty: the
+    /// TCP peer is the client and X-Forwarded-For is ignored.
+    #[arg(long = "trust-proxy", env = "SEALPOST_TRUST_PROXY", value_delimiter = ',', value_name = "CIDR")]
+    pub trust_proxy: Vec<crate::proxy::IpNet>,
+
     /// Keys tracked by each rate limiter (fixed memory, about 16 bytes each).
     #[arg(long, env = "SEALPOST_LIMITER_CAPACITY", default_value_t = 65_536)]
     pub limiter_capacity: usize,

@@ -12,6 +12,7 @@ pub mod assets;
 pub mod config;
 pub mod limiter;
 pub mod problem;
+pub mod proxy;
 pub mod sqlite;
 pub mod store;
 pub mod util;
@@ -30,6 +31,7 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 use crate::limiter::RateLimiter;
+use crate::proxy::TrustedProxies;
 use crate::store::Store;
 use crate::util::TokenHash;
 use crate::assets::{AssetDir, Assets};
@@ -55,6 +57,8 @@ pub struct App<S: Store> {
     pub connect_limiter: RateLimiter,
     /// Per-client budgets across codes (connect) and inbox creation.
     pub client_limiter: RateLimiter,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub proxies: TrustedProxies,
     /// Consent page files.
     pub www: Assets,
     /// Seal-only bundle files.
@@ -76,6 +80,7 @@ impl<S: Store> App<S> {
             create_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
             connect_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
             client_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
+            proxies: TrustedProxies::new(cfg.trust_proxy.clone()),
             www: Assets::new(www),
             bundle: Assets::new(bundle),
             cfg,

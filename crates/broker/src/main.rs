@@ -70,8 +70,12 @@ fn main() -> ExitCode {
             db = %cfg.db.display(),
             api_keys = cfg.api_keys.len(),
             poll_interval = cfg.poll_interval,
+            trust_proxy = %cfg.trust_proxy.iter().map(ToString::to_string).collect::<Vec<_>>().join(","),
             "broker started"
         );
+        if cfg.trust_proxy.iter().any(|n| n.prefix() == 0) {
+            tracing::warn!("--trust-proxy includes a /0 network: any client can choose its X-Forwarded-For address");
+        }
         let app = Arc::new(App::new(store, cfg, &base));
         match serve(app, listener, shutdown_signal()).await {
             Ok(()) => ExitCode::SUCCESS,

@@ -81,3 +81,67 @@ fn limiter_memory_stays_bounded_under_random_codes() {
     // 12,000 distinct keys into a 2,048-slot table: RSS must not follow the key count.
     assert!(after < before + 4096, "RSS grew from {before} KiB to {after} KiB");
 }
+
+/// GET a fresh unknown code with these `X-Forwarded-For` lines; returns the status.
+fn lookup_as(b: &Broker, n: &mut u32, xff: &[&str]) -> u16 {
+    *n += 1;
+    let headers: Vec<(&str, &str)> = xff.iter().map(|v| ("X-Forwarded-For", *v)).collect();
+    common::http(&b.addr, "GET", &format!("/v1/connect/XFF{n:05}"), &headers, None).status
+}
+
+#[test]
+fn forwarded_for_names_the_client_behind_a_trusted_proxy() {
+    let dir = TempDir::new("xff-trusted");
+    // The test client (127.0.0.1) plays the reverse proxy.
+    let b = Broker::start(&dir.0, &["--trust-proxy", "127.0.0.1, 10.0.0.0/8", "--connect-rate-client", "3"]);
+    let n = &mut 0;
+    for _ in 0..3 {
+        assert_eq!(lookup_as(&b, n, &["203.0.113.1"]), 404);
+    }
+    assert_eq!(lookup_as(&b, n, &["203.0.113.1"]), 429);
+    // Another client behind the same proxy has its own budget.
+    assert_eq!(lookup_as(&b, n, &["203.0.113.2"]), 404);
+    // Entries the client wrote itself (left of what the proxy appended) change nothing.
+    for i in 0..3 {
+        assert_eq!(lookup_as(&b, n, &[&format!("198.51.100.{i}, 203.0.113.1")]), 429);
+        assert_eq!(lookup_as(&b, n, &[&format!("198.51.100.{i}"), "203.0.113.1"]), 429);
+    }
+    // Two trusted hops: the address before them.
+    assert_eq!(lookup_as(&b, n, &["203.0.113.1, 10.1.2.3"]), 429);
+    assert_eq!(lookup_as(&b, n, &["203.0.113.3, 10.1.2.3"]), 404);
+    // No header: the proxy itself is the client.
+    assert_eq!(lookup_as(&b, n, &[]), 404);
+    let r = common::http(&b.addr, "GET", "/v1/connect/XFF99999", &[("X-Forwarded-For", "203.0.113.1")], None);
+    r.problem(429, "ERR_RATE_LIMITED");
+}
+
+#[test]
+fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    for args in [&["--connect-rate-client", "3"][..], &["--connect-rate-client", "3", "--trust-proxy", "10.0.0.0/8,::1"][..]] {
+        let dir = TempDir::new("xff-untrusted");
+        let b = Broker::start(&dir.0, args);
+        let n = &mut 0;
+        for i in 0..3 {
+            assert_eq!(lookup_as(&b, n, &[&format!("203.0.113.{i}")]), 404, "{args:?}");
+        }
+        // A new forged address each time does not buy a new budget.
+        for i in 3..6 {
+            assert_eq!(lookup_as(&b, n, &[&format!("203.0.113.{i}")]), 429, "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn trust_proxy_refuses_what_is_not_an_address() {
+    let dir = TempDir::new("xff-bad");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sealpost-broker"))
+        .args(["--listen", "127.0.0.1:0", "--db"])
+        .arg(dir.0.join("x.db"))
+        .args(["--trust-proxy", "proxy.example"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--trust-proxy") && err.contains("CIDR"), "{err}");
+    assert!(out.stdout.is_empty());
+}
