@@ -96,6 +96,15 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_INBOX_RATE", default_value_t = 10)]
     pub inbox_rate: u32,
 
+    /// Seconds a connection may take to send a complete request head (request
+    /// line and headers), also the longest idle time between keep-alive requests.
+    #[arg(long, env = "SEALPOST_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_read_timeout: u64,
+
+    /// Seconds a request may take to send its whole body, counted from its head.
+    #[arg(long, env = "SEALPOST_BODY_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub body_read_timeout: u64,
+
     /// Reverse proxies to believe (comma-separated IPs or CIDR networks, e.g.
     /// `127.0.0.1,10.0.0.0/8`): a request from one of them is limited as the
     /// right-most X-Forwarded-For address that is not in this list. Empty: the

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::{delete, get, post};
 use sealpost_core::protocol::SecurityInfo;
 use tokio::net::TcpListener;
@@ -140,6 +140,7 @@ pub fn security_info(base_url: &str) -> SecurityInfo {
 /// The full route table.
 pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
     let hsts = app.base_url.to_ascii_lowercase().starts_with("https://");
+    let body_timeout = Duration::from_secs(app.cfg.body_read_timeout.max(1));
     Router::new()
         .route("/v1/sessions", post(api::create_session::<S>))
         .route("/v1/sessions/{session_id}", get(api::poll_session::<S>))
@@ -158,6 +159,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .fallback(web::fallback)
         .method_not_allowed_fallback(web::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(move |req, next| web::read_body_within(body_timeout, req, next)))
         .layer(axum::middleware::from_fn(move |req, next| web::headers_and_log(hsts, req, next)))
         .with_state(app)
 }
@@ -191,15 +193,64 @@ async fn sweeper<S: Store>(app: Arc<App<S>>) {
     }
 }
 
+/// Whether an accept error concerns only that one connection.
+fn is_connection_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+    )
+}
+
 /// Serve on `listener` until `shutdown` resolves, then finish in-flight requests.
 /// The store is dropped on return, so the writer commits everything queued.
+///
+/// HTTP/1.1 with hyper directly (not `axum::serve`) for the header read timeout:
+/// a connection that does not deliver a complete request head within
+/// `--header-read-timeout` (slowloris), or stays idle that long between
+/// requests, is closed. Bodies are bounded by [`web::read_body_within`].
 pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    let header_timeout = Duration::from_secs(app.cfg.header_read_timeout.max(1));
     let sweep = tokio::spawn(sweeper(app.clone()));
-    let service = router(app).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, service).with_graceful_shutdown(shutdown).await;
+    let router = router(app);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(conn) => conn,
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    // Out of file descriptors or similar: back off instead of spinning.
+                    tracing::error!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
+            req.extensions_mut().insert(ConnectInfo(peer));
+            // A Router is always ready; `call` on a clone is the documented pattern.
+            tower_service::Service::call(&mut router.clone(), req)
+        });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    graceful.shutdown().await;
     sweep.abort();
     let _ = sweep.await;
-    result
+    Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT.

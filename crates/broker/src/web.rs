@@ -2,8 +2,9 @@
 //! security headers, request logs.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -133,6 +134,36 @@ pub async fn fallback() -> Response {
 pub async fn method_not_allowed() -> Response {
     ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "ERR_METHOD_NOT_ALLOWED", "Method Not Allowed", "This method is not allowed here.")
         .into_response()
+}
+
+/// Read the whole request body, at most [`crate::MAX_BODY`] bytes, within
+/// `timeout` of the request head; the handlers then read it from memory. A body
+/// that trickles gets `408` and the connection is closed, so neither a slow
+/// body nor a slow head (hyper's header read timeout) holds a connection for
+/// long. Too large: `413`, closed as well (the rest is never read).
+pub async fn read_body_within(timeout: Duration, req: Request, next: Next) -> Response {
+    use http_body_util::BodyExt;
+    let (parts, body) = req.into_parts();
+    let limited = http_body_util::Limited::new(body, crate::MAX_BODY);
+    let refused = match tokio::time::timeout(timeout, limited.collect()).await {
+        Ok(Ok(collected)) => return next.run(Request::from_parts(parts, Body::from(collected.to_bytes()))).await,
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "ERR_BODY_TOO_LARGE",
+            "Payload Too Large",
+            "The request body exceeds 64 KiB.",
+        ),
+        Ok(Err(_)) => ApiError::bad_request("ERR_BAD_REQUEST", "The request body could not be read."),
+        Err(_) => ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "ERR_BODY_TIMEOUT",
+            "Request Timeout",
+            "The request body was not received in time.",
+        ),
+    };
+    let mut res = refused.into_response();
+    res.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    res
 }
 
 /// Security headers on every response; one log line per request that names the
