@@ -353,14 +353,25 @@ pub async fn poll_session<S: Store>(
     Ok(json(StatusCode::OK, &body))
 }
 
-/// Apply the attempt limits of connect, resolve and confirm; returns the raw session id.
-fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<([u8; 32], String), ApiError> {
+/// Which per-code attempt budget a request draws on.
+#[derive(Debug, Clone, Copy, Hash)]
+enum Attempt {
+    /// Look-up and confirmation: `GET /v1/connect/{code}`, resolve, confirm.
+    Connect,
+    /// Submitting the ciphertext: `POST /v1/connect/{code}/complete`.
+    Complete,
+}
+
+/// Apply the attempt limits of connect, resolve, confirm and complete: the
+/// per-client budget across codes, then `--connect-rate` per client and code
+/// (complete counted apart from the others); returns the raw session id.
+fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str, attempt: Attempt) -> Result<([u8; 32], String), ApiError> {
     if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     // Malformed codes cannot exist: answer like an unknown one.
     let normalized = normalize_user_code(code).ok_or_else(ApiError::session_not_found)?;
-    if !app.connect_limiter.check((ip, normalized.as_str()), app.cfg.connect_rate) {
+    if !app.connect_limiter.check((attempt, ip, normalized.as_str()), app.cfg.connect_rate) {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     let id = util::raw_session_id(&normalized).ok_or_else(ApiError::internal)?;
@@ -392,7 +403,7 @@ fn connect_response<S: Store>(app: &App<S>, view: SessionView, code: String) -> 
 }
 
 async fn connect_lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<Response, ApiError> {
-    let (id, display) = limit_code(app, ip, code)?;
+    let (id, display) = limit_code(app, ip, code, Attempt::Connect)?;
     let view = app.store.view(id, now_ms()).await.map_err(store_failed)?;
     let view = view.ok_or_else(ApiError::session_not_found)?;
     connect_response(app, view, display)
@@ -424,7 +435,7 @@ pub async fn connect_confirm<S: Store>(
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (id, _) = limit_code(&app, ip, &code)?;
+    let (id, _) = limit_code(&app, ip, &code, Attempt::Connect)?;
     let connect_token = util::new_token("ct_").map_err(|_| ApiError::internal())?;
     let outcome = app.store.confirm(id, hash_token(&connect_token), now_ms()).await.map_err(store_failed)?;
     match outcome {
@@ -437,14 +448,14 @@ pub async fn connect_confirm<S: Store>(
 /// `POST /v1/connect/{code}/complete`
 pub async fn connect_complete<S: Store>(
     State(app): AppState<S>,
+    ClientIp(ip): ClientIp,
     Path(code): Path<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    // Counted before anything else: every attempt costs a write transaction.
+    let (id, _) = limit_code(&app, ip, &code, Attempt::Complete)?;
     let req: CompleteRequest = parse_json(&headers, body)?;
-    let Some(id) = util::raw_session_id(&code) else {
-        return Err(ApiError::session_not_found());
-    };
     // The connect token travels in the body (LinkAuth); a Bearer header also works.
     let token = match req.connect_token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => hash_token(t),

@@ -84,11 +84,12 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_CREATE_RATE_API_KEY", default_value_t = 600)]
     pub create_rate_api_key: u32,
 
-    /// Attempts per client address and code per minute on connect, resolve and confirm.
+    /// Attempts per client address and code per minute on connect, resolve and
+    /// confirm together, and on complete (the ciphertext submission) apart.
     #[arg(long, env = "SEALPOST_CONNECT_RATE", default_value_t = 10)]
     pub connect_rate: u32,
 
-    /// Attempts per client address per minute on connect, resolve and confirm, all codes together (0 = unlimited).
+    /// Attempts per client address per minute on connect, resolve, confirm and complete, all codes together (0 = unlimited).
     #[arg(long, env = "SEALPOST_CONNECT_RATE_CLIENT", default_value_t = 120)]
     pub connect_rate_client: u32,
 

@@ -53,7 +53,7 @@ pub struct App<S: Store> {
     pub api_key_hashes: Vec<TokenHash>,
     /// Session creations per (client, has-valid-key).
     pub create_limiter: RateLimiter,
-    /// Connect/resolve/confirm attempts per (client, code).
+    /// Connect/resolve/confirm and complete attempts per (client, code).
     pub connect_limiter: RateLimiter,
     /// Per-client budgets across codes (connect) and inbox creation.
     pub client_limiter: RateLimiter,

@@ -1,4 +1,5 @@
-//! Attempt limits on connect/resolve/confirm and the limiter's fixed memory.
+//! Attempt limits on connect/resolve/confirm/complete, X-Forwarded-For behind
+//! trusted proxies, and the limiter's fixed memory.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -29,6 +30,46 @@ fn eleventh_confirm_in_a_minute_is_429() {
         b.post_json("/v1/connect/resolve", &json!({"user_code": "QQQQ-1111"})).problem(404, "ERR_SESSION_NOT_FOUND");
     }
     b.post_json("/v1/connect/resolve", &json!({"user_code": "QQQQ-1111"})).problem(429, "ERR_RATE_LIMITED");
+}
+
+#[test]
+fn eleventh_complete_in_a_minute_is_429() {
+    let dir = TempDir::new("complete-limit");
+    let b = Broker::start(&dir.0, &[]);
+    let s = b.create(json!({}));
+    let code = s["code"].as_str().unwrap();
+    let ct = b.confirm(code);
+    // Ten wrong guesses at the connect token are answered...
+    for i in 1..=10 {
+        b.complete(code, &format!("ct_guess{i}"), "Y3Q=", "JWE").problem(403, "ERR_TOKEN_INVALID");
+    }
+    // ...the eleventh attempt is refused before the token is even looked at.
+    let r = b.complete(code, &ct, "Y3Q=", "JWE");
+    let v = r.problem(429, "ERR_RATE_LIMITED");
+    assert_eq!(v["status"], 429);
+    assert_eq!(r.header("retry-after"), Some("60"));
+    b.complete(&code.to_lowercase().replace('-', ""), &ct, "Y3Q=", "JWE").problem(429, "ERR_RATE_LIMITED");
+    // Nothing was stored: the session is still waiting for its ciphertext.
+    let poll = b.get_auth(&format!("/v1/sessions/{}", s["session_id"].as_str().unwrap()), s["poll_token"].as_str().unwrap());
+    assert_eq!(poll.json()["status"], "confirmed", "{}", poll.body);
+    // complete has its own budget: look-ups of the code are still answered.
+    b.get(&format!("/v1/connect/{code}")).problem(404, "ERR_SESSION_NOT_FOUND");
+    // Another code is independent.
+    let other = b.create(json!({}));
+    let oc = other["code"].as_str().unwrap();
+    let ot = b.confirm(oc);
+    assert_eq!(b.complete(oc, &ot, "Y3Q=", "JWE").status, 204);
+}
+
+#[test]
+fn complete_counts_against_the_per_client_budget() {
+    let dir = TempDir::new("complete-client");
+    let b = Broker::start(&dir.0, &["--connect-rate-client", "5"]);
+    for i in 0..5 {
+        b.complete(&format!("CCCC{i:04}"), "ct_x", "Y3Q=", "JWE").problem(404, "ERR_SESSION_NOT_FOUND");
+    }
+    b.complete("CCCC9999", "ct_x", "Y3Q=", "JWE").problem(429, "ERR_RATE_LIMITED");
+    b.get("/v1/connect/DDDD0000").problem(429, "ERR_RATE_LIMITED");
 }
 
 #[test]
