@@ -111,32 +111,12 @@ fn hex_val(c: u8) -> Option<u8> {
     }
 }
 
-/// RFC 3339 UTC with second precision, e.g. `2026-04-02T12:00:00Z`.
+/// RFC 3339 UTC with second precision, e.g. `2026-04-02T12:00:00Z`
+/// ([`sealpost_core::time::format_rfc3339`]). Times outside years 0000-9999
+/// are clamped to the nearest representable second.
 pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
-}
-
-/// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    use sealpost_core::time::{MAX_UNIX, MIN_UNIX, format_rfc3339};
+    format_rfc3339(ms.div_euclid(1000).clamp(MIN_UNIX, MAX_UNIX)).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -149,6 +129,9 @@ mod tests {
         assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(rfc3339(951_782_400_000), "2000-02-29T00:00:00Z");
         assert_eq!(rfc3339(1_775_131_200_999), "2026-04-02T12:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
+        assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00Z");
     }
 
     #[test]

@@ -55,9 +55,9 @@ pub fn summaries(creds: &Credentials, now: i64) -> Vec<String> {
         }
         if let Some(exp) = claims.get("exp").and_then(Value::as_i64) {
             let when = if exp >= now {
-                format!("in {}", human_duration(std::time::Duration::from_secs((exp - now).unsigned_abs())))
+                format!("in {}", human_duration(std::time::Duration::from_secs(exp.abs_diff(now))))
             } else {
-                format!("EXPIRED {} ago", human_duration(std::time::Duration::from_secs((now - exp).unsigned_abs())))
+                format!("EXPIRED {} ago", human_duration(std::time::Duration::from_secs(exp.abs_diff(now))))
             };
             line.push_str(&format!(" exp={} ({when})", format_utc(exp)));
         }
@@ -91,6 +91,12 @@ mod tests {
             "field \"id_token\" holds a JWT (RS256, not verified): iss=https://accounts.example sub=42 email=a@b.example aud=app,api exp=1970-01-01T00:16:40Z (in 10m00s)"
         );
         assert!(summaries(&c, 2000)[0].contains("EXPIRED 16m40s ago"));
+        // any i64 exp: no overflow, no panic
+        for exp in [i64::MIN, i64::MAX] {
+            let mut c = Credentials::new();
+            c.insert("t".to_string(), jwt(r#"{"alg":"RS256"}"#, &format!(r#"{{"exp":{exp}}}"#)));
+            assert!(summaries(&c, 1_700_000_000)[0].contains("not a date"), "{exp}");
+        }
     }
 
     #[test]

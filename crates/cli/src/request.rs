@@ -237,7 +237,7 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
             "url": session.url,
             "fingerprint": fp.long(),
             "fingerprint_short": fp.short(),
-            "expires_at": session.expires_at.map(crate::timefmt::format_utc),
+            "expires_at": session.expires_at.and_then(sealpost_core::time::format_rfc3339),
             "interval": session.interval,
             "envelope": if args.jwe { "jwe" } else { "linkauth" },
             "fields": expected,

@@ -69,13 +69,13 @@ impl Session {
             .expires_at
             .as_deref()
             .and_then(parse_rfc3339)
-            .or_else(|| raw.expires_in.filter(|s| s.is_finite() && *s > 0.0).map(|s| now + s as i64))
-            .or_else(|| Some(now + ttl.and_then(|t| i64::try_from(t).ok()).unwrap_or(600)));
+            .or_else(|| raw.expires_in.filter(|s| s.is_finite() && *s > 0.0).map(|s| now.saturating_add(s as i64)))
+            .or_else(|| Some(now.saturating_add(ttl.and_then(|t| i64::try_from(t).ok()).unwrap_or(600))));
         Ok(Session { session_id, poll_token, code, url, manual_url, expires_at, interval: raw.interval.map_or(5, clamp_interval) })
     }
 
     pub fn time_left(&self) -> Option<Duration> {
-        self.expires_at.map(|e| Duration::from_secs(u64::try_from(e - now_unix()).unwrap_or(0)))
+        self.expires_at.map(|e| Duration::from_secs(u64::try_from(e.saturating_sub(now_unix())).unwrap_or(0)))
     }
 }
 
@@ -115,7 +115,7 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
             return Err(CliError::Interrupted);
         }
         if let Some(exp) = s.expires_at
-            && now_unix() > exp + EXPIRY_GRACE
+            && now_unix() > exp.saturating_add(EXPIRY_GRACE)
         {
             return Err(CliError::Expired(String::new()));
         }

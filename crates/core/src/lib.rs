@@ -9,5 +9,6 @@ pub mod envelope;
 pub mod error;
 pub mod keys;
 pub mod protocol;
+pub mod time;
 #[cfg(feature = "jwt")]
 pub mod jwt;

@@ -1,40 +1,11 @@
 //! NumericDate helpers: UTC rendering, human relative times, `+1h`-style offsets.
 //! No clock is read here: `now` is always a parameter.
 
-/// Latest instant rendered as a date (year 9999).
-const MAX_RENDERABLE: i64 = 253_402_300_799;
-/// Earliest instant rendered as a date (year 0).
-const MIN_RENDERABLE: i64 = -62_167_219_200;
-
-/// `1970-01-01T00:00:00Z` style rendering of a Unix time, `None` when out of range.
+/// `1970-01-01T00:00:00Z` style rendering of a Unix time, `None` outside years
+/// 0000-9999 (see [`crate::time::format_rfc3339`]).
 #[must_use]
 pub fn utc(secs: i64) -> Option<String> {
-    if !(MIN_RENDERABLE..=MAX_RENDERABLE).contains(&secs) {
-        return None;
-    }
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    Some(format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    ))
-}
-
-// Howard Hinnant's days-to-civil algorithm.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    crate::time::format_rfc3339(secs)
 }
 
 /// A short human duration: `3d 4h`, `59m 30s`, `12s`.
@@ -106,6 +77,7 @@ pub fn resolve(spec: &str, now: i64) -> Option<i64> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -115,6 +87,10 @@ mod tests {
         assert_eq!(utc(1_700_000_000).unwrap(), "2023-11-14T22:13:20Z");
         assert_eq!(utc(951_782_400).unwrap(), "2000-02-29T00:00:00Z");
         assert_eq!(utc(i64::MAX), None);
+        assert_eq!(utc(-62_167_219_200).unwrap(), "0000-01-01T00:00:00Z");
+        assert_eq!(utc(-62_167_219_201), None);
+        assert_eq!(utc(253_402_300_799).unwrap(), "9999-12-31T23:59:59Z");
+        assert_eq!(utc(253_402_300_800), None);
         assert_eq!(relative(100, 10), "in 1m 30s");
         assert_eq!(relative(10, 7210), "2h ago");
         assert_eq!(resolve("+1h", 1000), Some(4600));
