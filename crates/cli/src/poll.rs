@@ -119,7 +119,7 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
         url: saved.url,
         manual_url: None,
         expires_at: saved.expires_at.as_deref().and_then(parse_rfc3339),
-        interval: saved.interval.map_or(5, |i| if i.is_finite() { (i.ceil() as u64).clamp(1, 300) } else { 5 }),
+        interval: saved.interval.map_or(5, session::clamp_interval),
     };
     if let (Some(url), Some(code)) = (session.url.clone(), session.code.clone()) {
         let short = saved.fingerprint_short.unwrap_or_else(|| fp.short());

@@ -35,7 +35,9 @@ pub struct Answer {
     pub algorithm: String,
 }
 
-fn clamp_interval(v: f64) -> u64 {
+/// A broker's (or a saved session's) `interval` in seconds, as we obey it:
+/// rounded up into `MIN_INTERVAL..=MAX_INTERVAL`, 5 when not a number.
+pub fn clamp_interval(v: f64) -> u64 {
     if v.is_finite() { (v.ceil() as u64).clamp(MIN_INTERVAL, MAX_INTERVAL) } else { 5 }
 }
 
@@ -213,6 +215,16 @@ mod tests {
         assert_eq!(s.url.as_deref(), Some("http://127.0.0.1:9/base/connect/WXYZ-0000"));
         assert_eq!(s.interval, 5);
         assert_eq!(absolute("/connect/X", "http://h:1/base"), "http://h:1/connect/X");
+    }
+
+    #[test]
+    fn intervals_are_clamped() {
+        assert_eq!(clamp_interval(0.5), 1);
+        assert_eq!(clamp_interval(2.1), 3);
+        assert_eq!(clamp_interval(-3.0), 1);
+        assert_eq!(clamp_interval(1e12), 300);
+        assert_eq!(clamp_interval(f64::NAN), 5);
+        assert_eq!(clamp_interval(f64::INFINITY), 5);
     }
 
     #[test]
