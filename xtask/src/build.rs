@@ -33,6 +33,14 @@ impl Bundle {
             Bundle::Full => "full",
         }
     }
+    /// Cargo profile: the full bundle builds its big-number and curve crates for
+    /// speed (`[profile.wasm-full.package.*]` in Cargo.toml), the rest for size.
+    fn profile(self) -> &'static str {
+        match self {
+            Bundle::Seal => "wasm-release",
+            Bundle::Full => "wasm-release",
+        }
+    }
     fn features(self) -> &'static str {
         match self {
             Bundle::Seal => "seal",
@@ -91,13 +99,20 @@ pub fn cmd_build(args: &[String]) -> Result<()> {
         Some(o) => return Err(format!("--only takes seal or full, not `{o}`")),
     };
     let out = args.value("--out")?.map(PathBuf::from).unwrap_or_else(|| root().join("dist"));
+    let keep_names = args.flag("--keep-names");
     args.finish()?;
-    build(&opt, only, &out).map(|_| ())
+    build_with(&opt, only, &out, keep_names).map(|_| ())
 }
 
 /// Builds the requested bundles (both when `only` is `None`) under `out/<seal|full>/`
 /// and prints their sizes.
 pub fn build(opt_level: &str, only: Option<Bundle>, out: &Path) -> Result<Vec<Report>> {
+    build_with(opt_level, only, out, false)
+}
+
+/// [`build`], optionally keeping the function-names section (`--keep-names`, for
+/// profiling with `node --cpu-prof`).
+fn build_with(opt_level: &str, only: Option<Bundle>, out: &Path, keep_names: bool) -> Result<Vec<Report>> {
     let wasm_opt_flag = match opt_level {
         "z" => "-Oz",
         "s" => "-Os",
@@ -112,10 +127,15 @@ pub fn build(opt_level: &str, only: Option<Bundle>, out: &Path) -> Result<Vec<Re
         eprintln!("xtask: building {} bundle (opt-level {opt_level}) -> {}", bundle.dir_name(), dir.display());
         let raw = compile(bundle, opt_level)?;
         let features = wasm_opt_features(&fs::read(&raw).map_err(|e| format!("read {}: {e}", raw.display()))?)?;
-        bindgen(&raw, &dir)?;
+        bindgen(&raw, &dir, keep_names)?;
         let bg = dir.join(format!("{STEM}_bg.wasm"));
         let mut cmd = Command::new(&wasm_opt);
-        cmd.arg(&bg).arg("-o").arg(&bg).arg(wasm_opt_flag).args(["--strip-debug", "--strip-producers"]);
+        cmd.arg(&bg).arg("-o").arg(&bg).arg(wasm_opt_flag);
+        if keep_names {
+            cmd.arg("-g");
+        } else {
+            cmd.args(["--strip-debug", "--strip-producers"]);
+        }
         cmd.args(&features);
         run_cmd(&mut cmd)?;
         write_package_json(bundle, &dir)?;
@@ -156,14 +176,15 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
 
 fn compile(bundle: Bundle, opt_level: &str) -> Result<PathBuf> {
     let mut cmd = cargo();
-    cmd.args(["build", "-p", "sealpost-wasm", "--lib", "--target", WASM_TARGET, "--profile", "wasm-release"])
+    let profile = bundle.profile();
+    cmd.args(["build", "-p", "sealpost-wasm", "--lib", "--target", WASM_TARGET, "--profile", profile])
         .args(["--no-default-features", "--features", bundle.features()])
-        .env("CARGO_PROFILE_WASM_RELEASE_OPT_LEVEL", opt_level);
+        .env(format!("CARGO_PROFILE_{}_OPT_LEVEL", profile.replace('-', "_").to_uppercase()), opt_level);
     run_cmd(&mut cmd)?;
-    Ok(target_dir().join(WASM_TARGET).join("wasm-release").join(format!("{STEM}.wasm")))
+    Ok(target_dir().join(WASM_TARGET).join(profile).join(format!("{STEM}.wasm")))
 }
 
-fn bindgen(input: &Path, out_dir: &Path) -> Result<()> {
+fn bindgen(input: &Path, out_dir: &Path, keep_names: bool) -> Result<()> {
     if out_dir.exists() {
         fs::remove_dir_all(out_dir).map_err(|e| format!("clean {}: {e}", out_dir.display()))?;
     }
@@ -174,7 +195,7 @@ fn bindgen(input: &Path, out_dir: &Path) -> Result<()> {
         .typescript(true)
         .debug(false)
         .keep_debug(false)
-        .remove_name_section(true)
+        .remove_name_section(!keep_names)
         .remove_producers_section(true)
         // `init()` without arguments must find the .wasm next to the glue.
         .omit_default_module_path(false);

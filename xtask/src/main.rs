@@ -1,7 +1,7 @@
 //! `cargo xtask`: build the WASM bundles, run the stack, run every test suite.
 //!
 //! ```text
-//! cargo xtask build [--opt-level z|s|3] [--only seal|full] [--out DIR]
+//! cargo xtask build [--opt-level z|s|3] [--only seal|full] [--out DIR] [--keep-names]
 //! cargo xtask run
 //! cargo xtask test
 //! cargo xtask bench
@@ -26,7 +26,7 @@ const USAGE: &str = "\
 usage: cargo xtask <command>
 
 commands:
-  build [--opt-level z|s|3] [--only seal|full] [--out DIR]
+  build [--opt-level z|s|3] [--only seal|full] [--out DIR] [--keep-names]
                  build dist/seal (seal-only) and dist/full (seal + JWT) WASM bundles
   run            build the seal bundle, start the broker on http://127.0.0.1:8080
   test           install what is missing, build everything, run every test suite
