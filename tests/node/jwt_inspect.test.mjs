@@ -85,4 +85,24 @@ describe('inspectJwt (full bundle)', () => {
     assert.throws(() => w.signJwt({ claims: { exp: '+1 fortnight' }, secret: 's' }), (e) => e.code === 'ERR_JWT_TIME_INVALID');
     assert.throws(() => w.signJwt({ claims: {}, alg: 'ES256', secret: 's' }), (e) => e.code === 'ERR_JWT_ALG_KEY_MISMATCH');
   });
+
+  test('options of the wrong type are refused with a message naming the option', () => {
+    const t = w.signJwt({ claims: { sub: 'x', iss: 'a', aud: 'b' }, secret: 'x'.repeat(40), now: NOW });
+    const bad = [
+      [{ issuer: 5 }, /issuer/], [{ audience: [1] }, /audience/], [{ now: 'soon' }, /now/], [{ key: {} }, /key/],
+      [{ requiredClaims: 5 }, /requiredClaims/], [{ maxActDepth: -1 }, /maxActDepth/], [{ maxLifetime: 'long' }, /maxLifetime/],
+      ['not an object', /InspectJwtOptions/], [[1, 2], /InspectJwtOptions/],
+    ];
+    for (const [opts, re] of bad) {
+      assert.throws(() => w.inspectJwt(t, opts), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID' && re.test(e.message), JSON.stringify(opts));
+    }
+    assert.throws(() => w.inspectJwt(t, { now: 10n }), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID');
+    assert.throws(() => w.signJwt({ claims: {}, secret: 5 }), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID' && /secret/.test(e.message));
+    // Accepted shapes: one string or several; null means "not given" (maxLifetime: null turns the check off).
+    const ok = w.inspectJwt(t, { now: NOW, issuer: ['z', 'a'], audience: 'b', typ: null, maxLifetime: null, secret: 'x'.repeat(40) });
+    assert.equal(ok.verification.status, 'valid');
+    assert.ok(!ok.findings.some((f) => f.code === 'JWT_ISS_MISMATCH' || f.code === 'JWT_AUD_MISMATCH'), JSON.stringify(ok.findings.map((f) => f.code)));
+    const wrongIss = w.inspectJwt(t, { now: NOW, issuer: 'z' });
+    assert.ok(wrongIss.findings.some((f) => f.code === 'JWT_ISS_MISMATCH'), JSON.stringify(wrongIss.findings.map((f) => f.code)));
+  });
 });

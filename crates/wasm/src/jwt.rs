@@ -3,7 +3,7 @@
 
 use js_sys::JsString;
 use sealpost_core::jwt::{self, Alg, Broken, InspectOptions, JwtError, KeySet, Policy, SignKey, SignRequest};
-use serde::Deserialize;
+use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
 use crate::js_error;
@@ -78,50 +78,41 @@ export interface SignJwtOptions {
 }
 "#;
 
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(String),
-    Many(Vec<String>),
-}
+/// An options object read through one `JSON.stringify` + `serde_json` (one
+/// boundary crossing instead of one per property). Read by hand rather than with
+/// `#[derive(Deserialize)]`: serde's typed error messages link float formatting,
+/// ~14 KB of WASM. `null` counts as absent except where noted.
+struct Opts(serde_json::Map<String, Value>);
 
-impl OneOrMany {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Self::One(s) => vec![s],
-            Self::Many(v) => v,
+impl Opts {
+    fn read(v: &JsValue, what: &'static str) -> Result<Self, JsValue> {
+        if v.is_undefined() || v.is_null() {
+            return Ok(Self(serde_json::Map::new()));
+        }
+        let text = js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).ok_or_else(|| opts_err(what))?;
+        match serde_json::from_str::<Value>(&text) {
+            Ok(Value::Object(m)) => Ok(Self(m)),
+            _ => Err(opts_err(what)),
         }
     }
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct JsInspectOptions {
-    now: Option<f64>,
-    key: Option<String>,
-    jwks: Option<String>,
-    secret: Option<String>,
-    secret_base64: Option<String>,
-    issuer: Option<OneOrMany>,
-    audience: Option<OneOrMany>,
-    typ: Option<String>,
-    required_claims: Option<Vec<String>>,
-    max_age: Option<f64>,
-    leeway: Option<f64>,
-    max_lifetime: Option<Option<f64>>,
-    max_act_depth: Option<u32>,
-    crit_understood: Option<Vec<String>>,
-}
-
-#[derive(Deserialize, Default)]
-#[serde(default, rename_all = "camelCase")]
-struct JsSignOptions {
-    alg: Option<String>,
-    key: Option<String>,
-    secret: Option<String>,
-    secret_base64: Option<String>,
-    now: Option<f64>,
-    broken: Option<String>,
+    fn get(&self, k: &str) -> Option<&Value> {
+        self.0.get(k).filter(|v| !v.is_null())
+    }
+    fn string(&self, k: &str, bad: &'static str) -> Result<Option<String>, JsValue> {
+        self.get(k).map(|v| v.as_str().map(str::to_owned).ok_or_else(|| opts_err(bad))).transpose()
+    }
+    fn number(&self, k: &str, bad: &'static str) -> Result<Option<f64>, JsValue> {
+        self.get(k).map(|v| v.as_f64().ok_or_else(|| opts_err(bad))).transpose()
+    }
+    /// A string or an array of strings.
+    fn strings(&self, k: &str, bad: &'static str) -> Result<Vec<String>, JsValue> {
+        match self.get(k) {
+            None => Ok(Vec::new()),
+            Some(Value::String(s)) => Ok(vec![s.clone()]),
+            Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(|| opts_err(bad))).collect(),
+            Some(_) => Err(opts_err(bad)),
+        }
+    }
 }
 
 fn err(e: &JwtError) -> JsValue {
@@ -167,34 +158,40 @@ pub fn inspect_jwt(
         return Err(err(&JwtError::InputTooLarge { limit: jwt::MAX_TOKEN }));
     }
     let token: String = token.into();
-    let o: JsInspectOptions = if options.is_undefined() || options.is_null() {
-        JsInspectOptions::default()
-    } else {
-        // One JSON.stringify + serde_json beats a property-by-property walk
-        // across the JS boundary (bench/jwt.mjs).
-        let text = js_sys::JSON::stringify(&options).ok().and_then(|s| s.as_string());
-        text.and_then(|t| serde_json::from_str(&t).ok()).ok_or_else(|| opts_err("options do not match InspectJwtOptions"))?
-    };
+    let o = Opts::read(&options, "options do not match InspectJwtOptions")?;
     let mut policy = Policy::default();
-    policy.issuer = o.issuer.map(OneOrMany::into_vec).unwrap_or_default();
-    policy.audience = o.audience.map(OneOrMany::into_vec).unwrap_or_default();
-    policy.typ = o.typ;
-    policy.required_claims = o.required_claims.unwrap_or_default();
-    #[allow(clippy::cast_possible_truncation)]
+    policy.issuer = o.strings("issuer", "issuer must be a string or an array of strings")?;
+    policy.audience = o.strings("audience", "audience must be a string or an array of strings")?;
+    policy.typ = o.string("typ", "typ must be a string")?;
+    policy.required_claims = o.strings("requiredClaims", "requiredClaims must be an array of strings")?;
+    policy.crit_understood = o.strings("critUnderstood", "critUnderstood must be an array of strings")?;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     {
-        policy.max_age = o.max_age.filter(|v| v.is_finite()).map(|v| v as i64);
-        if let Some(l) = o.leeway.filter(|v| v.is_finite()) {
+        policy.max_age = o.number("maxAge", "maxAge must be a number")?.filter(|v| v.is_finite()).map(|v| v as i64);
+        if let Some(l) = o.number("leeway", "leeway must be a number")?.filter(|v| v.is_finite()) {
             policy.leeway = l as i64;
         }
-        if let Some(ml) = o.max_lifetime {
-            policy.max_lifetime = ml.filter(|v| v.is_finite()).map(|v| v as i64);
+        // `maxLifetime: null` turns the lifetime check off; absent keeps the default.
+        match o.0.get("maxLifetime") {
+            None => {}
+            Some(Value::Null) => policy.max_lifetime = None,
+            Some(_) => policy.max_lifetime = o.number("maxLifetime", "maxLifetime must be a number or null")?.filter(|v| v.is_finite()).map(|v| v as i64),
+        }
+        if let Some(d) = o.number("maxActDepth", "maxActDepth must be a number")? {
+            if !(0.0..=1024.0).contains(&d) {
+                return Err(opts_err("maxActDepth must be between 0 and 1024"));
+            }
+            policy.max_act_depth = d as usize;
         }
     }
-    if let Some(d) = o.max_act_depth {
-        policy.max_act_depth = d as usize;
-    }
-    policy.crit_understood = o.crit_understood.unwrap_or_default();
-    let opts = InspectOptions { now: secs(o.now), policy, keys: keys_from(o.key, o.jwks, o.secret, o.secret_base64)? };
+    let now = o.number("now", "now must be a number (seconds since the epoch)")?;
+    let keys = keys_from(
+        o.string("key", "key must be a string")?,
+        o.string("jwks", "jwks must be a string (JWKS JSON text)")?,
+        o.string("secret", "secret must be a string")?,
+        o.string("secretBase64", "secretBase64 must be a string")?,
+    )?;
+    let opts = InspectOptions { now: secs(now), policy, keys };
     let report = jwt::inspect(&token, &opts);
     // The report crosses the boundary as one JSON string and one JSON.parse:
     // several times faster than building it object by object from WASM
@@ -217,24 +214,20 @@ pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options
     let get = |name: &str| js_sys::Reflect::get(&options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
     let header = jwt::parse_object(&object_text(&get("header"), "header")?, "header").map_err(|e| err(&e))?;
     let claims = jwt::parse_object(&object_text(&get("claims"), "claims")?, "claims").map_err(|e| err(&e))?;
-    let o: JsSignOptions = js_sys::JSON::stringify(&options)
-        .ok()
-        .and_then(|s| s.as_string())
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .ok_or_else(|| opts_err("options do not match SignJwtOptions"))?;
-    let broken = match o.broken.as_deref() {
+    let o = Opts::read(&options, "options do not match SignJwtOptions")?;
+    let broken = match o.string("broken", "broken must be alg-none or strip-signature")?.as_deref() {
         None => None,
         Some(b) => Some(Broken::parse(b).ok_or_else(|| opts_err("broken must be alg-none or strip-signature"))?),
     };
-    let alg = match o.alg.as_deref() {
+    let alg = match o.string("alg", "alg must be a string")?.as_deref() {
         None => None,
         Some(a) => Some(Alg::parse(a).ok_or_else(|| err(&JwtError::AlgUnsupported(a.chars().take(16).collect())))?),
     };
-    let key = if let Some(k) = o.key {
+    let key = if let Some(k) = o.string("key", "key must be a string")? {
         Some(SignKey::parse(&k).map_err(|e| err(&e))?)
-    } else if let Some(s) = o.secret {
+    } else if let Some(s) = o.string("secret", "secret must be a string")? {
         Some(SignKey::secret(s.as_bytes()))
-    } else if let Some(s) = o.secret_base64 {
+    } else if let Some(s) = o.string("secretBase64", "secretBase64 must be a string")? {
         let set = KeySet::secret_base64(&s).map_err(|e| err(&e))?;
         match set.keys.first().map(|k| &k.material) {
             Some(jwt::PublicMaterial::Hmac(b)) => Some(SignKey::secret(b)),
@@ -243,5 +236,5 @@ pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options
     } else {
         None
     };
-    jwt::sign(SignRequest { header, claims, alg, key: key.as_ref(), now: secs(o.now), broken }).map_err(|e| err(&e))
+    jwt::sign(SignRequest { header, claims, alg, key: key.as_ref(), now: secs(o.number("now", "now must be a number (seconds since the epoch)")?), broken }).map_err(|e| err(&e))
 }

@@ -270,11 +270,32 @@ pub(crate) fn rsa_from_ne(n: &[u8], e: &[u8]) -> Result<RsaPublicKey, JwtError> 
 
 const NOT_ON_CURVE: JwtError = JwtError::KeyMalformed("EC point not on the curve");
 
+/// Uncompressed SEC1 point (`04 || X || Y`), the only form JWK, JOSE issuers and
+/// X.509 use in practice. Compressed points are refused with a clear error rather
+/// than supported: their square-root code would add ~10 KB to the WASM bundle.
+macro_rules! ec_uncompressed {
+    ($crv:ident, $point:expr) => {{
+        use $crv::elliptic_curve::point::AffineCoordinates;
+        let len = <$crv::FieldBytes>::default().len();
+        let point: &[u8] = $point;
+        match point.split_first() {
+            Some((4, xy)) if xy.len() == 2 * len => {
+                let (x, y) = xy.split_at(len);
+                let (x, y) = (<$crv::FieldBytes>::try_from(x).map_err(|_| NOT_ON_CURVE)?, <$crv::FieldBytes>::try_from(y).map_err(|_| NOT_ON_CURVE)?);
+                let affine = Option::<$crv::AffinePoint>::from($crv::AffinePoint::from_coordinates(&x, &y)).ok_or(NOT_ON_CURVE)?;
+                $crv::ecdsa::VerifyingKey::from_affine(affine).map_err(|_| NOT_ON_CURVE)?
+            }
+            Some((2 | 3, xy)) if xy.len() == len => return Err(JwtError::KeyUnsupported("compressed EC point (use the uncompressed form)")),
+            _ => return Err(JwtError::KeyMalformed("EC point")),
+        }
+    }};
+}
+
 fn ec_material(crv: &[u8], point: &[u8]) -> Result<PublicMaterial, JwtError> {
     Ok(match crv {
-        c if c == der::OID_P256 => PublicMaterial::P256(p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| NOT_ON_CURVE)?),
-        c if c == der::OID_P384 => PublicMaterial::P384(p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| NOT_ON_CURVE)?),
-        c if c == der::OID_P521 => PublicMaterial::P521(p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map_err(|_| NOT_ON_CURVE)?),
+        c if c == der::OID_P256 => PublicMaterial::P256(ec_uncompressed!(p256, point)),
+        c if c == der::OID_P384 => PublicMaterial::P384(ec_uncompressed!(p384, point)),
+        c if c == der::OID_P521 => PublicMaterial::P521(ec_uncompressed!(p521, point)),
         _ => return Err(JwtError::KeyUnsupported("EC curve (P-256, P-384, P-521 only)")),
     })
 }
