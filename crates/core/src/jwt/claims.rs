@@ -58,8 +58,10 @@ fn time_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, p
     }
     if let (Some(x), Some(start)) = (exp, iat.or(nbf)) {
         if let Some(max) = policy.max_lifetime {
-            if x - start > max {
-                push(out, Code::LifetimeTooLong, "payload.exp", format!("lifetime {} exceeds {}", time::duration(u64::try_from(x - start).unwrap_or(0)), time::duration(u64::try_from(max).unwrap_or(0))));
+            // i128: exp and iat are attacker-chosen i64 values
+            let lifetime = i128::from(x) - i128::from(start);
+            if lifetime > i128::from(max) {
+                push(out, Code::LifetimeTooLong, "payload.exp", format!("lifetime {} exceeds {}", time::duration(u64::try_from(lifetime).unwrap_or(0)), time::duration(u64::try_from(max).unwrap_or(0))));
             }
         }
     }
@@ -69,9 +71,10 @@ fn time_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, p
             (None, Some(i)) => ("iat", Some(i)),
             _ => ("iat", None),
         };
-        match t {
-            Some(t) if now - t > max_age.saturating_add(leeway) => {
-                push(out, Code::TooOld, &format!("payload.{claim}"), format!("{claim} is {} old; maximum age is {}", time::duration(u64::try_from(now - t).unwrap_or(0)), time::duration(u64::try_from(max_age).unwrap_or(0))));
+        let age = t.map(|t| i128::from(now) - i128::from(t));
+        match age {
+            Some(age) if age > i128::from(max_age.saturating_add(leeway)) => {
+                push(out, Code::TooOld, &format!("payload.{claim}"), format!("{claim} is {} old; maximum age is {}", time::duration(u64::try_from(age).unwrap_or(0)), time::duration(u64::try_from(max_age).unwrap_or(0))));
             }
             None => push(out, Code::TooOld, "payload.iat", "a maximum age is required but the token has no iat or auth_time".to_owned()),
             _ => {}
