@@ -86,6 +86,21 @@ describe('inspectJwt (full bundle)', () => {
     assert.throws(() => w.signJwt({ claims: {}, alg: 'ES256', secret: 's' }), (e) => e.code === 'ERR_JWT_ALG_KEY_MISMATCH');
   });
 
+  test('repeated and alternating keys: parsed-key reuse never mixes keys up', () => {
+    const rs = w.signJwt({ claims: { sub: 'x' }, alg: 'RS256', key: fix('rsa2048.key'), now: NOW });
+    const es = w.signJwt({ claims: { sub: 'x' }, alg: 'ES256', key: fix('ecp256.key'), now: NOW });
+    const keys = ['rsa2048.pub', 'ecp256.pub', 'ecp384.pub', 'ecp521.pub', 'ed25519.pub', 'rsa2048.pkcs1.pub'].map(fix);
+    for (let round = 0; round < 3; round++) {
+      for (const k of keys) {
+        const rsWant = k === fix('rsa2048.pub') || k === fix('rsa2048.pkcs1.pub') ? 'valid' : 'alg_mismatch';
+        assert.equal(w.inspectJwt(rs, { now: NOW, key: k }).verification.status, rsWant);
+        assert.equal(w.inspectJwt(es, { now: NOW, key: k }).verification.status, k === fix('ecp256.pub') ? 'valid' : 'alg_mismatch');
+      }
+    }
+    // A private key as `key` works each time (never kept, parsed afresh).
+    for (let i = 0; i < 2; i++) assert.equal(w.inspectJwt(rs, { now: NOW, key: fix('rsa2048.key') }).verification.status, 'valid');
+  });
+
   test('options of the wrong type are refused with a message naming the option', () => {
     const t = w.signJwt({ claims: { sub: 'x', iss: 'a', aud: 'b' }, secret: 'x'.repeat(40), now: NOW });
     const bad = [

@@ -1,6 +1,8 @@
 //! JWT exports of the full bundle: `inspectJwt` and `signJwt`. Conversion only;
 //! the engine is `sealpost_core::jwt`, tested natively.
 
+use std::cell::RefCell;
+
 use js_sys::JsString;
 use sealpost_core::jwt::{self, Alg, Broken, InspectOptions, JwtError, KeySet, Policy, SignKey, SignRequest};
 use serde_json::Value;
@@ -129,10 +131,47 @@ fn secs(v: Option<f64>) -> i64 {
     if now.is_finite() { now.trunc() as i64 } else { 0 }
 }
 
+/// Most public key texts kept parsed between calls.
+const KEY_CACHE: usize = 4;
+
+thread_local! {
+    /// Parsed public keys by their exact text. Pages and the extension check many
+    /// tokens against the same key or JWKS, and parsing an RSA key (its Montgomery
+    /// parameters need a 2048-bit division) costs as much as verifying with it.
+    static PARSED_KEYS: RefCell<Vec<(String, KeySet)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether a key text may be kept after the call: public material only. Any text
+/// that could hold a private or symmetric member (PEM private keys, JWK `d`/`k`,
+/// or JSON escapes that could spell them) is parsed afresh every time and dropped.
+fn cacheable(text: &str, set: &KeySet) -> bool {
+    !text.contains("PRIVATE")
+        && !text.contains('\\')
+        && !text.contains("\"d\"")
+        && !text.contains("\"k\"")
+        && set.keys.iter().all(|k| !matches!(k.material, jwt::PublicMaterial::Hmac(_)))
+}
+
+fn parse_keys(text: &str) -> Result<KeySet, JsValue> {
+    if let Some(hit) = PARSED_KEYS.with_borrow(|c| c.iter().find(|(t, _)| t == text).map(|(_, k)| k.clone())) {
+        return Ok(hit);
+    }
+    let set = KeySet::parse(text).map_err(|e| err(&e))?;
+    if cacheable(text, &set) {
+        PARSED_KEYS.with_borrow_mut(|c| {
+            if c.len() >= KEY_CACHE {
+                c.remove(0);
+            }
+            c.push((text.to_owned(), set.clone()));
+        });
+    }
+    Ok(set)
+}
+
 fn keys_from(key: Option<String>, jwks: Option<String>, secret: Option<String>, secret_b64: Option<String>) -> Result<KeySet, JsValue> {
     let mut set = KeySet::default();
     for text in [key, jwks].into_iter().flatten() {
-        set.extend(KeySet::parse(&text).map_err(|e| err(&e))?);
+        set.extend(parse_keys(&text)?);
     }
     if let Some(s) = secret {
         set.extend(KeySet::secret_utf8(&s));

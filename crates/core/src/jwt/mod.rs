@@ -25,6 +25,7 @@ mod keys;
 mod pii;
 mod policy;
 mod report;
+mod rsa_verify;
 mod sign;
 pub mod time;
 mod verify;

@@ -1,9 +1,7 @@
 //! Signature primitives (called directly on RustCrypto) and key selection.
 
 use hmac::{KeyInit, Mac};
-use rsa::pkcs1v15::Pkcs1v15Sign;
-use rsa::pss::Pss;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 
 use super::alg::Alg;
@@ -63,20 +61,7 @@ pub fn verify_signature(alg: Alg, key: &PublicMaterial, msg: &[u8], sig: &[u8]) 
             if hmac_ok(a, k, msg, sig) { Ok(()) } else { Err(SigFailure::Invalid) }
         }
         (PublicMaterial::Rsa(k), a) if a.is_rsa() => {
-            let hashed = match a.hash_len() {
-                32 => Sha256::digest(msg).to_vec(),
-                48 => Sha384::digest(msg).to_vec(),
-                _ => Sha512::digest(msg).to_vec(),
-            };
-            let r = match a {
-                Alg::RS256 => k.verify(Pkcs1v15Sign::new::<Sha256>(), &hashed, sig),
-                Alg::RS384 => k.verify(Pkcs1v15Sign::new::<Sha384>(), &hashed, sig),
-                Alg::RS512 => k.verify(Pkcs1v15Sign::new::<Sha512>(), &hashed, sig),
-                Alg::PS256 => k.verify(Pss::<Sha256>::new(), &hashed, sig),
-                Alg::PS384 => k.verify(Pss::<Sha384>::new(), &hashed, sig),
-                _ => k.verify(Pss::<Sha512>::new(), &hashed, sig),
-            };
-            r.map_err(|_| SigFailure::Invalid)
+            if super::rsa_verify::verify(a, k, msg, sig) { Ok(()) } else { Err(SigFailure::Invalid) }
         }
         (PublicMaterial::P256(k), Alg::ES256) => {
             let s = p256::ecdsa::Signature::from_slice(sig).map_err(|_| SigFailure::Malformed)?;
