@@ -26,8 +26,8 @@ pub fn inspect(token: &str, opts: &InspectOptions) -> Report {
 }
 
 fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
-    let d = decode::decode_unverified(token);
-    let mut out: Vec<Finding> = d.findings.clone();
+    let mut d = decode::decode_unverified(token);
+    let mut out: Vec<Finding> = std::mem::take(&mut d.findings);
     if let Some(h) = &d.header {
         findings::header_rules(&mut out, h, &d.signature, d.signature_decoded, opts.policy.typ.as_deref(), &opts.policy.crit_understood, d.encrypted);
     }
@@ -75,9 +75,9 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
     });
     Report {
         payload_text: decode::payload_text(&d),
-        input: d.input.clone().unwrap_or(super::report::InputSummary { length: token.len(), form: super::report::InputForm::Unknown, segments: Vec::new() }),
-        header: d.header.clone().map(serde_json::Value::Object),
-        payload: d.payload.clone().map(serde_json::Value::Object),
+        input: d.input.take().unwrap_or(super::report::InputSummary { length: token.len(), form: super::report::InputForm::Unknown, segments: Vec::new() }),
+        header: d.header.take().map(serde_json::Value::Object),
+        payload: d.payload.take().map(serde_json::Value::Object),
         signature,
         explanation,
         verification,

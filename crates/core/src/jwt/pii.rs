@@ -48,8 +48,16 @@ pub fn scan(out: &mut Vec<Finding>, payload: &Map<String, Value>) {
 }
 
 fn key_class(key: &str) -> Option<(Code, &'static str)> {
-    let k: String = key.to_ascii_lowercase().chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    Some(match k.as_str() {
+    // Lower-case ASCII alphanumerics of the key, on the stack (every listed name
+    // is shorter than 32; longer keys cannot match).
+    let mut buf = [0u8; 32];
+    let mut len = 0;
+    for b in key.bytes().filter(u8::is_ascii_alphanumeric) {
+        *buf.get_mut(len)? = b.to_ascii_lowercase();
+        len += 1;
+    }
+    let k = std::str::from_utf8(buf.get(..len)?).ok()?;
+    Some(match k {
         "email" | "emailaddress" | "mail" | "upn" => (Code::PiiEmail, "an e-mail address"),
         "phone" | "phonenumber" | "mobile" | "tel" | "telephone" | "msisdn" => (Code::PiiPhone, "a phone number"),
         "name" | "givenname" | "familyname" | "middlename" | "fullname" | "firstname" | "lastname" | "surname" | "displayname" => (Code::PiiName, "a person's name"),
@@ -81,7 +89,7 @@ fn walk_object(s: &mut Scan<'_>, o: &Map<String, Value>, prefix: &str, depth: us
         if s.nodes > MAX_NODES {
             return;
         }
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = || if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
         let non_empty = match v {
             Value::Null => false,
             Value::String(t) => !t.is_empty(),
@@ -94,42 +102,46 @@ fn walk_object(s: &mut Scan<'_>, o: &Map<String, Value>, prefix: &str, depth: us
                 // `name` of an object that is not a person (e.g. authorization_details) is still
                 // flagged only at the top level or in address/person-like containers.
                 if !(code == Code::PiiName && depth > 0) {
-                    s.hit(code, &path, what);
+                    s.hit(code, &path(), what);
                     key_hit = true;
                 }
             }
         }
         match v {
-            Value::Object(inner) => walk_object(s, inner, &path, depth + 1),
+            Value::Object(inner) => walk_object(s, inner, &path(), depth + 1),
             Value::Array(a) => {
+                let path = path();
                 for (i, item) in a.iter().enumerate().take(256) {
-                    let ip = format!("{path}[{i}]");
                     match item {
-                        Value::Object(inner) => walk_object(s, inner, &ip, depth + 1),
-                        Value::String(t) if !key_hit => value_rules(s, &ip, t),
+                        Value::Object(inner) => walk_object(s, inner, &format!("{path}[{i}]"), depth + 1),
+                        Value::String(t) if !key_hit => value_rules(s, || format!("{path}[{i}]"), t),
                         _ => {}
                     }
                 }
             }
-            Value::String(t) if !key_hit => value_rules(s, &path, t),
+            Value::String(t) if !key_hit => value_rules(s, path, t),
             _ => {}
         }
     }
 }
 
-fn value_rules(s: &mut Scan<'_>, path: &str, v: &str) {
+/// Value patterns; the path is only built when one matches.
+fn value_rules(s: &mut Scan<'_>, path: impl FnOnce() -> String, v: &str) {
     if v.len() > 256 {
         return;
     }
-    if is_email(v) {
-        s.hit(Code::PiiEmail, path, "an e-mail address");
+    let hit = if is_email(v) {
+        (Code::PiiEmail, "an e-mail address")
     } else if is_card(v) {
-        s.hit(Code::PiiCardNumber, path, "a payment card number (Luhn-valid)");
+        (Code::PiiCardNumber, "a payment card number (Luhn-valid)")
     } else if is_us_ssn(v) || is_es_dni(v) || is_uk_nino(v) {
-        s.hit(Code::PiiGovernmentId, path, "a government identifier pattern");
+        (Code::PiiGovernmentId, "a government identifier pattern")
     } else if is_phone(v) {
-        s.hit(Code::PiiPhone, path, "a phone number");
-    }
+        (Code::PiiPhone, "a phone number")
+    } else {
+        return;
+    };
+    s.hit(hit.0, &path(), hit.1);
 }
 
 /// `local@domain.tld` without spaces.
@@ -231,6 +243,9 @@ pub fn is_es_dni(v: &str) -> bool {
 /// UK National Insurance number `AB123456C` (prefix rules simplified).
 #[must_use]
 pub fn is_uk_nino(v: &str) -> bool {
+    if !(9..=13).contains(&v.len()) {
+        return false;
+    }
     let c: Vec<char> = v.chars().filter(|c| *c != ' ').collect();
     c.len() == 9
         && c.iter().take(2).all(|x| x.is_ascii_uppercase() && !"DFIQUV".contains(*x))
