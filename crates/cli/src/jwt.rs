@@ -221,7 +221,15 @@ fn verify_cmd(v: VerifyArgs) -> CmdResult {
         keys.extend(if v.secret_base64 { KeySet::secret_base64(s).map_err(|e| jwt_err(&e))? } else { KeySet::secret_utf8(s) });
     }
     if keys.keys.is_empty() {
-        return Err(("ERR_JWT_NO_KEY", "verify needs --key, --jwks, --jwks-url, --oidc-issuer or --secret-file".to_owned()));
+        let msg = if keys.skipped.is_empty() {
+            "verify needs --key, --jwks, --jwks-url, --oidc-issuer or --secret-file".to_owned()
+        } else {
+            // A JWKS was given but none of its keys is usable: say why instead of
+            // asking for a key that was in fact supplied.
+            let why: Vec<&str> = keys.skipped.iter().take(3).map(String::as_str).collect();
+            format!("none of the {} supplied key(s) is usable: {}", keys.skipped.len(), why.join("; "))
+        };
+        return Err(("ERR_JWT_NO_KEY", msg));
     }
     inspect_cmd(v.common, keys, "high")
 }
