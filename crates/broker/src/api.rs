@@ -136,8 +136,19 @@ fn api_key<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<bool, ApiError
 
 /// The client address that rate limits count against: the TCP peer, or behind
 /// a trusted reverse proxy the address it forwarded for (see [`crate::proxy`]).
+/// An IPv6 client counts as its /64 network: one host is normally given a whole
+/// /64 and could otherwise take a fresh budget with every address in it.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
+
+/// The rate-limit identity of an address: IPv4 as is, IPv6 as its /64 prefix.
+#[must_use]
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from_bits(v6.to_bits() & !u128::from(u64::MAX))),
+    }
+}
 
 impl<S: Store> FromRequestParts<Arc<App<S>>> for ClientIp {
     type Rejection = ApiError;
@@ -147,7 +158,7 @@ impl<S: Store> FromRequestParts<Arc<App<S>>> for ClientIp {
             tracing::error!("no peer address on the request");
             return Err(ApiError::internal());
         };
-        Ok(ClientIp(app.proxies.client_ip(peer.ip(), &parts.headers)))
+        Ok(ClientIp(limit_key(app.proxies.client_ip(peer.ip(), &parts.headers))))
     }
 }
 

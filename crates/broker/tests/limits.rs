@@ -157,6 +157,20 @@ fn forwarded_for_names_the_client_behind_a_trusted_proxy() {
 }
 
 #[test]
+fn ipv6_clients_share_a_budget_per_64() {
+    let dir = TempDir::new("xff-v6");
+    let b = Broker::start(&dir.0, &["--trust-proxy", "127.0.0.1", "--connect-rate-client", "3"]);
+    let n = &mut 0;
+    // Three different addresses of one /64: one budget between them.
+    for host in ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:ffff"] {
+        assert_eq!(lookup_as(&b, n, &[host]), 404);
+    }
+    assert_eq!(lookup_as(&b, n, &["2001:db8:1:2:abcd::9"]), 429);
+    // The next /64 is another client.
+    assert_eq!(lookup_as(&b, n, &["2001:db8:1:3::1"]), 404);
+}
+
+#[test]
 fn forwarded_for_from_an_untrusted_peer_is_ignored() {
     for args in [&["--connect-rate-client", "3"][..], &["--connect-rate-client", "3", "--trust-proxy", "10.0.0.0/8,::1"][..]] {
         let dir = TempDir::new("xff-untrusted");

@@ -90,7 +90,7 @@ pub struct VerifyArgs {
     /// JWKS URL (https; an OpenID configuration document is followed to its jwks_uri)
     #[arg(long, value_name = "URL")]
     jwks_url: Option<String>,
-    /// Issuer whose /.well-known/openid-configuration names the JWKS (its `issuer` must match exactly)
+    /// Issuer whose /.well-known/openid-configuration names the JWKS (its `issuer` must match exactly); also the expected `iss` unless --iss is given
     #[arg(long, value_name = "URL")]
     oidc_issuer: Option<String>,
     /// File holding an HMAC secret (UTF-8, trailing newline ignored)
@@ -200,7 +200,7 @@ fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str) -> CmdResult {
     })
 }
 
-fn verify_cmd(v: VerifyArgs) -> CmdResult {
+fn verify_cmd(mut v: VerifyArgs) -> CmdResult {
     let mut keys = KeySet::default();
     for path in &v.key {
         keys.extend(KeySet::parse(&read_file(path)?).map_err(|e| jwt_err(&e))?);
@@ -230,6 +230,13 @@ fn verify_cmd(v: VerifyArgs) -> CmdResult {
             format!("none of the {} supplied key(s) is usable: {}", keys.skipped.len(), why.join("; "))
         };
         return Err(("ERR_JWT_NO_KEY", msg));
+    }
+    // Keys discovered from an issuer only vouch for that issuer's tokens: expect
+    // its `iss` unless --iss names the expected issuer(s) explicitly.
+    if v.common.issuer.is_empty() {
+        if let Some(iss) = v.oidc_issuer.take() {
+            v.common.issuer.push(iss);
+        }
     }
     inspect_cmd(v.common, keys, "high")
 }

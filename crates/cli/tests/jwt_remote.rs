@@ -248,6 +248,24 @@ fn oidc_issuer_discovery_follows_jwks_uri() {
 }
 
 #[test]
+fn oidc_issuer_is_the_expected_iss_unless_iss_is_given() {
+    let key = ecp256_jwk();
+    let s = Server::start(move |base, path| match path {
+        "/.well-known/openid-configuration" => ok(json!({"issuer": base, "jwks_uri": format!("{base}/k")}).to_string()),
+        "/k" => ok(jwks(key.clone())),
+        _ => status(404, "{}"),
+    });
+    // Signed by the issuer's key but naming another issuer: high finding, exit 10.
+    let out = verify(&["--oidc-issuer", &s.base], &token("https://other.example"));
+    let r = report(&out);
+    assert_eq!(out.status.code(), Some(10), "findings: {:?}", finding_codes(&r));
+    assert_eq!(r["verification"]["status"], "valid");
+    assert!(finding_codes(&r).contains(&"JWT_ISS_MISMATCH".to_owned()), "{:?}", finding_codes(&r));
+    // An explicit --iss replaces the discovered issuer as the expectation.
+    assert_valid(&verify(&["--oidc-issuer", &s.base, "--iss", "https://other.example"], &token("https://other.example")));
+}
+
+#[test]
 fn oidc_issuer_with_a_path() {
     let key = ecp256_jwk();
     let s = Server::start(move |base, path| match path {
