@@ -278,9 +278,13 @@ struct JweHeader {
     kid: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sid: Option<String>,
+    // Read only when opening (feature `keygen`), to refuse compressed or
+    // critical-extension envelopes.
     #[serde(default, skip_serializing)]
+    #[cfg_attr(not(feature = "keygen"), allow(dead_code))]
     zip: Option<serde_json::Value>,
     #[serde(default, skip_serializing)]
+    #[cfg_attr(not(feature = "keygen"), allow(dead_code))]
     crit: Option<serde_json::Value>,
 }
 

@@ -138,6 +138,7 @@ pub fn error_offset(bytes: &[u8], err: &serde_json::Error) -> usize {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
