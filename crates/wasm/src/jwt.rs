@@ -239,21 +239,15 @@ pub fn inspect_jwt(
     js_sys::JSON::parse(&json).map_err(|_| opts_err("report serialization failed"))
 }
 
-fn object_text(v: &JsValue, what: &'static str) -> Result<String, JsValue> {
-    if v.is_undefined() || v.is_null() {
-        return Ok("{}".to_owned());
-    }
-    js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).ok_or_else(|| err(&JwtError::JsonInvalid(what)))
-}
-
 /// Sign a test token. `claims` times may be relative (`+1h`, `-5m`, `now`).
 /// `broken: "alg-none" | "strip-signature"` produces deliberately invalid tokens.
 #[wasm_bindgen(js_name = signJwt)]
 pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options: JsValue) -> Result<String, JsValue> {
-    let get = |name: &str| js_sys::Reflect::get(&options, &JsValue::from_str(name)).unwrap_or(JsValue::UNDEFINED);
-    let header = jwt::parse_object(&object_text(&get("header"), "header")?, "header").map_err(|e| err(&e))?;
-    let claims = jwt::parse_object(&object_text(&get("claims"), "claims")?, "claims").map_err(|e| err(&e))?;
     let o = Opts::read(&options, "options do not match SignJwtOptions")?;
+    // Header and claims come from the same one-time stringify as the other options.
+    let object = |k: &'static str| jwt::parse_object(&o.get(k).map_or_else(|| "{}".to_owned(), Value::to_string), k).map_err(|e| err(&e));
+    let header = object("header")?;
+    let claims = object("claims")?;
     let broken = match o.string("broken", "broken must be alg-none or strip-signature")?.as_deref() {
         None => None,
         Some(b) => Some(Broken::parse(b).ok_or_else(|| opts_err("broken must be alg-none or strip-signature"))?),
