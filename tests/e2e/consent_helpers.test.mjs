@@ -1,17 +1,23 @@
-// The consent module's pure helpers, imported straight into Node: code
-// normalisation, fingerprint comparison, the session id and the fallback
-// SHA-256 used where crypto.subtle does not exist (insecure contexts).
+// The consent modules' pure helpers, imported straight into Node: code
+// display normalisation, fingerprint comparison, the link parser of the
+// extension's answer page, and the session id, which comes from the WASM
+// bundle's `userCode` (the seal-only bundle, initialised here from its bytes).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import {
   codeFromPath,
   compareFingerprint,
   formatCode,
   normalizeCode,
-  sessionIdForCode,
-  sha256,
+  originSecurityMode,
+  parseAnswerLink,
+  userCodeOf,
 } from "../../www/consent.js";
+import { requireSealBundle } from "./lib/env.mjs";
 import { fingerprintOf, generateRsaKey } from "./lib/agent.mjs";
 
 test("codes: from the path, normalised, formatted", () => {
@@ -26,17 +32,39 @@ test("codes: from the path, normalised, formatted", () => {
   assert.equal(formatCode("abc"), "ABC");
 });
 
-test("session id: lowercase hex SHA-256 of the code upper-cased without hyphen", async () => {
+async function loadSealBundle() {
+  const dir = requireSealBundle();
+  const mod = await import(pathToFileURL(join(dir, "sealpost_wasm.js")).href);
+  await mod.default({ module_or_path: await readFile(join(dir, "sealpost_wasm_bg.wasm")) });
+  return mod;
+}
+
+test("session id from the WASM userCode: lowercase hex SHA-256 of the code upper-cased without hyphen", async () => {
+  const mod = await loadSealBundle();
   const expected = createHash("sha256").update("ABCD1234").digest("hex");
-  assert.equal(await sessionIdForCode("abcd-1234"), expected);
-  assert.equal(await sessionIdForCode("ABCD1234"), expected);
+  for (const typed of ["abcd-1234", "ABCD1234", " ab cd-12 34 "]) {
+    assert.deepEqual(userCodeOf(mod, typed), { code: "ABCD1234", display: "ABCD-1234", sessionId: expected }, typed);
+  }
+  for (const bad of ["", "abc", "ABCD-12345", "ÄBCD-1234", "ABCD_1234!"]) {
+    assert.equal(userCodeOf(mod, bad), null, `${JSON.stringify(bad)} is not a user code`);
+    assert.throws(() => mod.userCode(bad), (e) => e.code === "ERR_CODE_INVALID");
+  }
 });
 
-test("fallback SHA-256 equals node:crypto on edge lengths", () => {
-  for (const n of [0, 1, 55, 56, 63, 64, 65, 119, 120, 1000]) {
-    const data = randomBytes(n);
-    assert.equal(Buffer.from(sha256(data)).toString("hex"), createHash("sha256").update(data).digest("hex"), `length ${n}`);
+test("answer links: any broker's /connect/CODE, a path prefix, a broker URL plus code; nothing else", () => {
+  assert.deepEqual(parseAnswerLink("http://127.0.0.1:8080/connect/ABCD-1234"), { origin: "http://127.0.0.1:8080", apiBase: "http://127.0.0.1:8080", code: "ABCD-1234" });
+  assert.deepEqual(parseAnswerLink("https://b.example/linkauth/connect/abcd1234/"), { origin: "https://b.example", apiBase: "https://b.example/linkauth", code: "abcd1234" });
+  assert.deepEqual(parseAnswerLink("https://b.example/connect"), { origin: "https://b.example", apiBase: "https://b.example", code: "" });
+  assert.deepEqual(parseAnswerLink("https://b.example/", "ABCD-1234"), { origin: "https://b.example", apiBase: "https://b.example", code: "ABCD-1234" });
+  assert.deepEqual(parseAnswerLink("https://b.example/connect?user_code=ABCD1234"), { origin: "https://b.example", apiBase: "https://b.example", code: "ABCD1234" });
+  for (const bad of ["", "not a url", "javascript:alert(1)", "file:///etc/passwd", "https://u:p@b.example/connect/ABCD1234", "https://b.example/connect/%E0%A4%A"]) {
+    assert.throws(() => parseAnswerLink(bad), TypeError, bad);
   }
+  assert.equal(originSecurityMode("https://b.example"), "production");
+  assert.equal(originSecurityMode("http://127.0.0.1:8080"), "development");
+  assert.equal(originSecurityMode("http://[::1]:8080"), "development");
+  assert.equal(originSecurityMode("http://localhost:8080"), "development");
+  assert.equal(originSecurityMode("http://b.example"), "insecure");
 });
 
 test("fingerprint comparison: spellings accepted, anything else refused", async () => {
