@@ -1,0 +1,305 @@
+// The extension's answer page (extension/answer.html) in Chromium with the
+// unpacked extension: it answers `…/connect/CODE` links of any broker with the
+// extension's own copy of the consent flow and the bundled WASM, calling only
+// the broker's JSON API.
+//  - real broker, both envelopes: the agent gets exactly the typed values;
+//  - a LinkAuth-shaped fake broker (reference field names, no inbox API),
+//    link pasted into the page: answered, and the agent opens it;
+//  - an agent-supplied reason with HTML renders as text;
+//  - tamper resistance: a broker in the middle (lib/evil-broker.mjs) with a
+//    page that steals and a substituted key: the extension never requests its
+//    page or scripts, shows a fingerprint other than the agent's, a pasted
+//    agent fingerprint blocks confirm; and even a person who ignores all that
+//    sends only ciphertext (the substituted key is why the fingerprint matters).
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { startBroker } from "./lib/broker.mjs";
+import { startFakeBroker } from "./lib/fake-broker.mjs";
+import { startEvilBroker } from "./lib/evil-broker.mjs";
+import { TestAgent, ALG_JWE, ALG_LINKAUTH, sessionIdOf } from "./lib/agent.mjs";
+import { cp, mkdtemp, readdir, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { CHROMIUM, DIST, ROOT } from "./lib/env.mjs";
+import { CHROMIUM_FLAGS } from "./lib/browser.mjs";
+import { ALL_FIELD_TYPES, controlValues, fillForm, makeSecret, waitForState } from "./lib/consent.mjs";
+import { screenshot } from "./lib/browser.mjs";
+
+// PROTOTYPE until ext-shell's tests/e2e/lib/extension.mjs lands: package the
+// extension the way the layout note says (extension/ + www/*.js|css except
+// main.js into www/ + dist/full into pkg/) and load it unpacked.
+async function launchWithExtension({ colorScheme = "light" } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "sealpost-ext-"));
+  await cp(join(ROOT, "extension"), dir, { recursive: true });
+  await mkdir(join(dir, "www"));
+  for (const f of await readdir(join(ROOT, "www"))) {
+    if (/\.(js|css)$/.test(f) && f !== "main.js") await cp(join(ROOT, "www", f), join(dir, "www", f));
+  }
+  await cp(join(DIST, "full"), join(dir, "pkg"), { recursive: true });
+  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
+  if (!existsSync(join(dir, "background.js"))) delete manifest.background;
+  if (!existsSync(join(dir, "popup.html"))) delete manifest.action;
+  if (!existsSync(join(dir, "options.html"))) delete manifest.options_ui;
+  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
+  const id = [...createHash("sha256").update(Buffer.from(manifest.key, "base64")).digest("hex").slice(0, 32)]
+    .map((c) => String.fromCharCode(97 + parseInt(c, 16)))
+    .join("");
+  const userDataDir = await mkdtemp(join(tmpdir(), "sealpost-chromium-"));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    colorScheme,
+    args: [...CHROMIUM_FLAGS, `--disable-extensions-except=${dir}`, `--load-extension=${dir}`],
+    viewport: { width: 1024, height: 900 },
+  });
+  return {
+    context,
+    extensionId: id,
+    async openPage(name, query = {}, page = null) {
+      const p = page || (await context.newPage());
+      const qs = new URLSearchParams(query).toString();
+      await p.goto(`chrome-extension://${id}/${name}${qs ? "?" + qs : ""}`);
+      return p;
+    },
+    async close() {
+      await context.close().catch(() => {});
+      await rm(userDataDir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const inMinutes = (m) => new Date(Date.now() + m * 60_000).toISOString();
+
+// One real broker for the tests that need it, started on first use.
+let broker;
+let brokerStarting;
+const realBroker = async () => (broker ??= await (brokerStarting ??= startBroker()));
+after(async () => {
+  await broker?.stop();
+});
+
+/** Every request the page makes: url, method, resource type, body. */
+function recordRequests(page) {
+  const log = [];
+  page.on("request", (r) => log.push({ url: r.url(), method: r.method(), type: r.resourceType(), body: r.postData() || "" }));
+  return log;
+}
+
+/** Requests to `origin` must all be JSON calls to its /v1/connect API. */
+function assertOnlyApiCalls(log, origin) {
+  const to = log.filter((r) => r.url.startsWith(origin + "/"));
+  assert.ok(to.length > 0, "the page talked to the broker");
+  for (const r of to) {
+    const path = new URL(r.url).pathname;
+    assert.match(path, /^\/v1\/connect\//, `only the JSON API is called, not ${r.method} ${path}`);
+    assert.equal(r.type, "fetch", `${r.method} ${path} is a fetch, not a ${r.type}`);
+  }
+}
+
+/** Open the answer page for a link; returns { page, log, errors }. */
+async function openAnswer(ext, query) {
+  const page = await ext.context.newPage();
+  const log = recordRequests(page);
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  await ext.openPage("answer.html", query, page);
+  return { page, log, errors };
+}
+
+async function answerWithRealBroker(envelope) {
+  await realBroker();
+  const agent = await TestAgent.create(broker.url);
+  const created = await agent.createSession({ fields: ALL_FIELD_TYPES, display_name: "Staging API key", ...(envelope === "jwe" ? { envelope: "jwe" } : {}) });
+  const link = created.verification_uri_complete || created.url;
+  const ext = await launchWithExtension();
+  try {
+    const { page, log, errors } = await openAnswer(ext, { link });
+    await waitForState(page, "review");
+    const origin = new URL(broker.url).origin;
+    assert.equal(await page.getByTestId("origin").innerText(), `Request from ${origin}`);
+    assert.equal(await page.getByTestId("code").innerText(), agent.code);
+    assert.equal(await page.getByTestId("fingerprint").innerText(), agent.fingerprint.short, "fingerprint computed in the extension = the agent's");
+    await page.getByLabel("Optional: paste the fingerprint your agent printed").fill(agent.fingerprint.long);
+    await page.getByTestId("confirm").click();
+    await waitForState(page, "form");
+    const secret = makeSecret(`ext-${envelope}`);
+    await fillForm(page, { "API key": secret, Account: "me@example.com", Region: "us-east-1", Notes: "line 1\nline 2 ✓" });
+    await page.getByTestId("submit").click();
+    await waitForState(page, "done");
+    await screenshot(page, `extension-answer-done-${envelope}`);
+
+    const ready = await agent.pollUntilReady({ intervalMs: 300 });
+    assert.equal(ready.algorithm, envelope === "jwe" ? ALG_JWE : ALG_LINKAUTH);
+    const creds = await agent.open(ready.ciphertext, ready.algorithm);
+    assert.deepEqual(creds, { api_key: secret, account: "me@example.com", region: "us-east-1", notes: "line 1\nline 2 ✓" });
+    if (envelope === "jwe") assert.equal(agent.lastJweHeader.sid, sessionIdOf(agent.code), "sid from the WASM userCode");
+
+    assertOnlyApiCalls(log, origin);
+    const sent = log.map((r) => `${r.method} ${r.url}\n${r.body}`).join("\n");
+    assert.ok(!sent.includes(secret), "the secret is in no request in clear");
+    assert.deepEqual((await controlValues(page)).filter((v) => v.includes(secret)), [], "plaintext cleared");
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+  }
+}
+
+test("answer page, real broker, LinkAuth envelope: exactly the typed values reach the agent", async () => {
+  await answerWithRealBroker("linkauth");
+});
+
+test("answer page, real broker, --jwe envelope: exactly the typed values reach the agent", async () => {
+  await answerWithRealBroker("jwe");
+});
+
+test("a pasted link from a LinkAuth-shaped broker (reference names, no inbox API) is answered", async () => {
+  const agent = await TestAgent.create("http://unused.invalid");
+  const code = "QZ7K-4M2P";
+  agent.sessionId = sessionIdOf(code);
+  const fake = await startFakeBroker({
+    referenceOnly: true,
+    session: { code, public_key: agent.publicKeyB64, display_name: "Reference broker key", fields: [{ name: "api_key", label: "API key", type: "password", required: true }] },
+  });
+  const ext = await launchWithExtension();
+  try {
+    const { page, log, errors } = await openAnswer(ext, {});
+    await page.getByLabel("Link or broker address").fill(`${fake.url}/connect/${code.toLowerCase()}`);
+    await page.getByRole("button", { name: "Open the request" }).click();
+    await waitForState(page, "review");
+    assert.equal(await page.getByTestId("code").innerText(), code);
+    assert.equal(await page.getByTestId("fingerprint").innerText(), agent.fingerprint.short);
+    await page.getByTestId("confirm").click();
+    await waitForState(page, "form");
+    const secret = makeSecret("reference");
+    await fillForm(page, { "API key": secret });
+    await page.getByTestId("submit").click();
+    await waitForState(page, "done");
+    assert.equal(fake.completed.length, 1);
+    assert.equal(fake.completed[0].algorithm, ALG_LINKAUTH);
+    assert.deepEqual(await agent.open(fake.completed[0].ciphertext, fake.completed[0].algorithm), { api_key: secret });
+    // The broker saw only its JSON API, never a request for a page or a script.
+    assert.deepEqual(
+      fake.requests.map((r) => `${r.method} ${r.path}`),
+      [`GET /v1/connect/${code}`, `POST /v1/connect/${code}/confirm`, `POST /v1/connect/${code}/complete`],
+    );
+    assertOnlyApiCalls(log, fake.url);
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+    await fake.stop();
+  }
+});
+
+test("what the agent claims (name, reason with HTML) renders as text", async () => {
+  const agent = await TestAgent.create("http://unused.invalid");
+  const code = "HT7L-0X9Z";
+  const reason = `<img src=x onerror="document.title='pwned'"> rotate`;
+  const fake = await startFakeBroker({
+    session: {
+      code,
+      public_key: agent.publicKeyB64,
+      display_name: "<b>bold</b> key",
+      agent_name: "<script>alert(1)</script>",
+      reason,
+      expires_at: inMinutes(10),
+      fields: [{ name: "api_key", label: "API key", type: "password", required: true }],
+    },
+  });
+  const ext = await launchWithExtension();
+  try {
+    const { page, log, errors } = await openAnswer(ext, { broker: fake.url, code });
+    await waitForState(page, "review");
+    assert.equal(await page.getByTestId("reason").innerText(), reason);
+    assert.equal(await page.getByTestId("agent-name").innerText(), "<script>alert(1)</script>");
+    assert.equal(await page.getByTestId("title").innerText(), "<b>bold</b> key");
+    const counts = await page.evaluate(() => {
+      const root = document.getElementById("consent").shadowRoot;
+      return { img: root.querySelectorAll("img").length, script: root.querySelectorAll("script").length, b: root.querySelectorAll("b").length };
+    });
+    assert.deepEqual(counts, { img: 0, script: 0, b: 0 });
+    assert.ok(!(await page.title()).includes("pwned"));
+    assert.ok(!log.some((r) => new URL(r.url).pathname === "/x" || r.url.endsWith("/x")), "no image fetched");
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+    await fake.stop();
+  }
+});
+
+test("tamper resistance: a broker that serves a stealing page and swaps the key", async () => {
+  await realBroker();
+  const evil = await startEvilBroker({ upstream: broker.url });
+  const agent = await TestAgent.create(evil.url);
+  const created = await agent.createSession({ template: "api_key", display_name: "Prod API key" });
+  const link = created.verification_uri_complete || created.url;
+  assert.ok(link.startsWith(broker.url), "the real broker names itself in the link");
+  const evilLink = link.replace(broker.url, evil.url);
+
+  // Control: the broker's own page really does steal what is typed into it.
+  const ext = await launchWithExtension();
+  try {
+    const control = await ext.context.newPage();
+    await control.goto(evilLink);
+    await control.getByLabel("API key").fill("typed-into-the-broker-page");
+    await control.waitForFunction(() => true);
+    for (let i = 0; i < 50 && !evil.exfiltrated.some((b) => b.includes("typed-into-the-broker-page")); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(evil.exfiltrated.some((b) => b.includes("typed-into-the-broker-page")), "the evil page exfiltrates when used");
+    await control.close();
+    const seenBefore = evil.requests.length;
+    const exfilBefore = evil.exfiltrated.length;
+
+    // The extension answers the same link.
+    const { page, log, errors } = await openAnswer(ext, { link: evilLink });
+    await waitForState(page, "review");
+    assert.equal(await page.getByTestId("origin").innerText(), `Request from ${evil.url}`);
+    assert.equal(await page.getByTestId("code").innerText(), agent.code);
+    const shown = await page.getByTestId("fingerprint").innerText();
+    assert.notEqual(shown, agent.fingerprint.short, "the swapped key shows a different fingerprint");
+    assert.equal(shown, evil.key.fingerprint.short, "it is the substituted key's fingerprint, computed in the extension");
+
+    // The pasted agent fingerprint blocks: nothing is confirmed.
+    await page.getByLabel("Optional: paste the fingerprint your agent printed").fill(agent.fingerprint.short);
+    await page.getByTestId("confirm").click();
+    await page.waitForTimeout(300);
+    assert.equal(await page.evaluate(() => document.getElementById("consent").getAttribute("data-state")), "review");
+    assert.equal(await page.getByTestId("confirm").getAttribute("aria-disabled"), "true");
+    assert.match(await page.locator("#sp-fp-input-status").innerText(), /Does not match/);
+    await page.keyboard.press("Enter"); // Enter in the box is the same click
+    await page.waitForTimeout(200);
+    assert.ok(!evil.requests.some((r) => r.path.endsWith("/confirm")), "no confirm was sent");
+    await screenshot(page, "extension-answer-tamper-blocked");
+
+    // A person who ignores the fingerprint: still only ciphertext leaves the extension.
+    await page.getByLabel("Optional: paste the fingerprint your agent printed").fill("");
+    await page.getByTestId("confirm").click();
+    await waitForState(page, "form");
+    const secret = makeSecret("tamper");
+    await fillForm(page, { "API key": secret });
+    await page.getByTestId("submit").click();
+    await waitForState(page, "done");
+
+    const during = evil.requests.slice(seenBefore);
+    assert.deepEqual(
+      during.map((r) => `${r.method} ${r.path.replace(/\/v1\/connect\/[^/]+/, "/v1/connect/{code}")}`).filter((s) => !s.startsWith("GET /v1/sessions/")),
+      ["GET /v1/connect/{code}", "POST /v1/connect/{code}/confirm", "POST /v1/connect/{code}/complete"],
+      "the extension requested no page, no script, nothing but the JSON API",
+    );
+    assertOnlyApiCalls(log, evil.url);
+    assert.equal(evil.exfiltrated.length, exfilBefore, "nothing reached /exfil");
+    const bodies = during.map((r) => r.body).join("\n") + log.map((r) => r.body).join("\n");
+    assert.ok(!bodies.includes(secret), "the secret is in no request body in clear");
+    // Why the fingerprint matters: what was sealed opens with the substituted
+    // key only, not the agent's.
+    const ready = await agent.pollUntilReady({ intervalMs: 300 });
+    await assert.rejects(agent.open(ready.ciphertext, ready.algorithm));
+    assert.deepEqual(await evil.open(ready.ciphertext, ready.algorithm), { api_key: secret });
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+    await evil.stop();
+  }
+});
