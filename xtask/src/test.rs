@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Instant, SystemTime};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
+const FIREFOX: &str = "/usr/bin/firefox-esr";
 
 /// Environment every test process gets (docs/architecture.md, "Build and test conventions").
 fn test_env() -> Vec<(&'static str, OsString)> {
@@ -22,6 +23,7 @@ fn test_env() -> Vec<(&'static str, OsString)> {
         ("SEALPOST_CLI_BIN", debug.join("sealpost").into()),
         ("SEALPOST_XTASK_BIN", xtask.into()),
         ("CHROMIUM", CHROMIUM.into()),
+        ("FIREFOX", FIREFOX.into()),
     ]
 }
 
@@ -89,6 +91,7 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     // --- setup: install only what is missing (idempotent, quiet).
     steps.run("setup: rustup target wasm32-unknown-unknown", ensure_rust_target);
     steps.run("setup: chromium", ensure_chromium);
+    steps.run("setup: firefox-esr", ensure_firefox);
     steps.run("setup: npm ci (if node_modules is stale)", ensure_node_modules);
     steps.run("setup: python requirements", ensure_python);
 
@@ -112,6 +115,11 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     } else {
         steps.skip("node --test tests/node/", "bundle build failed");
         steps.skip("pytest -q tests/python", "bundle build failed");
+    }
+    if bundles {
+        steps.run("addons-linter dist/extension/firefox", || addons_linter(&root.join("dist/extension/firefox")));
+    } else {
+        steps.skip("addons-linter dist/extension/firefox", "bundle build failed");
     }
     if bundles && bins {
         steps.run("node --test --test-concurrency=1 tests/e2e/", || {
@@ -144,11 +152,35 @@ fn node_tests(dir: &Path, serial: bool, env: &[(&'static str, OsString)]) -> Res
     }
     let mut cmd = Command::new("node");
     cmd.arg("--test");
+    if let Some(flag) = websocket_flag() {
+        // Test files run in child processes that inherit these flags.
+        cmd.arg(flag);
+    }
     if serial {
         cmd.arg("--test-concurrency=1");
     }
     cmd.args(&files).current_dir(root()).envs(env.iter().cloned());
     run_cmd(&mut cmd)
+}
+
+/// `--experimental-websocket` when this Node has no global WebSocket without it
+/// (Node 20; tests/e2e/lib/firefox.mjs speaks WebDriver BiDi over it).
+fn websocket_flag() -> Option<&'static str> {
+    let has = |extra: &[&str]| {
+        Command::new("node")
+            .args(extra)
+            .args(["-e", "process.exit(typeof WebSocket === 'function' ? 0 : 1)"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if has(&[]) {
+        None
+    } else if has(&["--experimental-websocket"]) {
+        Some("--experimental-websocket")
+    } else {
+        None
+    }
 }
 
 fn ensure_rust_target() -> Result<()> {
@@ -170,11 +202,8 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-/// Debian's chromium + chromium-driver, only when /usr/bin/chromium is missing.
-fn ensure_chromium() -> Result<()> {
-    if Path::new(CHROMIUM).exists() {
-        return Ok(());
-    }
+/// `apt-get update` then `apt-get install` of Debian packages (sudo when not root).
+fn apt_install(packages: &[&str]) -> Result<()> {
     let apt = |args: &[&str]| {
         let mut cmd = if is_root() {
             Command::new("apt-get")
@@ -187,8 +216,61 @@ fn ensure_chromium() -> Result<()> {
         run_cmd(&mut cmd)
     };
     apt(&["update", "-qq"])?;
-    apt(&["install", "-y", "-qq", "--no-install-recommends", "chromium", "chromium-driver"])?;
+    let mut install = vec!["install", "-y", "-qq", "--no-install-recommends"];
+    install.extend_from_slice(packages);
+    apt(&install)
+}
+
+/// Debian's chromium + chromium-driver, only when /usr/bin/chromium is missing.
+fn ensure_chromium() -> Result<()> {
+    if Path::new(CHROMIUM).exists() {
+        return Ok(());
+    }
+    apt_install(&["chromium", "chromium-driver"])?;
     if Path::new(CHROMIUM).exists() { Ok(()) } else { Err(format!("{CHROMIUM} still missing")) }
+}
+
+/// Debian's firefox-esr (driven over WebDriver BiDi, no geckodriver), only when missing.
+fn ensure_firefox() -> Result<()> {
+    if Path::new(FIREFOX).exists() {
+        return Ok(());
+    }
+    apt_install(&["firefox-esr"])?;
+    if Path::new(FIREFOX).exists() { Ok(()) } else { Err(format!("{FIREFOX} still missing")) }
+}
+
+/// `addons-linter` (npm, offline) on the unpacked Firefox package: fails on any
+/// error, prints every warning and notice.
+fn addons_linter(dir: &Path) -> Result<()> {
+    if !dir.join("manifest.json").exists() {
+        return Err(format!("{} has no manifest.json (the build did not package the extension)", dir.display()));
+    }
+    let linter = root().join("node_modules/.bin/addons-linter");
+    let out = Command::new(&linter)
+        .args(["--output", "json", "--boring"])
+        .arg(dir)
+        .current_dir(root())
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| format!("{}: {e}", linter.display()))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The JSON report is the whole of stdout; be lenient about anything printed before it.
+    let json = text.find('{').map(|i| &text[i..]).unwrap_or("");
+    let report: serde_json::Value =
+        serde_json::from_str(json).map_err(|e| format!("addons-linter: unreadable report ({e}): {text}"))?;
+    let list = |kind: &str| report[kind].as_array().cloned().unwrap_or_default();
+    let (errors, warnings, notices) = (list("errors"), list("warnings"), list("notices"));
+    for (kind, items) in [("error", &errors), ("warning", &warnings), ("notice", &notices)] {
+        for m in items {
+            let file = m["file"].as_str().unwrap_or("");
+            let line = m["line"].as_u64().map(|l| format!(":{l}")).unwrap_or_default();
+            let code = m["code"].as_str().unwrap_or("?");
+            let msg = m["message"].as_str().unwrap_or("");
+            eprintln!("addons-linter {kind}: {code} {file}{line}: {msg}");
+        }
+    }
+    eprintln!("addons-linter: {} errors, {} warnings, {} notices", errors.len(), warnings.len(), notices.len());
+    if errors.is_empty() { Ok(()) } else { Err(format!("addons-linter: {} error(s)", errors.len())) }
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -203,7 +285,8 @@ fn ensure_node_modules() -> Result<()> {
     let lock = mtime(&root.join("package-lock.json"));
     let fresh = matches!((installed, lock), (Some(i), Some(l)) if i >= l)
         && root.join("node_modules/.bin/wasm-opt").exists()
-        && root.join("node_modules/.bin/tsc").exists();
+        && root.join("node_modules/.bin/tsc").exists()
+        && root.join("node_modules/.bin/addons-linter").exists();
     if fresh {
         return Ok(());
     }
@@ -248,6 +331,8 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
     let root = root();
     build::build(DEFAULT_OPT_LEVEL, None, &root.join("dist"))?;
     run_cmd(cargo().args(["bench", "-p", "sealpost-core"]))?;
+    // bench/extension.mjs starts the real broker.
+    run_cmd(cargo().args(["build", "-p", "sealpost-broker"]))?;
     let mut scripts: Vec<PathBuf> = fs::read_dir(root.join("bench"))
         .map(|rd| {
             rd.filter_map(|e| e.ok().map(|e| e.path()))
