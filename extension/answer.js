@@ -6,16 +6,7 @@
 // (GET /v1/connect/{code}, confirm, complete): never the broker's HTML or JS.
 import { originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
 import { mountConsent } from "./www/consent-view.js";
-
-// Host permissions, through whichever namespace the browser has.
-const ext = globalThis.browser || globalThis.chrome;
-// Match patterns name the host without a port (Firefox refuses ports in them).
-const pattern = (origin) => {
-  const u = new URL(origin);
-  return { origins: [`${u.protocol}//${u.hostname}/*`] };
-};
-const hasOrigin = (origin) => Promise.resolve(ext.permissions.contains(pattern(origin)));
-const requestOrigin = (origin) => Promise.resolve(ext.permissions.request(pattern(origin)));
+import { permissions } from "./lib/browser.js";
 
 const TITLES = {
   entry: "Enter a code",
@@ -65,12 +56,12 @@ function mount(target) {
 async function open(target) {
   // Loopback brokers are granted at install; any other origin is asked for
   // one at a time, with a click (the browser's permission prompt needs one).
-  if (await hasOrigin(target.origin).catch(() => false)) return mount(target);
+  if (await permissions.has(target.origin).catch(() => false)) return mount(target);
   show("grant");
   $("grant-origin").textContent = target.origin;
   $("grant-button").onclick = () => {
     // No await before the request: it must run inside the click.
-    requestOrigin(target.origin).then(
+    permissions.request(target.origin).then(
       (granted) => {
         if (granted) return mount(target);
         const err = $("grant-error");

@@ -25,7 +25,7 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { CHROMIUM, DIST, ROOT } from "./lib/env.mjs";
 import { CHROMIUM_FLAGS } from "./lib/browser.mjs";
-import { ALL_FIELD_TYPES, controlValues, fillForm, makeSecret, waitForState } from "./lib/consent.mjs";
+import { ALL_FIELD_TYPES, controlValues, fillForm, heapContains, makeSecret, waitForState } from "./lib/consent.mjs";
 import { screenshot } from "./lib/browser.mjs";
 
 // PROTOTYPE until ext-shell's tests/e2e/lib/extension.mjs lands: package the
@@ -106,6 +106,7 @@ async function openAnswer(ext, query) {
   const log = recordRequests(page);
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
   await ext.openPage("answer.html", query, page);
   return { page, log, errors };
 }
@@ -142,6 +143,7 @@ async function answerWithRealBroker(envelope) {
     const sent = log.map((r) => `${r.method} ${r.url}\n${r.body}`).join("\n");
     assert.ok(!sent.includes(secret), "the secret is in no request in clear");
     assert.deepEqual((await controlValues(page)).filter((v) => v.includes(secret)), [], "plaintext cleared");
+    assert.equal(await heapContains(page, secret), false, "secret not reachable from the page's JS heap");
     assert.deepEqual(errors, []);
   } finally {
     await ext.close();
@@ -227,6 +229,23 @@ test("what the agent claims (name, reason with HTML) renders as text", async () 
   } finally {
     await ext.close();
     await fake.stop();
+  }
+});
+
+test("an origin without host permission: the page asks first and calls nothing", async () => {
+  const ext = await launchWithExtension();
+  try {
+    const { page, log, errors } = await openAnswer(ext, { link: "https://broker.example/connect/ABCD-1234" });
+    await page.getByRole("heading", { name: "Allow Sealpost to talk to this broker?" }).waitFor();
+    assert.equal(await page.locator("#grant-origin").innerText(), "https://broker.example");
+    assert.ok(await page.getByRole("button", { name: "Allow access to this broker" }).isVisible());
+    assert.deepEqual(log.filter((r) => !r.url.startsWith("chrome-extension://")), [], "no request before the person allows it");
+    // A link that is not http(s) is refused with a message, in the paste form.
+    await ext.openPage("answer.html", { link: "javascript:alert(1)" }, page);
+    assert.match(await page.locator("#pick-error").innerText(), /Only http/);
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
   }
 });
 
