@@ -56,7 +56,14 @@ const BASE_PREFS = {
   "browser.search.geoip.url": "",
   "services.settings.server": "http://127.0.0.1:9/dummy",
   "extensions.blocklist.enabled": false,
+  "messaging-system.rsexperimentloader.enabled": false,
+  "app.normandy.enabled": false,
+  "app.shield.optoutstudies.enabled": false,
   "dom.disable_open_during_load": false,
+  // Console messages and uncaught errors of extension pages reach neither BiDi's
+  // log.entryAdded nor its preload scripts (checked on 153 ESR); printed to
+  // stdout they are read by pageErrors().
+  "devtools.console.stdout.content": true,
 };
 
 function prefLine(name, value) {
@@ -209,10 +216,10 @@ export class BiDi {
  *  uuids: { "<gecko id>": "<uuid>" } fixes moz-extension://<uuid>/ per add-on.
  *  prefs: extra user.js prefs.
  *  colorScheme: "light" | "dark" (ui.systemUsesDarkTheme + content override).
- *  width/height: window size (default 1024x900).
+ *  (Window size: per page with setViewport(); headless firefox-esr ignores --width/--height.)
  * Returns a Firefox handle (see the class below).
  */
-export async function launchFirefox({ uuids = {}, prefs = {}, colorScheme, width = 1024, height = 900, timeoutMs = 60_000 } = {}) {
+export async function launchFirefox({ uuids = {}, prefs = {}, colorScheme, timeoutMs = 60_000 } = {}) {
   const profile = await mkdtemp(join(tmpdir(), "sealpost-firefox-"));
   const all = { ...BASE_PREFS, ...HOST_PERMISSION_PREFS, ...prefs };
   if (Object.keys(uuids).length) all["extensions.webextensions.uuids"] = JSON.stringify(uuids);
@@ -225,7 +232,7 @@ export async function launchFirefox({ uuids = {}, prefs = {}, colorScheme, width
 
   const child = spawn(
     FIREFOX,
-    ["--headless", "--no-remote", "--profile", profile, "--remote-debugging-port", "0", "--width", String(width), "--height", String(height)],
+    ["--headless", "--no-remote", "--profile", profile, "--remote-debugging-port", "0"],
     { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, MOZ_HEADLESS: "1", MOZ_CRASHREPORTER_DISABLE: "1" } },
   );
   const output = [];
@@ -308,7 +315,26 @@ class Firefox {
     this.subscribed = true;
   }
 
-  /** Console messages and uncaught errors seen so far, [{level, text, source}]. */
+  /**
+   * Uncaught JavaScript errors and console.error() calls printed by pages so far
+   * (from stdout, see devtools.console.stdout.content above): the way to see an
+   * extension page's errors, which BiDi's log module does not report.
+   */
+  pageErrors() {
+    // A message is its first line plus the indented lines after it (a stack).
+    const blocks = [];
+    let open = null;
+    for (const line of this.logs().split("\n")) {
+      if (/^(JavaScript error|console\.error): /.test(line)) blocks.push((open = [line]));
+      else if (open && /^\s/.test(line)) open.length < 12 && open.push(line);
+      else open = null;
+    }
+    return blocks
+      .map((b) => b.join("\n").trim())
+      .filter((t) => t.includes("moz-extension://") || !/(resource|chrome):\/\//.test(t));
+  }
+
+  /** BiDi log entries seen so far (web pages only: not extension pages), [{level, text, url}]. */
   logEntries() {
     return this.bidi.events
       .filter((e) => e.method === "log.entryAdded")
@@ -393,6 +419,11 @@ class Firefox {
       await new Promise((r) => setTimeout(r, intervalMs));
     }
     throw new Error(`timed out waiting for ${what} (last: ${JSON.stringify(last)})`);
+  }
+
+  /** Set a page's viewport (CSS pixels). */
+  async setViewport(context, width, height) {
+    await this.send("browsingContext.setViewport", { context, viewport: { width, height } });
   }
 
   async closeContext(context) {
