@@ -4,6 +4,9 @@
 //! --profile wasm-release`, then wasm-bindgen (`--target web`, as a library pinned
 //! to the runtime crate's version), then `wasm-opt` from the npm `binaryen`
 //! package with exactly the WASM features rustc emitted.
+//!
+//! When the full bundle is built, the browser extension is packaged from it
+//! (`dist/extension/{chromium,firefox}/` and the two zips; see `extension.rs`).
 
 use crate::{Args, Result, cargo, root, run_cmd, show, target_dir};
 use std::fmt::Write as _;
@@ -105,7 +108,8 @@ pub fn cmd_build(args: &[String]) -> Result<()> {
 }
 
 /// Builds the requested bundles (both when `only` is `None`) under `out/<seal|full>/`
-/// and prints their sizes.
+/// and prints their sizes; with the full bundle, also packages the extension
+/// under `out/extension/` (see [`crate::extension::package`]).
 pub fn build(opt_level: &str, only: Option<Bundle>, out: &Path) -> Result<Vec<Report>> {
     build_with(opt_level, only, out, false)
 }
@@ -150,6 +154,9 @@ fn build_with(opt_level: &str, only: Option<Bundle>, out: &Path, keep_names: boo
         };
         println!("{}", report.line());
         reports.push(report);
+    }
+    if only.is_none_or(|o| o == Bundle::Full) {
+        crate::extension::package(out)?;
     }
     Ok(reports)
 }

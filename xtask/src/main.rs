@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! cargo xtask build [--opt-level z|s|3] [--only seal|full] [--out DIR] [--keep-names]
+//! cargo xtask extension [--dist DIR]   # re-package the extension, no WASM build
 //! cargo xtask run
 //! cargo xtask test
 //! cargo xtask bench
@@ -12,6 +13,7 @@
 //! `interop-open` and `interop-seal` (see `interop.rs`).
 
 mod build;
+mod extension;
 mod interop;
 mod run;
 mod test;
@@ -27,7 +29,11 @@ usage: cargo xtask <command>
 
 commands:
   build [--opt-level z|s|3] [--only seal|full] [--out DIR] [--keep-names]
-                 build dist/seal (seal-only) and dist/full (seal + JWT) WASM bundles
+                 build dist/seal (seal-only) and dist/full (seal + JWT) WASM bundles,
+                 then package the extension (dist/extension/{chromium,firefox}/ + zips)
+  extension [--dist DIR]
+                 re-package the extension from extension/, www/ and an existing
+                 dist/full, without building WASM (seconds instead of minutes)
   run            build the seal bundle, start the broker on http://127.0.0.1:8080
   test           install what is missing, build everything, run every test suite
   bench          criterion benches and bench/*.mjs against the built bundles
@@ -42,6 +48,7 @@ fn main() -> ExitCode {
     };
     let result = match cmd.as_str() {
         "build" => build::cmd_build(rest),
+        "extension" => extension::cmd_extension(rest),
         "run" => run::cmd_run(rest),
         "test" => test::cmd_test(rest),
         "bench" => test::cmd_bench(rest),
