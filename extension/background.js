@@ -1,6 +1,166 @@
-// Sealpost background (MV3 service worker in Chromium, event page in Firefox).
-import { runtime, tabs, pageUrl } from "./lib/browser.js";
+// Sealpost background: an MV3 service worker in Chromium, an event page in
+// Firefox (the same module). It polls every paired inbox on an alarm and when
+// a page asks, keeps the badge at the number of pending requests, raises one
+// notification per new request, and offers "Answer with Sealpost" on links.
+//
+// Nothing here is kept between runs except what lib/brokers.js stores; the
+// last poll result and the codes already notified live in storage.session.
+import { alarms, badge, contextMenus, notifications, pageUrl, runtime, session, tabs, local } from "./lib/browser.js";
+import { connectUrl, loadSettings, pollAll } from "./lib/brokers.js";
 
-runtime.onInstalled(({ reason }) => {
-  if (reason === "install") tabs.create(pageUrl("options.html", { welcome: "1" }));
+const ALARM = "poll";
+const MENU = "answer-link";
+const NOTE_PREFIX = "request:";
+const BADGE_COLOR = "#1f6f5c";
+const BADGE_ERROR_COLOR = "#b42318";
+
+// ---- install, start, settings
+
+runtime.onInstalled(async ({ reason }) => {
+  if (reason === "install") await tabs.create(pageUrl("options.html", { welcome: "1" }));
+  await setupMenu();
+  await schedule();
+  await poll();
+});
+
+runtime.onStartup(async () => {
+  await setupMenu();
+  await schedule();
+  await poll();
+});
+
+async function setupMenu() {
+  await contextMenus.removeAll();
+  await contextMenus.create({
+    id: MENU,
+    title: "Answer with Sealpost",
+    contexts: ["link"],
+    // Only verification links (…/connect/CODE); other links get no entry.
+    targetUrlPatterns: ["https://*/connect/*", "http://*/connect/*"],
+  });
+}
+
+async function schedule() {
+  const { pollSeconds } = await loadSettings();
+  const existing = await alarms.get(ALARM);
+  if (existing && Math.abs(existing.periodInMinutes * 60 - pollSeconds) < 1) return;
+  await alarms.clear(ALARM);
+  await alarms.every(ALARM, pollSeconds);
+}
+
+local.onChanged((changes) => {
+  if (changes.settings) void schedule();
+  if (changes.brokers) {
+    const before = (changes.brokers.oldValue || []).map((b) => b.origin).sort().join(" ");
+    const after = (changes.brokers.newValue || []).map((b) => b.origin).sort().join(" ");
+    // A broker added or removed: the list and the badge change now, not at the next alarm.
+    if (before !== after) void poll();
+  }
+});
+
+alarms.onAlarm((alarm) => {
+  if (alarm.name === ALARM) void poll();
+});
+
+// ---- polling
+
+let running = null;
+
+/** Poll all inboxes (one poll at a time; a call during a poll waits for it and then polls again). */
+function poll() {
+  const next = (running || Promise.resolve()).catch(() => {}).then(pollNow);
+  running = next.finally(() => {
+    if (running === next) running = null;
+  });
+  return next;
+}
+
+async function pollNow() {
+  const state = await pollAll();
+  await session.set({ last: state });
+  await updateBadge(state);
+  await notifyNew(state.requests);
+  return state;
+}
+
+async function updateBadge({ requests, errors, brokers }) {
+  const n = requests.length;
+  if (n > 0) {
+    await badge.set(n > 99 ? "99+" : String(n), BADGE_COLOR);
+    await badge.setTitle(`Sealpost: ${n} pending ${n === 1 ? "request" : "requests"}`);
+  } else if (errors.length > 0 && errors.length === brokers) {
+    await badge.set("!", BADGE_ERROR_COLOR);
+    await badge.setTitle("Sealpost: cannot reach your brokers");
+  } else {
+    await badge.set("", BADGE_COLOR);
+    await badge.setTitle(brokers ? "Sealpost: no pending requests" : "Sealpost: add a broker to receive requests");
+  }
+}
+
+/** One notification per request not seen before in this browser session. */
+async function notifyNew(requests) {
+  const { seen = [] } = await session.get("seen");
+  const known = new Set(seen);
+  const keyOf = (r) => `${r.origin} ${r.code}`;
+  const fresh = requests.filter((r) => !known.has(keyOf(r)));
+  // Forget codes that are no longer pending, so the list stays small.
+  await session.set({ seen: requests.map(keyOf) });
+  if (fresh.length === 0) return;
+  if (fresh.length > 3) {
+    await notifications
+      .create(`${NOTE_PREFIX}popup`, {
+        title: `${fresh.length} new requests for credentials`,
+        message: "Open Sealpost from the toolbar to check who is asking.",
+      })
+      .catch(() => {});
+    return;
+  }
+  for (const r of fresh) {
+    const who = text(r.agent_name) || text(r.sender_name) || "An agent";
+    const what = text(r.display_name) || "a credential";
+    const via = text(r.sender_name) ? ` (through “${text(r.sender_name)}”)` : "";
+    await notifications
+      .create(NOTE_PREFIX + connectUrl(r.origin, r.code), {
+        title: `${who} asks for ${what}`,
+        message: `Code ${r.code}${via} on ${r.origin}. Click to check and answer.`,
+      })
+      .catch(() => {});
+  }
+}
+
+/** Broker/agent text for a notification: plain, one line, bounded. */
+function text(v) {
+  if (typeof v !== "string") return "";
+  const one = v.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, " ").trim();
+  return one.length > 60 ? `${one.slice(0, 59)}…` : one;
+}
+
+notifications.onClicked(async (id) => {
+  if (!id.startsWith(NOTE_PREFIX)) return;
+  await notifications.clear(id);
+  const link = id.slice(NOTE_PREFIX.length);
+  if (link === "popup") await tabs.create(pageUrl("popup.html"));
+  else await tabs.create(pageUrl("answer.html", { link }));
+});
+
+contextMenus.onClicked(async (info) => {
+  if (info.menuItemId !== MENU || !info.linkUrl) return;
+  await tabs.create(pageUrl("answer.html", { link: info.linkUrl }));
+});
+
+// ---- messages from the extension's own pages
+
+runtime.onMessage((message, sender) => {
+  // Only this extension's pages talk to the background.
+  if (!sender || sender.id !== runtime.id || !message || typeof message.type !== "string") return undefined;
+  switch (message.type) {
+    case "poll": // the popup opened, an answer was sent, a request declined
+      return poll();
+    case "state":
+      return session.get("last").then(({ last }) => last || null);
+    case "ping":
+      return Promise.resolve("pong");
+    default:
+      return undefined;
+  }
 });

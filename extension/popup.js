@@ -1,7 +1,290 @@
-// Action popup.
-import { loadBrokers } from "./lib/brokers.js";
+// Action popup: every pending request across the paired inboxes, soonest
+// expiry first, with the key fingerprint computed here by the bundled WASM
+// (never taken from the broker). Shows the last poll at once, asks the
+// background to poll now, and re-renders with the answer.
+// Every string from a broker or an agent is set as text (lib/dom.js).
+import init, { fingerprint } from "./pkg/sealpost_wasm.js";
+import { pageUrl, permissions, runtime, session, tabs } from "./lib/browser.js";
+import {
+  BrokerError,
+  brokerOrigin,
+  connectUrl,
+  declineRequest,
+  loadBrokers,
+  normalizeCode,
+  parseConnectUrl,
+} from "./lib/brokers.js";
+import { countdown, h, replace, say } from "./lib/dom.js";
 
-const status = document.getElementById("status");
-loadBrokers().then((b) => {
-  status.textContent = b.length ? "No pending requests." : "No broker paired yet.";
+const $ = (id) => document.getElementById(id);
+const wasm = init().then(
+  () => true,
+  () => false,
+);
+
+/** Open the answer page for a verification URL and close the popup. */
+async function answer(link) {
+  await tabs.create(pageUrl("answer.html", { link }));
+  window.close();
+}
+
+// ---- rendering
+
+async function render(state, { fresh = false } = {}) {
+  const brokers = await loadBrokers();
+  const main = $("main");
+  if (!state) {
+    say($("status"), brokers.length ? "Checking your brokers…" : "");
+    main.setAttribute("aria-busy", brokers.length ? "true" : "false");
+    renderEmpty(brokers, []);
+    return;
+  }
+  main.setAttribute("aria-busy", fresh ? "false" : "true");
+  const paired = new Set(brokers.map((b) => b.origin));
+  const requests = state.requests.filter((r) => paired.has(r.origin));
+  renderErrors(state.errors.filter((e) => paired.has(e.origin)));
+  await renderList(requests);
+  renderEmpty(brokers, requests);
+  const n = requests.length;
+  const checked = new Date(state.checked_at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+  if (brokers.length === 0) say($("status"), "");
+  else if (!fresh) say($("status"), `Checking your brokers… (last checked ${checked})`);
+  else say($("status"), n ? `${n} ${n === 1 ? "request" : "requests"} waiting. Checked ${checked}.` : `Checked ${checked}.`);
+}
+
+function renderEmpty(brokers, requests) {
+  const empty = $("empty");
+  empty.hidden = requests.length > 0;
+  if (brokers.length === 0) {
+    $("empty-text").textContent = "No broker paired yet. Add the broker your agents use to see their requests here.";
+    $("empty-add").hidden = false;
+  } else {
+    $("empty-text").textContent = "No requests waiting. When an agent you added asks for a credential, it appears here.";
+    $("empty-add").hidden = true;
+  }
+}
+
+function renderErrors(errors) {
+  replace(
+    $("errors"),
+    errors.map((e) => {
+      const box = h("div", { class: `sp-alert ${e.code === "ERR_PERMISSION" ? "sp-alert-warn" : "sp-alert-error"}`, role: "alert", "data-testid": "broker-error" }, h("span", {}, e.message));
+      if (e.code === "ERR_PERMISSION") {
+        box.append(
+          h(
+            "button",
+            {
+              class: "sp-btn sp-btn-small",
+              type: "button",
+              // The prompt must open inside the click: no await before it.
+              onclick: () => permissions.request(e.origin).then((ok) => ok && refresh(), () => {}),
+            },
+            `Allow access to ${e.origin}`,
+          ),
+        );
+      }
+      return box;
+    }),
+  );
+}
+
+async function renderList(requests) {
+  const list = $("requests");
+  const existing = new Map([...list.children].map((li) => [li.dataset.key, li]));
+  const items = [];
+  for (const r of requests) {
+    const key = `${r.origin} ${r.code}`;
+    items.push(existing.get(key) || (await requestItem(r, key)));
+  }
+  // Keep the element that has focus in the document when it stays.
+  replace(list, items);
+  tick();
+}
+
+async function requestItem(r, key) {
+  const id = `r-${Math.random().toString(36).slice(2, 10)}`;
+  const fp = await fingerprintOf(r.public_key);
+  const expires = Date.parse(r.expires_at);
+  const fields = Array.isArray(r.fields) ? r.fields.map((f) => String((f && (f.label || f.name)) ?? "")).filter(Boolean) : [];
+  const agentName = typeof r.agent_name === "string" && r.agent_name.trim() ? r.agent_name : null;
+  const reason = typeof r.reason === "string" && r.reason.trim() ? r.reason : null;
+  const status = h("p", { role: "status", hidden: true });
+  const answerButton = h(
+    "button",
+    { class: "sp-btn sp-btn-primary sp-btn-small", type: "button", "aria-describedby": `${id}-title`, onclick: () => answer(connectUrl(r.origin, r.code)) },
+    "Answer",
+  );
+  const declineButton = h(
+    "button",
+    {
+      class: "sp-btn sp-btn-danger sp-btn-small",
+      type: "button",
+      "aria-describedby": `${id}-title`,
+      onclick: async () => {
+        answerButton.disabled = declineButton.disabled = true;
+        say(status, "Declining…");
+        try {
+          await declineRequest(r.origin, r.code);
+          say(status, "Declined. The agent is told its request was declined.", "ok");
+          await refresh();
+        } catch (e) {
+          answerButton.disabled = declineButton.disabled = false;
+          say(status, e instanceof BrokerError ? e.message : "Could not decline. Try again.", "error");
+        }
+      },
+    },
+    "Decline",
+  );
+  const facts = h(
+    "dl",
+    { class: "pop-facts" },
+    h("dt", {}, "Code"),
+    h("dd", {}, h("span", { class: "sp-code", "data-testid": "code" }, r.code)),
+    h("dt", {}, "Key fingerprint"),
+    h(
+      "dd",
+      {},
+      fp
+        ? h("span", { class: "pop-fp", "data-testid": "fingerprint" }, fp)
+        : h("span", { class: "pop-fp pop-fp-bad", "data-testid": "fingerprint" }, "unreadable key: do not answer"),
+    ),
+    h("dt", {}, "Broker"),
+    h("dd", { class: "sp-mono", "data-testid": "origin" }, r.origin),
+    h("dt", {}, "Sent through"),
+    h("dd", { "data-testid": "sender" }, typeof r.sender_name === "string" && r.sender_name ? r.sender_name : "an unnamed agent"),
+    h("dt", {}, "Asks for"),
+    h("dd", { "data-testid": "fields" }, fields.length ? fields.join(", ") : "a credential"),
+  );
+  const claims = h(
+    "div",
+    { class: "pop-claim", "data-testid": "claims" },
+    h("p", { class: "pop-claim-label" }, "What the agent claims (unverified)"),
+    h("p", {}, h("span", { class: "sp-muted" }, "Name: "), h("span", { "data-testid": "agent-name" }, agentName ?? "not given")),
+    h("p", {}, h("span", { class: "sp-muted" }, "Reason: "), h("span", { "data-testid": "reason" }, reason ?? "not given")),
+  );
+  if (!fp) answerButton.disabled = true;
+  return h(
+    "li",
+    { class: "pop-item", "data-key": key, "data-testid": "request", "data-code": r.code, "aria-labelledby": `${id}-title` },
+    h(
+      "div",
+      { class: "pop-item-head" },
+      h("h2", { id: `${id}-title`, "data-testid": "display-name" }, typeof r.display_name === "string" && r.display_name ? r.display_name : "Credential request"),
+      h("span", { class: "pop-countdown", "data-expires": Number.isFinite(expires) ? String(expires) : "" }),
+    ),
+    facts,
+    claims,
+    status,
+    h("div", { class: "sp-actions" }, answerButton, declineButton),
+  );
+}
+
+async function fingerprintOf(publicKey) {
+  if (!(await wasm) || typeof publicKey !== "string") return null;
+  try {
+    return fingerprint(publicKey).short;
+  } catch {
+    return null;
+  }
+}
+
+/** Update every countdown; an expired request can no longer be answered. */
+function tick() {
+  const now = Date.now();
+  for (const el of document.querySelectorAll(".pop-countdown")) {
+    const t = Number(el.dataset.expires);
+    if (!Number.isFinite(t) || !el.dataset.expires) {
+      el.textContent = "";
+      continue;
+    }
+    const left = t - now;
+    el.textContent = left > 0 ? `expires in ${countdown(left)}` : "expired";
+    el.toggleAttribute("data-soon", left > 0 && left < 60_000);
+    const li = el.closest("li");
+    if (left <= 0 && !li.hasAttribute("data-expired")) {
+      li.setAttribute("data-expired", "");
+      for (const b of li.querySelectorAll("button")) b.disabled = true;
+    }
+  }
+}
+setInterval(tick, 1000);
+
+// ---- polling
+
+async function refresh() {
+  $("main").setAttribute("aria-busy", "true");
+  const state = await runtime.send({ type: "poll" });
+  if (state) await render(state, { fresh: true });
+  else {
+    $("main").setAttribute("aria-busy", "false");
+    say($("status"), "Sealpost could not check your brokers just now. Try again.", "error");
+  }
+}
+
+// ---- the active tab
+
+async function offerActiveTab() {
+  const tab = await tabs.active();
+  const found = tab && tab.url ? parseConnectUrl(tab.url) : null;
+  if (!found) return;
+  const paired = (await loadBrokers()).some((b) => b.origin === found.origin);
+  if (!paired) return;
+  $("tab-offer-code").textContent = found.code;
+  $("tab-offer-origin").textContent = found.origin;
+  $("tab-offer-answer").onclick = () => answer(connectUrl(found.origin, found.code));
+  $("tab-offer").hidden = false;
+}
+
+// ---- paste box
+
+$("paste-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const err = $("paste-error");
+  const linkText = $("paste-link").value.trim();
+  const codeText = $("paste-code").value.trim();
+  const direct = parseConnectUrl(linkText);
+  if (direct) return void answer(connectUrl(direct.origin, direct.code));
+  let origin;
+  try {
+    origin = brokerOrigin(linkText);
+  } catch {
+    // A broker elsewhere over plain http is allowed here: the answer page says how safe it is.
+    try {
+      const u = new URL(linkText);
+      if (u.protocol === "http:" || u.protocol === "https:") origin = u.origin;
+    } catch {
+      origin = null;
+    }
+  }
+  const code = normalizeCode(codeText);
+  if (!origin) {
+    say(err, "Paste the link the agent printed (…/connect/ABCD-1234), or the broker's address and the code.", "error");
+    $("paste-link").focus();
+    return;
+  }
+  if (!code) {
+    say(err, "Enter the 8-character code the agent printed, like ABCD-1234.", "error");
+    $("paste-code").focus();
+    return;
+  }
+  void answer(connectUrl(origin, code));
 });
+
+$("refresh").addEventListener("click", () => void refresh());
+$("settings").addEventListener("click", () => {
+  void runtime.openOptionsPage();
+  window.close();
+});
+$("empty-add").addEventListener("click", () => {
+  void runtime.openOptionsPage();
+  window.close();
+});
+
+async function start() {
+  const { last } = await session.get("last");
+  await render(last || null);
+  void offerActiveTab();
+  await refresh();
+}
+
+void start();
