@@ -6,6 +6,7 @@
 //  - a LinkAuth-shaped fake broker (reference field names, no inbox API),
 //    link pasted into the page: answered, and the agent opens it;
 //  - an agent-supplied reason with HTML renders as text;
+//  - an origin without host permission: the page asks first, calls nothing;
 //  - tamper resistance: a broker in the middle (lib/evil-broker.mjs) with a
 //    page that steals and a substituted key: the extension never requests its
 //    page or scripts, shows a fingerprint other than the agent's, a pasted
@@ -17,60 +18,9 @@ import { startBroker } from "./lib/broker.mjs";
 import { startFakeBroker } from "./lib/fake-broker.mjs";
 import { startEvilBroker } from "./lib/evil-broker.mjs";
 import { TestAgent, ALG_JWE, ALG_LINKAUTH, sessionIdOf } from "./lib/agent.mjs";
-import { cp, mkdtemp, readdir, readFile, rm, writeFile, mkdir } from "node:fs/promises";
-import { existsSync } from "node:fs";
-import { createHash } from "node:crypto";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { chromium } from "playwright-core";
-import { CHROMIUM, DIST, ROOT } from "./lib/env.mjs";
-import { CHROMIUM_FLAGS } from "./lib/browser.mjs";
+import { launchWithExtension } from "./lib/extension.mjs";
 import { ALL_FIELD_TYPES, controlValues, fillForm, heapContains, makeSecret, waitForState } from "./lib/consent.mjs";
 import { screenshot } from "./lib/browser.mjs";
-
-// PROTOTYPE until ext-shell's tests/e2e/lib/extension.mjs lands: package the
-// extension the way the layout note says (extension/ + www/*.js|css except
-// main.js into www/ + dist/full into pkg/) and load it unpacked.
-async function launchWithExtension({ colorScheme = "light" } = {}) {
-  const dir = await mkdtemp(join(tmpdir(), "sealpost-ext-"));
-  await cp(join(ROOT, "extension"), dir, { recursive: true });
-  await mkdir(join(dir, "www"));
-  for (const f of await readdir(join(ROOT, "www"))) {
-    if (/\.(js|css)$/.test(f) && f !== "main.js") await cp(join(ROOT, "www", f), join(dir, "www", f));
-  }
-  await cp(join(DIST, "full"), join(dir, "pkg"), { recursive: true });
-  const manifest = JSON.parse(await readFile(join(dir, "manifest.json"), "utf8"));
-  if (!existsSync(join(dir, "background.js"))) delete manifest.background;
-  if (!existsSync(join(dir, "popup.html"))) delete manifest.action;
-  if (!existsSync(join(dir, "options.html"))) delete manifest.options_ui;
-  await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest));
-  const id = [...createHash("sha256").update(Buffer.from(manifest.key, "base64")).digest("hex").slice(0, 32)]
-    .map((c) => String.fromCharCode(97 + parseInt(c, 16)))
-    .join("");
-  const userDataDir = await mkdtemp(join(tmpdir(), "sealpost-chromium-"));
-  const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    colorScheme,
-    args: [...CHROMIUM_FLAGS, `--disable-extensions-except=${dir}`, `--load-extension=${dir}`],
-    viewport: { width: 1024, height: 900 },
-  });
-  return {
-    context,
-    extensionId: id,
-    async openPage(name, query = {}, page = null) {
-      const p = page || (await context.newPage());
-      const qs = new URLSearchParams(query).toString();
-      await p.goto(`chrome-extension://${id}/${name}${qs ? "?" + qs : ""}`);
-      return p;
-    },
-    async close() {
-      await context.close().catch(() => {});
-      await rm(userDataDir, { recursive: true, force: true });
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 const inMinutes = (m) => new Date(Date.now() + m * 60_000).toISOString();
 
@@ -282,10 +232,10 @@ test("tamper resistance: a broker that serves a stealing page and swaps the key"
 
     // The pasted agent fingerprint blocks: nothing is confirmed.
     await page.getByLabel("Optional: paste the fingerprint your agent printed").fill(agent.fingerprint.short);
-    await page.getByTestId("confirm").click();
+    assert.equal(await page.getByTestId("confirm").getAttribute("aria-disabled"), "true");
+    await page.getByTestId("confirm").click({ force: true }); // clicked anyway
     await page.waitForTimeout(300);
     assert.equal(await page.evaluate(() => document.getElementById("consent").getAttribute("data-state")), "review");
-    assert.equal(await page.getByTestId("confirm").getAttribute("aria-disabled"), "true");
     assert.match(await page.locator("#sp-fp-input-status").innerText(), /Does not match/);
     await page.keyboard.press("Enter"); // Enter in the box is the same click
     await page.waitForTimeout(200);
