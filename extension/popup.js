@@ -35,16 +35,17 @@ async function render(state, { fresh = false } = {}) {
   const main = $("main");
   if (!state) {
     say($("status"), brokers.length ? "Checking your brokers…" : "");
-    main.setAttribute("aria-busy", brokers.length ? "true" : "false");
+    main.setAttribute("aria-busy", "true");
     renderEmpty(brokers, []);
     return;
   }
   main.setAttribute("aria-busy", fresh ? "false" : "true");
   const paired = new Set(brokers.map((b) => b.origin));
   const requests = state.requests.filter((r) => paired.has(r.origin));
-  renderErrors(state.errors.filter((e) => paired.has(e.origin)));
+  const errors = state.errors.filter((e) => paired.has(e.origin));
+  renderErrors(errors);
   await renderList(requests);
-  renderEmpty(brokers, requests);
+  renderEmpty(brokers, requests, errors);
   const n = requests.length;
   const checked = new Date(state.checked_at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   if (brokers.length === 0) say($("status"), "");
@@ -52,14 +53,17 @@ async function render(state, { fresh = false } = {}) {
   else say($("status"), n ? `${n} ${n === 1 ? "request" : "requests"} waiting. Checked ${checked}.` : `Checked ${checked}.`);
 }
 
-function renderEmpty(brokers, requests) {
+function renderEmpty(brokers, requests, errors = []) {
   const empty = $("empty");
-  empty.hidden = requests.length > 0;
+  // Every broker failed: the alerts say why; "no requests" would be a guess.
+  empty.hidden = requests.length > 0 || (brokers.length > 0 && errors.length >= brokers.length);
   if (brokers.length === 0) {
     $("empty-text").textContent = "No broker paired yet. Add the broker your agents use to see their requests here.";
     $("empty-add").hidden = false;
   } else {
-    $("empty-text").textContent = "No requests waiting. When an agent you added asks for a credential, it appears here.";
+    $("empty-text").textContent = errors.length
+      ? "No requests waiting at the brokers that answered."
+      : "No requests waiting. When an agent you added asks for a credential, it appears here.";
     $("empty-add").hidden = true;
   }
 }

@@ -1,0 +1,289 @@
+// The extension's inbox, end to end in Debian's headless Chromium with the
+// packaged extension (dist/extension/chromium) and a real broker:
+// pairing through the options page, agents (senders) added and removed,
+// the badge, the popup's list (code, locally computed fingerprint, claims as
+// text), decline, answering from the popup, and removing a broker.
+//
+//   cargo xtask build && cargo build -p sealpost-broker
+//   node --test --test-concurrency=1 tests/e2e/extension_inbox.test.mjs
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { launchWithExtension } from "./lib/extension.mjs";
+import { startBroker } from "./lib/broker.mjs";
+import { TestAgent } from "./lib/agent.mjs";
+import { screenshot } from "./lib/browser.mjs";
+import { fillForm, makeSecret, waitForState } from "./lib/consent.mjs";
+
+/** Everything the page reports that a user would see as breakage. */
+function watch(page, errors) {
+  page.on("pageerror", (e) => errors.push(`pageerror: ${e}`));
+  page.on("console", (m) => m.type() === "error" && errors.push(`console: ${m.text()}`));
+  page.on("dialog", (d) => {
+    errors.push(`dialog: ${d.message()}`);
+    void d.dismiss();
+  });
+}
+
+/** Pair through the options page, as a person does. Returns the options page. */
+async function pair(ext, brokerUrl, errors) {
+  const page = await ext.context.newPage();
+  watch(page, errors);
+  await ext.openPage("options.html", {}, page);
+  await page.getByLabel("Broker address").fill(brokerUrl);
+  await page.getByRole("button", { name: "Add broker" }).click();
+  await page.getByTestId("broker").filter({ hasText: brokerUrl }).waitFor();
+  await page.getByText(`Added ${brokerUrl}`).waitFor();
+  return page;
+}
+
+/** Add an agent on the options page; returns { credential, command }. */
+async function addAgent(page, name) {
+  await page.getByLabel("Agent name").fill(name);
+  await page.getByRole("button", { name: "Add agent" }).click();
+  await page.getByRole("heading", { name: `Command for “${name}”` }).waitFor();
+  const command = await page.getByTestId("agent-command").inputValue();
+  const m = /--inbox (is_[A-Za-z0-9_-]+) /.exec(command);
+  assert.ok(m, `a sender credential in ${command}`);
+  await page.getByRole("button", { name: "Done, hide it" }).click();
+  return { credential: m[1], command };
+}
+
+/** Open the popup (as a page of the popup's size) and wait for its fresh list. */
+async function openPopup(ext, errors) {
+  const page = await ext.context.newPage();
+  watch(page, errors);
+  await page.setViewportSize({ width: 400, height: 600 });
+  await ext.openPage("popup.html", {}, page);
+  await page.locator("main[aria-busy=false]").waitFor({ timeout: 15_000 });
+  return page;
+}
+
+/** POST /v1/sessions as a raw agent would; returns { status, body }. */
+async function postSession(brokerUrl, agent, extra) {
+  const res = await fetch(`${brokerUrl}/v1/sessions`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ public_key: agent.publicKeyB64, template: "api_key", ...extra }),
+  });
+  return { status: res.status, body: await res.json().catch(() => null) };
+}
+
+async function withStack(fn, { colorScheme = "light" } = {}) {
+  const broker = await startBroker();
+  const ext = await launchWithExtension({ colorScheme });
+  const errors = [];
+  try {
+    await fn({ broker, ext, errors });
+  } finally {
+    await ext.close();
+    await broker.stop();
+  }
+}
+
+test("install opens the first-run page, which explains the extension; nothing is stored yet", async () => {
+  await withStack(async ({ ext }) => {
+    const isWelcome = (p) => p.url().endsWith("/options.html?welcome=1");
+    const page = ext.context.pages().find(isWelcome) || (await ext.context.waitForEvent("page", { predicate: isWelcome }));
+    await page.getByRole("heading", { level: 1, name: "Welcome to Sealpost" }).waitFor();
+    const about = await page.locator("#about p").allInnerTexts();
+    assert.equal(about.length, 3, "three sentences on what it does");
+    assert.equal(await page.getByLabel("Broker address").count(), 1);
+    const { local, sync } = await ext.storage();
+    assert.deepEqual(sync, {}, "nothing in sync storage");
+    assert.equal(local.brokers, undefined);
+    assert.equal(await ext.badgeText(), "");
+  });
+});
+
+test("pair, add an agent, its request: badge 1, popup shows the code, the agent's own fingerprint, its claims as text", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const { credential, command } = await addAgent(options, "CI runner");
+    assert.equal(command, `sealpost request --broker ${broker.url} --inbox ${credential} --template api_key`);
+
+    // Secrets: the inbox token in storage.local only; the sender credential nowhere.
+    const { local, sync } = await ext.storage();
+    assert.deepEqual(sync, {});
+    assert.equal(local.brokers.length, 1);
+    const stored = local.brokers[0];
+    assert.equal(stored.origin, broker.url);
+    assert.match(stored.inbox_id, /^ib_/);
+    assert.match(stored.inbox_token, /^it_/);
+    assert.deepEqual(stored.senders.map((s) => s.name), ["CI runner"]);
+    assert.ok(!JSON.stringify(local).includes(credential), "the sender credential is not stored");
+    assert.equal(await options.getByTestId("agent-command").count(), 0, "the command is gone once hidden");
+
+    const agent = await TestAgent.create(broker.url);
+    const reason = `<img src=x onerror="window.__pwned=1;alert(1)"> rotate the key`;
+    await agent.createSession({ inbox: credential, template: "api_key", display_name: "Staging API key", agent_name: "deploy-bot <b>root</b>", reason });
+
+    const popup = await openPopup(ext, errors);
+    const item = popup.getByTestId("request");
+    assert.equal(await item.count(), 1);
+    assert.equal(await ext.badgeText(), "1");
+    assert.equal(await item.getByTestId("code").innerText(), agent.code);
+    assert.equal(await item.getByTestId("fingerprint").innerText(), agent.fingerprint.short, "computed in the extension = the agent's");
+    assert.equal(await item.getByTestId("origin").innerText(), broker.url);
+    assert.equal(await item.getByTestId("sender").innerText(), "CI runner");
+    assert.equal(await item.getByTestId("display-name").innerText(), "Staging API key");
+    assert.equal(await item.getByTestId("fields").innerText(), "API Key");
+    assert.equal(await item.getByTestId("reason").innerText(), reason, "the reason renders as text");
+    assert.equal(await item.getByTestId("agent-name").innerText(), "deploy-bot <b>root</b>");
+    assert.match(await item.getByTestId("claims").innerText(), /What the agent claims/);
+    assert.equal(await popup.locator("#requests img, #requests b").count(), 0, "no element made from agent text");
+    assert.equal(await popup.evaluate(() => window.__pwned), undefined);
+    assert.match(await item.locator(".pop-countdown").innerText(), /^expires in \d+ min \d\d s$/);
+    await screenshot(popup, "extension-inbox-popup-pending");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("decline: the agent's next poll ends with 404 Request Declined and the badge clears", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const { credential } = await addAgent(options, "laptop");
+    const agent = await TestAgent.create(broker.url);
+    await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token" });
+    assert.equal((await agent.pollOnce()).status, 200);
+
+    const popup = await openPopup(ext, errors);
+    assert.equal(await ext.badgeText(), "1");
+    await popup.getByTestId("request").getByRole("button", { name: "Decline" }).click();
+    await popup.getByText("No requests waiting.").waitFor();
+    const { status, body } = await agent.pollOnce();
+    assert.equal(status, 404);
+    assert.equal(body.title, "Request Declined");
+    assert.equal(await ext.badgeText(), "");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("senders: no credential or a removed one is refused; the list shows each sender's name and requests", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const ci = await addAgent(options, "CI runner");
+    const laptop = await addAgent(options, "laptop");
+    const { local } = await ext.storage();
+    const inboxId = local.brokers[0].inbox_id;
+    const agent = await TestAgent.create(broker.url);
+
+    const bare = await postSession(broker.url, agent, { inbox: inboxId });
+    assert.equal(bare.status, 400, "a bare inbox id is not enough");
+    assert.equal(bare.body.code, "ERR_SENDER_REQUIRED");
+    const forged = await postSession(broker.url, agent, { inbox: `is_${"A".repeat(43)}` });
+    assert.equal(forged.status, 403);
+    assert.equal(forged.body.code, "ERR_SENDER_INVALID");
+
+    await agent.createSession({ inbox: ci.credential, template: "api_key", agent_name: "ci" });
+    await options.reload();
+    const senders = options.getByTestId("sender");
+    await senders.filter({ hasText: "1 request sent" }).waitFor();
+    const rows = await senders.allInnerTexts();
+    assert.equal(rows.length, 2);
+    assert.match(rows.find((r) => r.startsWith("CI runner")), /1 pending · 1 request sent/);
+    assert.match(rows.find((r) => r.startsWith("laptop")), /0 pending · 0 requests sent · not used yet/);
+
+    // The popup names the sender the request came through.
+    const popup = await openPopup(ext, errors);
+    assert.equal(await popup.getByTestId("request").getByTestId("sender").innerText(), "CI runner");
+    await popup.close();
+
+    // Remove "laptop": its credential stops working at once.
+    await options.getByRole("button", { name: "Remove agent laptop" }).click();
+    await senders.filter({ hasText: "laptop" }).waitFor({ state: "detached" });
+    const removed = await postSession(broker.url, await TestAgent.create(broker.url), { inbox: laptop.credential });
+    assert.equal(removed.status, 403);
+    assert.equal(removed.body.code, "ERR_SENDER_INVALID");
+
+    // Remove "CI runner": its pending request ends as declined.
+    await options.getByRole("button", { name: "Remove agent CI runner" }).click();
+    await options.getByText("No agent yet").waitFor();
+    const { status, body } = await agent.pollOnce();
+    assert.equal(status, 404);
+    assert.equal(body.title, "Request Declined");
+    assert.deepEqual((await ext.storage()).local.brokers[0].senders, []);
+    await screenshot(options, "extension-inbox-options-no-agents");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("remove a broker: the inbox is deleted at the broker, its requests end, the extension forgets it", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const { credential } = await addAgent(options, "CI runner");
+    const { inbox_id: inboxId, inbox_token: inboxToken } = (await ext.storage()).local.brokers[0];
+    const agent = await TestAgent.create(broker.url);
+    await agent.createSession({ inbox: credential, template: "api_key" });
+
+    await options.getByRole("button", { name: "Remove broker" }).click();
+    await options.getByRole("button", { name: "Yes, remove it" }).click();
+    await options.getByText(`Removed ${broker.url}.`).waitFor();
+    assert.equal(await options.getByTestId("broker").count(), 0);
+    assert.deepEqual((await ext.storage()).local.brokers, []);
+
+    const res = await fetch(`${broker.url}/v1/inboxes/${inboxId}/requests`, { headers: { Authorization: `Bearer ${inboxToken}` } });
+    assert.equal(res.status, 404, "the inbox no longer exists at the broker");
+    const { status, body } = await agent.pollOnce();
+    assert.equal(status, 404);
+    assert.equal(body.title, "Request Declined");
+    const late = await postSession(broker.url, await TestAgent.create(broker.url), { inbox: credential });
+    assert.equal(late.status, 403, "its senders are gone too");
+    const popup = await openPopup(ext, errors);
+    await popup.getByText("No broker paired yet.").waitFor();
+    assert.equal(await ext.badgeText(), "");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("answer from the popup: the answer page delivers the typed value, then the badge returns to 0", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const { credential } = await addAgent(options, "CI runner");
+    const agent = await TestAgent.create(broker.url);
+    await agent.createSession({ inbox: credential, template: "api_key", display_name: "Prod key" });
+
+    const popup = await openPopup(ext, errors);
+    assert.equal(await ext.badgeText(), "1");
+    const opened = ext.context.waitForEvent("page");
+    await popup.getByTestId("request").getByRole("button", { name: "Answer" }).click();
+    const answer = await opened;
+    watch(answer, errors);
+    await answer.waitForLoadState();
+    const url = new URL(answer.url());
+    assert.equal(url.pathname, "/answer.html");
+    assert.equal(url.searchParams.get("link"), `${broker.url}/connect/${agent.code}`);
+    await waitForState(answer, "review");
+    assert.equal(await answer.getByTestId("fingerprint").innerText(), agent.fingerprint.short);
+    await answer.getByTestId("confirm").click();
+    await waitForState(answer, "form");
+    const secret = makeSecret("inbox");
+    await fillForm(answer, { "API Key": secret });
+    await answer.getByTestId("submit").click();
+    await waitForState(answer, "done");
+    const ready = await agent.pollUntilReady({ intervalMs: 300 });
+    assert.deepEqual(await agent.open(ready.ciphertext, ready.algorithm), { api_key: secret });
+
+    const again = await openPopup(ext, errors);
+    await again.getByText("No requests waiting.").waitFor();
+    assert.equal(await ext.badgeText(), "", "badge back to 0 (empty)");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("a broker that stops answering shows an error state in the popup, not an empty list", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    await options.close();
+    await broker.stop();
+    const popup = await openPopup(ext, []);
+    const alert = popup.getByTestId("broker-error");
+    await alert.waitFor();
+    assert.match(await alert.innerText(), new RegExp(`${broker.url.replace(/[.:/]/g, "\\$&")} did not answer`));
+    assert.equal(await ext.badgeText(), "!");
+    assert.equal(await popup.getByText("No requests waiting").isVisible(), false, "no claim of an empty inbox");
+    const { local } = await ext.storage();
+    assert.ok(!(await alert.innerText()).includes(local.brokers[0].inbox_token), "no token in error text");
+    await screenshot(popup, "extension-inbox-popup-unreachable");
+    void errors;
+  });
+});
