@@ -251,7 +251,8 @@ export function parseRequest(data, mod, fallbackCode) {
 /**
  * new ConsentFlow({ apiBase, code, bundleUrl, securityMode, onState, onBusy, onClear })
  *  apiBase: broker origin ("" = same origin); code: user code ("" = manual entry);
- *  bundleUrl: absolute URL of the WASM bundle's JS file; securityMode: fixed
+ *  bundleUrl: absolute URL of the WASM bundle's JS file (or `bundle`: an
+ *  initialised bundle module, or a promise of one); securityMode: fixed
  *  transport verdict (the extension) instead of the broker's `security.mode`;
  *  onState(state, detail): render; onBusy(bool); onClear(): drop form values.
  */
@@ -273,7 +274,7 @@ export class ConsentFlow {
     this.destroyed = false;
     // Load the bundle in parallel with the first request.
     mark("sealpost:mount");
-    this.bundle = loadBundle(opts.bundleUrl);
+    this.bundle = opts.bundle ? Promise.resolve(opts.bundle) : loadBundle(opts.bundleUrl);
     this.bundle.then(() => mark("sealpost:bundle-ready"), () => {});
   }
 
