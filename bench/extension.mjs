@@ -1,0 +1,301 @@
+#!/usr/bin/env node
+// Benchmark: how fast the extension's pages are ready, in headless Chromium
+// (Debian's, --load-extension), each as a ratio to a blank extension page
+// opened the same way in the same run (goal: <= 1.5x for both):
+//  - popup:  popup.html opened -> the list of 5 pending requests rendered
+//            (5 sessions posted to a paired inbox of a real broker the bench starts);
+//  - answer: answer.html?link=… opened -> the request shown, fingerprint computed
+//            by the bundled WASM, ready to confirm (the consent flow's "review"
+//            state: the first interactive view of the answer form);
+//  - blank:  an empty HTML page in the same extension (added to a temporary
+//            copy of dist/extension/chromium), to its load event.
+// Each run opens a new tab and navigates it to the page; times are taken in the
+// page from its navigation start (performance.now()) when the condition first
+// holds (a MutationObserver installed before any page script runs). Runs are
+// interleaved blank/popup/answer; medians of --runs (default 15, >= 10) after
+// 2 warm-up rounds. Also prints the extension zip sizes.
+// A benchmark, not a test: prints figures, exits 0 whatever they are (non-zero
+// only when it cannot run at all).
+//
+//   cargo xtask build && cargo build -p sealpost-broker
+//   node bench/extension.mjs [--runs 15] [--json]
+import { cp, mkdtemp, rm, writeFile, mkdir, stat } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { tmpdir, loadavg, cpus } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { startBroker } from "../tests/e2e/lib/broker.mjs";
+import { TestAgent } from "../tests/e2e/lib/agent.mjs";
+import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
+import { ARTIFACTS_DIR, CHROMIUM, DIST } from "../tests/e2e/lib/env.mjs";
+
+function parseArgs(argv) {
+  const opts = { runs: 15, warmup: 2, json: false, pages: ["blank", "popup", "answer"] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
+    else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
+    else if (a === "--json") opts.json = true;
+    else if (a === "--pages") opts.pages = ["blank", ...argv[++i].split(",").filter((p) => p !== "blank")];
+    else if (a === "-h" || a === "--help") {
+      console.log("node bench/extension.mjs [--runs N>=10] [--warmup N] [--pages popup,answer] [--json]");
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!(opts.runs >= 10)) throw new Error("--runs must be >= 10 (medians of at least 10 runs)");
+  return opts;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const PENDING = 5;
+const BLANK = "bench-blank.html";
+
+/** The Chromium extension id for the manifest's `key` (first 32 hex of SHA-256, a-p). */
+function extensionIdOf(keyB64) {
+  const hex = createHash("sha256").update(Buffer.from(keyB64, "base64")).digest("hex").slice(0, 32);
+  return [...hex].map((c) => String.fromCharCode(97 + parseInt(c, 16))).join("");
+}
+
+/**
+ * Runs in every page before its own scripts (addInitScript): records, from the
+ * page's navigation start, when the page-specific "ready" condition first holds.
+ */
+function readinessProbe(pendingWanted) {
+  const path = location.pathname;
+  const done = (t) => {
+    if (window.__benchReady === undefined) window.__benchReady = t;
+  };
+  let check = null;
+  if (path.endsWith("/popup.html")) {
+    check = () => {
+      // Every item rendered with its fingerprint (computed locally by the bundled WASM).
+      const items = [...document.querySelectorAll("[data-testid=request]")];
+      return items.length >= pendingWanted && items.every((li) => li.querySelector("[data-testid=fingerprint]")?.textContent.trim());
+    };
+  } else if (path.endsWith("/answer.html")) {
+    check = () => {
+      const host = document.querySelector("[data-state]");
+      if (!host || host.getAttribute("data-state") !== "review") return false;
+      const fp = host.shadowRoot && host.shadowRoot.querySelector("[data-testid=fingerprint]");
+      return !!(fp && fp.textContent.trim());
+    };
+  }
+  addEventListener("load", () => {
+    window.__benchLoad = performance.now();
+    if (!check) done(window.__benchLoad);
+  });
+  if (!check) return;
+  // Watch the document and every shadow root attached later.
+  const seen = new WeakSet();
+  const observe = (root) => {
+    if (seen.has(root)) return;
+    seen.add(root);
+    new MutationObserver(() => {
+      if (window.__benchReady !== undefined) return;
+      for (const el of root.querySelectorAll("*")) if (el.shadowRoot) observe(el.shadowRoot);
+      if (check()) done(performance.now());
+    }).observe(root, { childList: true, subtree: true, attributes: true, characterData: true });
+  };
+  observe(document);
+  const attach = Element.prototype.attachShadow;
+  Element.prototype.attachShadow = function (init) {
+    const r = attach.call(this, init);
+    observe(r);
+    return r;
+  };
+}
+
+async function fileSize(p) {
+  try {
+    return (await stat(p)).size;
+  } catch {
+    return null;
+  }
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const pkg = join(DIST, "extension", "chromium");
+  if (!existsSync(join(pkg, "manifest.json"))) throw new Error(`missing ${pkg}: run \`cargo xtask build\``);
+  const manifest = JSON.parse(readFileSync(join(pkg, "manifest.json"), "utf8"));
+  const id = extensionIdOf(manifest.key);
+
+  // A temporary copy of the package + a blank page, loaded the same way as the tests do.
+  const dir = await mkdtemp(join(tmpdir(), "sealpost-bench-ext-"));
+  const userDataDir = await mkdtemp(join(tmpdir(), "sealpost-bench-chromium-"));
+  await cp(pkg, dir, { recursive: true });
+  await writeFile(
+    join(dir, BLANK),
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>blank</title>\n</head>\n<body></body>\n</html>\n',
+  );
+
+  // Many opens of one code in a minute: lift the per-code and per-client connect limits.
+  const broker = await startBroker({ args: ["--connect-rate", "100000", "--connect-rate-client", "0"] });
+  let context;
+  try {
+    // Pair: an inbox and a sender at the broker, stored the way the options page stores them.
+    const post = async (path, body, token) => {
+      const res = await fetch(`${broker.url}${path}`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json", ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+      const json = await res.json().catch(() => null);
+      if (res.status !== 201) throw new Error(`POST ${path}: HTTP ${res.status} ${JSON.stringify(json)}`);
+      return json;
+    };
+    const inbox = await post("/v1/inboxes", {});
+    const sender = await post(`/v1/inboxes/${inbox.inbox_id}/senders`, { name: "bench runner" }, inbox.inbox_token);
+    const agents = [];
+    for (let i = 0; i < PENDING; i++) {
+      const agent = await TestAgent.create(broker.url);
+      await agent.createSession({
+        inbox: sender.sender_credential,
+        display_name: `Bench key ${i + 1}`,
+        agent_name: `bench-agent-${i + 1}`,
+        reason: `Benchmark request number ${i + 1}.`,
+        template: "api_key",
+        ttl: 3600,
+      });
+      agents.push(agent);
+    }
+    // One session to answer (not in the inbox).
+    const answering = await TestAgent.create(broker.url);
+    const created = await answering.createSession({ template: "api_key", display_name: "Bench answer", ttl: 3600 });
+    const link = created.verification_uri_complete || created.url;
+
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [...CHROMIUM_FLAGS, `--disable-extensions-except=${dir}`, `--load-extension=${dir}`],
+      viewport: { width: 1024, height: 900 },
+    });
+    await context.addInitScript(readinessProbe, PENDING);
+    const base = `chrome-extension://${id}/`;
+    {
+      const p = await context.newPage();
+      await p.goto(base + BLANK);
+      await p.evaluate(
+        (brokers) => chrome.storage.local.set({ brokers }),
+        [
+          {
+            origin: new URL(broker.url).origin,
+            inbox_id: inbox.inbox_id,
+            inbox_token: inbox.inbox_token,
+            senders: [{ sender_id: sender.sender_id, name: sender.name, created_at: sender.created_at }],
+          },
+        ],
+      );
+      await p.close();
+    }
+
+    const all = {
+      blank: base + BLANK,
+      popup: base + "popup.html",
+      answer: `${base}answer.html?${new URLSearchParams({ link })}`,
+    };
+    const pages = Object.fromEntries(opts.pages.map((p) => [p, all[p]]));
+    const times = { blank: [], popup: [], answer: [] };
+    const loads = { blank: [], popup: [], answer: [] };
+    const breakdown = {};
+    const rounds = opts.warmup + opts.runs;
+    for (let round = 0; round < rounds; round++) {
+      for (const [name, url] of Object.entries(pages)) {
+        const page = await context.newPage();
+        await page.goto(url);
+        const t = await page
+          .waitForFunction(() => window.__benchReady, null, { timeout: 30_000, polling: 50 })
+          .then((h) => h.jsonValue())
+          .catch(async (e) => {
+            const text = await page.evaluate(() => { const h = document.querySelector("[data-state]"); return `state=${h?.getAttribute("data-state")} ready=${window.__benchReady} ` + (h?.shadowRoot?.textContent || document.body?.innerText).slice(0, 300); }).catch((e) => "? " + e.message);
+            throw new Error(`${name} page never ready (${e.message.split("\n")[0]}); it shows: ${text}`);
+          });
+        const load = await page.waitForFunction(() => window.__benchLoad, null, { timeout: 30_000, polling: 50 }).then((h) => h.jsonValue());
+        // Where the time goes: the page's own marks and when each resource finished.
+        const parts = await page.evaluate(() => {
+          const out = { domContentLoaded: performance.getEntriesByType("navigation")[0]?.domContentLoadedEventEnd };
+          for (const m of performance.getEntriesByType("mark")) out[m.name] = m.startTime;
+          for (const r of performance.getEntriesByType("resource")) {
+            const u = new URL(r.name);
+            const key = u.protocol === "chrome-extension:" ? u.pathname.slice(1) : `${u.pathname.replace(/\/[^/]*-[^/]*$/, "/{code}")}`;
+            if (/\.wasm$|sealpost_wasm\.js$|\/v1\//.test(key)) out[`${key} (response end)`] = r.responseEnd;
+          }
+          return out;
+        });
+        await page.close();
+        if (round >= opts.warmup) {
+          times[name].push(t);
+          loads[name].push(load);
+          for (const [k, v] of Object.entries(parts)) if (typeof v === "number") ((breakdown[name] ??= {})[k] ??= []).push(v);
+        }
+      }
+    }
+
+    const zips = {
+      chromium: await fileSize(join(DIST, "sealpost-extension-chromium.zip")),
+      firefox: await fileSize(join(DIST, "sealpost-extension-firefox.zip")),
+    };
+    const med = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.length ? median(v) : NaN]));
+    const ratios = Object.fromEntries(
+      ["popup", "answer"].map((k) => [k, times[k].length ? median(times[k].map((t, i) => t / times.blank[i])) : NaN]),
+    );
+    const out = {
+      runs: opts.runs,
+      warmup: opts.warmup,
+      pending: PENDING,
+      chromium: context.browser()?.version() ?? null,
+      cpus: cpus().length,
+      loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+      medians_ms: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, Number(v.toFixed(1))])),
+      load_event_medians_ms: Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, v.length ? Number(median(v).toFixed(1)) : null])),
+      ratio_of_medians: { popup: Number((med.popup / med.blank).toFixed(2)), answer: Number((med.answer / med.blank).toFixed(2)) },
+      median_of_ratios: { popup: Number(ratios.popup.toFixed(2)), answer: Number(ratios.answer.toFixed(2)) },
+      goal_ratio: 1.5,
+      zip_bytes: zips,
+      breakdown_medians_ms: Object.fromEntries(
+        Object.entries(breakdown).map(([page, parts]) => [
+          page,
+          Object.fromEntries(
+            Object.entries(parts)
+              .map(([k, v]) => [k, Number(median(v).toFixed(1))])
+              .sort((a, b) => a[1] - b[1]),
+          ),
+        ]),
+      ),
+      samples_ms: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, v.map((x) => Number(x.toFixed(1)))])),
+    };
+    await mkdir(ARTIFACTS_DIR, { recursive: true });
+    await writeFile(join(ARTIFACTS_DIR, "extension-bench.json"), JSON.stringify(out, null, 2) + "\n");
+    if (opts.json) console.log(JSON.stringify(out, null, 2));
+    else {
+      const f = (ms) => `${ms.toFixed(1)} ms`;
+      const kb = (b) => (b == null ? "missing" : `${b} bytes (${(b / 1024).toFixed(1)} KiB)`);
+      console.log(`extension pages, headless Chromium ${out.chromium ?? ""}, medians of ${opts.runs} runs (${opts.warmup} warm-up), load avg ${out.loadavg.join(" ")}`);
+      console.log(`  blank extension page -> load             ${f(med.blank)}`);
+      console.log(`  popup -> ${PENDING} pending requests listed     ${f(med.popup)}  = ${out.ratio_of_medians.popup}x blank (median of per-run ratios ${out.median_of_ratios.popup}x; goal <= 1.5x)`);
+      console.log(`  answer page -> request ready to confirm ${f(med.answer)}  = ${out.ratio_of_medians.answer}x blank (median of per-run ratios ${out.median_of_ratios.answer}x; goal <= 1.5x)`);
+      console.log(`  zips: chromium ${kb(zips.chromium)}, firefox ${kb(zips.firefox)}`);
+      for (const [page, parts] of Object.entries(out.breakdown_medians_ms)) {
+        if (page === "blank") continue;
+        console.log(`  ${page} breakdown (median ms from navigation start): ${Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
+      }
+      console.log(`  (figures also in test-artifacts/extension-bench.json)`);
+    }
+  } finally {
+    await context?.close().catch(() => {});
+    await broker.stop();
+    await rm(dir, { recursive: true, force: true });
+    await rm(userDataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(`bench/extension.mjs: ${e && e.stack ? e.stack : e}`);
+  process.exit(1);
+});
