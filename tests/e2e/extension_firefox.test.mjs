@@ -6,7 +6,9 @@
 // extension itself, since BiDi may not navigate to moz-extension:// URLs)
 // loads the bundled WASM under the MV3 CSP and answers a session of a real
 // broker end to end, for both envelopes: the agent opens exactly the typed
-// values, and the page only ever called the broker's JSON API.
+// values, and the page only ever called the broker's JSON API. Then pairing:
+// the options page adds the broker and an agent, the popup lists that agent's
+// request with the right fingerprint, and decline reaches the agent.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
@@ -238,6 +240,88 @@ test("answer page in Firefox: WASM under the MV3 CSP, a real broker's session an
 
 test("answer page in Firefox: JWE envelope", async () => {
   await answerInFirefox("jwe");
+});
+
+test("pairing in Firefox: the options page adds the loopback broker and an agent; the popup lists its request with the agent's fingerprint; decline ends it", async () => {
+  assert.ok(firstRun, "the install test ran first");
+  const origin = new URL(broker.url).origin;
+  // Options (the first-run page): add the broker by its address, then an agent by name.
+  await ff.call(
+    firstRun,
+    inPage(
+      "url",
+      `const input = byLabel(/^Broker address$/);
+       if (!input) throw new Error("no broker address input");
+       fill(input, url);
+       byRole("button", /^Add broker$/).click();`,
+    ),
+    [broker.url],
+  );
+  await ff.waitFor(firstRun, inPage("o", "return !!document.querySelector('[data-testid=broker][data-origin=\"' + o + '\"]');"), [origin], {
+    timeoutMs: 15_000,
+    what: "the paired broker listed",
+  });
+  await ff.call(
+    firstRun,
+    inPage(
+      "",
+      `const input = byLabel(/^Agent name$/);
+       if (!input) throw new Error("no agent name input");
+       fill(input, "firefox agent");
+       byRole("button", /^Add agent$/).click();`,
+    ),
+  );
+  const command = await ff.waitFor(firstRun, inPage("", "return byTestId('agent-command')?.value || null;"), [], { what: "the agent command" });
+  const credential = /--inbox\s+(is_[A-Za-z0-9_-]+)/.exec(command)?.[1];
+  assert.ok(credential, `the agent command carries a sender credential: ${command.replace(/is_[A-Za-z0-9_-]+/, "is_…")}`);
+  assert.ok(command.includes(`--broker ${origin}`) || command.includes(`--broker ${broker.url}`), "and the broker address");
+  const stored = await ff.evaluate(firstRun, "browser.storage.local.get('brokers').then((x) => x.brokers)");
+  assert.equal(stored.length, 1);
+  assert.equal(stored[0].origin, origin);
+  assert.ok(!JSON.stringify(stored).includes(credential), "the sender credential is not stored");
+  assert.deepEqual(await ff.evaluate(firstRun, "browser.storage.sync.get(null)"), {}, "nothing in sync storage");
+
+  // An agent posts through that sender; the popup (opened as a tab) lists it.
+  const agent = await TestAgent.create(broker.url);
+  await agent.createSession({ inbox: credential, template: "api_key", display_name: "Firefox inbox key", agent_name: "ff-inbox-agent", reason: "Pairing test." });
+  const before = new Set((await ff.contexts()).map((c) => c.context));
+  await ff.call(firstRun, "() => browser.tabs.create({ url: 'popup.html' }).then(() => true)");
+  const popup = await ff.waitForContext((c) => !before.has(c.context) && c.url.startsWith(`${BASE}popup.html`));
+  try {
+    await ff.setViewport(popup, 400, 600);
+    const item = await ff.waitFor(
+      popup,
+      inPage(
+        "code",
+        `const li = document.querySelector('[data-testid=request][data-code="' + code + '"]');
+         const fp = li && norm(li.querySelector('[data-testid=fingerprint]')?.textContent);
+         return fp ? { fp, sender: norm(li.querySelector('[data-testid=sender]')?.textContent), name: norm(li.querySelector('[data-testid=agent-name]')?.textContent) } : null;`,
+      ),
+      [agent.code],
+      { timeoutMs: 20_000, what: "the request in the popup" },
+    );
+    assert.equal(item.fp, agent.fingerprint.short, "the popup's fingerprint (WASM, in Firefox) = the agent's");
+    assert.equal(item.sender, "firefox agent");
+    assert.equal(item.name, "ff-inbox-agent");
+    await ff.screenshot(popup, "extension-firefox-popup-pending");
+    // Decline: the agent's next poll says so.
+    await ff.call(
+      popup,
+      inPage("code", "const li = document.querySelector('[data-testid=request][data-code=\"' + code + '\"]'); [...li.querySelectorAll('button')].find((b) => /^Decline/.test(norm(b.textContent))).click();"),
+      [agent.code],
+    );
+    const deadline = Date.now() + 15_000;
+    let last;
+    while (Date.now() < deadline) {
+      last = await agent.pollOnce();
+      if (last.status === 404) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.equal(last.status, 404, `declined: ${JSON.stringify(last)}`);
+    assert.equal(last.body?.title, "Request Declined");
+  } finally {
+    await ff.closeContext(popup);
+  }
 });
 
 test("no uncaught JavaScript error or console.error from the extension in Firefox", () => {
