@@ -36,7 +36,7 @@ async function setupMenu() {
     title: "Answer with Sealpost",
     contexts: ["link"],
     // Only verification links (…/connect/CODE); other links get no entry.
-    targetUrlPatterns: ["https://*/connect/*", "http://*/connect/*"],
+    targetUrlPatterns: ["https://*/connect/*", "http://*/connect/*", "https://*/*/connect/*", "http://*/*/connect/*"],
   });
 }
 

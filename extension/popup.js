@@ -227,19 +227,29 @@ async function refresh() {
 
 // ---- the active tab
 
+/**
+ * The active tab's URL is visible here when its host is a paired broker (host
+ * permission) or because the person just opened the popup on it (activeTab):
+ * no `tabs` permission. A `/connect/CODE` page is offered for answering here;
+ * for an unpaired broker the answer page asks for its permission first.
+ */
 async function offerActiveTab() {
   const tab = await tabs.active();
   const found = tab && tab.url ? parseConnectUrl(tab.url) : null;
   if (!found) return;
   const paired = (await loadBrokers()).some((b) => b.origin === found.origin);
-  if (!paired) return;
   $("tab-offer-code").textContent = found.code;
   $("tab-offer-origin").textContent = found.origin;
-  $("tab-offer-answer").onclick = () => answer(connectUrl(found.origin, found.code));
+  $("tab-offer-note").textContent = paired ? "" : "Sealpost will ask for access to this broker first.";
+  $("tab-offer-note").hidden = paired;
+  $("tab-offer-answer").onclick = () => answer(connectUrl(found.base, found.code));
   $("tab-offer").hidden = false;
 }
 
 // ---- paste box
+
+/** The broker's base path in a pasted address: `/`, `/connect` (the manual entry page) -> "". */
+const basePath = (u) => u.pathname.replace(/\/+$/, "").replace(/\/connect$/, "");
 
 $("paste-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
@@ -247,15 +257,16 @@ $("paste-form").addEventListener("submit", (ev) => {
   const linkText = $("paste-link").value.trim();
   const codeText = $("paste-code").value.trim();
   const direct = parseConnectUrl(linkText);
-  if (direct) return void answer(connectUrl(direct.origin, direct.code));
+  if (direct) return void answer(connectUrl(direct.base, direct.code));
   let origin;
   try {
-    origin = brokerOrigin(linkText);
+    const u = new URL(linkText.includes("://") ? linkText : `https://${linkText}`);
+    origin = brokerOrigin(linkText) + basePath(u);
   } catch {
     // A broker elsewhere over plain http is allowed here: the answer page says how safe it is.
     try {
       const u = new URL(linkText);
-      if (u.protocol === "http:" || u.protocol === "https:") origin = u.origin;
+      if (u.protocol === "http:" || u.protocol === "https:") origin = u.origin + basePath(u);
     } catch {
       origin = null;
     }

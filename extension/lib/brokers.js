@@ -326,15 +326,16 @@ function expiryOf(r) {
   return Number.isFinite(t) ? t : Number.MAX_SAFE_INTEGER;
 }
 
-/** The verification URL of an inbox request (what answer.html?link= takes). */
-export function connectUrl(origin, code) {
-  return `${origin}/connect/${encodeURIComponent(code)}`;
+/** The verification URL of a request (what answer.html?link= takes); `base` is a broker origin or base URL. */
+export function connectUrl(base, code) {
+  return `${String(base).replace(/\/+$/, "")}/connect/${encodeURIComponent(code)}`;
 }
 
 /**
- * If `url` is `<paired or any origin>/connect/<CODE>`, return `{origin, code}`.
- * Codes are 8 characters A-Z0-9, shown as ABCD-1234; lower case and a missing
- * hyphen are accepted (the protocol's rule).
+ * If `url` is a verification URL `<base>/connect/<CODE>` (`base` = an origin,
+ * possibly with a path prefix), return `{origin, base, code}`. Codes are 8
+ * characters A-Z0-9, shown as ABCD-1234; lower case and a missing hyphen are
+ * accepted (the protocol's rule).
  */
 export function parseConnectUrl(url) {
   let u;
@@ -344,9 +345,10 @@ export function parseConnectUrl(url) {
     return null;
   }
   if (u.protocol !== "https:" && u.protocol !== "http:") return null;
-  const m = /^\/connect\/([A-Za-z0-9]{4}-?[A-Za-z0-9]{4})\/?$/.exec(u.pathname);
+  const m = /^(\/.*)?\/connect\/([A-Za-z0-9]{4}-?[A-Za-z0-9]{4})\/?$/.exec(u.pathname);
   if (!m) return null;
-  return { origin: u.origin, code: normalizeCode(m[1]) };
+  const code = normalizeCode(m[2]);
+  return { origin: u.origin, base: u.origin + (m[1] || ""), code };
 }
 
 /** `abcd1234` -> `ABCD-1234`; null when it is not a code. */

@@ -287,3 +287,69 @@ test("a broker that stops answering shows an error state in the popup, not an em
     void errors;
   });
 });
+
+test("the popup's paste box opens the answer page for a link, or a broker address and a code", async () => {
+  const ext = await launchWithExtension();
+  const errors = [];
+  try {
+    /** Fill the paste box of a fresh popup, submit; the popup closes itself and opens the answer page. */
+    const paste = async (link, code) => {
+      const popup = await openPopup(ext, errors);
+      await popup.getByText("Answer a link from an agent").click();
+      await popup.getByLabel("Link, or broker address").fill(link);
+      if (code) await popup.getByLabel("Code").fill(code);
+      const opened = ext.context.waitForEvent("page");
+      await popup.getByRole("button", { name: "Open the request" }).click();
+      const page = await opened;
+      await page.waitForLoadState("domcontentloaded");
+      const url = new URL(page.url());
+      await page.close();
+      return url;
+    };
+    // An address without a code is refused with a reason, in the popup.
+    const popup = await openPopup(ext, errors);
+    await popup.getByText("Answer a link from an agent").click();
+    await popup.getByLabel("Link, or broker address").fill("https://broker.example");
+    await popup.getByRole("button", { name: "Open the request" }).click();
+    await popup.getByRole("alert").filter({ hasText: "8-character code" }).waitFor();
+    await popup.close();
+    // A full link (lower case, no hyphen) is opened as the canonical link.
+    let url = await paste("https://broker.example/connect/abcd1234");
+    assert.equal(url.pathname, "/answer.html");
+    assert.equal(url.searchParams.get("link"), "https://broker.example/connect/ABCD-1234");
+    // Broker address (its manual-entry page) + code.
+    url = await paste("http://127.0.0.1:8080/connect", "wxyz-9876");
+    assert.equal(url.searchParams.get("link"), "http://127.0.0.1:8080/connect/WXYZ-9876");
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+  }
+});
+
+test("adding a broker refuses plain http off this computer, and a server that is not a broker, storing nothing", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const page = await ext.context.newPage();
+    watch(page, errors);
+    await ext.openPage("options.html", {}, page);
+    const input = page.getByLabel("Broker address");
+    await input.fill("http://broker.example");
+    await page.getByRole("button", { name: "Add broker" }).click();
+    await page.getByText("Only a broker on this computer may use http://").waitFor();
+    assert.equal(await input.getAttribute("aria-invalid"), "true");
+    // A loopback server that is not a Sealpost broker (nothing listens on port 9 → unreachable).
+    await input.fill("http://127.0.0.1:9");
+    await page.getByRole("button", { name: "Add broker" }).click();
+    await page.getByText("http://127.0.0.1:9 did not answer").waitFor();
+    assert.deepEqual((await ext.storage()).local.brokers ?? [], []);
+    // The same broker twice is refused.
+    await input.fill(broker.url);
+    await page.getByRole("button", { name: "Add broker" }).click();
+    await page.getByText(`Added ${broker.url}`).waitFor();
+    await input.fill(`${broker.url}/`);
+    await page.getByRole("button", { name: "Add broker" }).click();
+    await page.getByText(`${broker.url} is already paired.`).waitFor();
+    assert.equal((await ext.storage()).local.brokers.length, 1);
+    await screenshot(page, "extension-inbox-options-paired");
+    assert.deepEqual(errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
+  });
+});
