@@ -92,6 +92,22 @@ test("install opens the first-run page, which explains the extension; nothing is
     assert.deepEqual(sync, {}, "nothing in sync storage");
     assert.equal(local.brokers, undefined);
     assert.equal(await ext.badgeText(), "");
+    const alarm = await ext.inWorker(() => chrome.alarms.get("poll"));
+    assert.equal(alarm.periodInMinutes * 60, 30, "polls every 30 s by default");
+    // The option changes the alarm.
+    await page.getByLabel("Check every (seconds)").fill("10");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Sealpost checks every 30 seconds.").waitFor();
+    await page.getByLabel("Check every (seconds)").fill("90");
+    await page.getByRole("button", { name: "Save" }).click();
+    await page.getByText("Sealpost checks every 90 seconds.").waitFor();
+    let period = 0;
+    for (let i = 0; i < 50 && period !== 90; i++) {
+      period = Math.round(((await ext.inWorker(() => chrome.alarms.get("poll"))) || {}).periodInMinutes * 60);
+      if (period !== 90) await page.waitForTimeout(100);
+    }
+    assert.equal(period, 90);
+    assert.deepEqual((await ext.storage()).local.settings, { pollSeconds: 90 });
   });
 });
 
@@ -133,6 +149,8 @@ test("pair, add an agent, its request: badge 1, popup shows the code, the agent'
     assert.equal(await popup.locator("#requests img, #requests b").count(), 0, "no element made from agent text");
     assert.equal(await popup.evaluate(() => window.__pwned), undefined);
     assert.match(await item.locator(".pop-countdown").innerText(), /^expires in \d+ min \d\d s$/);
+    const notes = await ext.inWorker(() => chrome.notifications.getAll());
+    assert.deepEqual(Object.keys(notes), [`request:${broker.url}/connect/${agent.code}`], "one notification for the new request");
     await screenshot(popup, "extension-inbox-popup-pending");
     assert.deepEqual(errors, []);
   });
