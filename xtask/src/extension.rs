@@ -31,6 +31,8 @@ pub const GECKO_ID: &str = "sealpost@sealpost.dev";
 /// at install (127), `action`, `alarms` with a 30 s period, `notifications`,
 /// `contextMenus`, `activeTab` and `storage.local` are all older.
 pub const FIREFOX_MIN_VERSION: &str = "140.0";
+/// Firefox for Android reads `data_collection_permissions` from 142 on.
+pub const FIREFOX_ANDROID_MIN_VERSION: &str = "142.0";
 /// Manifest keys only Chromium reads (Firefox's linter warns on them).
 const CHROMIUM_ONLY_KEYS: &[&str] = &["key", "minimum_chrome_version"];
 
@@ -161,8 +163,8 @@ fn check_manifest(m: &Value) -> Result<()> {
 }
 
 /// The Firefox form of the manifest: `background.scripts` instead of
-/// `background.service_worker`, the gecko id, the minimum version and the
-/// data-collection declaration, without Chromium-only keys.
+/// `background.service_worker`, the gecko id, the minimum versions (desktop
+/// and Android) and the data-collection declaration, without Chromium-only keys.
 pub fn firefox_manifest(chromium: &Value) -> Result<Value> {
     let mut m = chromium.clone();
     let obj = m.as_object_mut().ok_or("manifest is not a JSON object")?;
@@ -179,7 +181,8 @@ pub fn firefox_manifest(chromium: &Value) -> Result<Value> {
                 "id": GECKO_ID,
                 "strict_min_version": FIREFOX_MIN_VERSION,
                 "data_collection_permissions": { "required": ["none"] }
-            }
+            },
+            "gecko_android": { "strict_min_version": FIREFOX_ANDROID_MIN_VERSION }
         }),
     );
     Ok(m)
