@@ -371,3 +371,32 @@ test("adding a broker refuses plain http off this computer, and a server that is
     assert.deepEqual(errors.filter((e) => !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(e)), []);
   });
 });
+
+test("a tab showing /connect/CODE of a paired broker: the popup offers to answer it", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const agent = await TestAgent.create(broker.url);
+    await agent.createSession({ template: "api_key" }); // a plain LinkAuth session, no inbox
+    const tab = await ext.context.newPage();
+    await tab.goto(`${broker.url}/connect/${agent.code}`);
+    await options.close();
+    // The popup's active tab is the one it was opened over: load popup.html in
+    // a background tab beside the broker's page (the real popup is opened over it).
+    const opened = ext.context.waitForEvent("page", { predicate: (p) => p.url().endsWith("/popup.html") });
+    await ext.inWorker(async (url) => {
+      const [t] = await chrome.tabs.query({ url: `${url}/connect/*` });
+      await chrome.tabs.update(t.id, { active: true });
+      await chrome.tabs.create({ url: chrome.runtime.getURL("popup.html"), active: false, windowId: t.windowId });
+    }, broker.url);
+    const popup = await opened;
+    watch(popup, errors);
+    const offer = popup.getByRole("region", { name: "This tab shows a request" });
+    await offer.waitFor();
+    assert.match(await offer.innerText(), new RegExp(`Code ${agent.code} on ${broker.url.replace(/[.:/]/g, "\\$&")}`));
+    const answer = ext.context.waitForEvent("page", { predicate: (p) => p.url().includes("/answer.html") });
+    await offer.getByRole("button", { name: "Answer it in Sealpost" }).click();
+    const page = await answer;
+    assert.equal(new URL(page.url()).searchParams.get("link"), `${broker.url}/connect/${agent.code}`);
+    assert.deepEqual(errors, []);
+  });
+});
