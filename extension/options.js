@@ -20,7 +20,8 @@ import { copyText, h, replace, say, when } from "./lib/dom.js";
 const $ = (id) => document.getElementById(id);
 const message = (e) => (e instanceof BrokerError ? e.message : "Something went wrong. Try again.");
 
-if (new URLSearchParams(location.search).get("welcome") === "1") {
+const welcome = new URLSearchParams(location.search).get("welcome") === "1";
+if (welcome) {
   $("title").textContent = "Welcome to Sealpost";
   document.title = "Welcome to Sealpost";
 }
@@ -322,6 +323,8 @@ $("poll-form").addEventListener("submit", async (ev) => {
 async function init() {
   const { pollSeconds } = await loadSettings();
   $("poll-seconds").value = String(pollSeconds);
+  // Someone who has paired already comes here for the brokers: the explanation moves down.
+  if (!welcome && (await loadBrokers()).length > 0) $("main").insertBefore($("about"), $("privacy"));
   await render();
   // Another page (or the background) changed the pairing: show it.
   local.onChanged((changes) => {
