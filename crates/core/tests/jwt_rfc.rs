@@ -57,14 +57,20 @@ fn any_flipped_bit_fails() {
     assert!(flips > 5_000, "only {flips} flips checked");
 }
 
+/// A JWT is compact (RFC 7519 section 7.2): the JSON serialization of a JWS is
+/// decoded and reported, and its signature is checked, but with a key it is
+/// never accepted (issue 10, item 3).
 #[test]
-fn rfc_json_serialization_flattened_verifies() {
+fn rfc_json_serialization_flattened_is_reported_but_not_accepted() {
     let (_, jws, jwk) = vectors().into_iter().find(|(n, ..)| n == "rfc7515_a3_es256").unwrap();
     let p: Vec<&str> = jws.split('.').collect();
     let flat = serde_json::json!({"protected": p[0], "payload": p[1], "header": {"kid": "e9bc097a-ce51-4036-9562-d2ade882db0d"}, "signature": p[2]}).to_string();
     let r = inspect(&flat, &opts(&jwk));
-    assert_eq!(r.verification.status, VerifyStatus::Valid);
-    assert!(r.has("JWT_JSON_SERIALIZATION"));
+    assert_eq!(r.verification.status, VerifyStatus::Malformed);
+    assert!(r.verification.detail.contains("the signature matches"), "{}", r.verification.detail);
+    assert!(!r.summary.signature_verified);
+    assert!(r.has("JWT_JSON_SERIALIZATION") && r.has("JWT_SIGNATURE_UNVERIFIED"));
+    assert!(r.payload.is_some());
 }
 
 #[test]

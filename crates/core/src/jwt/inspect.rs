@@ -17,6 +17,24 @@ pub const MAX_FINDINGS: usize = 200;
 /// Deepest nested (`cty: JWT`) token inspected.
 pub const MAX_NESTING: usize = 2;
 
+/// Decoder findings that make the input something other than one well-formed
+/// compact JWS. With a key, a token that has any of them is never accepted, even
+/// when the signature matches its literal bytes: what was signed is then not
+/// what other parsers (or this report) read. (A payload that is not a JSON
+/// object is a well-formed JWS, RFC 7515 A.4, and stays a high finding.)
+const STRUCTURAL: [Code; 10] = [
+    Code::InputTooLarge,
+    Code::NonCompactInput,
+    Code::Malformed,
+    Code::B64Invalid,
+    Code::B64NonCanonical,
+    Code::HeaderNotUtf8,
+    Code::HeaderNotJsonObject,
+    Code::DuplicateHeaderParam,
+    Code::DuplicateClaim,
+    Code::JsonSerialization,
+];
+
 /// Inspect `token`: decode it tolerantly, explain it, verify it with the supplied
 /// keys, and report every finding. Never fails and never panics; the report size
 /// is bounded whatever the input.
@@ -28,6 +46,7 @@ pub fn inspect(token: &str, opts: &InspectOptions) -> Report {
 fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
     let mut d = decode::decode_unverified(token);
     let mut out: Vec<Finding> = std::mem::take(&mut d.findings);
+    let defect = out.iter().find(|f| STRUCTURAL.iter().any(|c| c.as_str() == f.code)).map(|f| format!("{} ({})", f.message, f.code));
     if let Some(h) = &d.header {
         findings::header_rules(&mut out, h, &d.signature, d.signature_decoded, opts.policy.typ.as_deref(), &opts.policy.crit_understood, d.encrypted);
     }
@@ -36,7 +55,7 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
         claims::claim_rules(&mut out, p, explanation.kind.unwrap_or(super::report::TokenKind::Other), &opts.policy, opts.now);
         pii::scan(&mut out, p);
     }
-    let verification = verify_token(&d, opts, &mut out);
+    let verification = verify_token(&d, opts, defect.as_deref(), &mut out);
     let mut nested = None;
     let is_nested = d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
     if is_nested {
@@ -88,7 +107,33 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
     }
 }
 
-fn verify_token(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -> Verification {
+/// The verdict. With a key source (usable keys, or a JWKS whose keys were all
+/// skipped), only a signature that verifies over one well-formed compact JWS is
+/// `Valid`. Every other outcome (unknown or malformed `alg`, no fitting key, a
+/// structural defect, a wrong signature) carries a critical finding:
+/// `JWT_SIGNATURE_INVALID` for a wrong signature, `JWT_SIGNATURE_UNVERIFIED`
+/// otherwise. So `summary.signatureVerified` is false and no severity
+/// threshold lets the token pass; the CLI and the WASM bundle only read this.
+fn verify_token(d: &Decoded, opts: &InspectOptions, defect: Option<&str>, out: &mut Vec<Finding>) -> Verification {
+    let mut v = check_signature(d, opts, out);
+    if opts.keys.keys.is_empty() && opts.keys.skipped.is_empty() {
+        return v;
+    }
+    if let (Some(defect), false) = (defect, d.encrypted) {
+        v.detail = if v.status == VerifyStatus::Valid {
+            format!("not accepted: the signature matches the literal bytes, but the token is not well-formed: {defect}")
+        } else {
+            format!("not accepted: the token is not well-formed: {defect}")
+        };
+        v.status = VerifyStatus::Malformed;
+    }
+    if v.status != VerifyStatus::Valid && !out.iter().any(|f| f.code == Code::SignatureInvalid.as_str()) {
+        push(out, Code::SignatureUnverified, "signature", format!("a key was supplied but the signature was not verified: {}", v.detail));
+    }
+    v
+}
+
+fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -> Verification {
     let keys = &opts.keys.keys;
     let mut v = Verification { keys_supplied: keys.len(), ..Verification::default() };
     let unsupported = |v: &mut Verification, why: &str| {
@@ -100,11 +145,12 @@ fn verify_token(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -> V
         return v;
     }
     let Some(alg_name) = d.header_str("alg") else {
-        unsupported(&mut v, "no alg: cannot verify");
+        let present = d.header.as_ref().is_some_and(|h| h.contains_key("alg"));
+        unsupported(&mut v, if present { "alg is not a string: cannot verify" } else { "no alg: cannot verify" });
         return v;
     };
     let Some(alg) = Alg::parse(alg_name) else {
-        unsupported(&mut v, "alg is none or not supported: cannot verify");
+        unsupported(&mut v, &format!("alg {:?} is none or not a supported algorithm: cannot verify", findings::clip(alg_name, 40)));
         return v;
     };
     v.alg = Some(alg.name().to_owned());
@@ -122,12 +168,17 @@ fn verify_token(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -> V
             push(out, Code::HmacWeakSecret, "header.alg", format!("{} signature verifies with the well-known secret \"{w}\"", alg.name()));
         }
     }
-    if keys.is_empty() {
-        push(out, Code::NotVerified, "signature", "no key supplied: the signature was not checked".to_owned());
-        return v;
-    }
     for s in opts.keys.skipped.iter().take(4) {
         push_sev(out, Code::NoMatchingKey, Severity::Info, "key", format!("key skipped: {s}"));
+    }
+    if keys.is_empty() {
+        if opts.keys.skipped.is_empty() {
+            push(out, Code::NotVerified, "signature", "no key supplied: the signature was not checked".to_owned());
+        } else {
+            v.status = VerifyStatus::NoMatchingKey;
+            v.detail = format!("none of the {} supplied key(s) is usable", opts.keys.skipped.len());
+        }
+        return v;
     }
     // Key confusion: an HS* token that verifies with a public key's bytes as the secret.
     if alg.is_hmac() {

@@ -77,7 +77,8 @@ pub struct Summary {
     pub low: usize,
     /// Number of info findings.
     pub info: usize,
-    /// Whether the signature was verified with a supplied key.
+    /// Whether a supplied key verified the signature over a well-formed token
+    /// (exactly when `verification.status` is `valid`).
     pub signature_verified: bool,
 }
 
@@ -279,8 +280,13 @@ pub enum VerifyStatus {
     NoMatchingKey,
     /// The only candidate keys belong to another algorithm family.
     AlgMismatch,
-    /// `alg` unknown, `none`, or the token is encrypted.
+    /// `alg` missing, unknown, `none` or not a string, or the token is encrypted.
     Unsupported,
+    /// A key was supplied but the input is not one well-formed compact JWS
+    /// (non-canonical or invalid base64url, text around the token, duplicate
+    /// members, JSON serialization): no signature over it is accepted, even one
+    /// that matches its literal bytes.
+    Malformed,
 }
 
 /// The key that was used (or tried).
