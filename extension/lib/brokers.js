@@ -48,6 +48,7 @@ export function isLoopback(origin) {
 export function brokerOrigin(input) {
   let text = String(input ?? "").trim();
   if (!text) throw new BrokerError("ERR_BROKER_URL", "Enter the broker's address, for example https://broker.example.");
+  if (/\s/.test(text)) throw new BrokerError("ERR_BROKER_URL", "A web address has no spaces. Enter it like https://broker.example.");
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
     const host = text.split(/[/:]/)[0];
     text = (LOOPBACK_HOSTS.has(host) ? "http://" : "https://") + text;
@@ -58,8 +59,8 @@ export function brokerOrigin(input) {
   } catch {
     throw new BrokerError("ERR_BROKER_URL", "That is not a web address. Enter it like https://broker.example.");
   }
-  if (u.protocol !== "https:" && u.protocol !== "http:") {
-    throw new BrokerError("ERR_BROKER_URL", "A broker address starts with https://.");
+  if ((u.protocol !== "https:" && u.protocol !== "http:") || !u.hostname || u.hostname.includes("%")) {
+    throw new BrokerError("ERR_BROKER_URL", "A broker address starts with https:// and names a host.");
   }
   if (u.username || u.password) {
     throw new BrokerError("ERR_BROKER_URL", "Leave the user name and password out of the broker address.");

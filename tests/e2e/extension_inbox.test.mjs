@@ -400,3 +400,58 @@ test("a tab showing /connect/CODE of a paired broker: the popup offers to answer
     assert.deepEqual(errors, []);
   });
 });
+
+test("lib/brokers.js address rules: broker origins, verification links, codes, poll interval", async () => {
+  const ext = await launchWithExtension();
+  try {
+    const page = await ext.openPage("options.html");
+    const r = await page.evaluate(async () => {
+      const b = await import("./lib/brokers.js");
+      const origin = (s) => {
+        try {
+          return b.brokerOrigin(s);
+        } catch (e) {
+          return `${e.code}`;
+        }
+      };
+      return {
+        origins: ["broker.example", "https://broker.example/x/", "localhost:8080", "http://[::1]:9/", "http://10.0.0.2", "ftp://x", "https://u:p@h.example", "", "not a url at all"].map(origin),
+        links: [
+          "https://b.example/connect/abcd1234",
+          "https://b.example/base/connect/ABCD-1234/",
+          "https://b.example/connect/ABC",
+          "javascript:alert(1)//connect/ABCD-1234",
+          "https://b.example/connect",
+        ].map((l) => b.parseConnectUrl(l)),
+        codes: ["abcd-1234", "ABCD1234", "ab", "ABCD-12345"].map(b.normalizeCode),
+        polls: [undefined, 5, 30, 45.4, 99999, "60", "x"].map(b.clampPoll),
+        url: b.connectUrl("https://b.example/base/", "ABCD-1234"),
+        loopback: ["http://127.0.0.1:1", "http://localhost", "http://[::1]:2", "https://example.com", "http://127.0.0.1.example.com"].map(b.isLoopback),
+      };
+    });
+    assert.deepEqual(r.origins, [
+      "https://broker.example",
+      "https://broker.example",
+      "http://localhost:8080",
+      "http://[::1]:9",
+      "ERR_BROKER_URL",
+      "ERR_BROKER_URL",
+      "ERR_BROKER_URL",
+      "ERR_BROKER_URL",
+      "ERR_BROKER_URL",
+    ]);
+    assert.deepEqual(r.links, [
+      { origin: "https://b.example", base: "https://b.example", code: "ABCD-1234" },
+      { origin: "https://b.example", base: "https://b.example/base", code: "ABCD-1234" },
+      null,
+      null,
+      null,
+    ]);
+    assert.deepEqual(r.codes, ["ABCD-1234", "ABCD-1234", null, null]);
+    assert.deepEqual(r.polls, [30, 30, 30, 45, 3600, 60, 30]);
+    assert.equal(r.url, "https://b.example/base/connect/ABCD-1234");
+    assert.deepEqual(r.loopback, [true, true, true, false, false]);
+  } finally {
+    await ext.close();
+  }
+});
