@@ -6,7 +6,7 @@
 // Nothing here is kept between runs except what lib/brokers.js stores; the
 // last poll result and the codes already notified live in storage.session.
 import { alarms, badge, contextMenus, notifications, pageUrl, runtime, session, tabs, local } from "./lib/browser.js";
-import { connectUrl, loadSettings, pollAll } from "./lib/brokers.js";
+import { connectUrl, loadSettings, parseConnectUrl, pollAll } from "./lib/brokers.js";
 
 const ALARM = "poll";
 const MENU = "answer-link";
@@ -135,17 +135,58 @@ function text(v) {
   return one.length > 60 ? `${one.slice(0, 59)}…` : one;
 }
 
+// ---- while a request is being answered
+
+const WATCH_MS = 5_000;
+const WATCH_MAX_MS = 15 * 60_000;
+/** `origin code` -> time after which to stop watching. */
+const watched = new Map();
+let watchTimer = null;
+
+/**
+ * Someone opened the answer page for this request: poll every 5 s until it
+ * leaves the inbox (answered, declined, expired), so the badge and list follow
+ * within seconds instead of at the next alarm. Bounded by the request's expiry.
+ */
+function watch(origin, code, expiresAt) {
+  const until = Math.min(Date.now() + WATCH_MAX_MS, Number.isFinite(Date.parse(expiresAt)) ? Date.parse(expiresAt) + WATCH_MS : Infinity);
+  watched.set(`${origin} ${code}`, until);
+  if (!watchTimer) watchTimer = setTimeout(watchTick, WATCH_MS);
+}
+
+async function watchTick() {
+  watchTimer = null;
+  const state = await poll().catch(() => null);
+  const now = Date.now();
+  const pending = new Set((state ? state.requests : []).map((r) => `${r.origin} ${r.code}`));
+  for (const [key, until] of watched) {
+    if (!pending.has(key) || now > until) watched.delete(key);
+  }
+  if (watched.size > 0) watchTimer = setTimeout(watchTick, WATCH_MS);
+}
+
+/** Open the answer page for a verification link; watch it when it is one of ours. */
+async function openAnswer(link) {
+  const found = parseConnectUrl(link);
+  if (found) {
+    const { last } = await session.get("last");
+    const r = last && last.requests.find((x) => x.origin === found.origin && x.code === found.code);
+    if (r) watch(r.origin, r.code, r.expires_at);
+  }
+  await tabs.create(pageUrl("answer.html", { link }));
+}
+
 notifications.onClicked(async (id) => {
   if (!id.startsWith(NOTE_PREFIX)) return;
   await notifications.clear(id);
   const link = id.slice(NOTE_PREFIX.length);
   if (link === "popup") await tabs.create(pageUrl("popup.html"));
-  else await tabs.create(pageUrl("answer.html", { link }));
+  else await openAnswer(link);
 });
 
 contextMenus.onClicked(async (info) => {
   if (info.menuItemId !== MENU || !info.linkUrl) return;
-  await tabs.create(pageUrl("answer.html", { link: info.linkUrl }));
+  await openAnswer(info.linkUrl);
 });
 
 // ---- messages from the extension's own pages
@@ -156,6 +197,8 @@ runtime.onMessage((message, sender) => {
   switch (message.type) {
     case "poll": // the popup opened, an answer was sent, a request declined
       return poll();
+    case "answer": // the popup opens the answer page through here, so the request is watched
+      return typeof message.link === "string" ? openAnswer(message.link).then(() => true) : undefined;
     case "state":
       return session.get("last").then(({ last }) => last || null);
     case "ping":

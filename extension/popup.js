@@ -22,9 +22,13 @@ const wasm = init().then(
   () => false,
 );
 
-/** Open the answer page for a verification URL and close the popup. */
+/**
+ * Open the answer page for a verification URL and close the popup. The
+ * background opens it, so it can follow that request until it is answered.
+ */
 async function answer(link) {
-  await tabs.create(pageUrl("answer.html", { link }));
+  const ok = await runtime.send({ type: "answer", link });
+  if (!ok) await tabs.create(pageUrl("answer.html", { link }));
   window.close();
 }
 

@@ -281,6 +281,13 @@ test("answer from the popup: the answer page delivers the typed value, then the 
     const ready = await agent.pollUntilReady({ intervalMs: 300 });
     assert.deepEqual(await agent.open(ready.ciphertext, ready.algorithm), { api_key: secret });
 
+    // The background follows a request being answered: the badge clears within seconds.
+    let badge = "1";
+    for (let i = 0; i < 40 && badge !== ""; i++) {
+      await answer.waitForTimeout(500);
+      badge = await ext.badgeText();
+    }
+    assert.equal(badge, "", "badge back to 0 (empty) without opening the popup");
     const again = await openPopup(ext, errors);
     await again.getByText("No requests waiting.").waitFor();
     assert.equal(await ext.badgeText(), "", "badge back to 0 (empty)");
