@@ -102,16 +102,34 @@ async function renderList(requests) {
   const items = [];
   for (const r of requests) {
     const key = `${r.origin} ${r.code}`;
-    items.push(existing.get(key) || (await requestItem(r, key)));
+    items.push(existing.get(key) || requestItem(r, key));
   }
-  // Keep the element that has focus in the document when it stays.
   replace(list, items);
   tick();
+  // Items show at once; each fingerprint fills in when the WASM is ready.
+  await Promise.all(items.map(fillFingerprint));
 }
 
-async function requestItem(r, key) {
+/** Compute the fingerprint of an item's key with the bundled WASM (once per item). */
+async function fillFingerprint(li) {
+  const el = li.querySelector("[data-testid=fingerprint]");
+  if (!el || el.dataset.done) return;
+  const fp = await fingerprintOf(li.publicKey);
+  el.dataset.done = "1";
+  const answerButton = li.querySelector("[data-action=answer]");
+  li.fingerprintOk = Boolean(fp);
+  if (fp) {
+    el.textContent = fp;
+    el.className = "pop-fp";
+    if (!li.hasAttribute("data-expired")) answerButton.disabled = false;
+  } else {
+    el.textContent = "unreadable key: do not answer";
+    el.className = "pop-fp pop-fp-bad";
+  }
+}
+
+function requestItem(r, key) {
   const id = `r-${Math.random().toString(36).slice(2, 10)}`;
-  const fp = await fingerprintOf(r.public_key);
   const expires = Date.parse(r.expires_at);
   const fields = Array.isArray(r.fields) ? r.fields.map((f) => String((f && (f.label || f.name)) ?? "")).filter(Boolean) : [];
   const agentName = typeof r.agent_name === "string" && r.agent_name.trim() ? r.agent_name : null;
@@ -119,7 +137,8 @@ async function requestItem(r, key) {
   const status = h("p", { role: "status", hidden: true });
   const answerButton = h(
     "button",
-    { class: "sp-btn sp-btn-primary sp-btn-small", type: "button", "aria-describedby": `${id}-title`, onclick: () => answer(connectUrl(r.origin, r.code)) },
+    // Enabled once the fingerprint is computed here: no answering an unchecked key.
+    { class: "sp-btn sp-btn-primary sp-btn-small", type: "button", disabled: true, "data-action": "answer", "aria-describedby": `${id}-title`, onclick: () => answer(connectUrl(r.origin, r.code)) },
     "Answer",
   );
   const declineButton = h(
@@ -136,7 +155,8 @@ async function requestItem(r, key) {
           say(status, "Declined. The agent is told its request was declined.", "ok");
           await refresh();
         } catch (e) {
-          answerButton.disabled = declineButton.disabled = false;
+          declineButton.disabled = false;
+          answerButton.disabled = !li.fingerprintOk;
           say(status, e instanceof BrokerError ? e.message : "Could not decline. Try again.", "error");
         }
       },
@@ -152,9 +172,7 @@ async function requestItem(r, key) {
     h(
       "dd",
       {},
-      fp
-        ? h("span", { class: "pop-fp", "data-testid": "fingerprint" }, fp)
-        : h("span", { class: "pop-fp pop-fp-bad", "data-testid": "fingerprint" }, "unreadable key: do not answer"),
+      h("span", { class: "pop-fp sp-muted", "data-testid": "fingerprint" }, "computing…"),
     ),
     h("dt", {}, "Broker"),
     h("dd", { class: "sp-mono", "data-testid": "origin" }, r.origin),
@@ -170,8 +188,7 @@ async function requestItem(r, key) {
     h("p", {}, h("span", { class: "sp-muted" }, "Name: "), h("span", { "data-testid": "agent-name" }, agentName ?? "not given")),
     h("p", {}, h("span", { class: "sp-muted" }, "Reason: "), h("span", { "data-testid": "reason" }, reason ?? "not given")),
   );
-  if (!fp) answerButton.disabled = true;
-  return h(
+  const li = h(
     "li",
     { class: "pop-item", "data-key": key, "data-testid": "request", "data-code": r.code, "aria-labelledby": `${id}-title` },
     h(
@@ -185,6 +202,8 @@ async function requestItem(r, key) {
     status,
     h("div", { class: "sp-actions" }, answerButton, declineButton),
   );
+  li.publicKey = r.public_key;
+  return li;
 }
 
 async function fingerprintOf(publicKey) {
