@@ -81,8 +81,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
         }
     }
     let manifest_text = read_to_string(&src.join("manifest.json"))?;
-    let manifest: Value =
-        serde_json::from_str(&manifest_text).map_err(|e| format!("extension/manifest.json: {e}"))?;
+    let manifest: Value = serde_json::from_str(&manifest_text).map_err(|e| format!("extension/manifest.json: {e}"))?;
     check_manifest(&manifest)?;
 
     // (path inside the package, source file), sorted by package path.
@@ -145,7 +144,9 @@ fn check_manifest(m: &Value) -> Result<()> {
         return Err(format!("extension/manifest.json: version must be the workspace version {version}"));
     }
     if m["background"]["service_worker"].as_str().is_none() {
-        return Err("extension/manifest.json: background.service_worker missing (the Chromium form is the source)".into());
+        return Err(
+            "extension/manifest.json: background.service_worker missing (the Chromium form is the source)".into()
+        );
     }
     let csp = m["content_security_policy"]["extension_pages"].as_str().unwrap_or_default();
     if csp != "script-src 'self' 'wasm-unsafe-eval'; object-src 'none'" {
@@ -320,7 +321,10 @@ mod tests {
         assert!(ff["background"].get("service_worker").is_none());
         assert_eq!(ff["background"]["type"], "module");
         assert_eq!(ff["browser_specific_settings"]["gecko"]["id"], GECKO_ID);
-        assert_eq!(ff["browser_specific_settings"]["gecko"]["data_collection_permissions"]["required"], json!(["none"]));
+        assert_eq!(
+            ff["browser_specific_settings"]["gecko"]["data_collection_permissions"]["required"],
+            json!(["none"])
+        );
         assert_eq!(ff["permissions"], src["permissions"]);
     }
 
