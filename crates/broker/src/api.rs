@@ -14,14 +14,14 @@ use serde::de::DeserializeOwned;
 
 use sealpost_core::keys::AgentPublicKey;
 use sealpost_core::protocol::{
-    CompleteRequest, ConfirmResponse, ConnectResponse, CreateInboxResponse, CreateSessionRequest,
-    CreateSessionResponse, FieldSpec, FieldType, InboxRequest, PollResponse, ResolveRequest, SessionStatus,
-    format_user_code, normalize_user_code, template,
+    CompleteRequest, ConfirmResponse, ConnectResponse, CreateInboxResponse, CreateSenderRequest, CreateSenderResponse,
+    CreateSessionRequest, CreateSessionResponse, FieldSpec, FieldType, InboxRequest, PollResponse, ResolveRequest,
+    SenderInfo, SessionStatus, format_user_code, normalize_sender_name, normalize_user_code, template,
 };
 
 use crate::App;
 use crate::problem::ApiError;
-use crate::store::{Caps, InboxAccess, NewSession, PollOutcome, SessionView, Store, StoreError, Transition};
+use crate::store::{Caps, InboxAccess, NewSender, NewSession, PollOutcome, SessionView, Store, StoreError, Transition};
 use crate::util::{self, TokenHash, hash_token, now_ms};
 
 /// Largest `ciphertext` accepted by `complete`, in bytes.
@@ -59,11 +59,28 @@ fn store_failed(e: StoreError) -> ApiError {
             "This inbox holds too many pending requests.",
         ),
         StoreError::NoInbox => ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."),
+        StoreError::SenderInvalid => sender_invalid(),
+        StoreError::SenderQuota => ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ERR_SENDER_QUOTA",
+            "Sender Quota Reached",
+            "This sender holds too many pending requests in the inbox.",
+        ),
+        StoreError::TooManySenders => ApiError::new(
+            StatusCode::CONFLICT,
+            "ERR_TOO_MANY_SENDERS",
+            "Too Many Senders",
+            "This inbox has as many senders as it may; remove one first.",
+        ),
         other => {
             tracing::error!(error = %other, "storage failure");
             ApiError::internal()
         }
     }
+}
+
+fn sender_invalid() -> ApiError {
+    ApiError::forbidden("ERR_SENDER_INVALID", "The sender credential is not valid for any inbox (unknown or removed).")
 }
 
 /// Parse a JSON body: `Content-Type: application/json` is required (a cross-site
@@ -268,11 +285,18 @@ pub async fn create_session<S: Store>(
     check_text(Some(&display_name), MAX_DISPLAY_NAME, "display_name", false)?;
     check_text(req.agent_name.as_deref(), MAX_AGENT_NAME, "agent_name", false)?;
     check_text(req.reason.as_deref(), MAX_REASON, "reason", true)?;
-    if let Some(inbox) = &req.inbox
-        && !util::is_inbox_id(inbox)
-    {
-        return Err(ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."));
-    }
+    // `inbox` must be a sender credential; the inbox id alone lets anyone post.
+    let sender = match req.inbox.as_deref() {
+        None => None,
+        Some(v) if util::is_inbox_id(v.trim()) || v.trim().starts_with("ib_") => {
+            return Err(ApiError::bad_request(
+                "ERR_SENDER_REQUIRED",
+                "Post with a sender credential (is_...) that the inbox owner created, not the inbox id.",
+            ));
+        }
+        Some(v) if util::is_sender_credential(v) => Some(hash_token(v)),
+        Some(_) => return Err(sender_invalid()),
+    };
     let ttl = match req.ttl {
         None | Some(0) => app.cfg.ttl_default,
         Some(t) => t.min(app.cfg.ttl_max),
@@ -281,7 +305,11 @@ pub async fn create_session<S: Store>(
     let expires_at = now.saturating_add(i64::try_from(ttl.saturating_mul(1000)).unwrap_or(i64::MAX));
     let poll_token = util::new_token("pt_").map_err(|_| ApiError::internal())?;
     let poll_hash = hash_token(&poll_token);
-    let caps = Caps { max_open: app.cfg.max_open_sessions, max_per_inbox: app.cfg.max_inbox_sessions };
+    let caps = Caps {
+        max_open: app.cfg.max_open_sessions,
+        max_per_inbox: app.cfg.max_inbox_sessions,
+        max_per_sender: app.cfg.max_sender_pending,
+    };
     let public_key = key.to_wire();
 
     // A fresh code collides with a live one with probability ~open/2^41; retry then.
@@ -300,7 +328,7 @@ pub async fn create_session<S: Store>(
             envelope: req.envelope.unwrap_or_default(),
             agent_name: req.agent_name.clone(),
             reason: req.reason.clone(),
-            inbox_id: req.inbox.clone(),
+            sender,
             poll_hash,
             created_at: now,
             expires_at,
@@ -525,7 +553,7 @@ pub async fn create_inbox<S: Store>(
 fn inbox_denied(access: &InboxAccess<impl Sized>) -> Option<ApiError> {
     match access {
         InboxAccess::Granted(_) => None,
-        InboxAccess::NotFound => Some(ApiError::new(StatusCode::NOT_FOUND, "ERR_INBOX_NOT_FOUND", "Inbox Not Found", "The inbox does not exist.")),
+        InboxAccess::NotFound => Some(inbox_not_found()),
         InboxAccess::Forbidden => Some(ApiError::forbidden("ERR_TOKEN_INVALID", "The inbox token does not match.")),
     }
 }
@@ -533,7 +561,7 @@ fn inbox_denied(access: &InboxAccess<impl Sized>) -> Option<ApiError> {
 fn inbox_auth(headers: &HeaderMap, inbox_id: &str) -> Result<TokenHash, ApiError> {
     let token = bearer(headers).ok_or_else(|| ApiError::unauthorized("ERR_UNAUTHORIZED", "Missing or invalid inbox token."))?;
     if !util::is_inbox_id(inbox_id) {
-        return Err(ApiError::new(StatusCode::NOT_FOUND, "ERR_INBOX_NOT_FOUND", "Inbox Not Found", "The inbox does not exist."));
+        return Err(inbox_not_found());
     }
     Ok(token)
 }
@@ -564,6 +592,9 @@ pub async fn inbox_requests<S: Store>(
                 envelope: v.envelope,
                 created_at: util::rfc3339(v.created_at),
                 expires_at: util::rfc3339(v.expires_at),
+                session_id: v.id.map(|id| util::hex(&id)),
+                sender_name: v.sender.as_ref().map(|(_, name)| name.clone()),
+                sender_id: v.sender.map(|(id, _)| id),
             })
         })
         .collect();
@@ -591,5 +622,117 @@ pub async fn inbox_decline<S: Store>(
         }
         InboxAccess::Granted(Transition::Conflict) => Err(ApiError::conflict("Credentials were already submitted for this request.")),
         _ => Err(ApiError::session_not_found()),
+    }
+}
+
+fn inbox_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "ERR_INBOX_NOT_FOUND", "Inbox Not Found", "The inbox does not exist.")
+}
+
+fn sender_not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "ERR_SENDER_NOT_FOUND", "Sender Not Found", "The sender does not exist in this inbox.")
+}
+
+/// `DELETE /v1/inboxes/{inbox_id}`: the inbox, its senders, and its waiting
+/// requests (declined) are gone.
+pub async fn delete_inbox<S: Store>(
+    State(app): AppState<S>,
+    Path(inbox_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = inbox_auth(&headers, &inbox_id)?;
+    let access = app.store.delete_inbox(inbox_id, token, now_ms()).await.map_err(store_failed)?;
+    if let Some(e) = inbox_denied(&access) {
+        return Err(e);
+    }
+    tracing::info!("inbox deleted");
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /v1/inboxes/{inbox_id}/senders` `{name}`: 201 with the credential, the only time it is shown.
+pub async fn create_sender<S: Store>(
+    State(app): AppState<S>,
+    Path(inbox_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let token = inbox_auth(&headers, &inbox_id)?;
+    let req: CreateSenderRequest = parse_json(&headers, body)?;
+    let Some(name) = normalize_sender_name(&req.name) else {
+        return Err(ApiError::bad_request(
+            "ERR_SENDER_NAME_INVALID",
+            "A sender name is 1-64 characters after trimming, without control characters, bidirectional overrides or isolates, or line separators.",
+        ));
+    };
+    let now = now_ms();
+    for _ in 0..4 {
+        let sender_id = util::new_sender_id().map_err(|_| ApiError::internal())?;
+        let credential = util::new_token("is_").map_err(|_| ApiError::internal())?;
+        let sender = NewSender { id: sender_id.clone(), name: name.clone(), credential_hash: hash_token(&credential), created_at: now };
+        match app.store.create_sender(inbox_id.clone(), token, sender, app.cfg.max_senders).await {
+            Ok(access) => {
+                if let Some(e) = inbox_denied(&access) {
+                    return Err(e);
+                }
+                tracing::info!("inbox sender added");
+                let body = CreateSenderResponse { sender_id, name, sender_credential: credential, created_at: util::rfc3339(now) };
+                return Ok(json(StatusCode::CREATED, &body));
+            }
+            Err(StoreError::Duplicate) => continue,
+            Err(e) => return Err(store_failed(e)),
+        }
+    }
+    Err(ApiError::internal())
+}
+
+/// `GET /v1/inboxes/{inbox_id}/senders`
+pub async fn list_senders<S: Store>(
+    State(app): AppState<S>,
+    Path(inbox_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = inbox_auth(&headers, &inbox_id)?;
+    let access = app.store.list_senders(inbox_id, token, now_ms()).await.map_err(store_failed)?;
+    if let Some(e) = inbox_denied(&access) {
+        return Err(e);
+    }
+    let InboxAccess::Granted(senders) = access else { return Err(ApiError::internal()) };
+    let list: Vec<SenderInfo> = senders
+        .into_iter()
+        .map(|s| SenderInfo {
+            sender_id: s.id,
+            name: s.name,
+            created_at: util::rfc3339(s.created_at),
+            last_used_at: s.last_used_at.map(util::rfc3339),
+            pending: s.pending,
+            sent: s.sent,
+        })
+        .collect();
+    Ok(json(StatusCode::OK, &list))
+}
+
+/// `DELETE /v1/inboxes/{inbox_id}/senders/{sender_id}`: the credential stops
+/// working at once; the sender's waiting requests end as declined.
+pub async fn delete_sender<S: Store>(
+    State(app): AppState<S>,
+    Path((inbox_id, sender_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let token = inbox_auth(&headers, &inbox_id)?;
+    if !util::is_sender_id(&sender_id) {
+        // Still check the bearer first, so a wrong token never learns more.
+        let access = app.store.list_senders(inbox_id, token, now_ms()).await.map_err(store_failed)?;
+        return Err(inbox_denied(&access).unwrap_or_else(sender_not_found));
+    }
+    let access = app.store.delete_sender(inbox_id, token, sender_id, now_ms()).await.map_err(store_failed)?;
+    if let Some(e) = inbox_denied(&access) {
+        return Err(e);
+    }
+    match access {
+        InboxAccess::Granted(true) => {
+            tracing::info!("inbox sender removed");
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(sender_not_found()),
     }
 }

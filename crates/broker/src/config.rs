@@ -125,6 +125,14 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_MAX_INBOX_SESSIONS", default_value_t = 20)]
     pub max_inbox_sessions: u64,
 
+    /// Cap on pending requests per inbox sender.
+    #[arg(long, env = "SEALPOST_MAX_SENDER_PENDING", default_value_t = 5)]
+    pub max_sender_pending: u64,
+
+    /// Cap on senders per inbox.
+    #[arg(long, env = "SEALPOST_MAX_SENDERS", default_value_t = 50)]
+    pub max_senders: u64,
+
     /// Cap on inboxes.
     #[arg(long, env = "SEALPOST_MAX_INBOXES", default_value_t = 100_000)]
     pub max_inboxes: u64,

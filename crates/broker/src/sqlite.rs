@@ -21,7 +21,9 @@ use sealpost_core::protocol::{EnvelopeKind, FieldSpec, SessionStatus};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::config::SyncMode;
-use crate::store::{Caps, InboxAccess, NewSession, PollOutcome, SessionId, SessionView, Store, StoreError, Transition};
+use crate::store::{
+    Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionId, SessionView, Store, StoreError, Transition,
+};
 use crate::util::{TokenHash, hashes_equal};
 
 /// Requests folded into one transaction at most.
@@ -61,8 +63,52 @@ CREATE TABLE IF NOT EXISTS inboxes (
     created_at   INTEGER NOT NULL,
     last_used_at INTEGER NOT NULL
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
 ";
+
+/// Version 2: inbox senders. A version-1 database gains the `sessions.sender_id`
+/// column (NULL for requests stored before) and the `senders` table.
+const SCHEMA_V2: &str = "
+CREATE TABLE IF NOT EXISTS senders (
+    id           TEXT PRIMARY KEY,
+    inbox_id     TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    cred_hash    BLOB NOT NULL UNIQUE,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    sent         INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS senders_inbox ON senders (inbox_id);
+CREATE INDEX IF NOT EXISTS sessions_sender ON sessions (sender_id, state) WHERE sender_id IS NOT NULL;
+";
+
+/// `PRAGMA user_version` this build writes.
+pub const SCHEMA_VERSION: i64 = 2;
+
+/// Create or upgrade the schema in one write transaction (several processes
+/// may open the same file at once: the second sees the first one's result).
+fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let txn = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = txn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew(version));
+    }
+    txn.execute_batch(SCHEMA)?;
+    if version < 2 {
+        let has_sender: bool = txn
+            .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'sender_id'")?
+            .exists([])?;
+        if !has_sender {
+            txn.execute_batch("ALTER TABLE sessions ADD COLUMN sender_id TEXT;")?;
+        }
+        txn.execute_batch(SCHEMA_V2)?;
+        txn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
+        if version > 0 {
+            tracing::info!(from = version, to = SCHEMA_VERSION, "database schema upgraded");
+        }
+    }
+    txn.commit()?;
+    Ok(())
+}
 
 /// State the writer thread keeps next to its connection.
 struct Ctx<'a> {
@@ -113,7 +159,8 @@ impl SqliteStore {
              PRAGMA cache_size = -4096;
              PRAGMA temp_store = MEMORY;"
         ))?;
-        conn.execute_batch(SCHEMA)?;
+        let mut conn = conn;
+        migrate(&mut conn)?;
         conn.set_prepared_statement_cache_capacity(32);
         let mut open = count_open(&conn, crate::util::now_ms())?;
 
@@ -252,7 +299,30 @@ fn build_view(row: ViewRow) -> Result<SessionView, StoreError> {
         reason,
         created_at,
         expires_at,
+        id: None,
+        sender: None,
     })
+}
+
+/// End every waiting (pending or confirmed, unexpired) session matching
+/// `column = value` as declined; returns how many.
+fn decline_all(ctx: &mut Ctx<'_>, column: &str, value: &str, now: i64) -> Result<i64, StoreError> {
+    let sql = format!(
+        "UPDATE sessions SET state = 'declined', connect_hash = NULL
+         WHERE {column} = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2"
+    );
+    let n = ctx.conn.prepare_cached(&sql)?.execute(params![value, now])?;
+    let n = i64::try_from(n).unwrap_or(0);
+    *ctx.open -= n;
+    Ok(n)
+}
+
+/// `check_inbox` mapped to the access result of another type.
+fn deny<T>(denied: InboxAccess<()>) -> InboxAccess<T> {
+    match denied {
+        InboxAccess::Forbidden => InboxAccess::Forbidden,
+        _ => InboxAccess::NotFound,
+    }
 }
 
 /// Check an inbox token; `Ok(None)` when granted.
@@ -289,15 +359,36 @@ impl Store for SqliteStore {
             if u64::try_from(*ctx.open).unwrap_or(0) >= caps.max_open {
                 return Err(StoreError::Full);
             }
-            if let Some(inbox) = &s.inbox_id {
+            let mut target: Option<(String, String)> = None;
+            if let Some(cred) = &s.sender {
+                let sender: Option<(String, String)> = ctx
+                    .conn
+                    .prepare_cached("SELECT id, inbox_id FROM senders WHERE cred_hash = ?1")?
+                    .query_row([&cred[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                let Some((sender_id, inbox)) = sender else {
+                    return Err(StoreError::SenderInvalid);
+                };
                 let exists: Option<i64> = ctx
                     .conn
                     .prepare_cached("SELECT 1 FROM inboxes WHERE id = ?1")?
-                    .query_row([inbox], |r| r.get(0))
+                    .query_row([&inbox], |r| r.get(0))
                     .optional()?;
                 if exists.is_none() {
-                    return Err(StoreError::NoInbox);
+                    return Err(StoreError::SenderInvalid);
                 }
+                let mine: i64 = ctx
+                    .conn
+                    .prepare_cached(
+                        "SELECT count(*) FROM sessions WHERE sender_id = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2",
+                    )?
+                    .query_row(params![sender_id, s.created_at], |r| r.get(0))?;
+                if u64::try_from(mine).unwrap_or(0) >= caps.max_per_sender {
+                    return Err(StoreError::SenderQuota);
+                }
+                target = Some((inbox, sender_id));
+            }
+            if let Some((inbox, _)) = &target {
                 let pending: i64 = ctx
                     .conn
                     .prepare_cached(
@@ -312,27 +403,33 @@ impl Store for SqliteStore {
                 .conn
                 .prepare_cached(
                     "INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
-                                           inbox_id, poll_hash, created_at, expires_at, interval_s)
-                     VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                                           inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id)
+                     VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
                      ON CONFLICT (id) DO NOTHING",
                 )?
                 .execute(params![
                     &s.id[..],
-                    s.inbox_id.as_ref().map(|_| &s.code),
+                    target.as_ref().map(|_| &s.code),
                     s.public_key,
                     s.display_name,
                     fields,
                     s.envelope.as_str(),
                     s.agent_name,
                     s.reason,
-                    s.inbox_id,
+                    target.as_ref().map(|(inbox, _)| inbox),
                     &s.poll_hash[..],
                     s.created_at,
                     s.expires_at,
                     i64::try_from(s.interval).unwrap_or(i64::MAX),
+                    target.as_ref().map(|(_, sender)| sender),
                 ])?;
             if inserted == 0 {
                 return Err(StoreError::Duplicate);
+            }
+            if let Some((_, sender)) = &target {
+                ctx.conn
+                    .prepare_cached("UPDATE senders SET sent = sent + 1, last_used_at = ?2 WHERE id = ?1")?
+                    .execute(params![sender, s.created_at])?;
             }
             *ctx.open += 1;
             Ok(())
@@ -502,15 +599,24 @@ impl Store for SqliteStore {
             ctx.conn
                 .prepare_cached("UPDATE inboxes SET last_used_at = ?2 WHERE id = ?1")?
                 .execute(params![inbox_id, now])?;
-            let mut stmt = ctx.conn.prepare_cached(&format!(
-                "SELECT {VIEW_COLUMNS} FROM sessions
-                 WHERE inbox_id = ?1 AND state = 'pending' AND expires_at > ?2
-                 ORDER BY created_at"
-            ))?;
-            let rows = stmt.query_map(params![inbox_id, now], view_from_row)?;
+            let mut stmt = ctx.conn.prepare_cached(
+                "SELECT s.state, s.code, s.display_name, s.fields, s.public_key, s.envelope, s.agent_name, s.reason,
+                        s.created_at, s.expires_at, s.id, s.sender_id, se.name
+                 FROM sessions s LEFT JOIN senders se ON se.id = s.sender_id
+                 WHERE s.inbox_id = ?1 AND s.state = 'pending' AND s.expires_at > ?2
+                 ORDER BY s.created_at",
+            )?;
+            let rows = stmt.query_map(params![inbox_id, now], |r| {
+                let extra: (Vec<u8>, Option<String>, Option<String>) = (r.get(10)?, r.get(11)?, r.get(12)?);
+                Ok((view_from_row(r)?, extra))
+            })?;
             let mut out = Vec::new();
             for row in rows {
-                out.push(build_view(row?)?);
+                let (row, (id, sender_id, sender_name)) = row?;
+                let mut view = build_view(row)?;
+                view.id = Some(id.try_into().map_err(|_| StoreError::Corrupt)?);
+                view.sender = sender_id.map(|sid| (sid, sender_name.unwrap_or_default()));
+                out.push(view);
             }
             Ok(InboxAccess::Granted(out))
         })
@@ -552,6 +658,100 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_sender(&self, inbox_id: String, token_hash: TokenHash, sender: NewSender, max_senders: u64) -> Result<InboxAccess<()>, StoreError> {
+        self.call(move |ctx| {
+            if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
+                return Ok(deny(denied));
+            }
+            let n: i64 = ctx
+                .conn
+                .prepare_cached("SELECT count(*) FROM senders WHERE inbox_id = ?1")?
+                .query_row([&inbox_id], |r| r.get(0))?;
+            if u64::try_from(n).unwrap_or(0) >= max_senders {
+                return Err(StoreError::TooManySenders);
+            }
+            let inserted = ctx
+                .conn
+                .prepare_cached(
+                    "INSERT INTO senders (id, inbox_id, name, cred_hash, created_at) VALUES (?1, ?2, ?3, ?4, ?5)
+                     ON CONFLICT DO NOTHING",
+                )?
+                .execute(params![sender.id, inbox_id, sender.name, &sender.credential_hash[..], sender.created_at])?;
+            if inserted == 0 {
+                return Err(StoreError::Duplicate);
+            }
+            ctx.conn
+                .prepare_cached("UPDATE inboxes SET last_used_at = ?2 WHERE id = ?1")?
+                .execute(params![inbox_id, sender.created_at])?;
+            Ok(InboxAccess::Granted(()))
+        })
+        .await
+    }
+
+    async fn list_senders(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<Vec<SenderView>>, StoreError> {
+        self.call(move |ctx| {
+            if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
+                return Ok(deny(denied));
+            }
+            ctx.conn
+                .prepare_cached("UPDATE inboxes SET last_used_at = ?2 WHERE id = ?1")?
+                .execute(params![inbox_id, now])?;
+            let mut stmt = ctx.conn.prepare_cached(
+                "SELECT se.id, se.name, se.created_at, se.last_used_at, se.sent,
+                        (SELECT count(*) FROM sessions s WHERE s.sender_id = se.id
+                           AND s.state IN ('pending','confirmed') AND s.expires_at > ?2)
+                 FROM senders se WHERE se.inbox_id = ?1 ORDER BY se.created_at, se.id",
+            )?;
+            let rows = stmt.query_map(params![inbox_id, now], |r| {
+                Ok(SenderView {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                    last_used_at: r.get(3)?,
+                    sent: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    pending: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+                })
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                out.push(row?);
+            }
+            Ok(InboxAccess::Granted(out))
+        })
+        .await
+    }
+
+    async fn delete_sender(&self, inbox_id: String, token_hash: TokenHash, sender_id: String, now: i64) -> Result<InboxAccess<bool>, StoreError> {
+        self.call(move |ctx| {
+            if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
+                return Ok(deny(denied));
+            }
+            let removed = ctx
+                .conn
+                .prepare_cached("DELETE FROM senders WHERE id = ?1 AND inbox_id = ?2")?
+                .execute(params![sender_id, inbox_id])?;
+            if removed == 0 {
+                return Ok(InboxAccess::Granted(false));
+            }
+            decline_all(ctx, "sender_id", &sender_id, now)?;
+            Ok(InboxAccess::Granted(true))
+        })
+        .await
+    }
+
+    async fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<()>, StoreError> {
+        self.call(move |ctx| {
+            if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
+                return Ok(deny(denied));
+            }
+            decline_all(ctx, "inbox_id", &inbox_id, now)?;
+            ctx.conn.prepare_cached("DELETE FROM senders WHERE inbox_id = ?1")?.execute([&inbox_id])?;
+            ctx.conn.prepare_cached("DELETE FROM inboxes WHERE id = ?1")?.execute([&inbox_id])?;
+            Ok(InboxAccess::Granted(()))
+        })
+        .await
+    }
+
     async fn sweep(&self, now: i64, inbox_idle_ms: i64) -> Result<u64, StoreError> {
         self.call(move |ctx| {
             // Envelopes exist only for `ready` sessions: few, so no chunking.
@@ -574,6 +774,11 @@ impl Store for SqliteStore {
                        AND NOT EXISTS (SELECT 1 FROM sessions WHERE sessions.inbox_id = inboxes.id)",
                 )?
                 .execute([now.saturating_sub(inbox_idle_ms)])?;
+            ctx.conn
+                .prepare_cached(
+                    "DELETE FROM senders WHERE NOT EXISTS (SELECT 1 FROM inboxes WHERE inboxes.id = senders.inbox_id)",
+                )?
+                .execute([])?;
             *ctx.open = count_open(ctx.conn, now)?;
             Ok(u64::try_from(removed).unwrap_or(0))
         })

@@ -31,8 +31,8 @@ pub struct NewSession {
     pub agent_name: Option<String>,
     /// Sealpost extension.
     pub reason: Option<String>,
-    /// Target inbox, if any.
-    pub inbox_id: Option<String>,
+    /// SHA-256 of the sender credential naming the target inbox, if any.
+    pub sender: Option<TokenHash>,
     /// SHA-256 of the poll token.
     pub poll_hash: TokenHash,
     /// Unix ms.
@@ -50,6 +50,38 @@ pub struct Caps {
     pub max_open: u64,
     /// Pending requests per inbox.
     pub max_per_inbox: u64,
+    /// Pending requests per sender.
+    pub max_per_sender: u64,
+}
+
+/// A sender to insert.
+#[derive(Debug, Clone)]
+pub struct NewSender {
+    /// Public id, `sd_...`.
+    pub id: String,
+    /// Validated name.
+    pub name: String,
+    /// SHA-256 of the sender credential.
+    pub credential_hash: TokenHash,
+    /// Unix ms.
+    pub created_at: i64,
+}
+
+/// A sender as its inbox owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SenderView {
+    /// Public id.
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// Unix ms.
+    pub created_at: i64,
+    /// Unix ms of its last accepted request.
+    pub last_used_at: Option<i64>,
+    /// Requests still waiting (pending or confirmed, not expired).
+    pub pending: u64,
+    /// Requests ever posted.
+    pub sent: u64,
 }
 
 /// What a pending session shows to the browser.
@@ -75,6 +107,10 @@ pub struct SessionView {
     pub created_at: i64,
     /// Unix ms.
     pub expires_at: i64,
+    /// Raw session id (inbox listings only).
+    pub id: Option<SessionId>,
+    /// Sender id and name (inbox listings only).
+    pub sender: Option<(String, String)>,
 }
 
 /// Result of a poll.
@@ -139,9 +175,21 @@ pub enum StoreError {
     /// The inbox named at creation does not exist.
     #[error("no such inbox")]
     NoInbox,
+    /// The sender credential is unknown or was removed.
+    #[error("unknown sender")]
+    SenderInvalid,
+    /// The sender holds too many pending requests.
+    #[error("sender quota reached")]
+    SenderQuota,
+    /// The inbox has too many senders.
+    #[error("sender cap reached")]
+    TooManySenders,
     /// Too many inboxes.
     #[error("inbox cap reached")]
     TooManyInboxes,
+    /// The database was written by a newer broker.
+    #[error("database schema version {0} is newer than this broker understands")]
+    SchemaTooNew(i64),
     /// The id already exists (a code collision: retry with a fresh code).
     #[error("duplicate id")]
     Duplicate,
@@ -166,6 +214,14 @@ pub trait Store: Send + Sync + 'static {
     fn inbox_requests(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<Vec<SessionView>>, StoreError>> + Send;
     /// Decline an inbox request: the session ends at once.
     fn decline(&self, inbox_id: String, token_hash: TokenHash, id: SessionId, now: i64) -> impl Future<Output = Result<InboxAccess<Transition>, StoreError>> + Send;
+    /// Add a sender to an inbox (at most `max_senders`).
+    fn create_sender(&self, inbox_id: String, token_hash: TokenHash, sender: NewSender, max_senders: u64) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
+    /// Senders of an inbox, oldest first.
+    fn list_senders(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<Vec<SenderView>>, StoreError>> + Send;
+    /// Remove a sender; its waiting requests end as declined. `Granted(false)`: no such sender in this inbox.
+    fn delete_sender(&self, inbox_id: String, token_hash: TokenHash, sender_id: String, now: i64) -> impl Future<Output = Result<InboxAccess<bool>, StoreError>> + Send;
+    /// Delete an inbox and its senders; its waiting requests end as declined.
+    fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
     /// Delete expired sessions (and their ciphertext) and idle inboxes; returns sessions removed.
     fn sweep(&self, now: i64, inbox_idle_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }

@@ -63,22 +63,56 @@ pub fn new_user_code() -> Result<String, RandomError> {
     Ok(String::from_utf8_lossy(&chars).into_owned())
 }
 
-/// `ib_` + 16 base32 characters (80 random bits).
-pub fn new_inbox_id() -> Result<String, RandomError> {
+fn new_b32_id(prefix: &str) -> Result<String, RandomError> {
     const B32: &[u8; 32] = b"abcdefghijklmnopqrstuvwxyz234567";
     let bytes = random_bytes::<16>()?;
-    let mut out = String::from("ib_");
+    let mut out = String::from(prefix);
     for b in bytes {
         out.push(char::from(B32[usize::from(b & 31)]));
     }
     Ok(out)
 }
 
+fn is_b32_id(s: &str, prefix: &str) -> bool {
+    s.len() == 19
+        && s.starts_with(prefix)
+        && s[3..].bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+}
+
+/// `ib_` + 16 base32 characters (80 random bits).
+pub fn new_inbox_id() -> Result<String, RandomError> {
+    new_b32_id("ib_")
+}
+
 /// Whether `s` looks like an inbox id (so junk never reaches the database).
 pub fn is_inbox_id(s: &str) -> bool {
-    s.len() == 19
-        && s.starts_with("ib_")
-        && s[3..].bytes().all(|b| b.is_ascii_lowercase() || (b'2'..=b'7').contains(&b))
+    is_b32_id(s, "ib_")
+}
+
+/// `sd_` + 16 base32 characters: a sender's public id.
+pub fn new_sender_id() -> Result<String, RandomError> {
+    new_b32_id("sd_")
+}
+
+/// Whether `s` looks like a sender id.
+pub fn is_sender_id(s: &str) -> bool {
+    is_b32_id(s, "sd_")
+}
+
+/// Whether `s` has the shape of a sender credential: `is_` + 43 base64url characters.
+pub fn is_sender_credential(s: &str) -> bool {
+    s.len() == 46 && s.starts_with("is_") && s[3..].bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 /// Raw session id of a user code (any accepted spelling): SHA-256 of the

@@ -72,7 +72,9 @@ fn create_session_both_spellings_and_validation() {
         .problem(400, "ERR_OAUTH_UNSUPPORTED");
     b.post_json("/v1/sessions", &json!({"template": "api_key"})).problem(400, "ERR_BAD_REQUEST");
     b.post_json("/v1/sessions", &json!({"public_key": pk, "template": "api_key", "inbox": "ib_aaaaaaaaaaaaaaaa"}))
-        .problem(400, "ERR_INBOX_NOT_FOUND");
+        .problem(400, "ERR_SENDER_REQUIRED");
+    b.post_json("/v1/sessions", &json!({"public_key": pk, "template": "api_key", "inbox": "is_nope"}))
+        .problem(403, "ERR_SENDER_INVALID");
     // Body handling: not JSON, wrong media type, too large.
     http(&b.addr, "POST", "/v1/sessions", &[("Content-Type", "application/json")], Some(b"{nope"))
         .problem(400, "ERR_BAD_REQUEST");
@@ -220,18 +222,17 @@ fn connect_confirm_complete_lifecycle() {
 fn inbox_list_and_decline() {
     let dir = TempDir::new("inbox");
     let b = Broker::start(&dir.0, &["--poll-interval", "0", "--max-inbox-sessions", "2"]);
-    let r = b.post_empty("/v1/inboxes");
-    assert_eq!(r.status, 201, "{}", r.body);
-    let ib = r.json();
-    let inbox = ib["inbox_id"].as_str().unwrap();
-    let token = ib["inbox_token"].as_str().unwrap();
+    let (inbox, token) = b.new_inbox();
+    let (inbox, token) = (inbox.as_str(), token.as_str());
     assert!(inbox.starts_with("ib_") && inbox.len() == 19);
     assert!(token.starts_with("it_") && token.len() == 46);
+    let sender = b.add_sender(inbox, token, "CI runner");
+    let cred = sender["sender_credential"].as_str().unwrap();
 
-    let s1 = b.create(json!({"inbox": inbox, "agent_name": "ci", "reason": "deploy", "display_name": "Prod key"}));
-    let s2 = b.create(json!({"inbox": inbox}));
+    let s1 = b.create(json!({"inbox": cred, "agent_name": "ci", "reason": "deploy", "display_name": "Prod key"}));
+    let s2 = b.create(json!({"inbox": cred}));
     // Cap on pending requests per inbox.
-    b.post_json("/v1/sessions", &json!({"public_key": public_key_wire(), "template": "api_key", "inbox": inbox}))
+    b.post_json("/v1/sessions", &json!({"public_key": public_key_wire(), "template": "api_key", "inbox": cred}))
         .problem(429, "ERR_INBOX_FULL");
 
     let list_path = format!("/v1/inboxes/{inbox}/requests");
@@ -279,8 +280,8 @@ fn inbox_list_and_decline() {
     del(code2, token).problem(409, "ERR_SESSION_STATE");
     assert_eq!(b.get_auth(&list_path, token).json(), json!([]));
     // A session of another inbox is not found through this one.
-    let other = b.post_empty("/v1/inboxes").json();
-    let s3 = b.create(json!({"inbox": other["inbox_id"]}));
+    let (_, _, other) = b.inbox_with_sender("other");
+    let s3 = b.create(json!({"inbox": other}));
     del(s3["code"].as_str().unwrap(), token).problem(404, "ERR_SESSION_NOT_FOUND");
 }
 

@@ -222,9 +222,9 @@ fn full_flow_with_real_envelopes_and_no_secret_at_rest_or_in_logs() {
         needles.push(("ciphertext".into(), ciphertext));
     }
     // An inbox decline in the same run.
-    let ib = b.post_empty("/v1/inboxes").json();
-    let (inbox, itok) = (ib["inbox_id"].as_str().unwrap(), ib["inbox_token"].as_str().unwrap());
-    let s = b.create(json!({"inbox": inbox}));
+    let (inbox, itok, cred) = b.inbox_with_sender("flow");
+    let (inbox, itok) = (inbox.as_str(), itok.as_str());
+    let s = b.create(json!({"inbox": cred}));
     let code = s["code"].as_str().unwrap();
     let r = common::http(&b.addr, "DELETE", &format!("/v1/inboxes/{inbox}/requests/{code}"), &[("Authorization", &format!("Bearer {itok}"))], None);
     assert_eq!(r.status, 204);
@@ -233,6 +233,7 @@ fn full_flow_with_real_envelopes_and_no_secret_at_rest_or_in_logs() {
         .problem(404, "ERR_REQUEST_DECLINED");
     assert_eq!(p["title"], "Request Declined");
     needles.push(("inbox token".into(), itok.into()));
+    needles.push(("sender credential".into(), cred.clone()));
     needles.push(("poll token".into(), s["poll_token"].as_str().unwrap().into()));
 
     // At rest: the database, its WAL and shared memory, while running and after stop.

@@ -189,7 +189,9 @@ pub struct CreateSessionRequest {
     /// Sealpost: envelope the browser must produce (default `linkauth`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub envelope: Option<EnvelopeKind>,
-    /// Sealpost: deliver the request to this inbox.
+    /// Sealpost: deliver the request to an inbox. The value is a sender
+    /// credential (`is_...`) the inbox owner created; a bare inbox id (`ib_...`)
+    /// is refused by a Sealpost broker (`ERR_SENDER_REQUIRED`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inbox: Option<String>,
     /// Sealpost: name of the requesting agent, shown to the user.
@@ -413,6 +415,78 @@ pub struct InboxRequest {
     pub created_at: String,
     /// RFC 3339 UTC.
     pub expires_at: String,
+    /// Session id (lowercase hex), as the agent polls it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<String>,
+    /// Sender that posted the request (`sd_...`); absent for requests stored
+    /// before senders existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_id: Option<String>,
+    /// Name the inbox owner gave that sender.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sender_name: Option<String>,
+}
+
+/// `POST /v1/inboxes/{inbox_id}/senders` request body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSenderRequest {
+    /// Shown next to every request of this sender: 1-64 characters after
+    /// trimming, no control characters, bidi overrides/isolates or line separators.
+    pub name: String,
+}
+
+/// `POST /v1/inboxes/{inbox_id}/senders` 201 response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSenderResponse {
+    /// Public id, `sd_` + 16 base32 characters.
+    pub sender_id: String,
+    /// The name as stored (trimmed).
+    pub name: String,
+    /// Secret, `is_` + base64url(32 bytes): the agent's `inbox` value. Returned
+    /// only here; the broker keeps its SHA-256.
+    pub sender_credential: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+}
+
+/// One element of `GET /v1/inboxes/{inbox_id}/senders` (never the credential).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SenderInfo {
+    /// Public id, `sd_...`.
+    pub sender_id: String,
+    /// Name.
+    pub name: String,
+    /// RFC 3339 UTC.
+    pub created_at: String,
+    /// RFC 3339 UTC of its last accepted request, or null.
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    /// Its requests still waiting for an answer (pending or confirmed).
+    pub pending: u64,
+    /// Requests it ever posted.
+    pub sent: u64,
+}
+
+/// Longest sender name, in characters.
+pub const MAX_SENDER_NAME: usize = 64;
+
+/// Whether `c` must never appear in text shown to a person (names, titles,
+/// reasons): C0/C1 controls and DEL, bidirectional embeddings, overrides and
+/// isolates (U+202A-U+202E, U+2066-U+2069), and the Unicode line and paragraph
+/// separators (U+2028, U+2029). Callers that allow `\n`/`\t` check those first.
+pub fn is_unsafe_display_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+}
+
+/// A sender name as stored: trimmed, 1-64 characters; `None` when empty, too
+/// long, or when any character of the input (trimmed part included: U+2028,
+/// U+2029 and U+0085 count as whitespace) is [`is_unsafe_display_char`].
+pub fn normalize_sender_name(name: &str) -> Option<String> {
+    if name.chars().any(is_unsafe_display_char) {
+        return None;
+    }
+    let t = name.trim();
+    (1..=MAX_SENDER_NAME).contains(&t.chars().count()).then(|| t.to_owned())
 }
 
 /// RFC 9457 problem details plus Sealpost's stable `code` and the draft's
@@ -552,6 +626,18 @@ mod tests {
         assert_eq!(aws.len(), 3);
         assert!(!aws[2].required);
         assert!(template("custom").is_none());
+    }
+
+    #[test]
+    fn display_text_rules() {
+        for bad in ["\u{202E}gpj.exe", "a\u{2066}b", "x\u{2028}y", "x\u{2029}", "a\u{0007}", "a\u{0085}", "a\u{7f}", "a\nb", "x\u{2029}", "\u{2028}x", "x\u{85}", " x\t"] {
+            assert!(normalize_sender_name(bad).is_none(), "{bad:?}");
+        }
+        assert_eq!(normalize_sender_name("  CI runner ").as_deref(), Some("CI runner"));
+        assert_eq!(normalize_sender_name("Łódź 東京").as_deref(), Some("Łódź 東京"));
+        assert!(normalize_sender_name("   ").is_none());
+        assert!(normalize_sender_name(&"x".repeat(65)).is_none());
+        assert!(normalize_sender_name(&"é".repeat(64)).is_some());
     }
 
     #[test]

@@ -103,8 +103,10 @@ impl Broker {
         http(&self.addr, "POST", path, &[("Content-Type", "application/json")], Some(body.to_string().as_bytes()))
     }
 
+    /// A POST without a body (but with `Content-Type: application/json`, as
+    /// browser-facing endpoints require it).
     pub fn post_empty(&self, path: &str) -> Resp {
-        http(&self.addr, "POST", path, &[], None)
+        http(&self.addr, "POST", path, &[("Content-Type", "application/json")], None)
     }
 
     /// Create a session with `extra` merged into a minimal api_key request.
@@ -118,6 +120,39 @@ impl Broker {
         let r = self.post_json("/v1/sessions", &body);
         assert_eq!(r.status, 201, "{}", r.body);
         r.json()
+    }
+
+    /// `POST /v1/inboxes`: `(inbox_id, inbox_token)`.
+    pub fn new_inbox(&self) -> (String, String) {
+        let r = self.post_json("/v1/inboxes", &serde_json::json!({}));
+        assert_eq!(r.status, 201, "{}", r.body);
+        let v = r.json();
+        (v["inbox_id"].as_str().unwrap().to_owned(), v["inbox_token"].as_str().unwrap().to_owned())
+    }
+
+    /// Request with `Authorization: Bearer` and an optional JSON body.
+    pub fn call_auth(&self, method: &str, path: &str, bearer: &str, body: Option<&serde_json::Value>) -> Resp {
+        let auth = format!("Bearer {bearer}");
+        let text = body.map(ToString::to_string);
+        let mut headers = vec![("Authorization", auth.as_str())];
+        if text.is_some() {
+            headers.push(("Content-Type", "application/json"));
+        }
+        http(&self.addr, method, path, &headers, text.as_deref().map(str::as_bytes))
+    }
+
+    /// Add a sender named `name` to an inbox: the 201 body.
+    pub fn add_sender(&self, inbox: &str, token: &str, name: &str) -> serde_json::Value {
+        let r = self.call_auth("POST", &format!("/v1/inboxes/{inbox}/senders"), token, Some(&serde_json::json!({"name": name})));
+        assert_eq!(r.status, 201, "{}", r.body);
+        r.json()
+    }
+
+    /// An inbox with one sender: `(inbox_id, inbox_token, sender_credential)`.
+    pub fn inbox_with_sender(&self, name: &str) -> (String, String, String) {
+        let (inbox, token) = self.new_inbox();
+        let s = self.add_sender(&inbox, &token, name);
+        (inbox, token, s["sender_credential"].as_str().unwrap().to_owned())
     }
 
     /// Confirm a code and return the connect token.
