@@ -77,7 +77,9 @@ function readinessProbe(pendingWanted) {
       // Every item rendered with its fingerprint (computed locally by the bundled WASM).
       const items = [...document.querySelectorAll("[data-testid=request]")];
       if (items.length >= pendingWanted && window.__benchItems === undefined) window.__benchItems = performance.now();
-      return items.length >= pendingWanted && items.every((li) => li.querySelector("[data-testid=fingerprint]")?.textContent.trim());
+      // (a placeholder such as "computing…" does not count: the short form xxxx-xxxx-xxxx does).
+      const FP = /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/;
+      return items.length >= pendingWanted && items.every((li) => FP.test(li.querySelector("[data-testid=fingerprint]")?.textContent.trim() || ""));
     };
   } else if (path.endsWith("/answer.html")) {
     check = () => {

@@ -129,6 +129,15 @@ for (const scheme of ["light", "dark"]) {
       await pair(ext);
       page = await open("popup.html");
       await page.getByText("release-agent (laptop)").first().waitFor({ timeout: 15_000 });
+      // Every fingerprint computed (the WASM fills them in after the list shows).
+      await page.waitForFunction(
+        (n) => {
+          const fps = [...document.querySelectorAll("[data-testid=request] [data-testid=fingerprint]")].map((e) => e.textContent.trim());
+          return fps.length >= n && fps.every((t) => /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/.test(t));
+        },
+        PENDING,
+        { timeout: 15_000 },
+      );
       await view(page, "popup-pending");
     });
   });

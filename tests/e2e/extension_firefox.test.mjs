@@ -295,7 +295,7 @@ test("pairing in Firefox: the options page adds the loopback broker and an agent
         "code",
         `const li = document.querySelector('[data-testid=request][data-code="' + code + '"]');
          const fp = li && norm(li.querySelector('[data-testid=fingerprint]')?.textContent);
-         return fp ? { fp, sender: norm(li.querySelector('[data-testid=sender]')?.textContent), name: norm(li.querySelector('[data-testid=agent-name]')?.textContent) } : null;`,
+         return /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/.test(fp || "") ? { fp, sender: norm(li.querySelector('[data-testid=sender]')?.textContent), name: norm(li.querySelector('[data-testid=agent-name]')?.textContent) } : null;`,
       ),
       [agent.code],
       { timeoutMs: 20_000, what: "the request in the popup" },
