@@ -352,9 +352,27 @@ pub async fn create_session<S: Store>(
     Err(ApiError::internal())
 }
 
+/// A poll that found no session (404) or the wrong token (403): the session id
+/// is SHA-256 of the code, so such answers would tell a live code from a dead
+/// one. Each counts against the client's attempt budget shared with
+/// connect/resolve/confirm/complete, and against a ceiling across all clients;
+/// past either, the answer is `429` whatever the session, so no more is learnt.
+/// Polls with the right token never reach this.
+fn poll_miss<S: Store>(app: &App<S>, ip: IpAddr, answer: ApiError) -> ApiError {
+    if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
+        return ApiError::rate_limited(RETRY_AFTER);
+    }
+    if !app.miss_limiter.check("poll-miss", app.cfg.poll_miss_global) {
+        app.note_global_miss_ceiling();
+        return ApiError::rate_limited(RETRY_AFTER);
+    }
+    answer
+}
+
 /// `GET /v1/sessions/{session_id}`
 pub async fn poll_session<S: Store>(
     State(app): AppState<S>,
+    ClientIp(ip): ClientIp,
     Path(session_id): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -367,9 +385,11 @@ pub async fn poll_session<S: Store>(
     };
     let outcome = app.store.poll(id, token, now_ms()).await.map_err(store_failed)?;
     let body = match outcome {
-        PollOutcome::NotFound => return Err(ApiError::session_not_found()),
+        PollOutcome::NotFound => return Err(poll_miss(&app, ip, ApiError::session_not_found())),
         PollOutcome::Declined => return Err(ApiError::declined()),
-        PollOutcome::Forbidden => return Err(ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session.")),
+        PollOutcome::Forbidden => {
+            return Err(poll_miss(&app, ip, ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session.")));
+        }
         PollOutcome::SlowDown(interval) => return Err(ApiError::slow_down(interval)),
         PollOutcome::Status { status, expires_at, interval } => PollResponse {
             status,

@@ -89,9 +89,16 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_CONNECT_RATE", default_value_t = 10)]
     pub connect_rate: u32,
 
-    /// Attempts per client address per minute on connect, resolve, confirm and complete, all codes together (0 = unlimited).
+    /// Attempts per client address per minute on connect, resolve, confirm and
+    /// complete, all codes together, plus its failed polls (403/404) (0 = unlimited).
     #[arg(long, env = "SEALPOST_CONNECT_RATE_CLIENT", default_value_t = 120)]
     pub connect_rate_client: u32,
+
+    /// Failed session look-ups (polls answered 403 or 404) per minute across
+    /// all clients; past it every failed poll gets 429 (0 = unlimited). Each
+    /// client's failed polls also count against --connect-rate-client.
+    #[arg(long, env = "SEALPOST_POLL_MISS_GLOBAL", default_value_t = 1000)]
+    pub poll_miss_global: u32,
 
     /// Inbox creations per client address per minute (0 = unlimited).
     #[arg(long, env = "SEALPOST_INBOX_RATE", default_value_t = 10)]

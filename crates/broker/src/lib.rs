@@ -57,6 +57,10 @@ pub struct App<S: Store> {
     pub connect_limiter: RateLimiter,
     /// Per-client budgets across codes (connect) and inbox creation.
     pub client_limiter: RateLimiter,
+    /// Failed session look-ups (poll 403/404) across all clients.
+    pub miss_limiter: RateLimiter,
+    /// Limiter window (seconds since its start) in which the global ceiling was last logged.
+    miss_logged: std::sync::atomic::AtomicU32,
     /// Reverse proxies whose `X-Forwarded-For` names the client.
     pub proxies: TrustedProxies,
     /// Consent page files.
@@ -80,10 +84,27 @@ impl<S: Store> App<S> {
             create_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
             connect_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
             client_limiter: RateLimiter::new(cfg.limiter_capacity, 60),
+            miss_limiter: RateLimiter::new(16, 60),
+            miss_logged: std::sync::atomic::AtomicU32::new(u32::MAX),
             proxies: TrustedProxies::new(cfg.trust_proxy.clone()),
             www: Assets::new(www),
             bundle: Assets::new(bundle),
             cfg,
+        }
+    }
+}
+
+impl<S: Store> App<S> {
+    /// Log (once a minute at most) that the global ceiling on failed session
+    /// look-ups is reached: someone is probably guessing codes.
+    pub fn note_global_miss_ceiling(&self) {
+        use std::sync::atomic::Ordering;
+        let minute = self.miss_limiter.now() / 60;
+        if self.miss_logged.swap(minute, Ordering::Relaxed) != minute {
+            tracing::warn!(
+                limit = self.cfg.poll_miss_global,
+                "global ceiling on failed session look-ups reached: every failed poll gets 429 for up to a minute (code guessing?)"
+            );
         }
     }
 }

@@ -200,3 +200,72 @@ fn trust_proxy_refuses_what_is_not_an_address() {
     assert!(err.contains("--trust-proxy") && err.contains("CIDR"), "{err}");
     assert!(out.stdout.is_empty());
 }
+
+fn guess_path(i: u32) -> String {
+    // Session ids are public (SHA-256 of the code): a guesser computes them.
+    sealpost_core::protocol::session_id_for_code(&format!("GUES{i:04}")).map(|id| format!("/v1/sessions/{id}")).unwrap()
+}
+
+#[test]
+fn a_poll_guesser_hits_429_within_the_client_budget() {
+    let dir = TempDir::new("poll-guess");
+    let b = Broker::start(&dir.0, &["--connect-rate-client", "20", "--poll-interval", "0"]);
+    let s = b.create(json!({}));
+    let sid = s["session_id"].as_str().unwrap();
+    let pt = s["poll_token"].as_str().unwrap();
+    // A LinkAuth agent with a wrong token on its session still gets 403.
+    b.get_auth(&format!("/v1/sessions/{sid}"), "pt_wrong").problem(403, "ERR_TOKEN_INVALID");
+    let mut answered = 1;
+    for i in 0..100 {
+        let r = b.get_auth(&guess_path(i), "pt_guess");
+        if r.status == 429 {
+            r.problem(429, "ERR_RATE_LIMITED");
+            break;
+        }
+        r.problem(404, "ERR_SESSION_NOT_FOUND");
+        answered += 1;
+    }
+    assert_eq!(answered, 20, "failed look-ups answered before 429");
+    // Spent: a live session with a wrong token now looks like any other guess...
+    b.get_auth(&format!("/v1/sessions/{sid}"), "pt_wrong").problem(429, "ERR_RATE_LIMITED");
+    // ...the budget is the one of connect/resolve...
+    b.get(&format!("/v1/connect/{}", s["code"].as_str().unwrap())).problem(429, "ERR_RATE_LIMITED");
+    // ...and the agent with the right token is not throttled.
+    for _ in 0..3 {
+        let r = b.get_auth(&format!("/v1/sessions/{sid}"), pt);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+}
+
+#[test]
+fn the_global_ceiling_on_failed_lookups_trips_across_many_clients() {
+    let dir = TempDir::new("poll-global");
+    let b = Broker::start(&dir.0, &["--trust-proxy", "127.0.0.1", "--poll-miss-global", "30", "--poll-interval", "0"]);
+    let s = b.create(json!({}));
+    let sid = s["session_id"].as_str().unwrap();
+    let as_client = |path: &str, token: &str, n: u32| {
+        let xff = format!("198.51.{}.{}", n / 250, n % 250 + 1);
+        common::http(&b.addr, "GET", path, &[("Authorization", &format!("Bearer {token}")), ("X-Forwarded-For", &xff)], None)
+    };
+    let mut answered = 0;
+    for n in 0..60 {
+        // One guess per client address: no per-client budget is ever close.
+        let r = as_client(&guess_path(n), "pt_guess", n);
+        if r.status == 429 {
+            break;
+        }
+        r.problem(404, "ERR_SESSION_NOT_FOUND");
+        answered += 1;
+    }
+    assert_eq!(answered, 30);
+    as_client(&guess_path(999), "pt_guess", 1000).problem(429, "ERR_RATE_LIMITED");
+    as_client(&format!("/v1/sessions/{sid}"), "pt_wrong", 1001).problem(429, "ERR_RATE_LIMITED");
+    // The right token is still served.
+    let r = as_client(&format!("/v1/sessions/{sid}"), s["poll_token"].as_str().unwrap(), 1002);
+    assert_eq!(r.status, 200, "{}", r.body);
+    for n in 1003..1010 {
+        as_client(&guess_path(n), "pt_guess", n).problem(429, "ERR_RATE_LIMITED");
+    }
+    let log = b.log_text();
+    assert_eq!(log.matches("global ceiling on failed session look-ups reached").count(), 1, "{log}");
+}
