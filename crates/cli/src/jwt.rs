@@ -15,10 +15,12 @@ const MAX_FETCH: u64 = 1 << 20;
 
 const JWT_HELP: &str = "\
 Exit codes:
-  0    no finding at or above --fail-on
+  0    no finding at or above --fail-on (verify: and the signature verified)
   1    local error (reading a file, unusable key, network)
   2    usage error
-  10   a finding at or above --fail-on exists";
+  10   a finding at or above --fail-on exists; for verify also, whatever
+       --fail-on says, when the signature was not verified over a well-formed
+       token (unknown alg, non-canonical base64url, no fitting key...)";
 
 /// `sealpost jwt ...`
 #[derive(Args, Debug)]
@@ -130,7 +132,7 @@ pub struct SignArgs {
 /// Run a JWT subcommand.
 pub fn run(args: JwtArgs) -> ExitCode {
     let result = match args.command {
-        JwtCommand::Decode(c) => inspect_cmd(c, KeySet::default(), "none"),
+        JwtCommand::Decode(c) => inspect_cmd(c, KeySet::default(), "none", false),
         JwtCommand::Verify(v) => verify_cmd(v),
         JwtCommand::Sign(s) => sign_cmd(s),
     };
@@ -161,18 +163,22 @@ fn now_or_clock(now: Option<i64>) -> i64 {
     now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)))
 }
 
+/// The token as given. From stdin only the line ending is dropped: any other
+/// whitespace is part of the input, and a token with it is not well-formed.
 fn read_token(t: Option<String>) -> Result<String, (&'static str, String)> {
     match t.as_deref() {
         Some(t) if t != "-" => Ok(t.to_owned()),
         _ => {
             let mut s = String::new();
             std::io::stdin().take((jwt::MAX_TOKEN as u64) * 2).read_to_string(&mut s).map_err(|e| ("ERR_IO", format!("cannot read stdin: {}", e.kind())))?;
-            Ok(s.trim().to_owned())
+            Ok(s.trim_end_matches(['\n', '\r']).to_owned())
         }
     }
 }
 
-fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str) -> CmdResult {
+/// `require_verified` (verify): exit 10 unless core's verdict is a verified
+/// signature, whatever `--fail-on` says.
+fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str, require_verified: bool) -> CmdResult {
     let token = read_token(c.token)?;
     let policy = Policy {
         issuer: c.issuer,
@@ -194,6 +200,9 @@ fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str) -> CmdResult {
         let _ = write!(out, "{}", render(&report, opts.now, color, 0));
     }
     let fail_on = c.fail_on.as_deref().unwrap_or(default_fail);
+    if require_verified && !report.summary.signature_verified {
+        return Ok(ExitCode::from(EXIT_FINDINGS));
+    }
     Ok(match Severity::parse(fail_on) {
         Some(sev) if report.fails_at(sev) => ExitCode::from(EXIT_FINDINGS),
         _ => ExitCode::SUCCESS,
@@ -238,7 +247,7 @@ fn verify_cmd(mut v: VerifyArgs) -> CmdResult {
             v.common.issuer.push(iss);
         }
     }
-    inspect_cmd(v.common, keys, "high")
+    inspect_cmd(v.common, keys, "high", true)
 }
 
 /// Why a JWKS or OpenID configuration could not be fetched. Each variant has its

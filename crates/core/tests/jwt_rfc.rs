@@ -67,7 +67,7 @@ fn rfc_json_serialization_flattened_is_reported_but_not_accepted() {
     let flat = serde_json::json!({"protected": p[0], "payload": p[1], "header": {"kid": "e9bc097a-ce51-4036-9562-d2ade882db0d"}, "signature": p[2]}).to_string();
     let r = inspect(&flat, &opts(&jwk));
     assert_eq!(r.verification.status, VerifyStatus::Malformed);
-    assert!(r.verification.detail.contains("the signature matches"), "{}", r.verification.detail);
+    assert!(r.verification.detail.contains("signature matches its literal bytes"), "{}", r.verification.detail);
     assert!(!r.summary.signature_verified);
     assert!(r.has("JWT_JSON_SERIALIZATION") && r.has("JWT_SIGNATURE_UNVERIFIED"));
     assert!(r.payload.is_some());
