@@ -5,7 +5,8 @@
 //
 // Nothing here is kept between runs except what lib/brokers.js stores; the
 // last poll result and the codes already notified live in storage.session.
-import { alarms, badge, contextMenus, notifications, pageUrl, runtime, session, tabs, local } from "./lib/browser.js";
+import { alarms, badge, commands, contextMenus, notifications, pageUrl, runtime, session, tabs, local } from "./lib/browser.js";
+import { normalizeToken, tokensFromUrl } from "./lib/jwt-har.js";
 import { connectUrl, loadSettings, parseConnectUrl, pollAll } from "./lib/brokers.js";
 
 const ALARM = "poll";
@@ -38,7 +39,40 @@ async function setupMenu() {
     // Only verification links (…/connect/CODE); other links get no entry.
     targetUrlPatterns: ["https://*/connect/*", "http://*/connect/*", "https://*/*/connect/*", "http://*/*/connect/*"],
   });
+  // The JWT inspector: on selected text, and on links whose address holds a
+  // token (a JWT always starts "eyJ"; match patterns cannot see a #fragment,
+  // so fragment tokens are inspected from a selection of the link text).
+  await contextMenus.create({ id: MENU_INSPECT, title: "Inspect JWT", contexts: ["selection"] });
+  await contextMenus.create({ id: MENU_INSPECT_LINK, title: "Inspect JWT in this link", contexts: ["link"], targetUrlPatterns: ["https://*/*eyJ*", "http://*/*eyJ*"] });
 }
+
+const MENU_INSPECT = "inspect-jwt";
+const MENU_INSPECT_LINK = "inspect-jwt-link";
+
+/**
+ * Open the JWT inspector with a token. The token goes through storage.session
+ * (memory only), never through the page's URL.
+ */
+async function openInspector(token) {
+  if (token) await session.set({ inspectorPending: { token } });
+  await tabs.create(pageUrl("inspector.html"));
+}
+
+/** The context menu's "Inspect JWT" entries (exposed for the e2e test, which cannot click native menus headless). */
+async function inspectFromMenu(info) {
+  if (!info || (info.menuItemId !== MENU_INSPECT && info.menuItemId !== MENU_INSPECT_LINK)) return false;
+  let token = "";
+  if (info.menuItemId === MENU_INSPECT_LINK && info.linkUrl) token = (tokensFromUrl(info.linkUrl)[0] || {}).token || "";
+  if (!token && typeof info.selectionText === "string") token = normalizeToken(info.selectionText.slice(0, 64 * 1024));
+  await openInspector(token);
+  return true;
+}
+globalThis.sealpostInspectFromMenu = inspectFromMenu;
+
+contextMenus.onClicked((info) => void inspectFromMenu(info));
+commands.onCommand((name) => {
+  if (name === "open-inspector") void openInspector("");
+});
 
 async function schedule() {
   const { pollSeconds } = await loadSettings();

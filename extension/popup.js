@@ -313,6 +313,10 @@ $("settings").addEventListener("click", () => {
   void runtime.openOptionsPage();
   window.close();
 });
+$("inspect-jwt").addEventListener("click", async () => {
+  await tabs.create(pageUrl("inspector.html"));
+  window.close();
+});
 $("empty-add").addEventListener("click", () => {
   void runtime.openOptionsPage();
   window.close();

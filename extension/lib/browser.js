@@ -161,3 +161,8 @@ export const contextMenus = {
   removeAll: () => api.contextMenus.removeAll(),
   onClicked: (fn) => api.contextMenus.onClicked.addListener(fn),
 };
+
+/** Keyboard shortcuts declared under `commands` in the manifest. */
+export const commands = {
+  onCommand: (fn) => api.commands && api.commands.onCommand.addListener(fn),
+};
