@@ -83,6 +83,38 @@ fn sender_invalid() -> ApiError {
     ApiError::forbidden("ERR_SENDER_INVALID", "The sender credential is not valid for any inbox (unknown or removed).")
 }
 
+fn is_json_media_type(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|m| {
+            let m = m.trim().to_ascii_lowercase();
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+        .unwrap_or(false)
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "ERR_UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type", "Send the body as application/json.")
+}
+
+/// Guard of the browser-facing POSTs (confirm, complete, resolve, inbox and
+/// sender creation): a present `Origin` must be the broker's own or a browser
+/// extension's (`403 ERR_ORIGIN_FORBIDDEN`), and the request must say
+/// `Content-Type: application/json` even without a body (`415`). A third-party
+/// page can send neither without a CORS preflight, which this broker never grants.
+fn browser_post<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<(), ApiError> {
+    let origins: Vec<&str> = headers.get_all(header::ORIGIN).iter().map(|v| v.to_str().unwrap_or("")).collect();
+    if origins.len() > 1 || origins.first().is_some_and(|o| !app.origin_allowed(o)) {
+        return Err(ApiError::forbidden("ERR_ORIGIN_FORBIDDEN", "Requests from another site are not accepted here."));
+    }
+    if !is_json_media_type(headers) {
+        return Err(unsupported_media_type());
+    }
+    Ok(())
+}
+
 /// Parse a JSON body: `Content-Type: application/json` is required (a cross-site
 /// form cannot send it without a CORS preflight, which this broker never answers).
 fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
@@ -93,22 +125,8 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T,
             ApiError::bad_request("ERR_BAD_REQUEST", "The request body could not be read.")
         }
     })?;
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .map(|m| {
-            let m = m.trim().to_ascii_lowercase();
-            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
-        })
-        .unwrap_or(false);
-    if !is_json {
-        return Err(ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "ERR_UNSUPPORTED_MEDIA_TYPE",
-            "Unsupported Media Type",
-            "Send the body as application/json.",
-        ));
+    if !is_json_media_type(headers) {
+        return Err(unsupported_media_type());
     }
     serde_json::from_slice(&body).map_err(|e| {
         // serde messages can quote input values: only pass through the ones that
@@ -484,6 +502,7 @@ pub async fn connect_resolve<S: Store>(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    browser_post(&app, &headers)?;
     let req: ResolveRequest = parse_json(&headers, body)?;
     connect_lookup(&app, ip, &req.user_code).await
 }
@@ -493,7 +512,9 @@ pub async fn connect_confirm<S: Store>(
     State(app): AppState<S>,
     ClientIp(ip): ClientIp,
     Path(code): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    browser_post(&app, &headers)?;
     let (id, _) = limit_code(&app, ip, &code, Attempt::Connect)?;
     let connect_token = util::new_token("ct_").map_err(|_| ApiError::internal())?;
     let outcome = app.store.confirm(id, hash_token(&connect_token), now_ms()).await.map_err(store_failed)?;
@@ -512,6 +533,7 @@ pub async fn connect_complete<S: Store>(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    browser_post(&app, &headers)?;
     // Counted before anything else: every attempt costs a write transaction.
     let (id, _) = limit_code(&app, ip, &code, Attempt::Complete)?;
     let req: CompleteRequest = parse_json(&headers, body)?;
@@ -554,7 +576,9 @@ pub async fn connect_complete<S: Store>(
 pub async fn create_inbox<S: Store>(
     State(app): AppState<S>,
     ClientIp(ip): ClientIp,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    browser_post(&app, &headers)?;
     if !app.client_limiter.check(("inbox", ip), app.cfg.inbox_rate) {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
@@ -676,6 +700,7 @@ pub async fn create_sender<S: Store>(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
+    browser_post(&app, &headers)?;
     let token = inbox_auth(&headers, &inbox_id)?;
     let req: CreateSenderRequest = parse_json(&headers, body)?;
     let Some(name) = normalize_sender_name(&req.name) else {

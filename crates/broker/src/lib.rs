@@ -57,6 +57,8 @@ pub struct App<S: Store> {
     pub connect_limiter: RateLimiter,
     /// Per-client budgets across codes (connect) and inbox creation.
     pub client_limiter: RateLimiter,
+    /// Origin of `base_url` (`scheme://host[:port]`, lower case, default port dropped).
+    pub own_origin: String,
     /// Failed session look-ups (poll 403/404) across all clients.
     pub miss_limiter: RateLimiter,
     /// Limiter window (seconds since its start) in which the global ceiling was last logged.
@@ -76,8 +78,10 @@ impl<S: Store> App<S> {
         let security = security_info(&base_url);
         let api_key_hashes = cfg.api_keys.iter().filter(|k| !k.is_empty()).map(|k| util::hash_token(k)).collect();
         let (www, bundle) = asset_dirs(&cfg);
+        let own_origin = origin_of(&base_url).unwrap_or_default();
         Self {
             store,
+            own_origin,
             base_url,
             security,
             api_key_hashes,
@@ -128,6 +132,58 @@ fn asset_dirs(cfg: &Config) -> (AssetDir, AssetDir) {
     let www = cfg.www_dir.clone().unwrap_or_else(|| "www".into());
     let bundle = cfg.bundle_dir.clone().unwrap_or_else(|| "dist/seal".into());
     (AssetDir::Disk(www), AssetDir::Disk(bundle))
+}
+
+/// The origin of a URL or an `Origin` header value: `scheme://host[:port]` in
+/// lower case, without the scheme's default port; `None` if it has no authority.
+pub fn origin_of(url: &str) -> Option<String> {
+    let lower = url.trim().to_ascii_lowercase();
+    let (scheme, rest) = lower.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return None;
+    }
+    let authority = match scheme {
+        "https" => authority.strip_suffix(":443").unwrap_or(authority),
+        "http" => authority.strip_suffix(":80").unwrap_or(authority),
+        _ => authority,
+    };
+    Some(format!("{scheme}://{authority}"))
+}
+
+/// `(host, port)` of an http origin whose host is a loopback name or address.
+fn loopback_origin(origin: &str) -> Option<(&str, &str)> {
+    let rest = origin.strip_prefix("http://")?;
+    let (host, port) = match rest.strip_prefix('[') {
+        Some(v6) => {
+            let (h, p) = v6.split_once(']')?;
+            (h, p.strip_prefix(':').unwrap_or("80"))
+        }
+        None => rest.split_once(':').unwrap_or((rest, "80")),
+    };
+    let loopback = host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    loopback.then_some((host, port))
+}
+
+impl<S: Store> App<S> {
+    /// Whether a browser request carrying `Origin: origin` may use the
+    /// browser-facing POSTs: the broker's own origin (on a loopback broker, any
+    /// loopback name for the same port), or a browser extension
+    /// (`chrome-extension://`, `moz-extension://`, which hold a host permission).
+    pub fn origin_allowed(&self, origin: &str) -> bool {
+        let o = origin.trim().to_ascii_lowercase();
+        if o.starts_with("chrome-extension://") || o.starts_with("moz-extension://") {
+            return true;
+        }
+        let Some(o) = origin_of(&o) else { return false };
+        if o == self.own_origin {
+            return true;
+        }
+        match (loopback_origin(&o), loopback_origin(&self.own_origin)) {
+            (Some((_, port)), Some((_, own_port))) => port == own_port,
+            _ => false,
+        }
+    }
 }
 
 /// `production` over https, `development` on a loopback host, else `insecure`.

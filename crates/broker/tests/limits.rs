@@ -269,3 +269,57 @@ fn the_global_ceiling_on_failed_lookups_trips_across_many_clients() {
     let log = b.log_text();
     assert_eq!(log.matches("global ceiling on failed session look-ups reached").count(), 1, "{log}");
 }
+
+#[test]
+fn cross_site_form_posts_are_refused() {
+    let dir = TempDir::new("cross-site");
+    let b = Broker::start(&dir.0, &[]);
+    let s = b.create(json!({}));
+    let code = s["code"].as_str().unwrap();
+    let (inbox, token) = b.new_inbox();
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let evil = ("Origin", "https://evil.example");
+    let json_ct = ("Content-Type", "application/json");
+    let auth = format!("Bearer {token}");
+    let posts: Vec<(String, Vec<u8>)> = vec![
+        (format!("/v1/connect/{code}/confirm"), b"".to_vec()),
+        (format!("/v1/connect/{code}/complete"), br#"{"ciphertext":"Y3Q=","algorithm":"JWE","connect_token":"ct_x"}"#.to_vec()),
+        ("/v1/connect/resolve".to_owned(), format!(r#"{{"user_code":"{code}"}}"#).into_bytes()),
+        ("/v1/inboxes".to_owned(), b"{}".to_vec()),
+        (format!("/v1/inboxes/{inbox}/senders"), br#"{"name":"x"}"#.to_vec()),
+    ];
+    for (path, body) in &posts {
+        let with = |h: &[(&str, &str)]| {
+            let mut h = h.to_vec();
+            h.push(("Authorization", &auth));
+            common::http(&b.addr, "POST", path, &h, Some(body))
+        };
+        // The attack: a form on another site (no preflight needed).
+        with(&[form, evil]).problem(403, "ERR_ORIGIN_FORBIDDEN");
+        with(&[json_ct, evil]).problem(403, "ERR_ORIGIN_FORBIDDEN");
+        with(&[json_ct, ("Origin", "null")]).problem(403, "ERR_ORIGIN_FORBIDDEN");
+        with(&[json_ct, ("Origin", "http://127.0.0.1.evil.example")]).problem(403, "ERR_ORIGIN_FORBIDDEN");
+        // A form content type from no origin at all, or from the broker's own page.
+        with(&[form]).problem(415, "ERR_UNSUPPORTED_MEDIA_TYPE");
+        with(&[("Content-Type", "text/plain"), ("Origin", b.url.as_str())]).problem(415, "ERR_UNSUPPORTED_MEDIA_TYPE");
+        with(&[("Origin", b.url.as_str())]).problem(415, "ERR_UNSUPPORTED_MEDIA_TYPE");
+    }
+    // Nothing happened to the session.
+    assert_eq!(b.get(&format!("/v1/connect/{code}")).json()["status"], "pending");
+    // The broker's own page, a loopback alias of it, and extensions pass.
+    let port = b.addr.rsplit(':').next().unwrap();
+    let localhost = format!("http://localhost:{port}");
+    for origin in [b.url.as_str(), localhost.as_str(), "chrome-extension://abcdefghijklmnop", "moz-extension://0b1e-uuid"] {
+        let r = common::http(&b.addr, "POST", "/v1/connect/resolve", &[json_ct, ("Origin", origin)], Some(format!(r#"{{"user_code":"{code}"}}"#).as_bytes()));
+        assert_eq!(r.status, 200, "{origin}: {}", r.body);
+    }
+    // Another port on loopback is another site.
+    let other_port = format!("http://localhost:{}", port.parse::<u16>().unwrap().wrapping_add(1));
+    common::http(&b.addr, "POST", "/v1/connect/resolve", &[json_ct, ("Origin", &other_port)], Some(b"{}")).problem(403, "ERR_ORIGIN_FORBIDDEN");
+    // Confirm from the page itself works (empty body, JSON content type).
+    let r = common::http(&b.addr, "POST", &format!("/v1/connect/{code}/confirm"), &[json_ct, ("Origin", b.url.as_str())], Some(b"{}"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    // The agent-facing create is not browser-facing: an Origin does not matter there.
+    let r = common::http(&b.addr, "POST", "/v1/sessions", &[json_ct, evil], Some(json!({"public_key": common::public_key_wire(), "template": "api_key"}).to_string().as_bytes()));
+    assert_eq!(r.status, 201, "{}", r.body);
+}
