@@ -126,10 +126,14 @@ test("inbox: the request shows agent name, reason and key; declining ends the CL
   const inbox = await api("/v1/inboxes", { method: "POST", body: {} });
   assert.equal(inbox.status, 201, inbox.text);
   const { inbox_id, inbox_token } = inbox.json;
+  // an inbox takes requests only from senders its owner added (the CLI refuses a bare ib_ id)
+  const sender = await api(`/v1/inboxes/${inbox_id}/senders`, { method: "POST", body: { name: "e2e runner" }, token: inbox_token });
+  assert.equal(sender.status, 201, sender.text);
+  const { sender_credential } = sender.json;
   let printed;
   const bannerSeen = new Promise((resolve) => {
     const run = cli(
-      ["request", "--broker", broker.url, "--key-bits", "2048", "--template", "api_key", "--inbox", inbox_id, "--agent-name", "e2e-bot", "--reason", "Nightly export"],
+      ["request", "--broker", broker.url, "--key-bits", "2048", "--template", "api_key", "--inbox", sender_credential, "--agent-name", "e2e-bot", "--reason", "Nightly export"],
       {
         onStderr: (err) => {
           const code = /^\s+Code:\s+(\S+)/m.exec(err);
@@ -150,6 +154,7 @@ test("inbox: the request shows agent name, reason and key; declining ends the CL
   assert.ok(item, `request ${printed.code} in ${list.text}`);
   assert.equal(item.agent_name, "e2e-bot");
   assert.equal(item.reason, "Nightly export");
+  assert.equal(item.sender_name, "e2e runner", "every listed request names its sender");
   assert.equal(fingerprintOf(Buffer.from(item.public_key, "base64")).short, printed.fp, "inbox shows the key the CLI printed");
   const del = await api(`/v1/inboxes/${inbox_id}/requests/${item.code}`, { method: "DELETE", token: inbox_token });
   assert.ok([200, 204].includes(del.status), del.text);

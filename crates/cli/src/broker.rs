@@ -56,9 +56,9 @@ pub fn normalize_base(url: &str) -> Result<String, CliError> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| CliError::Usage(format!("--broker must be an http:// or https:// URL, got {:?}", sanitize(url, 100))))?;
+        .ok_or_else(|| CliError::Usage(format!("--broker must be an http:// or https:// URL, got \"{}\"", sanitize(url, 100))))?;
     if rest.is_empty() || rest.contains(['?', '#', ' ']) {
-        return Err(CliError::Usage(format!("--broker is not a usable base URL: {:?}", sanitize(url, 100))));
+        return Err(CliError::Usage(format!("--broker is not a usable base URL: \"{}\"", sanitize(url, 100))));
     }
     Ok(url.to_string())
 }
@@ -160,9 +160,9 @@ impl Broker {
         let reply = self.call("/v1/sessions", Some(&body), None, on_retry)?;
         match reply.status {
             200 | 201 => serde_json::from_str(&reply.body)
-                .map_err(|e| CliError::InvalidAnswer(format!("session creation answer is not the expected JSON ({e})"))),
+                .map_err(|e| CliError::InvalidAnswer(format!("session creation answer is not the expected JSON ({})", sanitize(&e.to_string(), 200)))),
             300..=399 => Err(redirected(&reply)),
-            status => Err(CliError::Rejected { status, detail: Problem::parse(&reply.body).summary() }),
+            status => Err(rejected(status, &Problem::parse(&reply.body))),
         }
     }
 
@@ -174,6 +174,38 @@ impl Broker {
         }
         Ok(reply)
     }
+}
+
+/// Problem codes of a Sealpost broker that sealpost explains, keeping the code.
+const EXPLAINED: &[(&str, &str)] = &[
+    (
+        "ERR_SENDER_REQUIRED",
+        "this inbox only takes requests from senders its owner added; pass the sender credential (is_...) they created for this agent, not the inbox id. ",
+    ),
+    (
+        "ERR_SENDER_INVALID",
+        "the inbox does not know this sender credential (mistyped, or the owner removed this sender); ask the inbox owner for a new one. ",
+    ),
+    (
+        "ERR_SENDER_QUOTA",
+        "this sender already has as many pending requests in the inbox as it may; wait until one is answered, declined or expired. ",
+    ),
+    ("ERR_INBOX_FULL", "the inbox holds as many pending requests as it may; try again later. "),
+    (
+        "ERR_TEXT_INVALID",
+        "the display name, reason or agent name holds characters the broker refuses (controls, bidi overrides, line separators). ",
+    ),
+];
+
+/// A 4xx on create: typed when the broker names a code sealpost knows.
+fn rejected(status: u16, p: &Problem) -> CliError {
+    if let Some((code, hint)) = p.code.as_deref().and_then(|c| EXPLAINED.iter().find(|(k, _)| *k == c)) {
+        let said = Problem { code: None, ..Problem::parse("{}") };
+        let said = Problem { title: p.title.clone(), detail: p.detail.clone(), ..said }.summary();
+        let said = said.strip_prefix(": ").map(|d| format!("(broker: {d})")).unwrap_or_default();
+        return CliError::BrokerCode { status, code, hint, detail: said };
+    }
+    CliError::Rejected { status, detail: p.summary() }
 }
 
 fn redirected(reply: &Reply) -> CliError {
@@ -213,6 +245,16 @@ mod tests {
         assert!(!is_insecure("http://[::1]:9"));
         assert!(!is_insecure("https://broker.example"));
         assert!(is_insecure("http://broker.example"));
+    }
+
+    #[test]
+    fn sender_problems_keep_their_code() {
+        let p = Problem::parse(r#"{"title":"Forbidden","status":403,"detail":"Unknown sender.","code":"ERR_SENDER_INVALID"}"#);
+        let e = rejected(403, &p);
+        assert_eq!((e.code(), e.exit_code()), ("ERR_SENDER_INVALID", 7));
+        assert!(e.to_string().contains("ask the inbox owner"), "{e}");
+        let p = Problem::parse(r#"{"title":"Bad","status":400,"code":"ERR_OTHER"}"#);
+        assert_eq!(rejected(400, &p).code(), "ERR_BROKER_REJECTED");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 //! Arguments shared by `request`, `poll` and `open`, and the shared tail of
 //! their flows: open the envelope, show JWT identities, deliver.
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -10,6 +9,7 @@ use clap::Args;
 use sealpost_core::envelope;
 use sealpost_core::keys::AgentPrivateKey;
 
+use crate::allow::Allowlist;
 use crate::broker::RetryPolicy;
 use crate::errors::CliError;
 use crate::output::{self, Delivery};
@@ -18,7 +18,8 @@ use crate::ui::Ui;
 
 #[derive(Args, Debug, Clone)]
 pub struct OutputArgs {
-    /// Output on stdout: json (default), env (`export NAME='value'` lines) or raw FIELD (one value, no newline)
+    /// Output on stdout: json (default), env (`export NAME='value'` lines) or raw FIELD (one value, no newline).
+    /// Every format carries only the fields that were asked for
     #[arg(long, num_args = 1..=2, value_names = ["FORMAT", "FIELD"], conflicts_with = "exec", help_heading = "Output")]
     pub format: Vec<String>,
 
@@ -26,7 +27,7 @@ pub struct OutputArgs {
     #[arg(long, requires = "command", help_heading = "Output")]
     pub exec: bool,
 
-    /// Prefix for variable names with --exec and --format env (field `api_key` -> `<PREFIX>API_KEY`)
+    /// Prefix for variable names with --exec and --format env (field `api_key` -> `<PREFIX>API_KEY`; A-Z a-z 0-9 _)
     #[arg(long, value_name = "PREFIX", default_value = "", hide_default_value = true, help_heading = "Output")]
     pub env_prefix: String,
 
@@ -53,23 +54,43 @@ impl NetArgs {
 }
 
 impl OutputArgs {
-    pub fn delivery(&self, expected: Option<BTreeSet<String>>) -> Result<Delivery, CliError> {
-        Ok(Delivery {
-            format: output::parse_format(&self.format)?,
-            exec: self.command.clone(),
-            env_prefix: self.env_prefix.clone(),
-            expected,
-        })
+    pub fn format(&self) -> Result<output::Format, CliError> {
+        output::parse_format(&self.format)
+    }
+
+    /// The delivery of exactly the `allowed` fields, checked before any broker call.
+    pub fn delivery(&self, allowed: Allowlist) -> Result<Delivery, CliError> {
+        let d = Delivery { format: self.format()?, exec: self.command.clone(), env_prefix: self.env_prefix.clone(), allowed };
+        d.check()?;
+        Ok(d)
     }
 }
 
+/// `--jwe` was asked for and the answer is another envelope: refused before
+/// anything is decrypted (a broker or completer must not pick the weaker,
+/// unbound envelope for us).
+pub fn check_envelope(algorithm: &str, require_jwe: bool) -> Result<(), CliError> {
+    if require_jwe && algorithm != envelope::ALG_JWE {
+        return Err(CliError::EnvelopeDowngrade(format!(
+            "the session asked for a JWE envelope (bound to this session) and the answer is \"{}\": refused as a downgrade",
+            crate::errors::sanitize(algorithm, 40)
+        )));
+    }
+    Ok(())
+}
+
 /// Open, summarise JWTs, drop the key, deliver.
-pub fn finish(sk: AgentPrivateKey, answer: &Answer, session_id: &str, delivery: &Delivery, ui: &mut Ui) -> Result<ExitCode, CliError> {
+pub fn finish(
+    sk: AgentPrivateKey,
+    answer: &Answer,
+    session_id: &str,
+    require_jwe: bool,
+    delivery: &Delivery,
+    ui: &mut Ui,
+) -> Result<ExitCode, CliError> {
+    check_envelope(&answer.algorithm, require_jwe)?;
     let creds = envelope::open_any(&sk, &answer.algorithm, &answer.ciphertext, session_id)?;
     drop(sk);
-    for line in crate::identity::summaries(&creds, crate::timefmt::now_unix()) {
-        ui.note(&line);
-    }
     let names: Vec<String> = creds.iter().map(|(k, _)| crate::errors::sanitize(k, 64)).collect();
     let kind = if answer.algorithm == envelope::ALG_JWE { "JWE" } else { "LinkAuth" };
     ui.note(&format!("received {} field(s) in a {kind} envelope: {}", names.len(), names.join(", ")));

@@ -98,6 +98,22 @@ pub enum CliError {
     /// Ctrl-C or SIGTERM.
     #[error("interrupted")]
     Interrupted,
+    /// A usage error with its own stable code (`ERR_SENDER_REQUIRED`,
+    /// `ERR_FIELDS_UNKNOWN`, `ERR_TEXT_INVALID`, `ERR_ENV_NAME`); exit 2.
+    #[error("{1}")]
+    UsageCode(&'static str, String),
+    /// The session asked for a JWE envelope and the answer is another kind.
+    #[error("{0}")]
+    EnvelopeDowngrade(String),
+    /// The broker refused with a problem code sealpost explains (inbox senders,
+    /// text checks); the code is the broker's, the hint ours.
+    #[error("the broker rejected the request (HTTP {status}): {hint}{detail}")]
+    BrokerCode {
+        status: u16,
+        code: &'static str,
+        hint: &'static str,
+        detail: String,
+    },
 }
 
 impl CliError {
@@ -122,21 +138,25 @@ impl CliError {
             CliError::EnvName(_) => "ERR_ENV_NAME",
             CliError::Exec { .. } => "ERR_EXEC_FAILED",
             CliError::Interrupted => "ERR_INTERRUPTED",
+            CliError::UsageCode(code, _) => code,
+            CliError::EnvelopeDowngrade(_) => "ERR_ENVELOPE_DOWNGRADE",
+            CliError::BrokerCode { code, .. } => code,
         }
     }
 
     /// Process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            CliError::Usage(_) => exit::USAGE,
+            CliError::Usage(_) | CliError::UsageCode(..) => exit::USAGE,
             CliError::Expired(_) => exit::EXPIRED,
             CliError::Declined => exit::DECLINED,
             CliError::Unreachable { .. } => exit::UNREACHABLE,
             CliError::InvalidAnswer(_)
             | CliError::Consumed
             | CliError::Envelope(_)
-            | CliError::EnvName(_) => exit::INVALID_ANSWER,
-            CliError::Rejected { .. } => exit::REJECTED,
+            | CliError::EnvName(_)
+            | CliError::EnvelopeDowngrade(_) => exit::INVALID_ANSWER,
+            CliError::Rejected { .. } | CliError::BrokerCode { .. } => exit::REJECTED,
             CliError::Key(_) | CliError::KeyFileExists(_) | CliError::Io { .. } => exit::LOCAL,
             CliError::Exec { source, .. } => {
                 if source.kind() == std::io::ErrorKind::NotFound {
@@ -150,17 +170,52 @@ impl CliError {
     }
 }
 
-/// Make untrusted text (broker problem details, JWT claims) safe to print:
-/// control characters become `?`, and it is cut at `max` characters.
-pub fn sanitize(text: &str, max: usize) -> String {
-    let mut out = String::new();
+/// Characters never written raw to the terminal: C0 and C1 controls and DEL
+/// (escape sequences, carriage returns, line feeds), the bidirectional
+/// embeddings, overrides and isolates U+202A..U+202E and U+2066..U+2069 (they
+/// reorder what follows, so `exe.txt` can read as `txt.exe`), the line and
+/// paragraph separators U+2028/U+2029, and the invisible marks and joiners
+/// U+061C, U+200B..U+200F and U+FEFF (they hide or reorder text too).
+pub fn is_unsafe_char(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}')
+        || matches!(c, '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{feff}')
+}
+
+fn escape_into(out: &mut String, text: &str, max: usize, keep_newlines: bool) {
     for (i, c) in text.chars().enumerate() {
         if i >= max {
             out.push('…');
             break;
         }
-        out.push(if c.is_control() { '?' } else { c });
+        if keep_newlines && c == '\n' {
+            out.push(c);
+        } else if is_unsafe_char(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
     }
+}
+
+/// THE function for any text that did not come from sealpost itself (broker
+/// problem titles and details, session codes and URLs, field names, JWT
+/// claims, names and reasons): every [`is_unsafe_char`] is shown escaped as
+/// `\u{202e}`, and the text is cut at `max` characters. Use it wherever such
+/// text is formatted into a message; the terminal never receives it raw.
+pub fn sanitize(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    escape_into(&mut out, text, max, false);
+    out
+}
+
+/// The last guard before stderr: the same escaping as [`sanitize`] (no cut),
+/// keeping only `\n` so multi-line messages stay readable. `Ui` and the error
+/// report pass every message through it, so a remote string that slipped past
+/// its call site is still escaped.
+pub fn terminal_safe(text: &str) -> String {
+    let mut out = String::new();
+    escape_into(&mut out, text, usize::MAX, true);
     out
 }
 
@@ -170,8 +225,15 @@ mod tests {
 
     #[test]
     fn sanitize_strips_controls_and_truncates() {
-        assert_eq!(sanitize("a\x1b[2Jb\n", 100), "a?[2Jb?");
+        assert_eq!(sanitize("a\x1b[2Jb\n", 100), "a\\u{1b}[2Jb\\u{a}");
         assert_eq!(sanitize("abcdef", 3), "abc…");
+        // bidi overrides and isolates, line separators, C1, invisible marks
+        assert_eq!(sanitize("a\u{202e}b\u{2066}c\u{2028}d\u{85}e\u{200f}", 100), "a\\u{202e}b\\u{2066}c\\u{2028}d\\u{85}e\\u{200f}");
+        for c in ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}').chain(['\u{2028}', '\u{2029}', '\u{7f}', '\u{9b}']) {
+            assert!(!sanitize(&c.to_string(), 10).contains(c), "{c:?}");
+        }
+        assert_eq!(sanitize("café ✓", 100), "café ✓");
+        assert_eq!(terminal_safe("one\u{202e}\ntwo\r"), "one\\u{202e}\ntwo\\u{d}");
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub fn summaries(creds: &Credentials, now: i64) -> Vec<String> {
     for (k, v) in creds.iter() {
         let Some((header, claims)) = decode_unverified(v) else { continue };
         let alg = header.get("alg").and_then(Value::as_str).map(|a| sanitize(a, 16)).unwrap_or_default();
-        let mut line = format!("field {:?} holds a JWT ({alg}, not verified):", sanitize(k, 64));
+        let mut line = format!("field \"{}\" holds a JWT ({alg}, not verified):", sanitize(k, 64));
         for name in ["iss", "sub", "email", "aud"] {
             if let Some(text) = claims.get(name).and_then(claim_text) {
                 line.push_str(&format!(" {name}={text}"));

@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
 
+mod allow;
 mod broker;
 mod common;
 mod errors;
@@ -77,7 +78,8 @@ fn report(result: Result<ExitCode, errors::CliError>) -> ExitCode {
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 eprint!("\r\x1b[2K");
             }
-            eprintln!("sealpost: error: {e} [{}]", e.code());
+            // the last guard: whatever remote text a message carries reaches the terminal escaped
+            eprintln!("sealpost: error: {} [{}]", errors::terminal_safe(&e.to_string()), e.code());
             ExitCode::from(e.exit_code())
         }
     }

@@ -9,7 +9,7 @@ use sealpost_core::envelope::{ALG_JWE, ALG_LINKAUTH};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::common::{OutputArgs, finish};
+use crate::common::{OutputArgs, check_envelope, finish};
 use crate::errors::{CliError, sanitize};
 use crate::keyfile;
 use crate::session::Answer;
@@ -17,15 +17,15 @@ use crate::ui::Ui;
 
 pub const EXAMPLES: &str = "\
 Examples:
-  # A LinkAuth envelope (the `ciphertext` of a poll answer) on stdin:
-  sealpost open --key-file agent.pem < ciphertext.txt
+  # A LinkAuth envelope (the `ciphertext` of a poll answer) on stdin; deliver field api_key only:
+  sealpost open --key-file agent.pem --field api_key < ciphertext.txt
 
   # A whole poll answer {\"ciphertext\":..., \"algorithm\":...} works too:
   curl -s -H \"Authorization: Bearer $POLL_TOKEN\" https://broker.example/v1/sessions/$SID \\
-      | sealpost open --key-file agent.pem --session-id $SID --format env
+      | sealpost open --key-file agent.pem --session session.json --format env
 
   # A JWE envelope must name the session it was sealed for:
-  sealpost open --key-file agent.pem --algorithm JWE --session-id 3f0c... < answer.jwe";
+  sealpost open --key-file agent.pem --jwe --session-id 3f0c... --format raw token < answer.jwe";
 
 #[derive(Args, Debug)]
 #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n\n{}", crate::errors::EXIT_CODES_HELP))]
@@ -46,6 +46,18 @@ pub struct OpenArgs {
     #[arg(long, value_name = "FILE")]
     pub input: Option<PathBuf>,
 
+    /// The JSON printed by `request --no-wait`: its fields, session id and envelope kind apply
+    #[arg(long, value_name = "FILE")]
+    pub session: Option<PathBuf>,
+
+    /// Deliver only this field, repeatable (needed unless --session or --format raw FIELD names them)
+    #[arg(long = "field", value_name = "NAME")]
+    pub fields: Vec<String>,
+
+    /// Require a JWE envelope: anything else is refused as a downgrade (ERR_ENVELOPE_DOWNGRADE)
+    #[arg(long)]
+    pub jwe: bool,
+
     /// Less output on stderr
     #[arg(long, short)]
     pub quiet: bool,
@@ -63,7 +75,15 @@ struct PollShape {
 
 pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     let mut ui = Ui::new(args.quiet);
-    let delivery = args.out.delivery(None)?;
+    let saved = match &args.session {
+        Some(p) if p.as_os_str() == "-" => return Err(CliError::Usage("open reads the envelope from stdin: give --session as a file".into())),
+        Some(p) => crate::poll::read_saved(p)?,
+        None => crate::poll::Saved::default(),
+    };
+    let explicit_jwe = args.algorithm.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(ALG_JWE));
+    let require_jwe = args.jwe || explicit_jwe || saved.wants_jwe();
+    let allowed = crate::poll::allowlist(&args.fields, saved.fields.as_ref(), &args.out.format()?)?;
+    let delivery = args.out.delivery(allowed)?;
     let sk = keyfile::read(&args.key_file, &mut |w| ui_warn(w))?;
     let mut text = Zeroizing::new(String::new());
     let limit = 4 * 1024 * 1024;
@@ -78,18 +98,29 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
         return Err(CliError::Usage("no envelope on stdin".into()));
     }
     let (ciphertext, mut algorithm, mut session_id) = if trimmed.starts_with('{') {
-        let shape: PollShape =
-            serde_json::from_str(trimmed).map_err(|e| CliError::InvalidAnswer(format!("input is JSON but not a poll answer ({e})")))?;
+        let shape: PollShape = serde_json::from_str(trimmed)
+            .map_err(|e| CliError::InvalidAnswer(format!("input is JSON but not a poll answer ({})", sanitize(&e.to_string(), 200))))?;
         let ct = shape.ciphertext.ok_or_else(|| CliError::InvalidAnswer("the JSON has no ciphertext".into()))?;
         (Zeroizing::new(ct), shape.algorithm, shape.session_id)
     } else {
         (Zeroizing::new(trimmed.to_string()), None, None)
     };
-    if let Some(a) = &args.algorithm {
-        algorithm = Some(a.clone());
+    // what the input states is what gets checked: --algorithm only fills a gap
+    if let (Some(stated), Some(asked)) = (&algorithm, &args.algorithm)
+        && !stated.eq_ignore_ascii_case(asked)
+    {
+        check_envelope(stated, require_jwe)?;
+        return Err(CliError::Usage(format!(
+            "the input says algorithm \"{}\", --algorithm says \"{}\"",
+            sanitize(stated, 40),
+            sanitize(asked, 40)
+        )));
     }
-    if let Some(s) = &args.session_id {
-        session_id = Some(s.clone());
+    if algorithm.is_none() {
+        algorithm = args.algorithm.clone();
+    }
+    if let Some(s) = args.session_id.clone().or_else(|| saved.session_id().map(str::to_string)) {
+        session_id = Some(s);
     }
     // JWE compact serialization: five base64url parts
     let algorithm = algorithm.unwrap_or_else(|| {
@@ -98,7 +129,7 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     let is_jwe = algorithm.eq_ignore_ascii_case(ALG_JWE);
     let algorithm = if is_jwe { ALG_JWE.to_string() } else { algorithm };
     if algorithm != ALG_JWE && algorithm != ALG_LINKAUTH {
-        return Err(CliError::Usage(format!("unknown --algorithm {:?}: use {ALG_LINKAUTH} or {ALG_JWE}", sanitize(&algorithm, 40))));
+        return Err(CliError::Usage(format!("unknown --algorithm \"{}\": use {ALG_LINKAUTH} or {ALG_JWE}", sanitize(&algorithm, 40))));
     }
     let session_id = match session_id {
         Some(s) => s,
@@ -106,7 +137,7 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
         None => String::new(),
     };
     let answer = Answer { ciphertext, algorithm };
-    finish(sk, &answer, &session_id, &delivery, &mut ui)
+    finish(sk, &answer, &session_id, require_jwe, &delivery, &mut ui)
 }
 
 fn ui_warn(w: &str) {

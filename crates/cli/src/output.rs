@@ -2,7 +2,6 @@
 //! environment of a child process (`--exec -- CMD ...`). Nothing is written
 //! to disk and secrets never appear in argv.
 
-use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
@@ -10,6 +9,7 @@ use std::process::ExitCode;
 use sealpost_core::envelope::Credentials;
 use zeroize::Zeroizing;
 
+use crate::allow::{Allowlist, check_prefix, env_names};
 use crate::errors::{CliError, sanitize};
 use crate::signals;
 use crate::ui::Ui;
@@ -38,7 +38,7 @@ pub fn parse_format(values: &[String]) -> Result<Format, CliError> {
         ("env", None) => Ok(Format::Env),
         ("raw", f) => Ok(Format::Raw(f.filter(|f| !f.is_empty()))),
         ("json" | "env", Some(_)) => Err(CliError::Usage(format!("--format {kind} takes no FIELD (only raw does)"))),
-        (other, _) => Err(CliError::Usage(format!("unknown --format {:?}: use json, env or raw FIELD", sanitize(other, 40)))),
+        (other, _) => Err(CliError::Usage(format!("unknown --format \"{}\": use json, env or raw FIELD", sanitize(other, 40)))),
     }
 }
 
@@ -47,33 +47,40 @@ pub struct Delivery {
     /// `--exec` command and arguments (empty: write to stdout).
     pub exec: Vec<OsString>,
     pub env_prefix: String,
-    /// Field names that were asked for; with `--exec` only these are exported.
-    /// `None` when unknown (a broker-side template we do not know).
-    pub expected: Option<BTreeSet<String>>,
+    /// The only field names delivered, in every format (see `allow`).
+    pub allowed: Allowlist,
 }
 
-/// Variables a broker or a hostile answer must never set for `--exec`'s child.
-fn dangerous_env(name: &str) -> bool {
-    const EXACT: &[&str] = &[
-        "PATH", "HOME", "SHELL", "IFS", "ENV", "BASH_ENV", "CDPATH", "PS4", "PROMPT_COMMAND", "NODE_OPTIONS",
-        "NODE_PATH", "PYTHONPATH", "PYTHONSTARTUP", "PYTHONHOME", "PERL5LIB", "PERL5OPT", "PERLLIB", "RUBYOPT",
-        "RUBYLIB", "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "GCONV_PATH", "TMPDIR", "GIT_SSH_COMMAND", "GIT_EXEC_PATH",
-        "SSL_CERT_FILE", "SSL_CERT_DIR", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "EDITOR", "VISUAL",
-        "PAGER",
-    ];
-    EXACT.contains(&name) || name.starts_with("LD_") || name.starts_with("DYLD_") || name.starts_with("BASH_FUNC_")
-}
-
-/// `api_key` -> `API_KEY`; anything outside `[A-Z0-9_]` becomes `_`.
-pub fn env_name(prefix: &str, field: &str) -> String {
-    let mut name: String = format!("{prefix}{field}")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' })
-        .collect();
-    if name.starts_with(|c: char| c.is_ascii_digit()) || name.is_empty() {
-        name.insert(0, '_');
+impl Delivery {
+    /// Whether field names become environment variables (`--format env`, `--exec`).
+    pub fn exports(&self) -> bool {
+        !self.exec.is_empty() || self.format == Format::Env
     }
-    name
+
+    /// Everything about the names that can be checked before a broker is
+    /// called: `--format raw FIELD` names an allowed field, and with
+    /// `--format env` / `--exec` every allowed name makes a usable variable.
+    pub fn check(&self) -> Result<(), CliError> {
+        if let Format::Raw(field) = &self.format {
+            match field {
+                Some(f) if !self.allowed.contains(f) => {
+                    return Err(CliError::Usage(format!(
+                        "--format raw {}: not a requested field ({})",
+                        sanitize(f, 64),
+                        self.allowed.joined()
+                    )));
+                }
+                None if self.allowed.len() > 1 => {
+                    return Err(CliError::Usage(format!("--format raw needs a FIELD: one of {}", self.allowed.joined())));
+                }
+                _ => {}
+            }
+        }
+        if self.exports() {
+            self.allowed.check_env(&self.env_prefix)?;
+        }
+        Ok(())
+    }
 }
 
 fn shell_quote(v: &str) -> String {
@@ -90,14 +97,10 @@ pub fn render(creds: &Credentials, format: &Format, prefix: &str) -> Result<Zero
             out.push('\n');
         }
         Format::Env => {
-            let mut seen = BTreeSet::new();
-            for (k, v) in creds.iter() {
-                let name = env_name(prefix, k);
-                if !seen.insert(name.clone()) {
-                    return Err(CliError::EnvName(format!("two fields map to the variable {name}")));
-                }
+            let names = env_names(prefix, creds.iter().map(|(k, _)| k)).map_err(CliError::EnvName)?;
+            for ((name, _), (_, v)) in names.iter().zip(creds.iter()) {
                 out.push_str("export ");
-                out.push_str(&name);
+                out.push_str(name);
                 out.push('=');
                 out.push_str(&Zeroizing::new(shell_quote(v)));
                 out.push('\n');
@@ -117,7 +120,7 @@ pub fn render(creds: &Credentials, format: &Format, prefix: &str) -> Result<Zero
             };
             let value: &str = value.ok_or_else(|| {
                 CliError::InvalidAnswer(format!(
-                    "the answer has no field {:?} (fields: {})",
+                    "the answer has no field \"{}\" (fields: {})",
                     sanitize(field.as_deref().unwrap_or(""), 64),
                     names.join(", ")
                 ))
@@ -128,10 +131,27 @@ pub fn render(creds: &Credentials, format: &Format, prefix: &str) -> Result<Zero
     Ok(out)
 }
 
-/// Write to stdout, or run `--exec`.
+/// Drop every field that was not asked for (naming the dropped ones on
+/// stderr, never their values), then write to stdout or run `--exec`.
 pub fn deliver(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCode, CliError> {
+    let (creds, dropped) = d.allowed.filter(creds);
+    if !dropped.is_empty() {
+        ui.warn(&format!(
+            "dropped {} field(s) nobody asked for: {} (only {} are delivered)",
+            dropped.len(),
+            dropped.join(", "),
+            d.allowed.joined()
+        ));
+    }
+    for line in crate::identity::summaries(&creds, crate::timefmt::now_unix()) {
+        ui.note(&line);
+    }
+    let missing: Vec<&str> = d.allowed.names().iter().map(String::as_str).filter(|n| creds.get(n).is_none()).collect();
+    if !missing.is_empty() {
+        ui.note(&format!("the answer has no value for {}", missing.join(", ")));
+    }
     if d.exec.is_empty() {
-        let text = render(creds, &d.format, &d.env_prefix)?;
+        let text = render(&creds, &d.format, &d.env_prefix)?;
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())
@@ -139,30 +159,15 @@ pub fn deliver(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCod
             .map_err(|e| CliError::io("cannot write the credentials to stdout", e))?;
         return Ok(ExitCode::SUCCESS);
     }
-    run_exec(creds, d, ui)
+    run_exec(&creds, d, ui)
 }
 
+/// `creds` is already filtered to the allowlist.
 fn run_exec(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCode, CliError> {
-    let mut vars: Vec<(String, Zeroizing<String>)> = Vec::new();
-    for (k, v) in creds.iter() {
-        if let Some(expected) = &d.expected
-            && !expected.contains(k)
-        {
-            ui.warn(&format!("ignoring field {:?}: it was not requested", sanitize(k, 64)));
-            continue;
-        }
-        let name = env_name(&d.env_prefix, k);
-        if dangerous_env(&name) {
-            return Err(CliError::EnvName(format!(
-                "refusing to set {name} for the command (field {:?}); use --env-prefix",
-                sanitize(k, 64)
-            )));
-        }
-        if vars.iter().any(|(n, _)| *n == name) {
-            return Err(CliError::EnvName(format!("two fields map to the variable {name}")));
-        }
-        vars.push((name, Zeroizing::new(v.to_string())));
-    }
+    check_prefix(&d.env_prefix)?;
+    let names = env_names(&d.env_prefix, creds.iter().map(|(k, _)| k)).map_err(CliError::EnvName)?;
+    let vars: Vec<(String, Zeroizing<String>)> =
+        names.into_iter().zip(creds.iter()).map(|((name, _), (_, v))| (name, Zeroizing::new(v.to_string()))).collect();
     let (program, args) = match d.exec.split_first() {
         Some(p) => p,
         None => return Err(CliError::Usage("--exec needs a command".into())),
@@ -171,8 +176,13 @@ fn run_exec(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCode, 
     ui.note(&format!("running {} with {}", program.to_string_lossy(), names.join(", ")));
     let mut cmd = std::process::Command::new(program);
     cmd.args(args);
-    // sealpost's own bearer secrets are not the child's business
-    cmd.env_remove("SEALPOST_API_KEY").env_remove("SEALPOST_POLL_TOKEN");
+    // sealpost's own settings and bearer secrets (API key, poll token, inbox
+    // sender credential) are not the child's business
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("SEALPOST_") {
+            cmd.env_remove(&name);
+        }
+    }
     for (name, value) in &vars {
         cmd.env(name, value.as_str());
     }
@@ -232,9 +242,11 @@ mod tests {
 
     #[test]
     fn env_output_is_shell_safe() {
-        let c = creds(&[("api-key", "it's $(rm -rf) `x`"), ("user", "bob")]);
+        let c = creds(&[("api_key", "it's $(rm -rf) `x`"), ("user", "bob")]);
         let out = render(&c, &Format::Env, "OPENAI_").unwrap();
         assert_eq!(out.as_str(), "export OPENAI_API_KEY='it'\\''s $(rm -rf) `x`'\nexport OPENAI_USER='bob'\n");
+        // a name that would change how the shell runs is refused even here
+        assert!(render(&creds(&[("path", "/tmp")]), &Format::Env, "").is_err());
     }
 
     #[test]
@@ -245,15 +257,5 @@ mod tests {
         assert!(render(&c, &Format::Raw(Some("zz".into())), "").is_err());
         assert_eq!(render(&creds(&[("a", "1")]), &Format::Raw(None), "").unwrap().as_str(), "1");
         assert_eq!(render(&c, &Format::Json, "").unwrap().as_str(), "{\"a\":\"1\",\"b\":\"2\"}\n");
-    }
-
-    #[test]
-    fn env_names() {
-        assert_eq!(env_name("", "api_key"), "API_KEY");
-        assert_eq!(env_name("", "2fa"), "_2FA");
-        assert_eq!(env_name("X_", "a.b"), "X_A_B");
-        assert!(dangerous_env("LD_PRELOAD"));
-        assert!(dangerous_env("PATH"));
-        assert!(!dangerous_env("API_KEY"));
     }
 }

@@ -11,7 +11,9 @@ use zeroize::Zeroizing;
 
 use crate::broker::Broker;
 use crate::common::{NetArgs, OutputArgs, finish};
-use crate::errors::CliError;
+use crate::allow::Allowlist;
+use crate::errors::{CliError, sanitize};
+use crate::output::Format;
 use crate::keyfile;
 use crate::session::{self, Session, check_session_id};
 use crate::timefmt::parse_rfc3339;
@@ -53,6 +55,14 @@ pub struct PollArgs {
     #[arg(long, env = "SEALPOST_API_KEY", hide_env_values = true, value_name = "KEY")]
     pub api_key: Option<String>,
 
+    /// Deliver only this field, repeatable (default: the fields saved by `request --no-wait`)
+    #[arg(long = "field", value_name = "NAME")]
+    pub fields: Vec<String>,
+
+    /// Require a JWE envelope (implied when the saved session asked for one)
+    #[arg(long)]
+    pub jwe: bool,
+
     /// Less output on stderr
     #[arg(long, short)]
     pub quiet: bool,
@@ -65,7 +75,7 @@ pub struct PollArgs {
 }
 
 #[derive(Deserialize, Default)]
-struct Saved {
+pub struct Saved {
     broker: Option<String>,
     session_id: Option<String>,
     poll_token: Option<String>,
@@ -75,10 +85,52 @@ struct Saved {
     fingerprint: Option<String>,
     expires_at: Option<String>,
     interval: Option<f64>,
-    fields: Option<BTreeSet<String>>,
+    pub fields: Option<BTreeSet<String>>,
+    /// `"jwe"` when the session asked for a JWE envelope.
+    pub envelope: Option<String>,
 }
 
-fn read_saved(path: &PathBuf) -> Result<Saved, CliError> {
+impl Saved {
+    pub fn wants_jwe(&self) -> bool {
+        self.envelope.as_deref() == Some("jwe")
+    }
+
+    pub fn session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+}
+
+/// The fields `poll` and `open` deliver: `--field` names (within the saved
+/// session's fields, when there is one), else the saved fields, else the one
+/// `--format raw FIELD` names. Nothing known: refused before any broker call.
+pub fn allowlist(fields: &[String], saved: Option<&BTreeSet<String>>, format: &Format) -> Result<Allowlist, CliError> {
+    if !fields.is_empty() {
+        if let Some(saved) = saved
+            && let Some(extra) = fields.iter().find(|f| !saved.contains(f.as_str()))
+        {
+            return Err(CliError::Usage(format!(
+                "--field {}: the session did not ask for it ({})",
+                sanitize(extra, 64),
+                saved.iter().cloned().collect::<Vec<_>>().join(", ")
+            )));
+        }
+        return Allowlist::new(fields, "--field");
+    }
+    if let Some(saved) = saved {
+        return Allowlist::new(saved, "the saved session's fields");
+    }
+    if let Format::Raw(Some(f)) = format {
+        return Allowlist::new([f], "--format raw");
+    }
+    Err(CliError::UsageCode(
+        "ERR_FIELDS_UNKNOWN",
+        "which fields should be delivered? name each with --field NAME (or pass the --session saved by \
+         `request --no-wait`, or --format raw FIELD); an answer's other fields are never delivered"
+            .into(),
+    ))
+}
+
+pub fn read_saved(path: &PathBuf) -> Result<Saved, CliError> {
     let mut text = Zeroizing::new(String::new());
     let what = format!("cannot read session file {}", path.display());
     if path.as_os_str() == "-" {
@@ -86,7 +138,9 @@ fn read_saved(path: &PathBuf) -> Result<Saved, CliError> {
     } else {
         std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut text)).map_err(|e| CliError::io(what, e))?;
     }
-    serde_json::from_str(&text).map_err(|e| CliError::Usage(format!("--session {}: not the JSON of `request --no-wait` ({e})", path.display())))
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::Usage(format!("--session {}: not the JSON of `request --no-wait` ({})", path.display(), sanitize(&e.to_string(), 200)))
+    })
 }
 
 pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
@@ -95,6 +149,7 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
         Some(p) => read_saved(p)?,
         None => Saved::default(),
     };
+    let require_jwe = args.jwe || saved.wants_jwe();
     let broker_url = args.broker.clone().or(saved.broker).ok_or_else(|| CliError::Usage("no broker: pass --broker or --session".into()))?;
     let session_id = args.session_id.clone().or(saved.session_id).ok_or_else(|| CliError::Usage("no session id: pass --session-id or --session".into()))?;
     check_session_id(&session_id).map_err(|_| CliError::Usage("--session-id is not a session id".into()))?;
@@ -103,7 +158,7 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
         .clone()
         .or(saved.poll_token)
         .ok_or_else(|| CliError::Usage("no poll token: pass --session or set SEALPOST_POLL_TOKEN".into()))?;
-    let delivery = args.out.delivery(saved.fields)?;
+    let delivery = args.out.delivery(allowlist(&args.fields, saved.fields.as_ref(), &args.out.format()?)?)?;
     let sk = keyfile::read(&args.key_file, &mut |w| eprintln!("sealpost: warning: {w}"))?;
     let fp = sk.public_key().fingerprint();
     if let Some(saved_fp) = saved.fingerprint.as_deref()
@@ -115,16 +170,17 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
     let mut session = Session {
         session_id,
         poll_token: Zeroizing::new(poll_token),
-        code: saved.code,
-        url: saved.url,
+        // the session file is only as trustworthy as the broker that filled it
+        code: saved.code.map(|c| sanitize(&c, 40)),
+        url: saved.url.map(|u| sanitize(&u, 500)),
         manual_url: None,
         expires_at: saved.expires_at.as_deref().and_then(parse_rfc3339),
         interval: saved.interval.map_or(5, session::clamp_interval),
     };
     if let (Some(url), Some(code)) = (session.url.clone(), session.code.clone()) {
-        let short = saved.fingerprint_short.unwrap_or_else(|| fp.short());
+        let short = saved.fingerprint_short.map(|f| sanitize(&f, 40)).unwrap_or_else(|| fp.short());
         ui.banner(&Banner { url: &url, manual_url: None, code: &code, fingerprint_short: &short, fingerprint_long: &fp.long(), expires_in: session.time_left() });
     }
     let answer = session::wait_for_answer(&broker, &mut session, &mut ui)?;
-    finish(sk, &answer, &session.session_id, &delivery, &mut ui)
+    finish(sk, &answer, &session.session_id, require_jwe, &delivery, &mut ui)
 }

@@ -10,9 +10,9 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use sealpost_core::keys::{AgentPrivateKey, KeyBits};
 
 use crate::broker::{self, Broker};
+use crate::allow::{Allowlist, is_identifier};
 use crate::common::{NetArgs, OutputArgs, finish};
 use crate::errors::{CliError, sanitize};
-use crate::output::Format;
 use crate::session::{self, Session};
 use crate::ui::{Banner, Ui};
 use crate::wire::{CreateSession, FieldSpec};
@@ -31,27 +31,35 @@ Examples:
   # One value, for a pipe (no trailing newline):
   sealpost request --broker https://broker.example --field token --format raw token | gh auth login --with-token
 
-  # Shell variables:
-  eval \"$(sealpost request --broker https://broker.example --template basic_auth --format env)\"
+  # Shell variables (only the template's fields, names checked; eval runs nothing on failure):
+  creds=\"$(sealpost request --broker https://broker.example --template basic_auth --format env)\" && eval \"$creds\"
+
+  # A template only your broker knows: name the fields you expect (only those are delivered):
+  sealpost request --broker https://broker.example --template github_token --field token --format raw token
+
+  # Into the person's Sealpost inbox, with the sender credential its owner gave this agent:
+  SEALPOST_INBOX=is_... sealpost request --broker https://broker.example --template api_key --agent-name ci --reason \"nightly export\"
 
   # Agents that may restart: keep the key, return at once, collect later:
   sealpost request --broker https://broker.example --template api_key --key-file agent.pem --no-wait > session.json
   sealpost poll --session session.json --key-file agent.pem --format raw api_key";
 
 #[derive(Args, Debug)]
-#[command(group(clap::ArgGroup::new("what").required(true).args(["template", "fields"])))]
+#[command(group(clap::ArgGroup::new("what").required(true).multiple(true).args(["template", "fields"])))]
 #[command(after_help = EXAMPLES, after_long_help = format!("{EXAMPLES}\n\n{}", crate::errors::EXIT_CODES_HELP))]
 pub struct RequestArgs {
     /// Broker base URL (e.g. https://broker.example)
     #[arg(long, env = "SEALPOST_BROKER", value_name = "URL")]
     pub broker: String,
 
-    /// Broker template: api_key, basic_auth, aws, openai, anthropic (or one your broker defines)
-    #[arg(long, value_name = "NAME", conflicts_with = "fields", help_heading = "What to ask for")]
+    /// Broker template: api_key, basic_auth, aws, openai, anthropic (or one your broker defines:
+    /// then name the fields you expect with --field)
+    #[arg(long, value_name = "NAME", help_heading = "What to ask for")]
     pub template: Option<String>,
 
-    /// A field to ask for, repeatable: name[:label[:type[:required]]], type text|password|textarea
-    /// (default password), required true|false (default true). E.g. `--field token:GitHub token`
+    /// A field to ask for, repeatable: name[:label[:type[:required]]], name [A-Za-z_][A-Za-z0-9_]*,
+    /// type text|password|textarea (default password), required true|false (default true).
+    /// E.g. `--field token:GitHub token`. Only the fields asked for are ever delivered
     #[arg(long = "field", value_name = "SPEC", help_heading = "What to ask for")]
     pub fields: Vec<String>,
 
@@ -67,8 +75,9 @@ pub struct RequestArgs {
     #[arg(long, value_name = "NAME", help_heading = "What to ask for")]
     pub agent_name: Option<String>,
 
-    /// Send the request to this inbox (Sealpost extension) as well as printing the link
-    #[arg(long, value_name = "ID", help_heading = "What to ask for")]
+    /// Also send the request to a person's inbox (Sealpost extension): the sender credential
+    /// (is_...) the inbox owner created for this agent, not the inbox id (ib_...)
+    #[arg(long, env = "SEALPOST_INBOX", hide_env_values = true, value_name = "SENDER_CREDENTIAL", help_heading = "What to ask for")]
     pub inbox: Option<String>,
 
     /// Session lifetime in seconds (the broker caps it; default: the broker's, usually 600)
@@ -110,25 +119,52 @@ pub struct RequestArgs {
     pub net: NetArgs,
 }
 
-/// Field names of the reference broker's built-in templates (docs/protocol.md).
-pub fn template_fields(template: &str) -> Option<&'static [&'static str]> {
-    Some(match template {
-        "api_key" | "openai" | "anthropic" => &["api_key"],
-        "basic_auth" => &["username", "password"],
-        "aws" => &["access_key_id", "secret_access_key", "region"],
-        _ => return None,
-    })
+/// Text the person will read (display name, reason, agent name, labels):
+/// no control characters, bidi overrides/isolates or line separators, which
+/// the broker refuses too (`ERR_TEXT_INVALID`).
+fn check_text(what: &str, text: &str) -> Result<(), CliError> {
+    if text.chars().any(crate::errors::is_unsafe_char) {
+        return Err(CliError::UsageCode(
+            "ERR_TEXT_INVALID",
+            format!("{what} \"{}\": no control characters, bidi overrides or line separators", sanitize(text, 80)),
+        ));
+    }
+    Ok(())
+}
+
+/// `--inbox` takes a sender credential (`is_` + base64url). Never echoed: it is a secret.
+fn check_inbox(value: &str) -> Result<(), CliError> {
+    let v = value.trim();
+    if v.starts_with("ib_") {
+        return Err(CliError::UsageCode(
+            "ERR_SENDER_REQUIRED",
+            "--inbox takes a sender credential (is_...), not an inbox id (ib_...): ask the inbox owner to add \
+             this agent as a sender in their Sealpost extension and give you its credential"
+                .into(),
+        ));
+    }
+    let body = v.strip_prefix("is_").unwrap_or("");
+    if body.is_empty() || body.len() > 256 || !body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+        return Err(CliError::UsageCode(
+            "ERR_SENDER_INVALID",
+            "--inbox is not a sender credential (is_ followed by base64url characters); ask the inbox owner for one".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// `name[:label[:type[:required]]]`.
 pub fn parse_field(spec: &str) -> Result<FieldSpec, CliError> {
-    let bad = |why: &str| CliError::Usage(format!("--field {:?}: {why}", sanitize(spec, 80)));
+    let bad = |why: &str| CliError::Usage(format!("--field \"{}\": {why}", sanitize(spec, 80)));
     let mut parts = spec.splitn(4, ':');
     let name = parts.next().unwrap_or("").trim();
-    if name.is_empty() || name.len() > 64 || !name.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'-' || c == b'.') {
-        return Err(bad("the name must be 1-64 characters of A-Z a-z 0-9 _ - ."));
+    if !is_identifier(name) {
+        return Err(bad("the name must be a plain identifier: 1-64 characters of A-Z a-z 0-9 _, not starting with a digit"));
     }
     let label = parts.next().map(str::trim).filter(|l| !l.is_empty()).unwrap_or(name);
+    if label.chars().any(crate::errors::is_unsafe_char) {
+        return Err(bad("the label must not contain control characters, bidi overrides or line separators"));
+    }
     let kind = parts.next().map(str::trim).filter(|k| !k.is_empty()).unwrap_or("password").to_ascii_lowercase();
     if !matches!(kind.as_str(), "text" | "password" | "textarea") {
         return Err(bad("the type must be text, password or textarea"));
@@ -151,21 +187,40 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
             return Err(CliError::Usage(format!("--field {} is given twice", f.name)));
         }
     }
-    let expected: Option<BTreeSet<String>> = match &args.template {
-        Some(t) => template_fields(t).map(|names| names.iter().map(|n| n.to_string()).collect()),
-        None => Some(seen),
+    // the allowlist: what this agent asks for, never what an answer happens to carry
+    let allowed = match (&args.template, fields.is_empty()) {
+        (Some(t), no_fields) => match sealpost_core::protocol::template(t) {
+            Some((_, spec)) if no_fields => Allowlist::new(spec.iter().map(|f| f.name.as_str()), "--template")?,
+            Some((_, spec)) => {
+                let names: Vec<&str> = spec.iter().map(|f| f.name.as_str()).collect();
+                return Err(CliError::Usage(format!(
+                    "--template {} is built in and states its fields ({}): drop --field, or ask with --field alone",
+                    sanitize(t, 40),
+                    names.join(", ")
+                )));
+            }
+            None if no_fields => {
+                return Err(CliError::UsageCode(
+                    "ERR_FIELDS_UNKNOWN",
+                    format!(
+                        "sealpost does not know --template {}: name each field you expect with --field NAME \
+                         (only those are delivered)",
+                        sanitize(t, 40)
+                    ),
+                ));
+            }
+            None => Allowlist::new(seen.iter(), "--field")?,
+        },
+        (None, _) => Allowlist::new(seen.iter(), "--field")?,
     };
-    let delivery = args.out.delivery(expected.clone())?;
-    if let (Format::Raw(field), Some(names)) = (&delivery.format, &expected) {
-        match field {
-            Some(f) if !names.contains(f) => {
-                return Err(CliError::Usage(format!("--format raw {f}: not a requested field ({})", join(names))));
-            }
-            None if names.len() > 1 => {
-                return Err(CliError::Usage(format!("--format raw needs a FIELD: one of {}", join(names))));
-            }
-            _ => {}
+    let delivery = args.out.delivery(allowed)?;
+    for (what, text) in [("--display-name", &args.display_name), ("--reason", &args.reason), ("--agent-name", &args.agent_name)] {
+        if let Some(t) = text {
+            check_text(what, t)?;
         }
+    }
+    if let Some(inbox) = &args.inbox {
+        check_inbox(inbox)?;
     }
     let bits = KeyBits::try_from(args.key_bits)?;
     let broker = Broker::new(&args.broker, args.api_key.clone(), args.net.policy())?;
@@ -206,7 +261,7 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
         display_name: args.display_name.as_deref(),
         ttl: args.ttl,
         envelope: args.jwe.then_some("jwe"),
-        inbox: args.inbox.as_deref(),
+        inbox: args.inbox.as_deref().map(str::trim),
         agent_name: args.agent_name.as_deref(),
         reason: args.reason.as_deref(),
     };
@@ -240,7 +295,7 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
             "expires_at": session.expires_at.and_then(sealpost_core::time::format_rfc3339),
             "interval": session.interval,
             "envelope": if args.jwe { "jwe" } else { "linkauth" },
-            "fields": expected,
+            "fields": delivery.allowed.names(),
             "key_file": args.key_file.as_ref().map(|p| p.display().to_string()),
         });
         println!("{summary}");
@@ -248,14 +303,7 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
     }
 
     let answer = session::wait_for_answer(&broker, &mut session, &mut ui)?;
-    if args.jwe && answer.algorithm != sealpost_core::envelope::ALG_JWE {
-        ui.note(&format!("asked for JWE, the browser sent {}", sanitize(&answer.algorithm, 40)));
-    }
-    finish(sk, &answer, &session.session_id, &delivery, &mut ui)
-}
-
-fn join(names: &BTreeSet<String>) -> String {
-    names.iter().cloned().collect::<Vec<_>>().join(", ")
+    finish(sk, &answer, &session.session_id, args.jwe, &delivery, &mut ui)
 }
 
 #[cfg(test)]
@@ -277,8 +325,17 @@ mod tests {
     }
 
     #[test]
-    fn templates() {
-        assert_eq!(template_fields("aws").unwrap().len(), 3);
-        assert!(template_fields("custom").is_none());
+    fn names_labels_and_inbox() {
+        assert!(parse_field("a-b").is_err());
+        assert!(parse_field("a.b").is_err());
+        assert!(parse_field("1a").is_err());
+        assert!(parse_field("x:La\u{202e}bel").is_err());
+        assert!(check_text("--reason", "fine, thanks").is_ok());
+        assert!(check_text("--reason", "bank\u{202e}").is_err());
+        assert!(check_text("--reason", "a\u{2028}b").is_err());
+        assert_eq!(check_inbox("ib_ABCDEFGHIJKLMNOP").unwrap_err().code(), "ERR_SENDER_REQUIRED");
+        assert_eq!(check_inbox("it_secret").unwrap_err().code(), "ERR_SENDER_INVALID");
+        assert!(!check_inbox("is_bad value").unwrap_err().to_string().contains("bad value"));
+        assert!(check_inbox("is_q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80").is_ok());
     }
 }

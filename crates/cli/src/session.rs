@@ -44,7 +44,7 @@ pub fn clamp_interval(v: f64) -> u64 {
 /// Session ids go into a URL path: keep them to a safe alphabet.
 pub fn check_session_id(id: &str) -> Result<(), CliError> {
     if id.is_empty() || id.len() > 256 || !id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
-        return Err(CliError::InvalidAnswer(format!("unusable session_id {:?}", sanitize(id, 80))));
+        return Err(CliError::InvalidAnswer(format!("unusable session_id \"{}\"", sanitize(id, 80))));
     }
     Ok(())
 }
@@ -127,7 +127,7 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
         match reply.status {
             200 => {
                 let body: PollReply = serde_json::from_str(&reply.body)
-                    .map_err(|e| CliError::InvalidAnswer(format!("poll answer is not the expected JSON ({e})")))?;
+                    .map_err(|e| CliError::InvalidAnswer(format!("poll answer is not the expected JSON ({})", sanitize(&e.to_string(), 200))))?;
                 if let Some(v) = body.interval {
                     interval = clamp_interval(v).max(interval);
                 }

@@ -4,6 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
+use crate::errors::{sanitize, terminal_safe};
 use crate::timefmt::human_duration;
 
 pub struct Ui {
@@ -50,13 +51,13 @@ impl Ui {
             return;
         }
         self.clear_spinner();
-        eprintln!("sealpost: {msg}");
+        eprintln!("sealpost: {}", terminal_safe(msg));
     }
 
     /// A warning (always shown).
     pub fn warn(&mut self, msg: &str) {
         self.clear_spinner();
-        eprintln!("sealpost: warning: {msg}");
+        eprintln!("sealpost: warning: {}", terminal_safe(msg));
     }
 
     /// Shown while the key is generated (TTY only: it can take a second).
@@ -70,6 +71,10 @@ impl Ui {
     /// The URL, code and fingerprint, always printed (also with --quiet).
     pub fn banner(&mut self, b: &Banner<'_>) {
         self.clear_spinner();
+        // the URL and code come from the broker: escaped like any remote text
+        let (url, code, manual) = (sanitize(b.url, 500), sanitize(b.code, 40), b.manual_url.map(|m| sanitize(m, 500)));
+        let (fp_short, fp_long) = (sanitize(b.fingerprint_short, 40), sanitize(b.fingerprint_long, 80));
+        let b = Banner { url: &url, manual_url: manual.as_deref(), code: &code, fingerprint_short: &fp_short, fingerprint_long: &fp_long, expires_in: b.expires_in };
         let mut out = String::new();
         if self.quiet {
             out.push_str(&format!("url: {}\ncode: {}\nfingerprint: {}\n", b.url, b.code, b.fingerprint_short));
@@ -103,6 +108,7 @@ impl Ui {
         if !self.tty || self.quiet {
             return;
         }
+        let status = terminal_safe(status);
         self.frame = (self.frame + 1) % FRAMES.len();
         let left = left.map(|l| format!(" · {} left", human_duration(l))).unwrap_or_default();
         eprint!("\r\x1b[2K{} {status}{left} (Ctrl-C to cancel)", FRAMES[self.frame]);

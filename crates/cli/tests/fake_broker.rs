@@ -40,6 +40,10 @@ enum Plan {
     /// The Internet-Draft's spellings instead: user_code, verification_uri_complete,
     /// `{"error":"slow_down","interval":2}`; then ready
     DraftSlowDownThenReady,
+    /// pending, then ready with a LinkAuth envelope even when the session asked for JWE
+    Downgrade,
+    /// POST /v1/sessions answers 403 ERR_SENDER_INVALID, its title and detail carrying U+202E / U+2028
+    RejectSenderBidi,
 }
 
 #[derive(Default)]
@@ -91,6 +95,7 @@ fn respond(stream: &mut TcpStream, status: u16, content_type: &str, body: &str) 
         201 => "Created",
         400 => "Bad Request",
         401 => "Unauthorized",
+        403 => "Forbidden",
         404 => "Not Found",
         429 => "Too Many Requests",
         _ => "Whatever",
@@ -122,6 +127,11 @@ impl Fake {
                 if req.method == "POST" && req.path == "/v1/sessions" {
                     seen.api_key = req.headers.get("x-api-key").cloned();
                     seen.create_body = serde_json::from_str(&req.body).ok();
+                    if plan == Plan::RejectSenderBidi {
+                        let p = r#"{"type":"about:blank","title":"Forbidden \u202egnp.exe","status":403,"detail":"Unknown sender.\u2028Fake line\u001b[2J","code":"ERR_SENDER_INVALID"}"#;
+                        respond(&mut stream, 403, "application/problem+json", p);
+                        continue;
+                    }
                     if plan == Plan::RejectCreate {
                         let p = problem(400, "about:blank", "Bad Request", "public_key: not an RSA key of at least 2048 bits", "");
                         respond(&mut stream, 400, "application/problem+json", &p);
@@ -150,7 +160,7 @@ impl Fake {
                     let n = polls.fetch_add(1, Ordering::SeqCst) + 1;
                     let pending = r#"{"status":"pending","expires_at":"2099-01-01T00:00:00Z","interval":1}"#;
                     let pk = seen.create_body.as_ref().and_then(|b| b["public_key"].as_str().map(str::to_string)).unwrap_or_default();
-                    let wants_jwe = seen.create_body.as_ref().is_some_and(|b| b["envelope"] == "jwe");
+                    let wants_jwe = plan != Plan::Downgrade && seen.create_body.as_ref().is_some_and(|b| b["envelope"] == "jwe");
                     let ready = |sid: &str| -> String {
                         let pk = AgentPublicKey::from_wire(&pk).unwrap();
                         let c = Credentials::from(creds.clone());
@@ -169,13 +179,13 @@ impl Fake {
                             problem(429, "urn:ietf:params:oauth:error:slow_down", "Slow Down", "Polling too fast.", r#","interval":2"#),
                         ),
                         (Plan::SlowDownThenReady, 3) => (200, "application/json", r#"{"status":"confirmed","interval":2}"#.to_string()),
-                        (Plan::SlowDownThenReady, 4) | (Plan::Ready, 2) => (200, "application/json", ready(SESSION_ID)),
+                        (Plan::SlowDownThenReady, 4) | (Plan::Ready | Plan::Downgrade, 2) => (200, "application/json", ready(SESSION_ID)),
                         (Plan::DraftSlowDownThenReady, 1) => (429, "application/json", r#"{"error":"slow_down","interval":2}"#.to_string()),
                         (Plan::DraftSlowDownThenReady, 2) => (200, "application/json", ready(SESSION_ID)),
                         (Plan::JweWrongSid, 1) => (200, "application/json", ready("ffff")),
                         (Plan::Expire, 2) => (404, "application/problem+json", problem(404, "about:blank", "Not Found", "Session not found or expired.", "")),
                         (Plan::Decline, 2) => (404, "application/problem+json", problem(404, "about:blank", "Request Declined", "The user declined this request.", "")),
-                        (Plan::Pending | Plan::Ready | Plan::Expire | Plan::Decline, _) => (200, "application/json", pending.to_string()),
+                        (Plan::Pending | Plan::Ready | Plan::Downgrade | Plan::Expire | Plan::Decline, _) => (200, "application/json", pending.to_string()),
                         _ => (200, "application/json", r#"{"status":"consumed"}"#.to_string()),
                     };
                     drop(seen);
@@ -376,18 +386,234 @@ fn exec_ignores_unrequested_and_refuses_dangerous_fields() {
     let out = sb
         .cmd()
         .env("SEALPOST_API_KEY", "broker-key")
+        .env("SEALPOST_INBOX", "is_inboxSenderCredential")
         .args(["request", "--broker", &fake.base, "--key-bits", "2048", "--field", "api_key", "--exec", "--", "sh", "-c"])
-        .arg(r#"printf '%s|%s|%s' "$API_KEY" "${EXTRA-unset}" "${SEALPOST_API_KEY-unset}""#)
+        .arg(r#"printf '%s|%s|%s|%s' "$API_KEY" "${EXTRA-unset}" "${SEALPOST_API_KEY-unset}" "${SEALPOST_INBOX-unset}""#)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout), "k|unset|unset", "only requested fields; sealpost's API key not passed on");
-    assert!(text(&out.stderr).contains("ignoring field \"extra\""));
+    assert_eq!(text(&out.stdout), "k|unset|unset|unset", "only requested fields; sealpost's secrets not passed on");
+    assert!(text(&out.stderr).contains("dropped 1 field(s) nobody asked for: \"extra\""), "{}", text(&out.stderr));
 
+    // asking for a field that would become LD_PRELOAD is refused before any broker call
     let fake = Fake::start(Plan::Ready, creds(&[("ld_preload", "/tmp/evil.so")]), "2099-01-01T00:00:00Z");
     let out = request(&sb, &fake.base, &["--field", "ld_preload", "--exec", "--", "true"]);
-    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("ERR_ENV_NAME"));
+    assert!(fake.seen.lock().unwrap().create_body.is_none(), "no session created");
+    for (field, prefix) in [("path", ""), ("preload", "LD_"), ("config_parameters", "GIT_"), ("api_key", "SEALPOST_")] {
+        let out = request(&sb, &fake.base, &["--field", field, "--env-prefix", prefix, "--format", "env"]);
+        assert_eq!(out.status.code(), Some(2), "{field} {prefix}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("ERR_ENV_NAME"), "{}", text(&out.stderr));
+    }
+}
+
+/// The answer a hostile completer (or broker) seals: the wanted field plus
+/// names a loader or shell acts on, and names that are not identifiers.
+fn hostile(secret: &str) -> BTreeMap<String, String> {
+    creds(&[
+        ("api_key", secret),
+        ("PATH", "/tmp/evil-bin"),
+        ("LD_PRELOAD", "/tmp/evil.so"),
+        ("GIT_CONFIG_PARAMETERS", "'core.fsmonitor'='touch /tmp/pwned'"),
+        ("BASH_ENV", "/tmp/evil.sh"),
+        ("PROMPT_COMMAND", "touch /tmp/pwned"),
+        ("x; id #", "1"),
+        ("spoof\u{202e}gnp.exe", "1"),
+    ])
+}
+
+const HOSTILE_NAMES: [&str; 5] = ["PATH", "LD_PRELOAD", "GIT_CONFIG_PARAMETERS", "BASH_ENV", "PROMPT_COMMAND"];
+
+fn assert_dropped_warning(stderr: &str) {
+    let line = stderr.lines().find(|l| l.contains("nobody asked for")).unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(line.contains("warning"), "{line}");
+    for name in HOSTILE_NAMES {
+        assert!(line.contains(&format!("\"{name}\"")), "{name} not named: {line}");
+    }
+    assert!(line.contains("spoof\\u{202e}gnp.exe"), "bidi override escaped: {line}");
+    assert!(!stderr.contains('\u{202e}'), "raw U+202E on stderr");
+    assert!(!stderr.contains("/tmp/evil") && !stderr.contains("pwned"), "values of dropped fields shown: {stderr}");
+}
+
+#[test]
+fn hostile_answer_fields_never_reach_env_output_or_the_exec_child() {
+    let s = secret();
+    let sb = Sandbox::new("hostile");
+
+    // --format env (what `eval "$(...)"` would run): only the template's field
+    let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--template", "openai", "--env-prefix", "OPENAI_", "--format", "env"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, format!("export OPENAI_API_KEY='{s}'\n"));
+    assert_dropped_warning(&stderr);
+    assert!(!stderr.contains(&s));
+
+    // --format json carries only the wanted field too
+    let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--field", "api_key"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({ "api_key": s }));
+    assert_dropped_warning(&text(&out.stderr));
+
+    // --exec: the child's whole environment, as `env` prints it
+    let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--template", "api_key", "--exec", "--", "env"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.lines().any(|l| l == format!("API_KEY={s}")), "{stdout}");
+    for name in ["LD_PRELOAD", "GIT_CONFIG_PARAMETERS", "BASH_ENV", "PROMPT_COMMAND"] {
+        assert!(!stdout.lines().any(|l| l.starts_with(&format!("{name}="))), "{name} reached the child");
+    }
+    let path = stdout.lines().find(|l| l.starts_with("PATH=")).unwrap_or("");
+    assert!(!path.contains("evil"), "PATH from the answer reached the child: {path}");
+    assert!(!stdout.contains("evil") && !stdout.contains("pwned"), "{stdout}");
+    assert_dropped_warning(&stderr);
+
+    // a broker-side template sealpost does not know: only the --field names
+    let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--template", "github_token", "--field", "api_key", "--exec", "--", "sh", "-c", "env"]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.lines().any(|l| l == format!("API_KEY={s}")), "{stdout}");
+    assert!(!stdout.contains("evil") && !stdout.contains("pwned"), "{stdout}");
+    assert_dropped_warning(&stderr);
+    let seen = fake.seen.lock().unwrap();
+    let body = seen.create_body.as_ref().unwrap();
+    assert_eq!(body["template"], "github_token");
+    assert_eq!(body["fields"][0]["name"], "api_key", "the fields go along as the form for a broker that does not know it");
+    drop(seen);
+
+    // ... and without --field it is refused before a session exists
+    let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--template", "github_token", "--format", "env"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ERR_FIELDS_UNKNOWN"));
+    assert!(fake.seen.lock().unwrap().create_body.is_none());
+    assert!(sb.files_containing(&s).is_empty());
+}
+
+#[test]
+fn poll_and_open_deliver_only_the_saved_or_named_fields() {
+    let s = secret();
+    let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
+    let sb = Sandbox::new("hostile-poll");
+    let out = request(&sb, &fake.base, &["--template", "api_key", "--key-file", "agent.pem", "--no-wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let saved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(saved["fields"], serde_json::json!(["api_key"]));
+    std::fs::write(sb.0.join("session.json"), &out.stdout).unwrap();
+    let out = sb.cmd().args(["poll", "--session", "session.json", "--key-file", "agent.pem", "--exec", "--", "env"]).output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stdout.lines().any(|l| l == format!("API_KEY={s}")), "{stdout}");
+    assert!(!stdout.contains("evil") && !stdout.contains("pwned"), "{stdout}");
+    assert_dropped_warning(&stderr);
+
+    // open: a hostile envelope, fields named by --field or by the saved session
+    let sk = AgentPrivateKey::from_pem(&std::fs::read_to_string(sb.0.join("agent.pem")).unwrap()).unwrap();
+    let ct = envelope::seal(sk.public_key(), &Credentials::from(hostile(&s))).unwrap();
+    std::fs::write(sb.0.join("ct.txt"), &ct).unwrap();
+    for extra in [&["--field", "api_key"][..], &["--session", "session.json"][..], &["--format", "raw", "api_key"][..]] {
+        let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "ct.txt"]).args(extra).args(if extra[0] == "--format" { &[][..] } else { &["--format", "env"][..] }).output().unwrap();
+        let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {stderr}");
+        assert!(stdout == format!("export API_KEY='{s}'\n") || stdout == s, "{extra:?}: {stdout}");
+        assert_dropped_warning(&stderr);
+    }
+    // nothing named: refused, nothing printed
+    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "ct.txt", "--format", "env"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("ERR_FIELDS_UNKNOWN"));
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn jwe_downgrade_is_refused_in_request_poll_and_open() {
+    let s = secret();
+    let sb = Sandbox::new("downgrade");
+    // request --jwe: the broker answers with a LinkAuth envelope
+    let fake = Fake::start(Plan::Downgrade, creds(&[("api_key", &s)]), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--jwe", "--template", "api_key"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("[ERR_ENVELOPE_DOWNGRADE]"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(!stderr.contains(&s));
+
+    // poll of a --jwe --no-wait session
+    let fake = Fake::start(Plan::Downgrade, creds(&[("api_key", &s)]), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--jwe", "--template", "api_key", "--key-file", "agent.pem", "--no-wait"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let saved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(saved["envelope"], "jwe");
+    std::fs::write(sb.0.join("session.json"), &out.stdout).unwrap();
+    let out = sb.cmd().args(["poll", "--session", "session.json", "--key-file", "agent.pem"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("[ERR_ENVELOPE_DOWNGRADE]"), "{}", text(&out.stderr));
+    assert!(out.stdout.is_empty());
+
+    // open: a LinkAuth poll answer where a JWE is required (--jwe, --algorithm JWE, or the saved session)
+    let sk = AgentPrivateKey::from_pem(&std::fs::read_to_string(sb.0.join("agent.pem")).unwrap()).unwrap();
+    let ct = envelope::seal(sk.public_key(), &Credentials::from(creds(&[("api_key", &s)]))).unwrap();
+    let answer = format!(r#"{{"status":"ready","ciphertext":"{ct}","algorithm":"{}"}}"#, envelope::ALG_LINKAUTH);
+    std::fs::write(sb.0.join("answer.json"), &answer).unwrap();
+    std::fs::write(sb.0.join("ct.txt"), &ct).unwrap();
+    for extra in [
+        &["--input", "answer.json", "--jwe", "--session-id", SESSION_ID, "--field", "api_key"][..],
+        &["--input", "answer.json", "--algorithm", "JWE", "--session-id", SESSION_ID, "--field", "api_key"][..],
+        &["--input", "answer.json", "--session", "session.json"][..],
+        &["--input", "ct.txt", "--session", "session.json"][..],
+    ] {
+        let out = sb.cmd().args(["open", "--key-file", "agent.pem"]).args(extra).output().unwrap();
+        assert_eq!(out.status.code(), Some(6), "{extra:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).contains("[ERR_ENVELOPE_DOWNGRADE]"), "{extra:?}: {}", text(&out.stderr));
+        assert!(out.stdout.is_empty());
+    }
+    // without a JWE requirement the same envelope opens
+    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.json", "--format", "raw", "api_key"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), s);
+}
+
+#[test]
+fn inbox_takes_a_sender_credential_and_broker_text_is_escaped() {
+    let sb = Sandbox::new("inbox");
+    // an inbox id is refused locally, before a key or a session
+    let fake = Fake::start(Plan::Ready, creds(&[]), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--template", "api_key", "--inbox", "ib_ABCDEFGHIJKLMNOP"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("[ERR_SENDER_REQUIRED]") && stderr.contains("sender credential (is_...)"), "{stderr}");
+    assert!(fake.seen.lock().unwrap().create_body.is_none());
+
+    // a sender credential goes to the broker as `inbox`, never onto stderr
+    let cred = "is_q83vEjRWeJq83vEjRWeJq83vEjRWeJq83vEjRWeJq80";
+    let fake = Fake::start(Plan::RejectSenderBidi, creds(&[]), "2099-01-01T00:00:00Z");
+    let out = sb
+        .cmd()
+        .env("SEALPOST_INBOX", cred)
+        .args(["request", "--broker", &fake.base, "--key-bits", "2048", "--template", "api_key", "--agent-name", "ci", "--reason", "nightly"])
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(7), "{stderr}");
+    assert_eq!(fake.seen.lock().unwrap().create_body.as_ref().unwrap()["inbox"], cred);
+    assert!(stderr.contains("[ERR_SENDER_INVALID]") && stderr.contains("ask the inbox owner"), "{stderr}");
+    assert!(!stderr.contains(cred), "the credential is a secret");
+    // the broker's U+202E, U+2028 and ESC are shown escaped, never raw
+    assert!(stderr.contains("Forbidden \\u{202e}gnp.exe"), "{stderr}");
+    assert!(stderr.contains("\\u{2028}") && stderr.contains("\\u{1b}[2J"), "{stderr}");
+    for c in ['\u{202e}', '\u{2028}', '\u{1b}'] {
+        assert!(!stderr.contains(c), "raw {c:?} on stderr: {stderr}");
+    }
+
+    // the agent's own text is checked like the broker does
+    let out = request(&sb, &fake.base, &["--template", "api_key", "--reason", "Your bank\u{202e}"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("[ERR_TEXT_INVALID]"));
+    assert!(!text(&out.stderr).contains('\u{202e}'));
 }
 
 #[test]
@@ -481,7 +707,7 @@ fn key_file_no_wait_poll_and_open() {
     let mut c = Credentials::new();
     c.insert("token", s.clone());
     let ct = envelope::seal(sk.public_key(), &c).unwrap();
-    let mut child = sb.cmd().args(["open", "--key-file", "agent.pem"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = sb.cmd().args(["open", "--key-file", "agent.pem", "--field", "token"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(ct.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -490,9 +716,9 @@ fn key_file_no_wait_poll_and_open() {
     // a JWE needs its session id, and only opens for the right one
     let jwe = envelope::seal_jwe(sk.public_key(), &c, "abc123").unwrap();
     std::fs::write(sb.0.join("answer.jwe"), &jwe).unwrap();
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe"]).output().unwrap();
+    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--field", "token"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--session-id", "abc124"]).output().unwrap();
+    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--session-id", "abc124", "--field", "token"]).output().unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
     let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--session-id", "abc123", "--format", "raw", "token"]).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
