@@ -121,3 +121,57 @@ describe('inspectJwt (full bundle)', () => {
     assert.ok(wrongIss.findings.some((f) => f.code === 'JWT_ISS_MISMATCH'), JSON.stringify(wrongIss.findings.map((f) => f.code)));
   });
 });
+
+// Issue 10, item 3: with a key, anything short of a verified signature over a
+// well-formed token is critical and never "valid". One test per vector of
+// crates/core/tests/fixtures/jwt/unverified.json (the same vectors as the native
+// core and CLI tests), each with an HS256 MAC that matches its literal bytes.
+describe('inspectJwt with a key: nothing short of a verified, well-formed token is valid (issue 10 item 3)', () => {
+  const fx = JSON.parse(fix('unverified.json'));
+
+  test('control: the canonical token verifies', () => {
+    const r = w.inspectJwt(fx.good, { now: fx.now, secret: fx.secret });
+    assert.equal(r.verification.status, 'valid');
+    assert.equal(r.summary.signatureVerified, true);
+    assert.ok(!r.findings.some((f) => f.code === 'JWT_SIGNATURE_UNVERIFIED'));
+  });
+
+  for (const c of fx.cases) {
+    test(`${c.name}: ${c.why} -> ${c.status}, critical JWT_SIGNATURE_UNVERIFIED, ${c.defect}`, () => {
+      const r = w.inspectJwt(c.token, { now: fx.now, secret: fx.secret });
+      assert.equal(r.verification.status, c.status, JSON.stringify(r.verification));
+      assert.equal(r.summary.signatureVerified, false);
+      assert.equal(r.summary.highest, 'critical');
+      const f = r.findings.find((x) => x.code === 'JWT_SIGNATURE_UNVERIFIED');
+      assert.ok(f, JSON.stringify(r.findings.map((x) => x.code)));
+      assert.equal(f.severity, 'critical');
+      assert.ok(r.findings.some((x) => x.code === c.defect), JSON.stringify(r.findings.map((x) => x.code)));
+      // The same verdict whether the key is a secret or a JWKS holding it.
+      const k = Buffer.from(fx.secret).toString('base64url');
+      const viaJwks = w.inspectJwt(c.token, { now: fx.now, jwks: JSON.stringify({ keys: [{ kty: 'oct', kid: 'k1', k }] }) });
+      assert.equal(viaJwks.summary.signatureVerified, false);
+      assert.equal(viaJwks.summary.highest, 'critical');
+    });
+  }
+
+  test('a JWKS of only unusable keys counts as a key source: critical, not verified', () => {
+    const r = w.inspectJwt(fx.good, { now: fx.now, jwks: JSON.stringify({ keys: [{ kty: 'RSA', n: 'AQAB' }] }) });
+    assert.notEqual(r.verification.status, 'valid');
+    assert.equal(r.summary.signatureVerified, false);
+    assert.ok(r.findings.some((f) => f.code === 'JWT_SIGNATURE_UNVERIFIED' && f.severity === 'critical'));
+  });
+});
+
+// Issue 10, item 8 on the JWT side: options cross as JSON text, and a lone
+// surrogate there is refused (ERR_JWT_OPTIONS_INVALID), never replaced.
+describe('lone surrogates in JWT options are refused, not replaced (issue 10 item 8)', () => {
+  test('secret, key text and claims with a lone surrogate: ERR_JWT_OPTIONS_INVALID', () => {
+    const fx = JSON.parse(fix('unverified.json'));
+    for (const bad of ['\uD800', `${fx.secret}\uDC00`]) {
+      assert.throws(() => w.inspectJwt(fx.good, { now: fx.now, secret: bad }), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID');
+      assert.throws(() => w.signJwt({ claims: { sub: 'x' }, secret: bad, now: fx.now }), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID');
+    }
+    assert.throws(() => w.signJwt({ claims: { sub: 'a\uD800' }, secret: fx.secret, now: fx.now }), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID');
+    assert.throws(() => w.inspectJwt(fx.good, { now: fx.now, jwks: `{"keys":[{"kty":"oct","k":"\uD800"}]}` }), (e) => e.code === 'ERR_JWT_OPTIONS_INVALID');
+  });
+});

@@ -235,6 +235,38 @@ for (const name of BUNDLES) {
         assert.deepEqual(credentials, { a: 'b' });
       });
 
+      // Issue 10, item 8: a lone surrogate is refused, never replaced by U+FFFD.
+      const LONE = ['\uD800', '\uDFFF', 'pass\uD83Dword', 'tail\uDC00', '\uDC00\uD800'];
+      test('a lone surrogate in a credential value: ERR_CREDENTIALS_INVALID from seal and sealJwe', () => {
+        for (const bad of LONE) {
+          throwsCode(() => w.seal(keys[2048].wire, { ok: secret, password: bad }), 'ERR_CREDENTIALS_INVALID', secret);
+          throwsCode(() => w.sealJwe(keys[2048].wire, { ok: secret, password: bad }, 'sid-1'), 'ERR_CREDENTIALS_INVALID', secret);
+        }
+      });
+
+      test('a lone surrogate in a credential name: ERR_CREDENTIALS_INVALID (two such names would merge)', () => {
+        for (const bad of LONE) {
+          throwsCode(() => w.seal(keys[2048].wire, { [bad]: secret }), 'ERR_CREDENTIALS_INVALID', secret);
+          throwsCode(() => w.sealJwe(keys[2048].wire, { [bad]: secret }, 'sid-1'), 'ERR_CREDENTIALS_INVALID', secret);
+        }
+        throwsCode(() => w.seal(keys[2048].wire, { '\uD800': 'a', '\uDBFF': 'b' }), 'ERR_CREDENTIALS_INVALID');
+      });
+
+      test('a lone surrogate in sessionId: ERR_INVALID_ARGUMENT (it is bound into the JWE header)', () => {
+        for (const bad of LONE) throwsCode(() => w.sealJwe(keys[2048].wire, { a: secret }, bad), 'ERR_INVALID_ARGUMENT', secret);
+      });
+
+      test('real U+FFFD and paired surrogates are kept exactly', async () => {
+        const k = keys[2048];
+        const creds = { '\uFFFD': 'literal \uFFFD replacement char', emoji: '\uD83D\uDD11 key', mixed: '\uFFFD\uD83D\uDE00\uFFFD' };
+        const { credentials } = await webcryptoOpen(k.privateKey, w.seal(k.wire, creds));
+        assert.deepEqual(credentials, creds);
+        const sid = 'sid-\uFFFD-\uD83D\uDE00';
+        const { plaintext, protectedHeader } = await jose.compactDecrypt(w.sealJwe(k.wire, creds, sid), k.privateKey);
+        assert.deepEqual(JSON.parse(new TextDecoder().decode(plaintext)), creds);
+        assert.equal(protectedHeader.sid, sid);
+      });
+
       test('the module still works after all those errors', async () => {
         const k = keys[2048];
         const { credentials } = await webcryptoOpen(k.privateKey, w.seal(k.wire, CREDS));

@@ -29,7 +29,8 @@ export interface JwtExplanation {
 }
 export interface JwtKeySummary { kty: string; crv: string | null; bits: number; kid: string | null; alg: string | null; source: string; }
 export interface JwtVerification {
-  status: "not_attempted" | "valid" | "invalid" | "no_matching_key" | "alg_mismatch" | "unsupported";
+  /** Only "valid" means verified. With a key given, every other status comes with a critical finding. */
+  status: "not_attempted" | "valid" | "invalid" | "no_matching_key" | "alg_mismatch" | "unsupported" | "malformed";
   alg: string | null; key: JwtKeySummary | null; keysSupplied: number; candidates: number; detail: string;
 }
 export interface JwtReport {
@@ -43,6 +44,7 @@ export interface JwtReport {
   nested: JwtReport | null;
   findings: JwtFinding[];
   findingsTruncated: boolean;
+  /** `signatureVerified`: a supplied key verified the signature over a well-formed compact token (status "valid"). */
   summary: { highest: Severity | null; critical: number; high: number; medium: number; low: number; info: number; signatureVerified: boolean };
 }
 export interface InspectJwtOptions {

@@ -22,7 +22,8 @@ use wasm_bindgen::prelude::*;
 /// Same string as core's `EnvelopeError` code for invalid credentials.
 pub(crate) const ERR_CREDENTIALS_INVALID: &str = "ERR_CREDENTIALS_INVALID";
 /// Code for a `sessionId` that is not a string (only reachable from plain JS
-/// callers that ignore the TypeScript types). Every other code comes from core.
+/// callers that ignore the TypeScript types) or holds a lone UTF-16 surrogate.
+/// Every other code comes from core.
 pub(crate) const ERR_INVALID_ARGUMENT: &str = "ERR_INVALID_ARGUMENT";
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -118,9 +119,17 @@ fn is_plain_object(value: &JsValue) -> bool {
     }
 }
 
+/// Whether `String::from(js)` (which gave `text`) replaced a lone UTF-16
+/// surrogate with U+FFFD: a silent change of the string. Only a text that holds
+/// U+FFFD is scanned, so well-formed input costs nothing extra.
+fn lost_surrogate(js: &JsString, text: &str) -> bool {
+    text.contains('\u{FFFD}') && !js.is_valid_utf16()
+}
+
 fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
     const NOT_OBJECT: &str = "credentials must be a plain object mapping field names to strings";
     const NOT_STRING: &str = "every credential value must be a string";
+    const NOT_TEXT: &str = "credential names and values must be well-formed text (a lone UTF-16 surrogate is not)";
     if !is_plain_object(value) {
         return Err(js_error(ERR_CREDENTIALS_INVALID, NOT_OBJECT));
     }
@@ -144,9 +153,18 @@ fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
         }
         pairs.push((name.clone(), secret.clone()));
     }
+    // A lone surrogate is refused, not replaced: U+FFFD would change the secret
+    // (and could merge two field names). The refused strings still go into
+    // `creds`, so that they are zeroized when it is dropped.
     let mut creds = Credentials::new();
+    let mut lossy = false;
     for (name, secret) in pairs {
-        creds.insert(String::from(name), String::from(secret));
+        let (n, v) = (String::from(&name), String::from(&secret));
+        lossy = lossy || lost_surrogate(&name, &n) || lost_surrogate(&secret, &v);
+        creds.insert(n, v);
+    }
+    if lossy {
+        return Err(js_error(ERR_CREDENTIALS_INVALID, NOT_TEXT));
     }
     Ok(creds)
 }
@@ -158,7 +176,8 @@ fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
 /// `credentials` is a plain object of field name -> string value.
 ///
 /// @throws {SealpostError} `ERR_KEY_*` for an unusable key, `ERR_CREDENTIALS_INVALID`
-/// for anything but a plain object of strings, `ERR_INPUT_TOO_LARGE`,
+/// for anything but a plain object of strings (or a name or value holding a lone
+/// UTF-16 surrogate, which is refused rather than replaced), `ERR_INPUT_TOO_LARGE`,
 /// `ERR_RANDOM_UNAVAILABLE`.
 #[wasm_bindgen(js_name = seal)]
 pub fn seal(
@@ -174,7 +193,7 @@ pub fn seal(
 /// protected header `{alg: "RSA-OAEP-256", enc: "A256GCM", kid: <long fingerprint>, sid: sessionId}`.
 ///
 /// @throws {SealpostError} the same codes as `seal`, and `ERR_INVALID_ARGUMENT`
-/// when `sessionId` is not a string.
+/// when `sessionId` is not a string or holds a lone UTF-16 surrogate.
 #[wasm_bindgen(js_name = sealJwe)]
 pub fn seal_jwe(
     #[wasm_bindgen(js_name = publicKey, unchecked_param_type = "string")] public_key: JsValue,
@@ -183,9 +202,15 @@ pub fn seal_jwe(
 ) -> Result<String, JsValue> {
     let key = parse_key(&public_key)?;
     let creds = credentials_from_js(&credentials)?;
-    let Some(sid) = session_id.as_string() else {
+    let Some(sid_js) = session_id.dyn_ref::<JsString>() else {
         return Err(js_error(ERR_INVALID_ARGUMENT, "sessionId must be a string"));
     };
+    // The session id is bound into the JWE header: a replaced lone surrogate
+    // would seal for another session, so it is refused.
+    let sid = String::from(sid_js);
+    if lost_surrogate(sid_js, &sid) {
+        return Err(js_error(ERR_INVALID_ARGUMENT, "sessionId must be well-formed text (a lone UTF-16 surrogate is not)"));
+    }
     envelope::seal_jwe(&key, &creds, &sid).map_err(|e| to_js!(e))
 }
 
