@@ -109,6 +109,20 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_HEADER_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout: u64,
 
+    /// Seconds a new connection may stay silent before its first byte (then it
+    /// is closed); the header read timeout runs from there.
+    #[arg(long, env = "SEALPOST_FIRST_BYTE_TIMEOUT", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub first_byte_timeout: u64,
+
+    /// Cap on open connections (0 = the open-file limit less 64; never above that).
+    #[arg(long, env = "SEALPOST_MAX_CONNECTIONS", default_value_t = 0)]
+    pub max_connections: usize,
+
+    /// Cap on open connections per client address (IPv6: per /64; a trusted
+    /// proxy is exempt) (0 = none).
+    #[arg(long, env = "SEALPOST_MAX_CONNECTIONS_PER_CLIENT", default_value_t = 64)]
+    pub max_connections_per_client: usize,
+
     /// Seconds a request may take to send its whole body, counted from its head.
     #[arg(long, env = "SEALPOST_BODY_READ_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_read_timeout: u64,

@@ -10,6 +10,7 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod conns;
 pub mod limiter;
 pub mod problem;
 pub mod proxy;
@@ -290,6 +291,16 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 /// requests, is closed. Bodies are bounded by [`web::read_body_within`].
 pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
     let header_timeout = Duration::from_secs(app.cfg.header_read_timeout.max(1));
+    let first_byte = Duration::from_secs(app.cfg.first_byte_timeout.max(1));
+    let soft = conns::nofile_soft_limit();
+    let tracker = conns::ConnTracker::new(conns::total_cap(app.cfg.max_connections, soft), app.cfg.max_connections_per_client);
+    tracing::info!(
+        open_files = soft.map_or_else(|| "unlimited".to_owned(), |l| l.to_string()),
+        max_connections = tracker.total_cap(),
+        max_connections_per_client = app.cfg.max_connections_per_client,
+        "connection caps"
+    );
+    let proxies = app.proxies.clone();
     let sweep = tokio::spawn(sweeper(app.clone()));
     let router = router(app);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -308,6 +319,16 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
             },
             () = &mut shutdown => break,
         };
+        // A trusted proxy carries many clients: only the total cap applies to it.
+        let client = (!proxies.trusted(peer.ip())).then(|| api::limit_key(proxy::canonical(peer.ip())));
+        let guard = match tracker.acquire(client) {
+            Ok(g) => g,
+            Err(why) => {
+                tracker.note_refused(why);
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let service = hyper::service::service_fn(move |mut req: axum::http::Request<hyper::body::Incoming>| {
@@ -315,13 +336,20 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
             // A Router is always ready; `call` on a clone is the documented pattern.
             tower_service::Service::call(&mut router.clone(), req)
         });
-        let conn = hyper::server::conn::http1::Builder::new()
-            .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
+        let watcher = graceful.watcher();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let _guard = guard;
+            // A connection that sends nothing is closed well before the header timeout.
+            let mut probe = [0u8; 1];
+            match tokio::time::timeout(first_byte, stream.peek(&mut probe)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(header_timeout)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, "connection closed with an error");
             }
         });

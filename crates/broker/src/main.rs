@@ -29,6 +29,11 @@ fn init_tracing(cfg: &Config) {
 fn main() -> ExitCode {
     let cfg = Config::parse();
     init_tracing(&cfg);
+    // Every connection holds a descriptor: take all the kernel allows us.
+    match sealpost_broker::conns::raise_nofile_limit() {
+        Ok((soft, hard)) => tracing::debug!(?soft, ?hard, "open file limit"),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open file limit"),
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -130,7 +130,8 @@ impl TrustedProxies {
         !self.nets.is_empty()
     }
 
-    fn trusted(&self, ip: IpAddr) -> bool {
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn trusted(&self, ip: IpAddr) -> bool {
         self.nets.iter().any(|n| n.contains(ip))
     }
 

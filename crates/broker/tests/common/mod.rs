@@ -63,11 +63,25 @@ pub struct Broker {
 impl Broker {
     /// Start on `dir/sealpost.db` with stderr captured to `dir/broker-N.log`.
     pub fn start(dir: &Path, args: &[&str]) -> Self {
+        Self::start_wrapped(dir, &[], args)
+    }
+
+    /// Like [`Self::start`], run through `wrapper` (e.g. `["prlimit", "--nofile=256:256", "--"]`).
+    pub fn start_wrapped(dir: &Path, wrapper: &[&str], args: &[&str]) -> Self {
         static RUN: AtomicU32 = AtomicU32::new(0);
         let db = dir.join("data").join("sealpost.db");
         let log = dir.join(format!("broker-{}.log", RUN.fetch_add(1, Ordering::SeqCst)));
         let log_file = std::fs::File::create(&log).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sealpost-broker"))
+        let bin = env!("CARGO_BIN_EXE_sealpost-broker");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut c = Command::new(program);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let mut child = cmd
             .arg("--listen")
             .arg("127.0.0.1:0")
             .arg("--db")
