@@ -16,7 +16,8 @@ use sealpost_core::keys::AgentPublicKey;
 use sealpost_core::protocol::{
     CompleteRequest, ConfirmResponse, ConnectResponse, CreateInboxResponse, CreateSenderRequest, CreateSenderResponse,
     CreateSessionRequest, CreateSessionResponse, FieldSpec, FieldType, InboxRequest, PollResponse, ResolveRequest,
-    SenderInfo, SessionStatus, format_user_code, normalize_sender_name, normalize_user_code, template,
+    SenderInfo, SessionStatus, format_user_code, is_unsafe_display_char, normalize_sender_name, normalize_user_code,
+    template,
 };
 
 use crate::App;
@@ -202,8 +203,13 @@ fn check_text(value: Option<&str>, max: usize, what: &'static str, allow_newline
     if v.chars().count() > max {
         return Err(ApiError::bad_request("ERR_FIELDS_INVALID", format!("{what} is too long (at most {max} characters).")));
     }
-    if v.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t'))) {
-        return Err(ApiError::bad_request("ERR_FIELDS_INVALID", format!("{what} contains control characters.")));
+    // Shown to a person: no controls, no bidi overrides/isolates that reorder
+    // what they read, no line separators that fake extra lines.
+    if v.chars().any(|c| is_unsafe_display_char(c) && !(allow_newlines && (c == '\n' || c == '\t'))) {
+        return Err(ApiError::bad_request(
+            "ERR_TEXT_INVALID",
+            format!("{what} contains control characters, bidirectional overrides or isolates, or line separators."),
+        ));
     }
     Ok(())
 }
@@ -300,6 +306,7 @@ pub async fn create_session<S: Store>(
     let key = AgentPublicKey::from_wire(&req.public_key)
         .map_err(|e| ApiError::bad_request(e.code(), format!("Invalid public_key: {e}.")))?;
     let (display_name, fields) = resolve_form(&req)?;
+    check_text(req.display_name.as_deref(), usize::MAX, "display_name", false)?;
     check_text(Some(&display_name), MAX_DISPLAY_NAME, "display_name", false)?;
     check_text(req.agent_name.as_deref(), MAX_AGENT_NAME, "agent_name", false)?;
     check_text(req.reason.as_deref(), MAX_REASON, "reason", true)?;

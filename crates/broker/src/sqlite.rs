@@ -110,6 +110,29 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Owner-only access (0600) to a database file, whatever the umask: created
+/// with that mode when `create` and missing, and narrowed if it exists.
+#[cfg(unix)]
+fn restrict_file(path: &Path, create: bool) -> Result<(), StoreError> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if create {
+        std::fs::OpenOptions::new().create(true).append(true).mode(0o600).open(path).map_err(StoreError::Io)?;
+    }
+    match std::fs::metadata(path) {
+        Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(StoreError::Io)
+        }
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !create => Ok(()),
+        Err(e) => Err(StoreError::Io(e)),
+    }
+}
+
+#[cfg(not(unix))]
+fn restrict_file(_path: &Path, _create: bool) -> Result<(), StoreError> {
+    Ok(())
+}
+
 /// State the writer thread keeps next to its connection.
 struct Ctx<'a> {
     conn: &'a Connection,
@@ -145,6 +168,7 @@ impl SqliteStore {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|_| StoreError::Closed)?;
         }
+        restrict_file(path, true)?;
         let conn = Connection::open(path)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         let sync = match sync {
@@ -161,6 +185,13 @@ impl SqliteStore {
         ))?;
         let mut conn = conn;
         migrate(&mut conn)?;
+        // SQLite gives the WAL and shared-memory files the database file's mode;
+        // make sure of it (they exist now that the schema was written).
+        for suffix in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            restrict_file(Path::new(&p), false)?;
+        }
         conn.set_prepared_statement_cache_capacity(32);
         let mut open = count_open(&conn, crate::util::now_ms())?;
 

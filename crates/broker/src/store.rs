@@ -160,6 +160,9 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error: {0}")]
     Db(#[from] rusqlite::Error),
+    /// A file of the database could not be created or its mode set.
+    #[error("database file: {0}")]
+    Io(std::io::Error),
     /// The storage thread is gone.
     #[error("storage closed")]
     Closed,

@@ -342,3 +342,41 @@ fn a_database_from_before_senders_opens_and_keeps_its_inboxes() {
     let b2 = Broker::start(&dir.0, &[]);
     assert_eq!(requests(&b2, inbox, token).len(), 2);
 }
+
+#[test]
+fn text_shown_to_a_person_refuses_bidi_overrides_and_line_separators() {
+    let dir = TempDir::new("text-bidi");
+    let b = Broker::start(&dir.0, &[]);
+    let (_, _, cred) = b.inbox_with_sender("ci");
+    for bad in ["pay\u{202E}lanigiro", "a\u{202A}b", "a\u{2066}b", "a\u{2069}", "line\u{2028}two", "para\u{2029}", "bell\u{7}", "c1\u{9B}", "\u{2028}"] {
+        for field in ["display_name", "agent_name", "reason"] {
+            let p = post_session(&b, json!({"inbox": cred, field: bad})).problem(400, "ERR_TEXT_INVALID");
+            assert!(p["detail"].as_str().unwrap().contains(field), "{p}");
+        }
+        let fields = json!([{"name": "a", "label": format!("Label {bad}")}]);
+        post_session(&b, json!({"template": null, "fields": fields})).problem(400, "ERR_TEXT_INVALID");
+    }
+    // A reason may still have ordinary lines and tabs.
+    assert_eq!(post_session(&b, json!({"reason": "line one\nline two\tend"})).status, 201);
+}
+
+#[cfg(unix)]
+#[test]
+fn the_database_and_its_wal_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = TempDir::new("db-mode");
+    let b = Broker::start(&dir.0, &[]);
+    // A write, so the WAL has content.
+    let _ = b.new_inbox();
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", b.db.display());
+        let mode = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{path}: {e}")).permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{path} has mode {mode:o}");
+    }
+    drop(b);
+    // An existing file left world-readable is narrowed at the next start.
+    let db = dir.0.join("data").join("sealpost.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let b = Broker::start(&dir.0, &[]);
+    assert_eq!(std::fs::metadata(&b.db).unwrap().permissions().mode() & 0o777, 0o600);
+}
