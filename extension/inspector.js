@@ -258,12 +258,15 @@ function signWith(kind) {
     }
     let key = signKeyOptions();
     if (kind === "strip") {
+      let stripAlg = alg;
       if (!key) {
+        // No key given: sign with a throwaway HS256 secret, then strip.
         const r = new Uint8Array(32);
         crypto.getRandomValues(r);
         key = { secretBase64: btoa(String.fromCharCode(...r)) };
+        stripAlg = "HS256";
       }
-      return signed(signJwt({ header, claims, alg, ...key, broken: "strip-signature" }), "Made a token with its signature stripped.");
+      return signed(signJwt({ header, claims, alg: stripAlg, ...key, broken: "strip-signature" }), "Made a token with its signature stripped.");
     }
     if (!key) throw new Error("Paste a private key (PEM or JWK) or a secret to sign with.");
     return signed(signJwt({ header, claims, alg, ...key }), "Signed. The token above is unchanged until you choose Inspect this token.");
@@ -418,16 +421,6 @@ async function main() {
     if (!text && dt.files && dt.files[0] && dt.files[0].size < 1024 * 1024) text = await dt.files[0].text();
     if (text) {
       $("token").value = text;
-      run();
-      save();
-    }
-  });
-  // A token handed over by the context menu while this page is open.
-  session.onChanged((changes) => {
-    const p = changes[PENDING] && changes[PENDING].newValue;
-    if (p && typeof p.token === "string") {
-      $("token").value = p.token;
-      session.remove(PENDING).catch(() => {});
       run();
       save();
     }
