@@ -143,6 +143,9 @@ pub fn deliver(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCod
             d.allowed.joined()
         ));
     }
+    if creds.is_empty() {
+        return Err(CliError::InvalidAnswer(format!("the answer has none of the fields asked for ({})", d.allowed.joined())));
+    }
     for line in crate::identity::summaries(&creds, crate::timefmt::now_unix()) {
         ui.note(&line);
     }
@@ -151,7 +154,12 @@ pub fn deliver(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCod
         ui.note(&format!("the answer has no value for {}", missing.join(", ")));
     }
     if d.exec.is_empty() {
-        let text = render(&creds, &d.format, &d.env_prefix)?;
+        // `--format raw` without FIELD: the one field asked for, even if the answer lacks it
+        let format = match (&d.format, d.allowed.names().iter().next()) {
+            (Format::Raw(None), Some(only)) if d.allowed.len() == 1 => Format::Raw(Some(only.clone())),
+            (f, _) => f.clone(),
+        };
+        let text = render(&creds, &format, &d.env_prefix)?;
         let mut stdout = std::io::stdout().lock();
         stdout
             .write_all(text.as_bytes())

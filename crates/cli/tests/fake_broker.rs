@@ -773,3 +773,16 @@ fn completes_with_the_drafts_names_and_slow_down_shape() {
     let gap = seen.polls[1] - seen.polls[0];
     assert!(gap >= Duration::from_millis(1950), "did not back off: {gap:?}");
 }
+
+#[test]
+fn answer_with_none_of_the_asked_fields_delivers_nothing() {
+    let s = secret();
+    let sb = Sandbox::new("none");
+    let fake = Fake::start(Plan::Ready, creds(&[("PATH", "/tmp/evil"), ("token", &s)]), "2099-01-01T00:00:00Z");
+    let out = request(&sb, &fake.base, &["--template", "github_token", "--field", "api_key", "--exec", "--", "sh", "-c", "echo ran"]);
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(6), "{stderr}");
+    assert!(stderr.contains("none of the fields asked for (api_key)") && stderr.contains("[ERR_BROKER_INVALID_ANSWER]"), "{stderr}");
+    assert!(out.stdout.is_empty(), "the command must not run");
+    assert!(!stderr.contains(&s));
+}
