@@ -11,6 +11,7 @@ pub mod api;
 pub mod assets;
 pub mod config;
 pub mod conns;
+pub mod errio;
 pub mod limiter;
 pub mod problem;
 pub mod proxy;
@@ -301,6 +302,7 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
         "connection caps"
     );
     let proxies = app.proxies.clone();
+    let error_headers = web::error_headers(app.base_url.to_ascii_lowercase().starts_with("https://"));
     let sweep = tokio::spawn(sweeper(app.clone()));
     let router = router(app);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -348,7 +350,7 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                .serve_connection(hyper_util::rt::TokioIo::new(errio::SecureErrors::new(stream, error_headers)), service);
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, "connection closed with an error");
             }

@@ -20,6 +20,33 @@ use crate::store::Store;
 pub const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
+/// Security headers hyper's own error answers get (see [`crate::errio`]),
+/// the same as [`headers_and_log`] sets, as header lines.
+pub fn error_headers(hsts: bool) -> &'static str {
+    const BASE: &str = concat!(
+        "content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; ",
+        "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'\r\n",
+        "referrer-policy: no-referrer\r\n",
+        "x-content-type-options: nosniff\r\n",
+        "cache-control: no-store\r\n",
+        "x-frame-options: DENY\r\n",
+        "cross-origin-opener-policy: same-origin\r\n",
+        "cross-origin-resource-policy: same-origin\r\n",
+    );
+    const WITH_HSTS: &str = concat!(
+        "content-security-policy: default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; ",
+        "connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'\r\n",
+        "referrer-policy: no-referrer\r\n",
+        "x-content-type-options: nosniff\r\n",
+        "cache-control: no-store\r\n",
+        "x-frame-options: DENY\r\n",
+        "cross-origin-opener-policy: same-origin\r\n",
+        "cross-origin-resource-policy: same-origin\r\n",
+        "strict-transport-security: max-age=31536000\r\n",
+    );
+    if hsts { WITH_HSTS } else { BASE }
+}
+
 /// Longest asset file name served.
 const MAX_ASSET_NAME: usize = 128;
 
@@ -201,6 +228,12 @@ pub async fn headers_and_log(hsts: bool, req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_headers_carry_the_same_policy() {
+        assert!(error_headers(false).contains(&format!("content-security-policy: {CSP}\r\n")));
+        assert!(error_headers(true).ends_with("strict-transport-security: max-age=31536000\r\n"));
+    }
 
     #[test]
     fn names_that_could_escape_are_refused() {

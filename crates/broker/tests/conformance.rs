@@ -387,3 +387,43 @@ fn json_logs_and_graceful_shutdown() {
     let r = b2.get(&format!("/v1/connect/{}", s["code"].as_str().unwrap()));
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// Raw bytes on a fresh connection; the response as read until close.
+fn raw_exchange(addr: &str, request: &[u8]) -> common::Resp {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let _ = s.write_all(request);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    common::parse_response(&raw)
+}
+
+#[test]
+fn hypers_own_400_414_431_carry_the_security_headers() {
+    let dir = TempDir::new("hyper-errors");
+    let b = Broker::start(&dir.0, &[]);
+    // 431: more header fields than the parser takes.
+    let mut req = format!("GET /healthz HTTP/1.1\r\nHost: {}\r\n", b.addr);
+    for i in 0..200 {
+        req.push_str(&format!("X-Filler-{i}: {}\r\n", "a".repeat(50)));
+    }
+    req.push_str("\r\n");
+    let r = raw_exchange(&b.addr, req.as_bytes());
+    assert_eq!(r.status, 431, "{r:?}");
+    assert_security_headers(&r);
+    assert_eq!(r.header("cache-control"), Some("no-store"));
+    // 414: a URI longer than the parser takes.
+    let r = raw_exchange(&b.addr, format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(70_000)).as_bytes());
+    assert_eq!(r.status, 414, "{r:?}");
+    assert_security_headers(&r);
+    // 400: a request line that is not HTTP.
+    let r = raw_exchange(&b.addr, b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n");
+    assert_eq!(r.status, 400, "{r:?}");
+    assert_security_headers(&r);
+    // After a good request on the same connection, too.
+    let r = raw_exchange(&b.addr, format!("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n{}\r\n", "Bad\r\n").as_bytes());
+    assert_eq!(r.status, 200);
+    // The broker still serves.
+    assert_eq!(b.get("/healthz").status, 200);
+}
