@@ -280,7 +280,7 @@ async fn start_broker(args: &Args) -> Result<(Broker, SocketAddr), String> {
         // and the open-session cap. Interval 0: every poll is past its interval, so each
         // one does the full work (token check, timestamp write) and none is a cheap 429.
         .args(["--create-rate", "0", "--create-rate-api-key", "0", "--max-open-sessions", "10000000"])
-        .args(["--poll-interval", "0"])
+        .args(["--poll-interval", "0", "--max-connections-per-client", "0"])
         .args(&args.broker_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
