@@ -20,7 +20,7 @@ pub fn raise_nofile_limit() -> std::io::Result<(Option<u64>, Option<u64>)> {
     let mut lim = getrlimit(Resource::Nofile);
     if lim.current != lim.maximum {
         lim.current = lim.maximum;
-        setrlimit(Resource::Nofile, lim.clone()).map_err(std::io::Error::from)?;
+        setrlimit(Resource::Nofile, lim).map_err(std::io::Error::from)?;
     }
     let now = getrlimit(Resource::Nofile);
     Ok((now.current, now.maximum))
