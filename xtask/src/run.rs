@@ -1,6 +1,6 @@
 //! `cargo xtask run`: build the seal bundle, start the broker, say where to go.
 
-use crate::build::{self, Bundle, DEFAULT_OPT_LEVEL};
+use crate::build::{self, DEFAULT_OPT_LEVEL};
 use crate::{Args, Result, cargo, root, show};
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -11,7 +11,9 @@ pub const LISTEN: &str = "127.0.0.1:8080";
 pub fn cmd_run(args: &[String]) -> Result<()> {
     Args::new(args).finish()?;
     let root = root();
-    build::build(DEFAULT_OPT_LEVEL, Some(Bundle::Seal), &root.join("dist"))?;
+    // Everything: the seal bundle the broker serves, the full bundle and the
+    // extension packages (dist/extension/{chromium,firefox}) built on it.
+    build::build(DEFAULT_OPT_LEVEL, None, &root.join("dist"))?;
     fs::create_dir_all(root.join("data")).map_err(|e| format!("create data/: {e}"))?;
 
     let mut cmd = cargo();
@@ -41,6 +43,9 @@ pub fn cmd_run(args: &[String]) -> Result<()> {
     println!("  Consent page:     {base}/connect");
     println!("  Create a session: sealpost request --broker {base} --template api_key");
     println!("                    (or: cargo run -p sealpost -- request --broker {base} --template api_key)");
+    println!("  Extension:        load dist/extension/chromium (chrome://extensions, Developer mode, Load unpacked)");
+    println!("                    or dist/extension/firefox/manifest.json (about:debugging, Load Temporary Add-on);");
+    println!("                    its first-run page pairs with {base} without a prompt");
     println!("  Stop:             Ctrl-C");
     println!();
     for line in lines.map_while(std::result::Result::ok) {
