@@ -294,9 +294,12 @@ function chips(values) {
   );
 }
 
+let localFormat = null;
 function localTime(unix) {
   try {
-    return new Date(unix * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+    // One formatter for the page: building an Intl formatter per call costs more than the rest of a row.
+    localFormat ||= new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+    return localFormat.format(new Date(unix * 1000));
   } catch {
     return "";
   }
