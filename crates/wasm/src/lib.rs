@@ -70,6 +70,12 @@ extern "C" {
     /// `Object.getPrototypeOf`, with JS exceptions (proxy traps) caught.
     #[wasm_bindgen(js_namespace = Object, js_name = getPrototypeOf, catch)]
     fn get_prototype_of(obj: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// A JS string, seen only for `String.prototype.isWellFormed` (ES2024).
+    type WellFormed;
+    /// An error where the method is missing.
+    #[wasm_bindgen(method, js_name = isWellFormed, catch)]
+    fn is_well_formed(this: &WellFormed) -> Result<bool, JsValue>;
 }
 
 /// A real JS `Error` with `name = "SealpostError"` and a stable `code`.
@@ -119,17 +125,18 @@ fn is_plain_object(value: &JsValue) -> bool {
     }
 }
 
-/// Whether `String::from(js)` (which gave `text`) replaced a lone UTF-16
-/// surrogate with U+FFFD: a silent change of the string. Only a text that holds
-/// U+FFFD is scanned, so well-formed input costs nothing extra.
-fn lost_surrogate(js: &JsString, text: &str) -> bool {
-    text.contains('\u{FFFD}') && !js.is_valid_utf16()
+/// Whether `String::from(js)` (which gave `text`) may have replaced a lone
+/// UTF-16 surrogate with U+FFFD: a silent change of the string. Only a text that
+/// holds U+FFFD is asked about, so well-formed input costs nothing extra; where
+/// `isWellFormed` is missing (browsers before 2023) such a text is refused.
+fn lost_surrogate(js: &JsValue, text: &str) -> bool {
+    text.as_bytes().windows(3).any(|w| w == "\u{FFFD}".as_bytes()) && !js.unchecked_ref::<WellFormed>().is_well_formed().unwrap_or(false)
 }
 
 fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
     const NOT_OBJECT: &str = "credentials must be a plain object mapping field names to strings";
     const NOT_STRING: &str = "every credential value must be a string";
-    const NOT_TEXT: &str = "credential names and values must be well-formed text (a lone UTF-16 surrogate is not)";
+    const NOT_TEXT: &str = "credentials must be well-formed text (no lone surrogate)";
     if !is_plain_object(value) {
         return Err(js_error(ERR_CREDENTIALS_INVALID, NOT_OBJECT));
     }
@@ -202,15 +209,11 @@ pub fn seal_jwe(
 ) -> Result<String, JsValue> {
     let key = parse_key(&public_key)?;
     let creds = credentials_from_js(&credentials)?;
-    let Some(sid_js) = session_id.dyn_ref::<JsString>() else {
-        return Err(js_error(ERR_INVALID_ARGUMENT, "sessionId must be a string"));
-    };
     // The session id is bound into the JWE header: a replaced lone surrogate
     // would seal for another session, so it is refused.
-    let sid = String::from(sid_js);
-    if lost_surrogate(sid_js, &sid) {
-        return Err(js_error(ERR_INVALID_ARGUMENT, "sessionId must be well-formed text (a lone UTF-16 surrogate is not)"));
-    }
+    let Some(sid) = session_id.as_string().filter(|t| !lost_surrogate(&session_id, t)) else {
+        return Err(js_error(ERR_INVALID_ARGUMENT, "sessionId must be a string of well-formed text"));
+    };
     envelope::seal_jwe(&key, &creds, &sid).map_err(|e| to_js!(e))
 }
 

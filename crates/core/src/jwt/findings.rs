@@ -70,7 +70,7 @@ codes! {
     /// Signature does not verify.
     SignatureInvalid => "JWT_SIGNATURE_INVALID", Critical, "Reject the token; if it should be valid, check the issuer's key and algorithm.";
     /// A key was supplied but no verified signature over a well-formed token.
-    SignatureUnverified => "JWT_SIGNATURE_UNVERIFIED", Critical, "Reject the token: with a key configured, accept only a verified signature over a well-formed compact token (a registered alg, canonical unpadded base64url, nothing around it).";
+    SignatureUnverified => "JWT_SIGNATURE_UNVERIFIED", Critical, "Reject the token: accept only a verified signature over a canonical compact token with a registered alg.";
     /// Wrong fixed length.
     SignatureLength => "JWT_SIGNATURE_LENGTH", High, "Use the fixed signature size of the algorithm (ES256: 64 bytes r||s, EdDSA: 64, HS256: 32).";
     /// DER-encoded ECDSA signature.

@@ -121,14 +121,14 @@ fn verify_token(d: &Decoded, opts: &InspectOptions, defect: Option<&str>, out: &
     }
     if let (Some(defect), false) = (defect, d.encrypted) {
         v.detail = if v.status == VerifyStatus::Valid {
-            format!("the token is not well-formed ({defect}); its signature matches its literal bytes but is not accepted")
+            format!("not well-formed ({defect}); the signature matches its literal bytes but is not accepted")
         } else {
-            format!("the token is not well-formed ({defect})")
+            format!("not well-formed ({defect})")
         };
         v.status = VerifyStatus::Malformed;
     }
     if v.status != VerifyStatus::Valid && !out.iter().any(|f| f.code == Code::SignatureInvalid.as_str()) {
-        push(out, Code::SignatureUnverified, "signature", format!("a key was supplied but the token is not verified: {}", v.detail));
+        push(out, Code::SignatureUnverified, "signature", format!("not verified with the supplied key: {}", v.detail));
     }
     v
 }
@@ -151,7 +151,8 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
     };
     let Some(alg) = Alg::parse(alg_name) else {
         let shown = findings::clip(alg_name, 40);
-        let why = if alg_name.eq_ignore_ascii_case("none") { format!("alg {shown:?}: an unsigned token cannot be verified") } else { format!("alg {shown:?} is not a supported algorithm: cannot verify") };
+        // (Quoted by hand: `{:?}` would link str's Debug escaping into the WASM bundle.)
+        let why = if alg_name.eq_ignore_ascii_case("none") { format!("alg \"{shown}\": an unsigned token cannot be verified") } else { format!("alg \"{shown}\" is not a supported algorithm: cannot verify") };
         unsupported(&mut v, &why);
         return v;
     };
