@@ -9,7 +9,7 @@
 import init, { inspectJwt, signJwt } from "./pkg/sealpost_wasm.js";
 import { permissions, session } from "./lib/browser.js";
 import { copyText, h, replace } from "./lib/dom.js";
-import { claimsToJson, keyName, locate, renderReport, reportToJson, reportToMarkdown, tickTimes } from "./lib/jwt-view.js";
+import { claimsToJson, keyName, locate, renderReport, reportToJson, reportToMarkdown, tickTimes } from "./www/jwt-view.js";
 import { normalizeToken } from "./lib/jwt-har.js";
 
 const STATE = "inspector";

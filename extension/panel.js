@@ -8,7 +8,7 @@
 // from `globalThis.sealpostPanelAddEntry(entry, body)`: the e2e test uses it.
 import init, { inspectJwt } from "./pkg/sealpost_wasm.js";
 import { h, replace } from "./lib/dom.js";
-import { countdownText, locate, renderReport, SEVERITIES, tickTimes } from "./lib/jwt-view.js";
+import { countdownText, locate, renderReport, SEVERITIES, tickTimes } from "./www/jwt-view.js";
 import { tokensFromHarEntry, wantsResponseBody } from "./lib/jwt-har.js";
 
 const api = globalThis.browser ?? globalThis.chrome;

@@ -1,15 +1,32 @@
 // The JWT report renderer: one module that turns the WASM inspector's report
 // (`inspectJwt`, crates/core/src/jwt) into DOM, for the extension's inspector
-// page and DevTools panel (and the broker's /jwt page). It only shows what the
-// core reports: it never decides on its own whether a signature is valid.
+// page and DevTools panel (packaged as extension/www/jwt-view.js) and for a
+// page the broker serves from www/. It only shows what the core reports: it
+// never decides on its own whether a signature is valid. No imports, so it
+// drops into either place as one file; the style is www/jwt-view.css.
 //
-// Every string from the token is set as text (lib/dom.js `h`), never as HTML.
+// Every string from the token is set as text (`h` below), never as HTML.
 //
 //   const view = renderReport(report, { token, onLocate });
 //   container.replaceChildren(view);
 //   setInterval(() => tickTimes(container), 1000);   // live `exp` countdown
 //   locate(container, "payload.exp");                // highlight a member
-import { h } from "./dom.js";
+
+/** h("li", {class, "data-x": …, onclick}, "text", child…): text-only children, never HTML. */
+function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") el.addEventListener(k.slice(2), v);
+    else if (k === "class") el.className = v;
+    else el.setAttribute(k, v === true ? "" : String(v));
+  }
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
 
 export const SEVERITIES = ["critical", "high", "medium", "low", "info"];
 
