@@ -96,12 +96,24 @@ export function run() {
   try {
     report = inspectJwt(token, { ...policy, ...keys });
   } catch (e) {
-    // An unusable key or option: say so, and still show the token.
-    showError("verify-error", `${e.message}${e.code ? ` (${e.code})` : ""}`);
-    try {
-      report = inspectJwt(token, policy);
-    } catch (e2) {
-      report = inspectJwt(token, {});
+    report = null;
+    if (e && e.code !== "ERR_JWT_INPUT_TOO_LARGE") {
+      // An unusable key or option: say so, and still show the token.
+      showError("verify-error", `${e.message}${e.code ? ` (${e.code})` : ""}`);
+      for (const fallback of [policy, {}]) {
+        try {
+          report = inspectJwt(token, fallback);
+          break;
+        } catch {
+          /* try the next */
+        }
+      }
+    }
+    if (!report) {
+      replace(area, h("p", { class: "sp-alert sp-alert-error", role: "alert", "data-testid": "jwt-error" }, `Cannot inspect this input: ${e && e.message ? e.message : e}`));
+      replace($("verify-keys"));
+      say($("status"), "Cannot inspect this input.");
+      return;
     }
   }
   const view = renderReport(report, { token, onLocate: (loc) => onLocate(loc) });

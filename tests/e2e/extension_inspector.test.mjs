@@ -269,6 +269,42 @@ describe("edit and sign, broken tokens", () => {
   });
 });
 
+describe("export and limits", () => {
+  test("copy the report as JSON and Markdown, copy the claims; an oversized input is refused in words", async () => {
+    const page = await inspector();
+    // Headless Chromium cannot grant clipboard access to an extension origin: record what the page writes.
+    await page.evaluate(() => {
+      globalThis.copied = [];
+      Object.defineProperty(navigator.clipboard, "writeText", { value: async (t) => void globalThis.copied.push(t), configurable: true });
+    });
+    await paste(page, unsigned({ alg: "none" }, { sub: "exported", email: "ada@example.com" }));
+    const clip = () => page.evaluate(() => globalThis.copied.at(-1));
+    await page.getByRole("button", { name: "Copy report as JSON" }).click();
+    await page.waitForFunction(() => /Copied/.test(document.getElementById("export-status").textContent));
+    const json = JSON.parse(await clip());
+    assert.equal(json.payload.sub, "exported");
+    assert.ok(json.findings.some((f) => f.code === "JWT_ALG_NONE"));
+    await page.getByRole("button", { name: "Copy report as Markdown" }).click();
+    await page.waitForFunction(() => /Markdown/.test(document.getElementById("export-status").textContent));
+    const md = await clip();
+    assert.match(md, /^# JWT report/);
+    assert.match(md, /\*\*critical\*\* `JWT_ALG_NONE` at `header\.alg`/);
+    assert.ok(!md.includes(unsigned({ alg: "none" }, { sub: "exported", email: "ada@example.com" })), "the raw token is not in the Markdown");
+    await page.getByRole("button", { name: "Copy claims" }).click();
+    await page.waitForFunction(() => /claims/.test(document.getElementById("export-status").textContent));
+    assert.deepEqual(JSON.parse(await clip()), { email: "ada@example.com", sub: "exported" });
+    // Far too large: refused with a message, no page error.
+    await page.evaluate(() => {
+      const el = document.getElementById("token");
+      el.value = `eyJhbGciOiJub25lIn0.${"A".repeat(1_200_000)}.`;
+      el.dispatchEvent(new Event("input"));
+    });
+    assert.match(await page.getByTestId("jwt-error").textContent(), /Cannot inspect this input/);
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.close();
+  });
+});
+
 describe("state, menu, fetch, panel", () => {
   test("state survives a reload in storage.session; Clear wipes it; nothing in storage.local", async () => {
     const page = await inspector();
