@@ -25,6 +25,8 @@ pub(crate) const ERR_CREDENTIALS_INVALID: &str = "ERR_CREDENTIALS_INVALID";
 /// callers that ignore the TypeScript types) or holds a lone UTF-16 surrogate.
 /// Every other code comes from core.
 pub(crate) const ERR_INVALID_ARGUMENT: &str = "ERR_INVALID_ARGUMENT";
+/// Code for a string that cannot be a user code (`userCode`).
+pub(crate) const ERR_CODE_INVALID: &str = "ERR_CODE_INVALID";
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -34,6 +36,16 @@ export interface Fingerprint {
   short: string;
   /** `SHA256:` + unpadded standard base64 of the digest (SSH style). */
   long: string;
+}
+
+/** A user code in its three spellings (`userCode`). */
+export interface UserCode {
+  /** Canonical 8 characters, upper case, no hyphen. */
+  code: string;
+  /** Display form `ABCD-1234`. */
+  display: string;
+  /** `session_id`: lowercase hex SHA-256 of `code`. */
+  sessionId: string;
 }
 
 /** Stable error codes carried by every error this module throws (`err.code`). */
@@ -47,6 +59,7 @@ export type SealpostErrorCode =
   | "ERR_CREDENTIALS_INVALID"
   | "ERR_INPUT_TOO_LARGE"
   | "ERR_INVALID_ARGUMENT"
+  | "ERR_CODE_INVALID"
   // Open-ended: the full bundle's JWT exports add their own ERR_JWT_* codes.
   | (string & {});
 
@@ -228,6 +241,30 @@ pub fn fingerprint(
     let fp = parse_key(&public_key)?.fingerprint();
     let out = Object::new();
     for (name, value) in [("short", fp.short()), ("long", fp.long())] {
+        Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(&value))?;
+    }
+    Ok(out.into())
+}
+
+/// Normalizes a user code as typed (hyphens and whitespace dropped, upper-cased)
+/// and returns `{code, display, sessionId}`: the canonical 8 characters, the
+/// `ABCD-1234` form, and `session_id = hex SHA-256(code)` (docs/protocol.md,
+/// "Identifiers"), the same function the broker and the CLI use.
+///
+/// @throws {SealpostError} `ERR_CODE_INVALID` when `code` cannot be a user code.
+#[wasm_bindgen(js_name = userCode, unchecked_return_type = "UserCode")]
+pub fn user_code(#[wasm_bindgen(unchecked_param_type = "string")] code: JsValue) -> Result<JsValue, JsValue> {
+    use sealpost_core::protocol::{normalize_user_code, session_id_for_code};
+    let text = code.as_string().unwrap_or_default();
+    let canonical = normalize_user_code(&text);
+    // Display form built by hand: `format!` would pull core::fmt into the seal bundle.
+    let parts = canonical.as_deref().and_then(|c| Some((c.get(..4)?, c.get(4..)?, session_id_for_code(c)?)));
+    let (Some(canonical), Some((head, tail, sid))) = (canonical.as_deref(), parts) else {
+        return Err(js_error(ERR_CODE_INVALID, "not a user code: 8 characters from A-Z and 0-9"));
+    };
+    let display = [head, "-", tail].concat();
+    let out = Object::new();
+    for (name, value) in [("code", canonical), ("display", display.as_str()), ("sessionId", sid.as_str())] {
         Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(&value))?;
     }
     Ok(out.into())
