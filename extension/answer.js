@@ -2,11 +2,18 @@
 // ?broker=<broker URL>&code=<code>) answers `…/connect/CODE` of any broker,
 // an unmodified LinkAuth broker included. It runs the web consent page's own
 // flow and view (./www/consent-*.js, copied in by packaging), seals with the
-// bundled full WASM (./pkg/), and calls only the broker's JSON API
-// (GET /v1/connect/{code}, confirm, complete): never the broker's HTML or JS.
-import { originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
+// bundled seal-only WASM (./pkg-seal/: seal, sealJwe, fingerprint, userCode),
+// and calls only the broker's JSON API (GET /v1/connect/{code}, confirm,
+// complete): never the broker's HTML or JS.
+//
+// Speed: the WASM starts compiling as this module runs, and the connect call
+// starts as soon as the broker's permission is known, both before the view
+// is built; the view then uses them (consent-flow.js `lookup`, `loadBundle`).
+import { connectApi } from "./www/consent-api.js";
+import { formatCode, loadBundle, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
 import { mountConsent } from "./www/consent-view.js";
 import { permissions } from "./lib/browser.js";
+import { BUNDLE_URL } from "./answer-boot.js";
 
 const TITLES = {
   entry: "Enter a code",
@@ -36,7 +43,7 @@ function showPick(message, link = "", code = "") {
   $("pick-link").focus();
 }
 
-function mount(target) {
+function mount(target, lookup = null) {
   show("consent");
   const host = $("consent");
   host.addEventListener("sealpost-state", (ev) => {
@@ -46,17 +53,25 @@ function mount(target) {
   mountConsent(host, {
     apiBase: target.apiBase,
     code: target.code,
-    bundleUrl: new URL("./pkg/sealpost_wasm.js", import.meta.url).href,
+    bundleUrl: BUNDLE_URL,
     stylesUrl: new URL("./www/consent.css", import.meta.url).href,
     origin: target.origin,
     securityMode: originSecurityMode(target.origin),
+    lookup,
   });
 }
 
+/** The first connect call (none for a link without a code: manual entry looks nothing up). */
+const firstLookup = (target) => (target.code ? connectApi(target.apiBase).lookup(formatCode(target.code)) : null);
+
 async function open(target) {
-  // Loopback brokers are granted at install; any other origin is asked for
-  // one at a time, with a click (the browser's permission prompt needs one).
-  if (await permissions.has(target.origin).catch(() => false)) return mount(target);
+  // Loopback brokers are granted at install (manifest host_permissions), so
+  // their connect call starts at once, during the permission check; any other
+  // origin is called only once its permission is known to be granted, and is
+  // asked for one at a time, with a click (the browser's prompt needs one).
+  const early = originSecurityMode(target.origin) === "development" ? firstLookup(target) : null;
+  early?.catch(() => {});
+  if (await permissions.has(target.origin).catch(() => false)) return mount(target, early || firstLookup(target));
   show("grant");
   $("grant-origin").textContent = target.origin;
   $("grant-button").onclick = () => {
@@ -97,6 +112,9 @@ function main() {
     location.search = next.toString();
   });
   if (!link) return showPick("");
+  // The WASM compiles while the permission check and the connect call run
+  // (started by answer-boot.js; this is the same promise).
+  loadBundle(BUNDLE_URL).catch(() => {});
   let target;
   try {
     target = parseAnswerLink(link, code);

@@ -249,11 +249,13 @@ export function parseRequest(data, mod, fallbackCode) {
 // The state machine
 
 /**
- * new ConsentFlow({ apiBase, code, bundleUrl, securityMode, onState, onBusy, onClear })
+ * new ConsentFlow({ apiBase, code, bundleUrl, securityMode, lookup, onState, onBusy, onClear })
  *  apiBase: broker origin ("" = same origin); code: user code ("" = manual entry);
  *  bundleUrl: absolute URL of the WASM bundle's JS file (or `bundle`: an
  *  initialised bundle module, or a promise of one); securityMode: fixed
  *  transport verdict (the extension) instead of the broker's `security.mode`;
+ *  lookup: optional promise of the first `GET /v1/connect/{code}` answer,
+ *  already started by the embedder (used once; every retry asks again);
  *  onState(state, detail): render; onBusy(bool); onClear(): drop form values.
  */
 export class ConsentFlow {
@@ -272,6 +274,11 @@ export class ConsentFlow {
     this.busy = false;
     this.state = "init";
     this.destroyed = false;
+    // The first lookup, when the embedder already started it (the extension's
+    // answer page starts `GET /v1/connect/{code}` before its view is built):
+    // a promise of the connect answer, used once; a retry asks again.
+    this.firstLookup = !this.manual && opts.lookup ? Promise.resolve(opts.lookup) : null;
+    if (this.firstLookup) this.firstLookup.catch(() => {});
     // Load the bundle in parallel with the first request.
     mark("sealpost:mount");
     this.bundle = opts.bundle ? Promise.resolve(opts.bundle) : loadBundle(opts.bundleUrl);
@@ -294,7 +301,13 @@ export class ConsentFlow {
 
   start() {
     if (this.manual) this.showEntry();
-    else this.run(() => this.load(() => this.api.lookup(this.initialCode), this.initialCode), "load");
+    else {
+      this.run(() => {
+        const first = this.firstLookup;
+        this.firstLookup = null;
+        return this.load(() => first || this.api.lookup(this.initialCode), this.initialCode);
+      }, "load");
+    }
   }
 
   destroy() {

@@ -174,6 +174,7 @@ export class ConsentView {
       code: opts.code || "",
       bundleUrl: new URL(bundle, document.baseURI).href,
       securityMode: opts.securityMode,
+      lookup: opts.lookup,
       onState: (state, detail) => this.onState(state, detail),
       onBusy: (busy) => {
         // On the card only: the live region (outside it) keeps announcing.
@@ -429,7 +430,7 @@ export class ConsentView {
       autocomplete: "off",
       spellcheck: "false",
       autocapitalize: "off",
-      placeholder: "3f9a-41c2-7d0e or SHA256:…",
+      placeholder: "xxxx-xxxx-xxxx or SHA256:…",
       "aria-describedby": "sp-fp-input-help sp-fp-input-status",
     });
     const pasteStatus = h("p", { id: "sp-fp-input-status", class: "sp-fp-status", "aria-live": "polite" });
@@ -747,7 +748,8 @@ export class ConsentView {
  * Options: apiBase (broker origin, "" for same origin), code (the user code;
  * empty for manual entry), bundleUrl (the WASM bundle's JS file, default
  * `${apiBase}/pkg/sealpost_wasm.js`), stylesUrl (default: consent.css next to
- * this module); for the extension: origin, securityMode. Returns `{ destroy() }`.
+ * this module); for the extension: origin, securityMode, lookup (a promise of
+ * the first connect answer, already started). Returns `{ destroy() }`.
  */
 export function mountConsent(element, options = {}) {
   if (!element || typeof element.attachShadow !== "function") {

@@ -6,7 +6,11 @@
 //! - everything in `extension/` except `README.md`, tests and dot files;
 //! - every `www/*.js` and `www/*.css` except `main.js`, under `www/` (the
 //!   consent modules the answer page imports);
-//! - the full WASM bundle (`dist/full/sealpost_wasm.js` + `_bg.wasm`) under `pkg/`.
+//! - the full WASM bundle (`dist/full/sealpost_wasm.js` + `_bg.wasm`) under `pkg/`
+//!   (the JWT inspector);
+//! - the seal-only bundle (`dist/seal/…`, a third of the size: seal, sealJwe,
+//!   fingerprint, userCode) under `pkg-seal/`, for the popup and the answer
+//!   page, which load it on every open.
 //!
 //! `extension/manifest.json` is the one manifest source, in its Chromium form;
 //! the Firefox manifest is derived from it here ([`firefox_manifest`]). Both
@@ -68,16 +72,18 @@ impl Package {
     }
 }
 
-/// Writes both packages and zips under `dist` from `dist/full`; prints their sizes.
+/// Writes both packages and zips under `dist` from `dist/full` and `dist/seal`; prints their sizes.
 pub fn package(dist: &Path) -> Result<Vec<Package>> {
     let src = root().join("extension");
-    let bundle = dist.join("full");
-    for f in [format!("{STEM}.js"), format!("{STEM}_bg.wasm")] {
-        if !bundle.join(&f).is_file() {
-            return Err(format!(
-                "{} missing: build the full WASM bundle first (`cargo xtask build --only full`)",
-                bundle.join(f).display()
-            ));
+    let bundles = [("pkg", dist.join("full"), "full"), ("pkg-seal", dist.join("seal"), "seal")];
+    for (_, bundle, only) in &bundles {
+        for f in [format!("{STEM}.js"), format!("{STEM}_bg.wasm")] {
+            if !bundle.join(&f).is_file() {
+                return Err(format!(
+                    "{} missing: build the WASM bundle first (`cargo xtask build --only {only}`)",
+                    bundle.join(f).display()
+                ));
+            }
         }
     }
     let manifest_text = read_to_string(&src.join("manifest.json"))?;
@@ -95,8 +101,10 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
             files.push((format!("www/{name}"), entry));
         }
     }
-    for f in [format!("{STEM}.js"), format!("{STEM}_bg.wasm")] {
-        files.push((format!("pkg/{f}"), bundle.join(f)));
+    for (into, bundle, _) in &bundles {
+        for f in [format!("{STEM}.js"), format!("{STEM}_bg.wasm")] {
+            files.push((format!("{into}/{f}"), bundle.join(f)));
+        }
     }
     files.sort();
     if let Some(w) = files.windows(2).find(|w| w[0].0 == w[1].0) {
