@@ -3,7 +3,7 @@
 // (never taken from the broker). Shows the last poll at once, asks the
 // background to poll now, and re-renders with the answer.
 // Every string from a broker or an agent is set as text (lib/dom.js).
-import init, { fingerprint } from "./pkg/sealpost_wasm.js";
+import init, { fingerprint } from "./pkg-seal/sealpost_wasm.js";
 import { pageUrl, permissions, runtime, session, tabs } from "./lib/browser.js";
 import {
   BrokerError,
@@ -34,8 +34,8 @@ async function answer(link) {
 
 // ---- rendering
 
-async function render(state, { fresh = false } = {}) {
-  const brokers = await loadBrokers();
+async function render(state, { fresh = false, brokers: known = null } = {}) {
+  const brokers = known || (await loadBrokers());
   const main = $("main");
   if (!state) {
     say($("status"), brokers.length ? "Checking your brokers…" : "");
@@ -59,6 +59,8 @@ async function render(state, { fresh = false } = {}) {
 
 function renderEmpty(brokers, requests, errors = []) {
   const empty = $("empty");
+  // Nothing to check before a broker is paired: the empty state invites pairing.
+  $("refresh").hidden = brokers.length === 0;
   // Every broker failed: the alerts say why; "no requests" would be a guess.
   empty.hidden = requests.length > 0 || (brokers.length > 0 && errors.length >= brokers.length);
   if (brokers.length === 0) {
@@ -163,44 +165,40 @@ function requestItem(r, key) {
     },
     "Decline",
   );
+  // Each term with its value in a group, so the groups can share a line.
+  const fact = (term, dd) => h("div", { class: "pop-fact" }, h("dt", {}, term), dd);
   const facts = h(
     "dl",
     { class: "pop-facts" },
-    h("dt", {}, "Code"),
-    h("dd", {}, h("span", { class: "sp-code", "data-testid": "code" }, r.code)),
-    h("dt", {}, "Key fingerprint"),
-    h(
-      "dd",
-      {},
-      h("span", { class: "pop-fp sp-muted", "data-testid": "fingerprint" }, "computing…"),
-    ),
-    h("dt", {}, "Broker"),
-    h("dd", { class: "sp-mono", "data-testid": "origin" }, r.origin),
-    h("dt", {}, "Sent through"),
-    h("dd", { "data-testid": "sender" }, typeof r.sender_name === "string" && r.sender_name ? r.sender_name : "an unnamed agent"),
-    h("dt", {}, "Asks for"),
-    h("dd", { "data-testid": "fields" }, fields.length ? fields.join(", ") : "a credential"),
+    fact("Code", h("dd", {}, h("span", { class: "sp-code", "data-testid": "code" }, r.code))),
+    fact("Key fingerprint", h("dd", {}, h("span", { class: "pop-fp sp-muted", "data-testid": "fingerprint" }, "computing…"))),
+    fact("Broker", h("dd", { class: "sp-mono", "data-testid": "origin" }, r.origin)),
+    fact("Sent through", h("dd", { "data-testid": "sender" }, typeof r.sender_name === "string" && r.sender_name ? r.sender_name : "an unnamed agent")),
+    fact("Asks for", h("dd", { "data-testid": "fields" }, fields.length ? fields.join(", ") : "a credential")),
   );
   const claims = h(
     "div",
     { class: "pop-claim", "data-testid": "claims" },
-    h("p", { class: "pop-claim-label" }, "What the agent claims (unverified)"),
-    h("p", {}, h("span", { class: "sp-muted" }, "Name: "), h("span", { "data-testid": "agent-name" }, agentName ?? "not given")),
-    h("p", {}, h("span", { class: "sp-muted" }, "Reason: "), h("span", { "data-testid": "reason" }, reason ?? "not given")),
+    h("span", { class: "pop-claim-label" }, "What the agent claims (unverified): "),
+    h("span", { class: "sp-muted" }, "name "),
+    h("span", { "data-testid": "agent-name" }, agentName ?? "not given"),
+    h("span", { class: "sp-muted" }, "; reason "),
+    h("span", { "data-testid": "reason" }, reason ?? "not given"),
   );
   const li = h(
     "li",
     { class: "pop-item", "data-key": key, "data-testid": "request", "data-code": r.code, "aria-labelledby": `${id}-title` },
-    h(
-      "div",
-      { class: "pop-item-head" },
-      h("h2", { id: `${id}-title`, "data-testid": "display-name" }, typeof r.display_name === "string" && r.display_name ? r.display_name : "Credential request"),
-      h("span", { class: "pop-countdown", "data-expires": Number.isFinite(expires) ? String(expires) : "" }),
-    ),
+    h("h2", { id: `${id}-title`, "data-testid": "display-name" }, typeof r.display_name === "string" && r.display_name ? r.display_name : "Credential request"),
     facts,
     claims,
     status,
-    h("div", { class: "sp-actions" }, answerButton, declineButton),
+    h(
+      "div",
+      { class: "sp-actions pop-item-actions" },
+      answerButton,
+      declineButton,
+      h("span", { class: "pop-countdown", "data-expires": Number.isFinite(expires) ? String(expires) : "" }),
+    ),
   );
   li.publicKey = r.public_key;
   return li;
@@ -323,8 +321,9 @@ $("empty-add").addEventListener("click", () => {
 });
 
 async function start() {
-  const { last } = await session.get("last");
-  await render(last || null);
+  // Both reads at once: the last list shows without waiting for the poll.
+  const [{ last }, brokers] = await Promise.all([session.get("last"), loadBrokers()]);
+  await render(last || null, { brokers });
   void offerActiveTab();
   await refresh();
 }
