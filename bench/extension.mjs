@@ -8,7 +8,10 @@
 //            by the bundled WASM, ready to confirm (the consent flow's "review"
 //            state: the first interactive view of the answer form);
 //  - blank:  an empty HTML page in the same extension (added to a temporary
-//            copy of dist/extension/chromium), to its load event.
+//            copy of dist/extension/chromium), to its load event;
+//  - module: the blank page plus one empty module script, to its load event:
+//            not a goal, the floor of any extension page that runs a script
+//            (how much of a page's ratio no code of ours can remove).
 // Each run opens a new tab and navigates it to the page; times are taken in the
 // page from its navigation start (performance.now()) when the condition first
 // holds (a MutationObserver installed before any page script runs). Runs are
@@ -31,7 +34,7 @@ import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
 import { ARTIFACTS_DIR, CHROMIUM, DIST } from "../tests/e2e/lib/env.mjs";
 
 function parseArgs(argv) {
-  const opts = { runs: 15, warmup: 2, json: false, pages: ["blank", "popup", "answer"] };
+  const opts = { runs: 15, warmup: 2, json: false, pages: ["blank", "module", "popup", "answer"] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
@@ -55,6 +58,7 @@ const median = (xs) => {
 
 const PENDING = 5;
 const BLANK = "bench-blank.html";
+const MODULE = "bench-module.html";
 
 /** The Chromium extension id for the manifest's `key` (first 32 hex of SHA-256, a-p). */
 function extensionIdOf(keyB64) {
@@ -137,6 +141,11 @@ async function main() {
     join(dir, BLANK),
     '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>blank</title>\n</head>\n<body></body>\n</html>\n',
   );
+  await writeFile(
+    join(dir, MODULE),
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>module</title>\n<script type="module" src="bench-module.js"></script>\n</head>\n<body></body>\n</html>\n',
+  );
+  await writeFile(join(dir, "bench-module.js"), "document.body.dataset.ran = '1';\n");
 
   // Many opens of one code in a minute: lift the per-code and per-client connect limits.
   const broker = await startBroker({ args: ["--connect-rate", "100000", "--connect-rate-client", "0"] });
@@ -200,12 +209,13 @@ async function main() {
 
     const all = {
       blank: base + BLANK,
+      module: base + MODULE,
       popup: base + "popup.html",
       answer: `${base}answer.html?${new URLSearchParams({ link })}`,
     };
     const pages = Object.fromEntries(opts.pages.map((p) => [p, all[p]]));
-    const times = { blank: [], popup: [], answer: [] };
-    const loads = { blank: [], popup: [], answer: [] };
+    const times = { blank: [], module: [], popup: [], answer: [] };
+    const loads = { blank: [], module: [], popup: [], answer: [] };
     const breakdown = {};
     const rounds = opts.warmup + opts.runs;
     for (let round = 0; round < rounds; round++) {
@@ -258,7 +268,11 @@ async function main() {
       loadavg: loadavg().map((x) => Number(x.toFixed(2))),
       medians_ms: Object.fromEntries(Object.entries(med).map(([k, v]) => [k, Number(v.toFixed(1))])),
       load_event_medians_ms: Object.fromEntries(Object.entries(loads).map(([k, v]) => [k, v.length ? Number(median(v).toFixed(1)) : null])),
-      ratio_of_medians: { popup: Number((med.popup / med.blank).toFixed(2)), answer: Number((med.answer / med.blank).toFixed(2)) },
+      ratio_of_medians: {
+        popup: Number((med.popup / med.blank).toFixed(2)),
+        answer: Number((med.answer / med.blank).toFixed(2)),
+        module: Number((med.module / med.blank).toFixed(2)),
+      },
       median_of_ratios: { popup: Number(ratios.popup.toFixed(2)), answer: Number(ratios.answer.toFixed(2)) },
       goal_ratio: 1.5,
       zip_bytes: zips,
@@ -282,11 +296,12 @@ async function main() {
       const kb = (b) => (b == null ? "missing" : `${b} bytes (${(b / 1024).toFixed(1)} KiB)`);
       console.log(`extension pages, headless Chromium ${out.chromium ?? ""}, medians of ${opts.runs} runs (${opts.warmup} warm-up), load avg ${out.loadavg.join(" ")}`);
       console.log(`  blank extension page -> load             ${f(med.blank)}`);
+      if (times.module.length) console.log(`  blank + one empty module script -> load  ${f(med.module)}  = ${out.ratio_of_medians.module}x blank (the floor of a page that runs a script; not a goal)`);
       console.log(`  popup -> ${PENDING} pending requests listed     ${f(med.popup)}  = ${out.ratio_of_medians.popup}x blank (median of per-run ratios ${out.median_of_ratios.popup}x; goal <= 1.5x)`);
       console.log(`  answer page -> request ready to confirm ${f(med.answer)}  = ${out.ratio_of_medians.answer}x blank (median of per-run ratios ${out.median_of_ratios.answer}x; goal <= 1.5x)`);
       console.log(`  zips: chromium ${kb(zips.chromium)}, firefox ${kb(zips.firefox)}`);
       for (const [page, parts] of Object.entries(out.breakdown_medians_ms)) {
-        if (page === "blank") continue;
+        if (page === "blank" || page === "module") continue;
         console.log(`  ${page} breakdown (median ms from navigation start): ${Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
       }
       console.log(`  (figures also in test-artifacts/extension-bench.json)`);
