@@ -36,6 +36,8 @@ const KIND_NAMES = {
   access_token_like: "Access token (not typed at+jwt)",
   dpop_proof: "DPoP proof (RFC 9449)",
   logout_token: "Back-channel logout token",
+  id_jag: "Identity Assertion JWT authorization grant (ID-JAG)",
+  client_assertion: "Client assertion (private_key_jwt)",
   encrypted: "Encrypted token (JWE)",
   other: "JWT",
 };

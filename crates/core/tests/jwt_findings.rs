@@ -160,6 +160,8 @@ fn cases() -> Vec<(Code, String, InspectOptions)> {
         (Code::IssMismatch, mk(HDR, &claims_with("").replace("https://issuer.example", "https://evil.example")), o()),
         (Code::RequiredClaimMissing, clean(), InspectOptions { policy: Policy { required_claims: vec!["tenant".into()], ..opts().policy }, ..o() }),
         (Code::AtJwtMissingClaims, mk(HDR, &claims_with("").replace(r#","jti":"abc""#, "")), o()),
+        (Code::IdJagMissingClaims, mk(r#"{"alg":"ES256","typ":"oauth-id-jag+jwt","kid":"k1"}"#, &format!(r#"{{"iss":"https://idp.example","sub":"u","aud":"https://as.example","jti":"j","exp":{},"iat":{}}}"#, NOW + 60, NOW)), InspectOptions { policy: Policy { typ: None, ..opts().policy }, ..o() }),
+        (Code::ClientAssertionMissingClaims, mk(r#"{"alg":"ES256","typ":"JWT","kid":"k1"}"#, &format!(r#"{{"iss":"app-1","sub":"app-1","aud":"https://as.example/token","exp":{}}}"#, NOW + 60)), InspectOptions { policy: Policy { typ: None, issuer: vec![], audience: vec![], ..opts().policy }, ..o() }),
         (Code::IdTokenAzpMissing, mk(r#"{"alg":"ES256","typ":"JWT"}"#, &format!(r#"{{"iss":"https://issuer.example","sub":"u","aud":["api://default","b"],"exp":{},"iat":{},"nonce":"n"}}"#, NOW + 60, NOW)), InspectOptions { policy: Policy { typ: None, ..opts().policy }, ..o() }),
         (Code::ActTooDeep, mk(HDR, &claims_with(&format!(r#""act":{}"#, nested_act(6)))), o()),
         (Code::ActSelfDelegation, mk(HDR, &claims_with(r#""act":{"sub":"user-123"}"#)), o()),

@@ -18,7 +18,7 @@ export interface JwtSegment { name: string; offset: number; length: number; deco
 export interface JwtTimeClaim { claim: string; raw: unknown; unix: number | null; utc: string | null; relative: string | null; }
 export interface JwtActor { depth: number; sub: string | null; iss: string | null; clientId: string | null; }
 export interface JwtExplanation {
-  kind: "id_token" | "access_token" | "access_token_like" | "dpop_proof" | "logout_token" | "encrypted" | "other" | null;
+  kind: "id_token" | "access_token" | "access_token_like" | "dpop_proof" | "logout_token" | "id_jag" | "client_assertion" | "encrypted" | "other" | null;
   kindReason: string | null; alg: string | null; typ: string | null; cty: string | null; kid: string | null; enc: string | null;
   times: JwtTimeClaim[]; lifetimeSeconds: number | null;
   issuer: string | null; subject: string | null; audience: string[]; authorizedParty: string | null; clientId: string | null; jwtId: string | null;

@@ -120,6 +120,16 @@ fn party_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, 
             push(out, Code::AtJwtMissingClaims, "payload", format!("at+jwt token lacks {}", missing.join(", ")));
         }
     }
+    let required: &[&str] = match kind {
+        TokenKind::IdJag => &["iss", "sub", "aud", "client_id", "jti", "exp", "iat"],
+        TokenKind::ClientAssertion => &["iss", "sub", "aud", "jti", "exp"],
+        _ => &[],
+    };
+    let missing: Vec<&str> = required.iter().copied().filter(|c| !p.contains_key(*c)).collect();
+    if !missing.is_empty() {
+        let (code, what) = if kind == TokenKind::IdJag { (Code::IdJagMissingClaims, "ID-JAG") } else { (Code::ClientAssertionMissingClaims, "client assertion") };
+        push(out, code, "payload", format!("{what} lacks {}", missing.join(", ")));
+    }
     if kind == TokenKind::IdToken && aud.len() > 1 && !p.contains_key("azp") {
         push(out, Code::IdTokenAzpMissing, "payload.azp", format!("ID token has {} audiences and no azp", aud.len()));
     }

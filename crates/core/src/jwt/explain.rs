@@ -69,6 +69,9 @@ pub fn kind(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Va
         if typ_eq(t, "logout+jwt") {
             return (TokenKind::LogoutToken, "typ is logout+jwt".to_owned());
         }
+        if typ_eq(t, "oauth-id-jag+jwt") {
+            return (TokenKind::IdJag, "typ is oauth-id-jag+jwt (Identity Assertion JWT authorization grant)".to_owned());
+        }
     }
     let Some(p) = payload else { return (TokenKind::Other, "no claims".to_owned()) };
     if p.get("events").and_then(Value::as_object).is_some_and(|e| e.contains_key("http://schemas.openid.net/event/backchannel-logout")) {
@@ -77,6 +80,12 @@ pub fn kind(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Va
     let has = |k: &str| p.contains_key(k);
     if has("htm") && has("htu") && has("jti") {
         return (TokenKind::DpopProof, "htm, htu and jti claims (DPoP proof shape)".to_owned());
+    }
+    // private_key_jwt (RFC 7523 section 3, OIDC Core section 9): the client is
+    // both issuer and subject; it carries an aud and no user-facing claims.
+    let iss = p.get("iss").and_then(Value::as_str);
+    if iss.is_some() && iss == p.get("sub").and_then(Value::as_str) && has("aud") && !["scope", "scp", "nonce", "client_id", "act"].iter().any(|k| has(k)) {
+        return (TokenKind::ClientAssertion, "iss equals sub and there is an aud (private_key_jwt client assertion shape)".to_owned());
     }
     let oidc_markers = ["nonce", "at_hash", "c_hash", "auth_time", "acr", "amr"];
     if has("iss") && has("sub") && has("aud") && has("exp") && !has("scope") && !has("scp") {

@@ -153,6 +153,10 @@ codes! {
     RequiredClaimMissing => "JWT_REQUIRED_CLAIM_MISSING", High, "Add the claim at the issuer, or relax the policy if it is truly optional.";
     /// at+jwt missing required claims.
     AtJwtMissingClaims => "JWT_AT_JWT_MISSING_CLAIMS", Medium, "RFC 9068 section 2.2 requires iss, exp, aud, sub, client_id, iat and jti in at+jwt tokens.";
+    /// An ID-JAG lacks a required claim.
+    IdJagMissingClaims => "JWT_ID_JAG_MISSING_CLAIMS", Medium, "An Identity Assertion JWT authorization grant (typ oauth-id-jag+jwt) must carry iss, sub, aud, client_id, jti, exp and iat.";
+    /// A private_key_jwt client assertion lacks a required claim.
+    ClientAssertionMissingClaims => "JWT_CLIENT_ASSERTION_MISSING_CLAIMS", Medium, "A private_key_jwt client assertion must carry iss and sub (both the client_id), aud (the token endpoint), jti and exp (RFC 7523 section 3, OIDC Core section 9).";
     /// ID token with several aud and no azp.
     IdTokenAzpMissing => "JWT_ID_TOKEN_AZP_MISSING", Medium, "An ID token with several audiences should carry azp naming the client it was issued to (OIDC Core 2).";
     /// act chain too deep.

@@ -208,6 +208,10 @@ pub enum TokenKind {
     DpopProof,
     /// OIDC back-channel logout token.
     LogoutToken,
+    /// Identity Assertion JWT authorization grant (`typ: oauth-id-jag+jwt`).
+    IdJag,
+    /// `private_key_jwt` client assertion (iss = sub = client_id, aud = token endpoint).
+    ClientAssertion,
     /// Encrypted (JWE), contents unknown.
     Encrypted,
     /// Anything else.
