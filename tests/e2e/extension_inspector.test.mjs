@@ -139,6 +139,21 @@ describe("crafted tokens show the expected findings and views", () => {
   });
 });
 
+describe("grants and assertions (issue 13 item 3, recognition)", () => {
+  test("an ID-JAG (typ oauth-id-jag+jwt) and a private_key_jwt client assertion are named, with missing required claims", async () => {
+    const page = await inspector();
+    await paste(page, unsigned({ alg: "none", typ: "oauth-id-jag+jwt" }, { iss: "https://idp.example", sub: "u1", aud: "https://as.example", iat: NOW, exp: NOW + 300 }));
+    assert.equal(await page.getByTestId("jwt-kind").getAttribute("data-kind"), "id_jag");
+    assert.match(await page.getByTestId("jwt-kind").textContent(), /Identity Assertion JWT authorization grant/);
+    assert.ok((await codes(page)).includes("JWT_ID_JAG_MISSING_CLAIMS"));
+    assert.match(await page.locator('[data-code="JWT_ID_JAG_MISSING_CLAIMS"]').textContent(), /lacks client_id, jti/);
+    await paste(page, unsigned({ alg: "none" }, { iss: "client-7", sub: "client-7", aud: "https://as.example/token", jti: "a1", exp: NOW + 60 }));
+    assert.equal(await page.getByTestId("jwt-kind").getAttribute("data-kind"), "client_assertion");
+    assert.ok(!(await codes(page)).includes("JWT_CLIENT_ASSERTION_MISSING_CLAIMS"));
+    await page.close();
+  });
+});
+
 describe("verify panel", () => {
   test("a JWKS of three keys: the matching key is named and the others say why they were skipped; no network request", async () => {
     const keys = [];
@@ -414,6 +429,7 @@ describe("accessibility and looks", () => {
       try {
         const page = await e.openPage("inspector.html");
         await page.waitForSelector("body[data-ready]");
+        await page.getByRole("button", { name: "Clear" }).click(); // what earlier tests left in storage.session
         let v = (await runAxe(page)).filter((x) => x.impact === "serious" || x.impact === "critical");
         assert.deepEqual(v, [], `${scheme} empty: ${JSON.stringify(v)}`);
         await screenshot(page, `inspector-${scheme}-empty`);
