@@ -50,9 +50,12 @@ fn poll_concurrently(b: &Broker, s: &serde_json::Value) -> (usize, Vec<u16>) {
 
 #[test]
 fn exactly_once_under_100_concurrent_polls() {
+    // 100 connections from one address: above the default per-client
+    // connection cap (64, tested in conns.rs), which this test is not about.
+    const UNCAPPED: [&str; 2] = ["--max-connections-per-client", "0"];
     // Interval 0: every poll reaches the consume path.
     let dir = TempDir::new("once0");
-    let b = Broker::start(&dir.0, &["--poll-interval", "0"]);
+    let b = Broker::start(&dir.0, &["--poll-interval", "0", UNCAPPED[0], UNCAPPED[1]]);
     let s = ready_session(&b, "b3BhcXVl");
     let (delivered, statuses) = poll_concurrently(&b, &s);
     assert_eq!(delivered, 1, "{statuses:?}");
@@ -60,7 +63,7 @@ fn exactly_once_under_100_concurrent_polls() {
 
     // Default interval: the others are told to slow down or see `consumed`.
     let dir = TempDir::new("once5");
-    let b = Broker::start(&dir.0, &[]);
+    let b = Broker::start(&dir.0, &UNCAPPED);
     let s = ready_session(&b, "b3BhcXVl");
     let (delivered, statuses) = poll_concurrently(&b, &s);
     assert_eq!(delivered, 1, "{statuses:?}");
