@@ -490,8 +490,12 @@ impl Store for SqliteStore {
             // 10% grace for network jitter between two polls a full interval apart.
             let min_gap_ms = interval.saturating_mul(900);
             let interval = u64::try_from(interval).unwrap_or(0);
+            // `now` is read before the call is queued, so concurrent polls can
+            // reach here out of order: a poll stamped earlier than the last one
+            // recorded has a gap of 0, not a negative one (which made interval 0
+            // answer `slow_down`).
             if let Some(last) = last_poll
-                && now.saturating_sub(last) < min_gap_ms
+                && now.saturating_sub(last).max(0) < min_gap_ms
             {
                 return Ok(PollOutcome::SlowDown(interval + 5));
             }

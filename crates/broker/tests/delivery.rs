@@ -59,11 +59,9 @@ fn exactly_once_under_100_concurrent_polls() {
     let s = ready_session(&b, "b3BhcXVl");
     let (delivered, statuses) = poll_concurrently(&b, &s);
     assert_eq!(delivered, 1, "{statuses:?}");
-    // Nearly every poll reaches the consume path. One 429 in 100 was seen once in
-    // CI at interval 0 (cause not yet found, noted for the next session); the
-    // guarantee under test is the single delivery above.
-    assert!(statuses.iter().all(|s| *s == 200 || *s == 429), "{statuses:?}");
-    assert!(statuses.iter().filter(|s| **s == 200).count() >= 95, "{statuses:?}");
+    // Every poll reaches the consume path: polls that reach the store out of
+    // order are not "too fast" at interval 0 (poll_order.rs).
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
 
     // Default interval: the others are told to slow down or see `consumed`.
     let dir = TempDir::new("once5");
