@@ -81,8 +81,10 @@ CREATE INDEX IF NOT EXISTS senders_inbox ON senders (inbox_id);
 CREATE INDEX IF NOT EXISTS sessions_sender ON sessions (sender_id, state) WHERE sender_id IS NOT NULL;
 ";
 
-/// `PRAGMA user_version` this build writes.
-pub const SCHEMA_VERSION: i64 = 2;
+/// `PRAGMA user_version` this build writes (3: callbacks and webhook relay, see `outbox`).
+pub const SCHEMA_VERSION: i64 = 3;
+
+mod outbox;
 
 /// Create or upgrade the schema in one write transaction (several processes
 /// may open the same file at once: the second sees the first one's result).
@@ -101,6 +103,9 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
             txn.execute_batch("ALTER TABLE sessions ADD COLUMN sender_id TEXT;")?;
         }
         txn.execute_batch(SCHEMA_V2)?;
+    }
+    if version < 3 {
+        outbox::migrate_v3(&txn)?;
         txn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))?;
         if version > 0 {
             tracing::info!(from = version, to = SCHEMA_VERSION, "database schema upgraded");
@@ -383,89 +388,92 @@ fn classify_miss(conn: &Connection, id: &SessionId, now: i64) -> Result<Transiti
     })
 }
 
+/// Insert a pending session, enforcing `caps` and the sender's inbox
+/// (the body of `create_session`, shared with `create_session_ext`).
+fn insert_session(ctx: &mut Ctx<'_>, s: &NewSession, fields: &str, caps: Caps) -> Result<(), StoreError> {
+    if u64::try_from(*ctx.open).unwrap_or(0) >= caps.max_open {
+        return Err(StoreError::Full);
+    }
+    let mut target: Option<(String, String)> = None;
+    if let Some(cred) = &s.sender {
+        let sender: Option<(String, String)> = ctx
+            .conn
+            .prepare_cached("SELECT id, inbox_id FROM senders WHERE cred_hash = ?1")?
+            .query_row([&cred[..]], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((sender_id, inbox)) = sender else {
+            return Err(StoreError::SenderInvalid);
+        };
+        let exists: Option<i64> = ctx
+            .conn
+            .prepare_cached("SELECT 1 FROM inboxes WHERE id = ?1")?
+            .query_row([&inbox], |r| r.get(0))
+            .optional()?;
+        if exists.is_none() {
+            return Err(StoreError::SenderInvalid);
+        }
+        let mine: i64 = ctx
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM sessions WHERE sender_id = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2",
+            )?
+            .query_row(params![sender_id, s.created_at], |r| r.get(0))?;
+        if u64::try_from(mine).unwrap_or(0) >= caps.max_per_sender {
+            return Err(StoreError::SenderQuota);
+        }
+        target = Some((inbox, sender_id));
+    }
+    if let Some((inbox, _)) = &target {
+        let pending: i64 = ctx
+            .conn
+            .prepare_cached(
+                "SELECT count(*) FROM sessions WHERE inbox_id = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2",
+            )?
+            .query_row(params![inbox, s.created_at], |r| r.get(0))?;
+        if u64::try_from(pending).unwrap_or(0) >= caps.max_per_inbox {
+            return Err(StoreError::InboxFull);
+        }
+    }
+    let inserted = ctx
+        .conn
+        .prepare_cached(
+            "INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
+                                   inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id)
+             VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT (id) DO NOTHING",
+        )?
+        .execute(params![
+            &s.id[..],
+            target.as_ref().map(|_| &s.code),
+            s.public_key,
+            s.display_name,
+            fields,
+            s.envelope.as_str(),
+            s.agent_name,
+            s.reason,
+            target.as_ref().map(|(inbox, _)| inbox),
+            &s.poll_hash[..],
+            s.created_at,
+            s.expires_at,
+            i64::try_from(s.interval).unwrap_or(i64::MAX),
+            target.as_ref().map(|(_, sender)| sender),
+        ])?;
+    if inserted == 0 {
+        return Err(StoreError::Duplicate);
+    }
+    if let Some((_, sender)) = &target {
+        ctx.conn
+            .prepare_cached("UPDATE senders SET sent = sent + 1, last_used_at = ?2 WHERE id = ?1")?
+            .execute(params![sender, s.created_at])?;
+    }
+    *ctx.open += 1;
+    Ok(())
+}
+
 impl Store for SqliteStore {
     async fn create_session(&self, s: NewSession, caps: Caps) -> Result<(), StoreError> {
         let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
-        self.call(move |ctx| {
-            if u64::try_from(*ctx.open).unwrap_or(0) >= caps.max_open {
-                return Err(StoreError::Full);
-            }
-            let mut target: Option<(String, String)> = None;
-            if let Some(cred) = &s.sender {
-                let sender: Option<(String, String)> = ctx
-                    .conn
-                    .prepare_cached("SELECT id, inbox_id FROM senders WHERE cred_hash = ?1")?
-                    .query_row([&cred[..]], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                let Some((sender_id, inbox)) = sender else {
-                    return Err(StoreError::SenderInvalid);
-                };
-                let exists: Option<i64> = ctx
-                    .conn
-                    .prepare_cached("SELECT 1 FROM inboxes WHERE id = ?1")?
-                    .query_row([&inbox], |r| r.get(0))
-                    .optional()?;
-                if exists.is_none() {
-                    return Err(StoreError::SenderInvalid);
-                }
-                let mine: i64 = ctx
-                    .conn
-                    .prepare_cached(
-                        "SELECT count(*) FROM sessions WHERE sender_id = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2",
-                    )?
-                    .query_row(params![sender_id, s.created_at], |r| r.get(0))?;
-                if u64::try_from(mine).unwrap_or(0) >= caps.max_per_sender {
-                    return Err(StoreError::SenderQuota);
-                }
-                target = Some((inbox, sender_id));
-            }
-            if let Some((inbox, _)) = &target {
-                let pending: i64 = ctx
-                    .conn
-                    .prepare_cached(
-                        "SELECT count(*) FROM sessions WHERE inbox_id = ?1 AND state IN ('pending','confirmed') AND expires_at > ?2",
-                    )?
-                    .query_row(params![inbox, s.created_at], |r| r.get(0))?;
-                if u64::try_from(pending).unwrap_or(0) >= caps.max_per_inbox {
-                    return Err(StoreError::InboxFull);
-                }
-            }
-            let inserted = ctx
-                .conn
-                .prepare_cached(
-                    "INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
-                                           inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id)
-                     VALUES (?1, ?2, 'pending', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-                     ON CONFLICT (id) DO NOTHING",
-                )?
-                .execute(params![
-                    &s.id[..],
-                    target.as_ref().map(|_| &s.code),
-                    s.public_key,
-                    s.display_name,
-                    fields,
-                    s.envelope.as_str(),
-                    s.agent_name,
-                    s.reason,
-                    target.as_ref().map(|(inbox, _)| inbox),
-                    &s.poll_hash[..],
-                    s.created_at,
-                    s.expires_at,
-                    i64::try_from(s.interval).unwrap_or(i64::MAX),
-                    target.as_ref().map(|(_, sender)| sender),
-                ])?;
-            if inserted == 0 {
-                return Err(StoreError::Duplicate);
-            }
-            if let Some((_, sender)) = &target {
-                ctx.conn
-                    .prepare_cached("UPDATE senders SET sent = sent + 1, last_used_at = ?2 WHERE id = ?1")?
-                    .execute(params![sender, s.created_at])?;
-            }
-            *ctx.open += 1;
-            Ok(())
-        })
-        .await
+        self.call(move |ctx| insert_session(ctx, &s, &fields, caps)).await
     }
 
     async fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> Result<PollOutcome, StoreError> {
@@ -597,6 +605,7 @@ impl Store for SqliteStore {
             ctx.conn
                 .prepare_cached("INSERT INTO envelopes (session_id, ciphertext) VALUES (?1, ?2)")?
                 .execute(params![&id[..], ciphertext])?;
+            outbox::enqueue_callback(ctx.conn, &id)?;
             Ok(Transition::Done)
         })
         .await
@@ -818,5 +827,31 @@ impl Store for SqliteStore {
             Ok(u64::try_from(removed).unwrap_or(0))
         })
         .await
+    }
+
+    // --- Callbacks and webhook relay: SQL in sqlite/outbox.rs (callbacks helper).
+
+    async fn create_session_ext(&self, s: NewSession, caps: Caps, extras: crate::store::SessionExtras) -> Result<(), StoreError> {
+        self.outbox_create_session_ext(s, caps, extras).await
+    }
+
+    async fn webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> Result<crate::store::WebhookTarget, StoreError> {
+        self.outbox_webhook_target(id, token_hash, now).await
+    }
+
+    async fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+        self.outbox_webhook_relay(id, token_hash, ciphertext, algorithm, now).await
+    }
+
+    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<crate::store::CallbackJob>, StoreError> {
+        self.outbox_claim(now, lease_ms, limit).await
+    }
+
+    async fn callback_finished(&self, delivery_id: String) -> Result<(), StoreError> {
+        self.outbox_finished(delivery_id).await
+    }
+
+    async fn callback_retry(&self, delivery_id: String, next_at: i64) -> Result<(), StoreError> {
+        self.outbox_retry(delivery_id, next_at).await
     }
 }

@@ -196,6 +196,63 @@ pub enum StoreError {
     /// The id already exists (a code collision: retry with a fresh code).
     #[error("duplicate id")]
     Duplicate,
+    /// This storage backend does not implement the operation (callbacks,
+    /// webhook relay); the name says which.
+    #[error("not supported by this storage backend: {0}")]
+    Unsupported(&'static str),
+}
+
+/// Optional LinkAuth features of a session, stored with it atomically
+/// (see [`Store::create_session_ext`]).
+#[derive(Debug, Clone, Default)]
+pub struct SessionExtras {
+    /// `callback_url` (already validated) and the callback secret that signs
+    /// deliveries. The secret is stored because retries must be signed too.
+    pub callback: Option<(String, String)>,
+    /// SHA-256 of the webhook relay token (`enable_webhook`).
+    pub webhook_hash: Option<TokenHash>,
+}
+
+impl SessionExtras {
+    /// Neither feature asked for.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.callback.is_none() && self.webhook_hash.is_none()
+    }
+}
+
+/// Where a relayed webhook must be sealed to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookTarget {
+    /// Unknown or expired (or declined) session.
+    NotFound,
+    /// The session exists but was created without `enable_webhook`.
+    NotEnabled,
+    /// Wrong token.
+    Forbidden,
+    /// The session already holds or delivered a ciphertext.
+    Conflict,
+    /// Token matched: seal to this key (canonical base64 DER SPKI) with this envelope.
+    Open { public_key: String, envelope: EnvelopeKind },
+}
+
+/// One claimed callback delivery (a row of the outbox, leased to this instance).
+#[derive(Debug, Clone)]
+pub struct CallbackJob {
+    /// `X-LinkAuth-Delivery-Id`: the same on every attempt.
+    pub delivery_id: String,
+    /// Raw session id.
+    pub session_id: SessionId,
+    /// Validated callback URL.
+    pub url: String,
+    /// HMAC key (the callback secret as returned to the agent).
+    pub secret: String,
+    /// Wire ciphertext.
+    pub ciphertext: String,
+    /// Wire algorithm.
+    pub algorithm: String,
+    /// Attempts including this one.
+    pub attempts: u32,
 }
 
 /// The storage operations of the broker. `now` is Unix ms.
@@ -227,4 +284,48 @@ pub trait Store: Send + Sync + 'static {
     fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
     /// Delete expired sessions (and their ciphertext) and idle inboxes; returns sessions removed.
     fn sweep(&self, now: i64, inbox_idle_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    // --- Callbacks and webhook relay (issue 14). Defaults answer
+    // `StoreError::Unsupported` so a backend compiles before it implements them.
+
+    /// [`Store::create_session`] that also stores `extras` in the same atomic
+    /// insert. The default handles empty extras only.
+    fn create_session_ext(&self, s: NewSession, caps: Caps, extras: SessionExtras) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async move {
+            if extras.is_empty() {
+                self.create_session(s, caps).await
+            } else {
+                Err(StoreError::Unsupported("callbacks and webhook relay"))
+            }
+        }
+    }
+    /// Check a webhook relay token (constant time) and say where to seal to.
+    /// Only `pending` and `confirmed` sessions are `Open`.
+    fn webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<WebhookTarget, StoreError>> + Send {
+        let _ = (id, token_hash, now);
+        async { Err(StoreError::Unsupported("webhook relay")) }
+    }
+    /// `pending|confirmed -> ready` with the sealed webhook as ciphertext, if
+    /// the token still matches; enqueues the callback like `complete` does.
+    /// `Done`, or `NotFound`/`Forbidden`/`Conflict` as for `complete`.
+    fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> impl Future<Output = Result<Transition, StoreError>> + Send {
+        let _ = (id, token_hash, ciphertext, algorithm, now);
+        async { Err(StoreError::Unsupported("webhook relay")) }
+    }
+    /// Drop outbox rows whose session expired, then lease up to `limit` due
+    /// deliveries (`next_at <= now`, lease free) until `now + lease_ms`, adding
+    /// one to their attempt count, in one atomic statement.
+    fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> impl Future<Output = Result<Vec<CallbackJob>, StoreError>> + Send {
+        let _ = (now, lease_ms, limit);
+        async { Ok(Vec::new()) }
+    }
+    /// The delivery is finished (delivered, refused with 4xx, or given up): delete it.
+    fn callback_finished(&self, delivery_id: String) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = delivery_id;
+        async { Err(StoreError::Unsupported("callbacks")) }
+    }
+    /// Try again at `next_at` (Unix ms): release the lease.
+    fn callback_retry(&self, delivery_id: String, next_at: i64) -> impl Future<Output = Result<(), StoreError>> + Send {
+        let _ = (delivery_id, next_at);
+        async { Err(StoreError::Unsupported("callbacks")) }
+    }
 }
