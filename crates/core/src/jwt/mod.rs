@@ -16,6 +16,7 @@ pub mod b64;
 mod claims;
 pub mod der;
 mod decode;
+mod ec_verify;
 mod error;
 mod explain;
 mod findings;

