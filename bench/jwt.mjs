@@ -5,16 +5,20 @@
 // cannot run, e.g. dist/full is missing).
 //
 //   cargo xtask build                       # writes dist/full/
-//   node bench/jwt.mjs [--seconds 2] [--bundle dist/full] [--json]
+//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--json]
 //
 // 1. decode+inspect of a typical ~800-byte RS256 access token:
 //    WASM inspectJwt (full report: decode, explain, every rule)  vs  jose decodeJwt + decodeProtectedHeader
-// 2. RS256 and ES256 verify: WASM inspectJwt with the key  vs  WebCrypto verify (key imported once)
+// 2. ES256, RS256, PS256, EdDSA verify: median of per-iteration paired ratios
+//    WASM inspectJwt (same JWK / JWKS text every time) / WebCrypto verify (key
+//    imported once), interleaved, after warm-up, --runs runs; the same report
+//    without a key (inspection alone); first use of a new key text (uses 1, 2
+//    and 3) vs WebCrypto importKey + verify.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { webcrypto } from 'node:crypto';
+import { webcrypto, createPublicKey } from 'node:crypto';
 import * as jose from 'jose';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -35,7 +39,6 @@ const NOW = 1_800_000_000;
 const CLAIMS = { iss: 'https://login.example.com/tenant-7f3a', sub: '248289761001', aud: 'https://api.example.com', client_id: 's6BhdRkqt3', scope: 'openid profile orders:read orders:write', iat: 'now', nbf: 'now', exp: '+1h', jti: 'c9f2a4e1-7b3d-4f0e-9a61-2d8e5b7c3f10', auth_time: '-5m', acr: 'urn:mace:incommon:iap:silver', amr: ['pwd', 'otp'] };
 const header = { typ: 'at+jwt', kid: '2024-11-rsa-1' };
 const rs = w.signJwt({ header, claims: CLAIMS, alg: 'RS256', key: fix('rsa2048.key'), now: NOW });
-const es = w.signJwt({ header, claims: CLAIMS, alg: 'ES256', key: fix('ecp256.key'), now: NOW });
 
 function opsPerSec(fn) {
   for (let i = 0; i < 200; i++) fn();
@@ -43,13 +46,6 @@ function opsPerSec(fn) {
   while (performance.now() < end) { for (let i = 0; i < 50; i++) fn(); n += 50; }
   return n / ((performance.now() - t0) / 1000);
 }
-async function opsPerSecAsync(fn) {
-  for (let i = 0; i < 50; i++) await fn();
-  let n = 0; const t0 = performance.now(); const end = t0 + seconds * 1000;
-  while (performance.now() < end) { await fn(); n++; }
-  return n / ((performance.now() - t0) / 1000);
-}
-
 const out = { tokenBytes: rs.length };
 out.wasmInspect = opsPerSec(() => w.inspectJwt(rs, { now: NOW }));
 out.joseDecode = opsPerSec(() => { jose.decodeProtectedHeader(rs); jose.decodeJwt(rs); });
@@ -63,26 +59,102 @@ out.reportJsonParse = opsPerSec(() => JSON.parse(reportJson));
 
 const subtle = webcrypto.subtle;
 const split = (t) => { const i = t.lastIndexOf('.'); return [new TextEncoder().encode(t.slice(0, i)), jose.base64url.decode(t.slice(i + 1))]; };
-const rsaKey = await subtle.importKey('spki', Buffer.from(fix('rsa2048.pub').replace(/-----[^-]+-----|\s/g, ''), 'base64'), { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, false, ['verify']);
-const ecKey = await subtle.importKey('spki', Buffer.from(fix('ecp256.pub').replace(/-----[^-]+-----|\s/g, ''), 'base64'), { name: 'ECDSA', namedCurve: 'P-256' }, false, ['verify']);
-const [rsIn, rsSig] = split(rs); const [esIn, esSig] = split(es);
-const rsPub = fix('rsa2048.pub'); const esPub = fix('ecp256.pub');
-if (w.inspectJwt(rs, { now: NOW, key: rsPub }).verification.status !== 'valid') throw new Error('RS256 does not verify in WASM');
-if (!(await subtle.verify('RSASSA-PKCS1-v1_5', rsaKey, rsSig, rsIn))) throw new Error('RS256 does not verify in WebCrypto');
-out.wasmRs256 = opsPerSec(() => w.inspectJwt(rs, { now: NOW, key: rsPub }));
-out.webcryptoRs256 = await opsPerSecAsync(() => subtle.verify('RSASSA-PKCS1-v1_5', rsaKey, rsSig, rsIn));
-out.wasmEs256 = opsPerSec(() => w.inspectJwt(es, { now: NOW, key: esPub }));
-out.webcryptoEs256 = await opsPerSecAsync(() => subtle.verify({ name: 'ECDSA', hash: 'SHA-256' }, ecKey, esSig, esIn));
-out.rs256TimeRatio = out.webcryptoRs256 / out.wasmRs256; // WASM time / WebCrypto time
-out.es256TimeRatio = out.webcryptoEs256 / out.wasmEs256;
+const median = (a) => { const b = [...a].sort((x, y) => x - y); const m = b.length >> 1; return b.length % 2 ? b[m] : (b[m - 1] + b[m]) / 2; };
+
+// One verify case per algorithm: the token, the key as JWK text (what a page
+// holds after fetching an issuer's JWKS), the same key in a JWKS beside two
+// other keys, and a WebCrypto key imported once.
+const jwk = (pem, kid) => JSON.stringify({ ...createPublicKey(pem).export({ format: 'jwk' }), kid, use: 'sig' });
+const PEMS = { RS256: 'rsa2048', PS256: 'rsa2048', ES256: 'ecp256', EdDSA: 'ed25519' };
+const WC = {
+  RS256: [{ name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' }, 'RSASSA-PKCS1-v1_5'],
+  PS256: [{ name: 'RSA-PSS', hash: 'SHA-256' }, { name: 'RSA-PSS', saltLength: 32 }],
+  ES256: [{ name: 'ECDSA', namedCurve: 'P-256' }, { name: 'ECDSA', hash: 'SHA-256' }],
+  EdDSA: [{ name: 'Ed25519' }, { name: 'Ed25519' }],
+};
+const jwksOf = (alg, kid) => JSON.stringify({ keys: ['rsa2048', 'ecp256', 'ed25519'].map((n) => JSON.parse(jwk(fix(`${n}.pub`), n === PEMS[alg] ? kid : `other-${n}`))) });
+const cases = {};
+for (const alg of ['ES256', 'RS256', 'PS256', 'EdDSA']) {
+  const kid = `2024-11-${alg.toLowerCase()}`;
+  const token = w.signJwt({ header: { typ: 'at+jwt', kid }, claims: CLAIMS, alg, key: fix(`${PEMS[alg]}.key`), now: NOW });
+  const spki = Buffer.from(fix(`${PEMS[alg]}.pub`).replace(/-----[^-]+-----|\s/g, ''), 'base64');
+  let key;
+  try { key = await subtle.importKey('spki', spki, WC[alg][0], false, ['verify']); } catch { continue; } // (Ed25519 needs Node >= 18.4)
+  const [input, sig] = split(token);
+  const c = { alg, token, jwk: jwk(fix(`${PEMS[alg]}.pub`), kid), jwks: jwksOf(alg, kid), spki, key, input, sig };
+  for (const k of ['jwk', 'jwks']) {
+    const r = w.inspectJwt(token, { now: NOW, [k === 'jwk' ? 'key' : 'jwks']: c[k] });
+    if (r.verification.status !== 'valid') throw new Error(`${alg} does not verify in WASM with the ${k}: ${r.verification.detail}`);
+  }
+  if (!(await subtle.verify(WC[alg][1], key, sig, input))) throw new Error(`${alg} does not verify in WebCrypto`);
+  cases[alg] = c;
+}
+
+// Paired ratios: each iteration times one WASM inspectJwt (same key text every
+// time, so the parsed key comes from the bundle's cache) and one WebCrypto
+// verify, in alternating order, and keeps wasm/webcrypto. Load from other
+// processes hits both halves of a pair alike, so the median ratio is steadier
+// than a ratio of separately measured throughputs.
+async function paired(wasmFn, wcFn, ms) {
+  for (let i = 0; i < 100; i++) { wasmFn(); await wcFn(); }
+  const ratios = []; const tw = []; const tc = [];
+  const end = performance.now() + ms;
+  for (let i = 0; performance.now() < end || i < 50; i++) {
+    let a; let b;
+    if (i & 1) {
+      const t0 = performance.now(); await wcFn(); const t1 = performance.now(); wasmFn(); const t2 = performance.now();
+      a = t2 - t1; b = t1 - t0;
+    } else {
+      const t0 = performance.now(); wasmFn(); const t1 = performance.now(); await wcFn(); const t2 = performance.now();
+      a = t1 - t0; b = t2 - t1;
+    }
+    if (a > 0 && b > 0) { ratios.push(a / b); tw.push(a); tc.push(b); }
+  }
+  return { ratio: median(ratios), wasmUs: median(tw) * 1000, webcryptoUs: median(tc) * 1000, n: ratios.length };
+}
+
+const runs = Number(arg('--runs', '3'));
+out.verify = {};
+for (const c of Object.values(cases)) {
+  const wc = () => subtle.verify(WC[c.alg][1], c.key, c.sig, c.input);
+  const res = { jwk: [], jwks: [], inspectOnly: [] };
+  for (let r = 0; r < runs; r++) {
+    res.jwk.push(await paired(() => w.inspectJwt(c.token, { now: NOW, key: c.jwk }), wc, (seconds * 1000) / 2));
+    res.jwks.push(await paired(() => w.inspectJwt(c.token, { now: NOW, jwks: c.jwks }), wc, (seconds * 1000) / 4));
+    // The same report without a key: what inspection alone costs beside the verify.
+    res.inspectOnly.push(await paired(() => w.inspectJwt(c.token, { now: NOW }), wc, (seconds * 1000) / 4));
+  }
+  // First use: a key text the bundle has not seen (parse, and whatever the first
+  // verification with a new key costs) vs WebCrypto importKey + verify. Then the
+  // 2nd and 3rd use of that same text (any per-key precomputation is made there).
+  const first = [[], [], []]; const wcFirst = [];
+  for (let i = 0; i < 40; i++) {
+    const text = c.jwk.replace('{', '{' + ' '.repeat(i + 1)); // same key, new text: a cache miss
+    for (let u = 0; u < 3; u++) {
+      const t0 = performance.now(); w.inspectJwt(c.token, { now: NOW, key: text }); first[u].push((performance.now() - t0) * 1000);
+    }
+    const t0 = performance.now();
+    const k = await subtle.importKey('spki', c.spki, WC[c.alg][0], false, ['verify']);
+    await subtle.verify(WC[c.alg][1], k, c.sig, c.input);
+    wcFirst.push((performance.now() - t0) * 1000);
+  }
+  out.verify[c.alg] = { ...res, firstUseUs: first.map(median), webcryptoImportVerifyUs: median(wcFirst) };
+}
 
 if (asJson) console.log(JSON.stringify(out, null, 2));
 else {
   const us = (ops) => (1e6 / ops).toFixed(1) + ' µs';
+  const f = (x) => x.toFixed(2);
   console.log(`RS256 access token: ${out.tokenBytes} bytes`);
   console.log(`inspect   WASM inspectJwt (full report) ${Math.round(out.wasmInspect)} ops/s (${us(out.wasmInspect)})`);
   console.log(`          jose decodeJwt+decodeProtectedHeader ${Math.round(out.joseDecode)} ops/s (${us(out.joseDecode)})  -> WASM/jose throughput ${out.inspectRatio.toFixed(2)}x`);
   console.log(`          floor: JSON.parse of the ${out.reportBytes}-byte report alone ${Math.round(out.reportJsonParse)} ops/s (${us(out.reportJsonParse)})`);
-  console.log(`RS256     WASM inspect+verify ${us(out.wasmRs256)}  WebCrypto verify ${us(out.webcryptoRs256)}  -> WASM time = ${out.rs256TimeRatio.toFixed(2)}x WebCrypto`);
-  console.log(`ES256     WASM inspect+verify ${us(out.wasmEs256)}  WebCrypto verify ${us(out.webcryptoEs256)}  -> WASM time = ${out.es256TimeRatio.toFixed(2)}x WebCrypto`);
+  console.log(`verify: median of paired per-iteration ratios, WASM inspectJwt (same key text each time) / WebCrypto verify (key imported once); ${runs} runs`);
+  for (const [alg, v] of Object.entries(out.verify)) {
+    const line = (rs) => rs.map((r) => `${f(r.ratio)}x`).join(' ') + `  (WASM ${rs.map((r) => r.wasmUs.toFixed(0)).join('/')} µs, WebCrypto ${rs.map((r) => r.webcryptoUs.toFixed(0)).join('/')} µs)`;
+    console.log(`${alg.padEnd(6)} JWK   ${line(v.jwk)}`);
+    console.log(`${''.padEnd(6)} JWKS  ${line(v.jwks)}`);
+    console.log(`${''.padEnd(6)} no key (inspection alone) ${line(v.inspectOnly)}`);
+    console.log(`${''.padEnd(6)} first use of a new key text: ${v.firstUseUs.map((x) => x.toFixed(0)).join(' / ')} µs (uses 1/2/3)  vs WebCrypto importKey+verify ${v.webcryptoImportVerifyUs.toFixed(0)} µs`);
+  }
 }
