@@ -20,7 +20,7 @@ use sealpost_core::protocol::{
     template,
 };
 
-use crate::App;
+use crate::{App, Limit};
 use crate::problem::ApiError;
 use crate::store::{Caps, InboxAccess, NewSender, NewSession, PollOutcome, SessionView, Store, StoreError, Transition};
 use crate::util::{self, TokenHash, hash_token, now_ms};
@@ -293,7 +293,7 @@ pub async fn create_session<S: Store>(
 ) -> Result<Response, ApiError> {
     let authed = api_key(&app, &headers)?;
     let limit = if authed { app.cfg.create_rate_api_key } else { app.cfg.create_rate };
-    if !app.create_limiter.check((ip, authed), limit) {
+    if !app.allow(Limit::Create, (ip, authed), limit).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     let req: CreateSessionRequest = parse_json(&headers, body)?;
@@ -383,11 +383,11 @@ pub async fn create_session<S: Store>(
 /// connect/resolve/confirm/complete, and against a ceiling across all clients;
 /// past either, the answer is `429` whatever the session, so no more is learnt.
 /// Polls with the right token never reach this.
-fn poll_miss<S: Store>(app: &App<S>, ip: IpAddr, answer: ApiError) -> ApiError {
-    if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
+async fn poll_miss<S: Store>(app: &App<S>, ip: IpAddr, answer: ApiError) -> ApiError {
+    if !app.allow(Limit::Client, ("connect", ip), app.cfg.connect_rate_client).await {
         return ApiError::rate_limited(RETRY_AFTER);
     }
-    if !app.miss_limiter.check("poll-miss", app.cfg.poll_miss_global) {
+    if !app.allow(Limit::Miss, "poll-miss", app.cfg.poll_miss_global).await {
         app.note_global_miss_ceiling();
         return ApiError::rate_limited(RETRY_AFTER);
     }
@@ -410,10 +410,10 @@ pub async fn poll_session<S: Store>(
     };
     let outcome = app.store.poll(id, token, now_ms()).await.map_err(store_failed)?;
     let body = match outcome {
-        PollOutcome::NotFound => return Err(poll_miss(&app, ip, ApiError::session_not_found())),
+        PollOutcome::NotFound => return Err(poll_miss(&app, ip, ApiError::session_not_found()).await),
         PollOutcome::Declined => return Err(ApiError::declined()),
         PollOutcome::Forbidden => {
-            return Err(poll_miss(&app, ip, ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session.")));
+            return Err(poll_miss(&app, ip, ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session.")).await);
         }
         PollOutcome::SlowDown(interval) => return Err(ApiError::slow_down(interval)),
         PollOutcome::Status { status, expires_at, interval } => PollResponse {
@@ -449,13 +449,13 @@ enum Attempt {
 /// Apply the attempt limits of connect, resolve, confirm and complete: the
 /// per-client budget across codes, then `--connect-rate` per client and code
 /// (complete counted apart from the others); returns the raw session id.
-fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str, attempt: Attempt) -> Result<([u8; 32], String), ApiError> {
-    if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
+async fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str, attempt: Attempt) -> Result<([u8; 32], String), ApiError> {
+    if !app.allow(Limit::Client, ("connect", ip), app.cfg.connect_rate_client).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     // Malformed codes cannot exist: answer like an unknown one.
     let normalized = normalize_user_code(code).ok_or_else(ApiError::session_not_found)?;
-    if !app.connect_limiter.check((attempt, ip, normalized.as_str()), app.cfg.connect_rate) {
+    if !app.allow(Limit::Connect, (attempt, ip, normalized.as_str()), app.cfg.connect_rate).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     let id = util::raw_session_id(&normalized).ok_or_else(ApiError::internal)?;
@@ -487,7 +487,7 @@ fn connect_response<S: Store>(app: &App<S>, view: SessionView, code: String) -> 
 }
 
 async fn connect_lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<Response, ApiError> {
-    let (id, display) = limit_code(app, ip, code, Attempt::Connect)?;
+    let (id, display) = limit_code(app, ip, code, Attempt::Connect).await?;
     let view = app.store.view(id, now_ms()).await.map_err(store_failed)?;
     let view = view.ok_or_else(ApiError::session_not_found)?;
     connect_response(app, view, display)
@@ -522,7 +522,7 @@ pub async fn connect_confirm<S: Store>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     browser_post(&app, &headers)?;
-    let (id, _) = limit_code(&app, ip, &code, Attempt::Connect)?;
+    let (id, _) = limit_code(&app, ip, &code, Attempt::Connect).await?;
     let connect_token = util::new_token("ct_").map_err(|_| ApiError::internal())?;
     let outcome = app.store.confirm(id, hash_token(&connect_token), now_ms()).await.map_err(store_failed)?;
     match outcome {
@@ -542,7 +542,7 @@ pub async fn connect_complete<S: Store>(
 ) -> Result<Response, ApiError> {
     browser_post(&app, &headers)?;
     // Counted before anything else: every attempt costs a write transaction.
-    let (id, _) = limit_code(&app, ip, &code, Attempt::Complete)?;
+    let (id, _) = limit_code(&app, ip, &code, Attempt::Complete).await?;
     let req: CompleteRequest = parse_json(&headers, body)?;
     // The connect token travels in the body (LinkAuth); a Bearer header also works.
     let token = match req.connect_token.as_deref().filter(|t| !t.is_empty()) {
@@ -586,7 +586,7 @@ pub async fn create_inbox<S: Store>(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     browser_post(&app, &headers)?;
-    if !app.client_limiter.check(("inbox", ip), app.cfg.inbox_rate) {
+    if !app.allow(Limit::Client, ("inbox", ip), app.cfg.inbox_rate).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
     for _ in 0..4 {

@@ -34,9 +34,15 @@ pub struct Config {
     #[arg(long, env = "SEALPOST_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// SQLite database file (created with its parent directories).
-    #[arg(long, env = "SEALPOST_DB", default_value = "data/sealpost.db")]
+    /// SQLite database file (created with its parent directories), or a
+    /// PostgreSQL URL (`postgres://user@host/db`; several broker instances may
+    /// share that database).
+    #[arg(long, env = "SEALPOST_DB", default_value = "data/sealpost.db", hide_env_values = true)]
     pub db: PathBuf,
+
+    /// PostgreSQL only: connections this instance keeps open to the database at most.
+    #[arg(long, env = "SEALPOST_DB_POOL_SIZE", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub db_pool_size: u64,
 
     /// SQLite durability: `full` (fsync per group commit) or `normal`.
     #[arg(long, env = "SEALPOST_DB_SYNC", value_enum, default_value = "full")]

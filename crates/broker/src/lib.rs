@@ -13,6 +13,8 @@ pub mod config;
 pub mod conns;
 pub mod errio;
 pub mod limiter;
+#[cfg(feature = "postgres")]
+pub mod pg;
 pub mod problem;
 pub mod proxy;
 pub mod sqlite;
@@ -96,6 +98,77 @@ impl<S: Store> App<S> {
             www: Assets::new(www),
             bundle: Assets::new(bundle),
             cfg,
+        }
+    }
+}
+
+/// Which rate limiter a check draws on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Limit {
+    /// [`App::create_limiter`].
+    Create,
+    /// [`App::connect_limiter`].
+    Connect,
+    /// [`App::client_limiter`].
+    Client,
+    /// [`App::miss_limiter`].
+    Miss,
+}
+
+/// A `Hasher` that feeds SHA-256: the same key gives the same digest in every
+/// broker process of one build (unlike the limiter's keyed SipHash).
+struct StableHasher(sha2::Sha256);
+
+impl std::hash::Hasher for StableHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        sha2::Digest::update(&mut self.0, bytes);
+    }
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+/// The 16-byte key a shared limit is stored under (no address or code in clear).
+fn shared_key(which: Limit, key: &impl std::hash::Hash) -> [u8; 16] {
+    use std::hash::Hash;
+    let mut h = StableHasher(<sha2::Sha256 as sha2::Digest>::new());
+    b"sealpost-limit-v1".hash(&mut h);
+    which.hash(&mut h);
+    key.hash(&mut h);
+    let digest = sha2::Digest::finalize(h.0);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&digest[..16]);
+    out
+}
+
+impl<S: Store> App<S> {
+    /// Count one attempt for `key` against `limit` per minute; `false` past it
+    /// (0 disables). The in-memory limiter answers first (this process alone
+    /// over the limit means all processes together are); then, when the store
+    /// is shared between processes (PostgreSQL), the store's counter decides,
+    /// so N instances do not give N budgets. A store error refuses (429):
+    /// these limits protect codes.
+    pub async fn allow(&self, which: Limit, key: impl std::hash::Hash, limit: u32) -> bool {
+        if limit == 0 {
+            return true;
+        }
+        let local = match which {
+            Limit::Create => &self.create_limiter,
+            Limit::Connect => &self.connect_limiter,
+            Limit::Client => &self.client_limiter,
+            Limit::Miss => &self.miss_limiter,
+        };
+        if !local.check(&key, limit) {
+            return false;
+        }
+        let now_s = util::now_ms() / 1000;
+        match self.store.shared_limit(shared_key(which, &key), limit, 60, now_s).await {
+            Ok(Some(ok)) => ok,
+            Ok(None) => true,
+            Err(e) => {
+                tracing::error!(error = %e, "shared rate limit check failed; refusing");
+                false
+            }
         }
     }
 }

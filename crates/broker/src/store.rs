@@ -196,6 +196,10 @@ pub enum StoreError {
     /// The id already exists (a code collision: retry with a fresh code).
     #[error("duplicate id")]
     Duplicate,
+    /// A database server (PostgreSQL) failed or is unreachable. The text names
+    /// the failure (SQLSTATE, constraint, connection error), never a value.
+    #[error("database error: {0}")]
+    Backend(String),
     /// This storage backend does not implement the operation (callbacks,
     /// webhook relay); the name says which.
     #[error("not supported by this storage backend: {0}")]
@@ -284,6 +288,15 @@ pub trait Store: Send + Sync + 'static {
     fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
     /// Delete expired sessions (and their ciphertext) and idle inboxes; returns sessions removed.
     fn sweep(&self, now: i64, inbox_idle_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    /// A rate limit shared by every broker process on this store: count one
+    /// attempt for `key` in its fixed window (`window_secs` from its first
+    /// attempt; `now_s` is Unix seconds) and answer whether it is within
+    /// `limit`. `Ok(None)`: this store is not shared between processes (the
+    /// in-memory [`crate::limiter::RateLimiter`] alone decides).
+    fn shared_limit(&self, key: [u8; 16], limit: u32, window_secs: u32, now_s: i64) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send {
+        let _ = (key, limit, window_secs, now_s);
+        async { Ok(None) }
+    }
     // --- Callbacks and webhook relay (issue 14). Defaults answer
     // `StoreError::Unsupported` so a backend compiles before it implements them.
 
