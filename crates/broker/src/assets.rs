@@ -7,13 +7,18 @@
 //! which is what BREACH-style length oracles need. The files here are the same
 //! for every client and carry nothing secret.
 //!
+//! Every file of the directory is prepared at start ([`Assets::new`], on a
+//! background thread, smallest files first): gzip (level 9) and brotli
+//! (quality 11) are ready before the first visit, and a request for a file
+//! still being prepared waits for it rather than getting a lesser coding.
 //! Files on disk are re-checked (length and modification time) on every
-//! request, so an edited page is picked up without a restart; embedded files
-//! never change. Each version is compressed once: gzip (level 9) and, for small
-//! files, brotli (quality 11) when first requested; brotli of larger files runs
-//! in the background, one file at a time, and is served as soon as it is ready.
+//! request, so an edited page is picked up without a restart; a new version is
+//! prepared on its first request (gzip and, for small files, brotli at once;
+//! brotli of larger files in the background, served as soon as it is ready).
+//! Embedded files never change. [`Assets::lazy`] skips the start-time work
+//! (a directory whose files few visits need).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::SystemTime;
@@ -21,7 +26,7 @@ use std::time::SystemTime;
 use axum::body::Bytes;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 /// Files up to this size are brotli-compressed before the first answer.
 const BROTLI_INLINE_MAX: usize = 64 * 1024;
@@ -31,6 +36,8 @@ const COMPRESS_MAX: usize = 16 * 1024 * 1024;
 const BROTLI_QUALITY: i32 = 11;
 /// brotli window (log2), the encoder's default and what every browser supports.
 const BROTLI_LGWIN: i32 = 22;
+/// Longest a request waits for the start-time preparation of its file.
+const WARM_WAIT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// Where the files come from.
 #[derive(Debug, Clone)]
@@ -130,8 +137,13 @@ fn smaller(original: usize, compressed: Option<Vec<u8>>) -> Option<Bytes> {
     compressed.filter(|c| c.len() < original).map(Bytes::from)
 }
 
-/// Hash and gzip `bytes` (and brotli when small); blocking, run off the async workers.
+/// Hash and gzip `bytes` (and brotli when small, or always with `full`);
+/// blocking, run off the async workers.
 fn prepare(bytes: Bytes, compress: bool, validator: Option<(u64, Option<SystemTime>)>) -> Prepared {
+    prepare_with(bytes, compress, validator, false)
+}
+
+fn prepare_with(bytes: Bytes, compress: bool, validator: Option<(u64, Option<SystemTime>)>, full: bool) -> Prepared {
     let digest = Sha256::digest(&bytes);
     let hash = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&digest[..16]);
     let compress = compress && bytes.len() <= COMPRESS_MAX && !bytes.is_empty();
@@ -139,7 +151,7 @@ fn prepare(bytes: Bytes, compress: bool, validator: Option<(u64, Option<SystemTi
     let brotli_cell = OnceLock::new();
     if !compress {
         let _ = brotli_cell.set(None);
-    } else if bytes.len() <= BROTLI_INLINE_MAX {
+    } else if full || bytes.len() <= BROTLI_INLINE_MAX {
         let _ = brotli_cell.set(smaller(bytes.len(), brotli(&bytes)));
     }
     Prepared { bytes, gzip, brotli: brotli_cell, hash, validator }
@@ -149,15 +161,98 @@ fn prepare(bytes: Bytes, compress: bool, validator: Option<(u64, Option<SystemTi
 #[derive(Debug)]
 pub struct Assets {
     dir: AssetDir,
-    cache: Mutex<HashMap<String, Arc<Prepared>>>,
+    cache: Arc<Mutex<HashMap<String, Arc<Prepared>>>>,
     /// One background brotli job at a time (the machine may be small).
     background: Arc<Semaphore>,
+    /// Files the start-time preparation has not reached yet, and its wake-up.
+    warming: Arc<(Mutex<HashSet<String>>, Notify)>,
 }
 
 impl Assets {
-    /// Serve the files of `dir`.
+    /// Serve the files of `dir`, all of them prepared (gzip and brotli) at
+    /// once on a background thread.
     pub fn new(dir: AssetDir) -> Self {
-        Self { dir, cache: Mutex::new(HashMap::new()), background: Arc::new(Semaphore::new(1)) }
+        let assets = Self::lazy(dir);
+        assets.warm();
+        assets
+    }
+
+    /// Serve the files of `dir`, each prepared on its first request.
+    pub fn lazy(dir: AssetDir) -> Self {
+        Self {
+            dir,
+            cache: Arc::new(Mutex::new(HashMap::new())),
+            background: Arc::new(Semaphore::new(1)),
+            warming: Arc::new((Mutex::new(HashSet::new()), Notify::new())),
+        }
+    }
+
+    /// Prepare every servable file of the directory, smallest first, on a thread.
+    fn warm(&self) {
+        let mut files: Vec<(String, u64)> = match &self.dir {
+            AssetDir::Embedded(files) => files.iter().map(|(n, b)| ((*n).to_owned(), b.len() as u64)).collect(),
+            AssetDir::Disk(dir) => std::fs::read_dir(dir)
+                .map(|rd| {
+                    rd.filter_map(Result::ok)
+                        .filter_map(|e| {
+                            let meta = e.metadata().ok().filter(std::fs::Metadata::is_file)?;
+                            Some((e.file_name().into_string().ok()?, meta.len()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+        };
+        files.retain(|(n, _)| crate::web::safe_name(n));
+        if files.is_empty() {
+            return;
+        }
+        files.sort_by_key(|(n, len)| (*len, n.clone()));
+        if let Ok(mut pending) = self.warming.0.lock() {
+            pending.extend(files.iter().map(|(n, _)| n.clone()));
+        }
+        let (dir, cache, warming) = (self.dir.clone(), self.cache.clone(), self.warming.clone());
+        let spawned = std::thread::Builder::new().name("assets-warm".into()).spawn(move || {
+            let started = std::time::Instant::now();
+            for (name, _) in &files {
+                if let Some(prepared) = read_sync(&dir, name) {
+                    let prepared = Arc::new(prepared);
+                    if let Ok(mut cache) = cache.lock() {
+                        // A request that prepared the same version meanwhile has no brotli yet: replace it.
+                        cache.insert(name.clone(), prepared);
+                    }
+                }
+                if let Ok(mut pending) = warming.0.lock() {
+                    pending.remove(name);
+                }
+                warming.1.notify_waiters();
+            }
+            tracing::debug!(
+                files = files.len(),
+                millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+                "static files prepared"
+            );
+        });
+        if spawned.is_err() {
+            // No thread: each file is prepared on its first request instead.
+            if let Ok(mut pending) = self.warming.0.lock() {
+                pending.clear();
+            }
+        }
+    }
+
+    /// Wait (bounded) until the start-time preparation has done `name`.
+    async fn warmed(&self, name: &str) {
+        let (pending, notify) = &*self.warming;
+        let wait = async {
+            loop {
+                let notified = notify.notified();
+                if !pending.lock().map(|p| p.contains(name)).unwrap_or(false) {
+                    return;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(WARM_WAIT, wait).await;
     }
 
     /// Where the files come from.
@@ -172,16 +267,35 @@ impl Assets {
     /// The prepared file `name` (a single, already validated path segment) of
     /// media type `content_type`; `None` if there is no such regular file.
     pub async fn get(&self, name: &str, content_type: &str) -> Option<Arc<Prepared>> {
+        self.get_as(name, name, content_type, None).await
+    }
+
+    /// The file `source` (a WebAssembly module) as the JavaScript module
+    /// `export default "<base64 of the bytes>";`, prepared and cached like a
+    /// file of its own under `name`: a page whose CSP has `connect-src 'none'`
+    /// imports it as a script (script-src 'self') instead of fetching the .wasm.
+    pub async fn wasm_as_module(&self, name: &str, source: &str) -> Option<Arc<Prepared>> {
+        self.get_as(name, source, "text/javascript; charset=utf-8", Some(wasm_module_text)).await
+    }
+
+    async fn get_as(
+        &self,
+        name: &str,
+        source: &str,
+        content_type: &str,
+        transform: Option<fn(&[u8]) -> Vec<u8>>,
+    ) -> Option<Arc<Prepared>> {
+        self.warmed(name).await;
         let (bytes, validator) = match &self.dir {
             AssetDir::Embedded(files) => {
                 if let Some(p) = self.cached(name) {
                     return Some(p);
                 }
-                let (_, b) = files.iter().find(|(n, _)| *n == name)?;
+                let (_, b) = files.iter().find(|(n, _)| *n == source)?;
                 (Bytes::from_static(b), None)
             }
             AssetDir::Disk(dir) => {
-                let path = dir.join(name);
+                let path = dir.join(source);
                 // Regular files only: no directories, devices or fifos.
                 let meta = tokio::fs::metadata(&path).await.ok()?;
                 if !meta.is_file() {
@@ -198,7 +312,15 @@ impl Assets {
             }
         };
         let compress = compressible(content_type);
-        let prepared = tokio::task::spawn_blocking(move || prepare(bytes, compress, validator)).await.ok()?;
+        let prepared = tokio::task::spawn_blocking(move || {
+            let bytes = match transform {
+                Some(f) => Bytes::from(f(&bytes)),
+                None => bytes,
+            };
+            prepare(bytes, compress, validator)
+        })
+        .await
+        .ok()?;
         let prepared = Arc::new(prepared);
         let winner = {
             let mut cache = self.cache.lock().ok()?;
@@ -240,6 +362,30 @@ impl Assets {
             );
             let _ = prepared.brotli.set(result);
         });
+    }
+}
+
+/// `export default "<standard base64 of wasm>";` (see [`Assets::wasm_as_module`]).
+fn wasm_module_text(wasm: &[u8]) -> Vec<u8> {
+    let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
+    format!("// The WebAssembly module, base64 (served by the broker from the .wasm file).\nexport default \"{b64}\";\n").into_bytes()
+}
+
+/// Read and fully prepare (brotli included) the file `name` of `dir`; blocking.
+fn read_sync(dir: &AssetDir, name: &str) -> Option<Prepared> {
+    let compress = compressible(crate::web::content_type(name));
+    match dir {
+        AssetDir::Embedded(files) => {
+            let (_, b) = files.iter().find(|(n, _)| *n == name)?;
+            Some(prepare_with(Bytes::from_static(b), compress, None, true))
+        }
+        AssetDir::Disk(dir) => {
+            let path = dir.join(name);
+            let meta = std::fs::metadata(&path).ok().filter(std::fs::Metadata::is_file)?;
+            let validator = Some((meta.len(), meta.modified().ok()));
+            let bytes = std::fs::read(&path).ok()?;
+            Some(prepare_with(Bytes::from(bytes), compress, validator, true))
+        }
     }
 }
 

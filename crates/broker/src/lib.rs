@@ -310,6 +310,8 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route("/connect/{code}", get(web::page::<S>))
         .route("/assets/{file}", get(web::asset::<S>))
         .route("/pkg/{file}", get(web::pkg::<S>))
+        .route("/jwt", get(web::jwt_page::<S>))
+        .route("/jwt/{file}", get(web::jwt_pkg::<S>))
         .route("/healthz", get(web::health::<S>))
         .fallback(web::fallback)
         .method_not_allowed_fallback(web::method_not_allowed)

@@ -1,5 +1,6 @@
 //! The consent page and the seal-only bundle (files prepared by [`crate::assets`]),
-//! security headers, request logs.
+//! the offline JWT inspector page (`/jwt`, the full bundle), security headers,
+//! request logs.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,6 +20,13 @@ use crate::store::Store;
 /// Content-Security-Policy of every response (pages and API alike).
 pub const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
 connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+/// Content-Security-Policy of the JWT inspector page (`GET /jwt`): no network
+/// at all (`connect-src 'none'`). The page gets the full WASM bundle as script
+/// modules (the glue and the .wasm as a base64 module, see [`jwt_pkg`]), so it
+/// never needs `fetch`; whatever is pasted into it stays in the page.
+pub const CSP_JWT: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+connect-src 'none'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 /// Security headers hyper's own error answers get (see [`crate::errio`]),
 /// the same as [`headers_and_log`] sets, as header lines.
@@ -103,6 +111,11 @@ async fn serve_file(dir: &Assets, name: &str, req: &HeaderMap, cache_control: &'
     let Some(file) = dir.get(name, content_type).await else {
         return not_found().into_response();
     };
+    respond(file, content_type, req, cache_control)
+}
+
+/// The answer for a prepared file (see [`serve_file`]).
+fn respond(file: Arc<crate::assets::Prepared>, content_type: &'static str, req: &HeaderMap, cache_control: &'static str) -> Response {
     let coding = negotiate(&header_values(req, header::ACCEPT_ENCODING), &file);
     let etag = file.etag(coding);
     let mut headers = HeaderMap::new();
@@ -130,7 +143,58 @@ pub async fn page<S: Store>(State(app): State<Arc<App<S>>>, headers: HeaderMap) 
 /// `GET /assets/{file}`: files of the page directory.
 pub async fn asset<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
     let cache = if content_type(&file).starts_with("text/html") { CACHE_PAGE } else { CACHE_ASSET };
-    serve_file(&app.www, &file, &headers, cache).await
+    let mut res = serve_file(&app.www, &file, &headers, cache).await;
+    if file == "jwt.html" {
+        // The inspector keeps its policy under any URL.
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP_JWT));
+    }
+    res
+}
+
+/// `GET /jwt`: the offline JWT inspector page, under [`CSP_JWT`]. 404 when the
+/// full bundle is not there (see [`full_bundle`]).
+pub async fn jwt_page<S: Store>(State(app): State<Arc<App<S>>>, headers: HeaderMap) -> Response {
+    if full_bundle(&app.bundle).is_none() {
+        return not_found().into_response();
+    }
+    let mut res = serve_file(&app.www, "jwt.html", &headers, CACHE_PAGE).await;
+    res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP_JWT));
+    res
+}
+
+/// Name under which the full bundle's .wasm is served as a script module.
+pub const JWT_WASM_MODULE: &str = "sealpost_wasm_bg.wasm.js";
+
+/// `GET /jwt/{file}`: files of the full WASM bundle (the JWT engine), for the
+/// inspector page; `sealpost_wasm_bg.wasm.js` is the .wasm as a base64 module.
+pub async fn jwt_pkg<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some(full) = full_bundle(&app.bundle) else {
+        return not_found().into_response();
+    };
+    if file == JWT_WASM_MODULE {
+        let Some(prepared) = full.wasm_as_module(JWT_WASM_MODULE, "sealpost_wasm_bg.wasm").await else {
+            return not_found().into_response();
+        };
+        return respond(prepared, "text/javascript; charset=utf-8", &headers, CACHE_ASSET);
+    }
+    serve_file(&full, &file, &headers, CACHE_ASSET).await
+}
+
+/// The full bundle's files: the directory `full` next to the seal-only
+/// bundle's (`dist/full` beside `dist/seal`), when it holds the bundle. Each
+/// file is prepared on its first request ([`Assets::lazy`]: most brokers never
+/// serve it). `None` for the embedded seal bundle (the full one is not embedded).
+pub fn full_bundle(seal: &Assets) -> Option<Arc<Assets>> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static DIRS: OnceLock<Mutex<HashMap<std::path::PathBuf, Arc<Assets>>>> = OnceLock::new();
+    let AssetDir::Disk(seal_dir) = seal.dir() else { return None };
+    let dir = seal_dir.parent().unwrap_or(std::path::Path::new(".")).join("full");
+    if !dir.join("sealpost_wasm.js").is_file() {
+        return None;
+    }
+    let mut dirs = DIRS.get_or_init(Default::default).lock().ok()?;
+    Some(dirs.entry(dir.clone()).or_insert_with(|| Arc::new(Assets::lazy(AssetDir::Disk(dir)))).clone())
 }
 
 /// `GET /pkg/{file}`: files of the seal-only WASM bundle.
@@ -201,7 +265,10 @@ pub async fn headers_and_log(hsts: bool, req: Request, next: Next) -> Response {
     let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    // A page with its own, stricter policy (the JWT inspector) keeps it.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    }
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // Static files set their own revalidation policy; everything else is never stored.
