@@ -76,6 +76,9 @@ pub struct Common {
     /// Clock leeway in seconds
     #[arg(long, value_name = "SECS", default_value_t = 60)]
     leeway: i64,
+    /// For a DPoP proof: file holding the access token sent with it (checks ath and cnf.jkt)
+    #[arg(long, value_name = "FILE")]
+    access_token_file: Option<PathBuf>,
 }
 
 /// `jwt verify` options.
@@ -189,7 +192,8 @@ fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str, require_verified: bo
         leeway: c.leeway,
         ..Policy::default()
     };
-    let opts = InspectOptions { now: now_or_clock(c.now), policy, keys };
+    let access_token = c.access_token_file.as_deref().map(read_file).transpose()?;
+    let opts = InspectOptions { now: now_or_clock(c.now), policy, keys, access_token };
     let report = jwt::inspect(&token, &opts);
     let mut out = std::io::stdout().lock();
     if c.json {
@@ -518,6 +522,16 @@ fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
         _ => paint(color, "31", "NOT VALID"),
     };
     let _ = writeln!(o, "{ind}{} {status}: {}", paint(color, "1", "Signature"), v.detail);
+    if let Some(d) = &r.dpop {
+        let proof = if d.proof_key_verified { paint(color, "32", "verified with its own header key") } else { paint(color, "31", "NOT VERIFIED with its own header key") };
+        let _ = writeln!(o, "{ind}{} {proof}: {} (possession of that key, not trust)", paint(color, "1", "DPoP proof"), d.detail);
+        let _ = writeln!(o, "{ind}  jkt (RFC 7638 thumbprint) {}", d.thumbprint.as_deref().unwrap_or("-"));
+        for (name, b) in [("ath", &d.ath), ("cnf.jkt", &d.jkt)] {
+            if let Some(b) = b {
+                let _ = writeln!(o, "{ind}  {name:<8} {:?}", b.status);
+            }
+        }
+    }
     let s = &r.summary;
     let _ = writeln!(o, "{ind}{} {} ({} critical, {} high, {} medium, {} low, {} info)", paint(color, "1", "Findings"), r.findings.len(), s.critical, s.high, s.medium, s.low, s.info);
     for f in &r.findings {

@@ -48,6 +48,7 @@ fn opts() -> InspectOptions {
         now: NOW,
         policy: Policy { issuer: vec!["https://issuer.example".into()], audience: vec!["api://default".into()], typ: Some("at+jwt".into()), ..Policy::default() },
         keys: KeySet::parse(&file("ecp256.pub")).unwrap(),
+        access_token: None,
     }
 }
 fn no_policy() -> InspectOptions {
@@ -87,8 +88,24 @@ fn nested_act(depth: usize) -> String {
     s
 }
 
+/// The fixture P-256 key as a public JWK (the key of `ec_key()`).
+const EC_JWK: &str = r#"{"kty":"EC","x":"sjvvylxugbrQ7lh35VhGzfTGNFn4Q_7i5u-cq9pnQLY","y":"Y9_1Feh4zMwPDIhWX6P6LG-I02Jjfcw4PI5l-wpm6nU","crv":"P-256"}"#;
+/// A DPoP proof signed by `ec_key()`, its header naming `jwk`, with claims `extra` added.
+fn dpop(alg: &str, jwk: &str, extra: &str) -> String {
+    let claims = format!(r#"{{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":{NOW}{}{extra}}}"#, if extra.is_empty() { "" } else { "," });
+    mk(&format!(r#"{{"typ":"dpop+jwt","alg":"{alg}","jwk":{jwk}}}"#), &claims)
+}
+fn with_at(at: &str) -> InspectOptions {
+    InspectOptions { access_token: Some(at.to_owned()), ..InspectOptions::at(NOW) }
+}
+fn bound_at(jkt: &str) -> String {
+    mk(HDR, &claims_with(&format!(r#""cnf":{{"jkt":"{jkt}"}}"#)))
+}
+
 fn cases() -> Vec<(Code, String, InspectOptions)> {
     let o = opts;
+    let at = bound_at("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
+    let ath = sealpost_core::jwt::access_token_hash(&at);
     let jwks2 = format!(r#"{{"keys":[{}]}}"#, r#"{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#);
     let rfc_a3 = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
     let two_unnamed = format!(r#"{{"keys":[{rfc_a3},{rfc_a3}]}}"#);
@@ -169,6 +186,20 @@ fn cases() -> Vec<(Code, String, InspectOptions)> {
         (Code::ActMalformed, mk(HDR, &claims_with(r#""act":"svc-b""#)), o()),
         (Code::CnfMalformed, mk(HDR, &claims_with(r#""cnf":{"jkt":"not-a-thumbprint"}"#)), o()),
         (Code::AuthzDetailsMalformed, mk(HDR, &claims_with(r#""authorization_details":[{"actions":["read"]}]"#)), o()),
+        (Code::DpopTypInvalid, mk(&format!(r#"{{"typ":"JWT","alg":"ES256","jwk":{EC_JWK}}}"#), r#"{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":1800000000}"#), InspectOptions::at(NOW)),
+        (Code::DpopAlgNotAsymmetric, hs(&format!(r#"{{"typ":"dpop+jwt","alg":"HS256","jwk":{EC_JWK}}}"#), r#"{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":1800000000}"#, good_secret), InspectOptions::at(NOW)),
+        (Code::DpopJwkMissing, mk(r#"{"typ":"dpop+jwt","alg":"ES256"}"#, r#"{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":1800000000}"#), InspectOptions::at(NOW)),
+        (Code::DpopJwkInvalid, dpop("ES256", r#"{"kty":"EC","crv":"P-256","x":"AA","y":"AA"}"#, ""), InspectOptions::at(NOW)),
+        (Code::DpopPrivateKey, dpop("ES256", &EC_JWK.replace(r#""crv""#, r#""d":"LCd6-TYfFDWnSepNmyP_jlZo-RydhEWIsVmnhkmq-q0","crv""#), ""), InspectOptions::at(NOW)),
+        (Code::DpopSignatureInvalid, { let t = dpop("ES256", EC_JWK, ""); replace_sig(&t, &sig_of(&dpop("ES256", EC_JWK, r#""x":1"#))) }, InspectOptions::at(NOW)),
+        (Code::DpopClaimMissing, mk(&format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{EC_JWK}}}"#), r#"{"jti":"p1","htm":"GET","htu":"https://r.example/x"}"#), InspectOptions::at(NOW)),
+        (Code::DpopHtuInvalid, mk(&format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{EC_JWK}}}"#), r#"{"jti":"p1","htm":"GET","htu":"https://r.example/x?q=1","iat":1800000000}"#), InspectOptions::at(NOW)),
+        (Code::DpopStale, mk(&format!(r#"{{"typ":"dpop+jwt","alg":"ES256","jwk":{EC_JWK}}}"#), &format!(r#"{{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":{}}}"#, NOW - 3600)), InspectOptions::at(NOW)),
+        (Code::DpopAthMissing, dpop("ES256", EC_JWK, ""), with_at(&at)),
+        (Code::DpopAthMismatch, dpop("ES256", EC_JWK, r#""ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo""#), with_at(&at)),
+        (Code::DpopJktMissing, { let a = clean(); dpop("ES256", EC_JWK, &format!(r#""ath":"{}""#, sealpost_core::jwt::access_token_hash(&a))) }, with_at(&clean())),
+        (Code::DpopJktMismatch, dpop("ES256", EC_JWK, &format!(r#""ath":"{ath}""#)), with_at(&at)),
+        (Code::DpopJktUnchecked, dpop("ES256", EC_JWK, r#""ath":"fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo""#), with_at("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU")),
         (Code::PiiEmail, mk(HDR, &claims_with(r#""contact":"alice@example.com""#)), o()),
         (Code::PiiPhone, mk(HDR, &claims_with(r#""reach":"+1 415 555 2671""#)), o()),
         (Code::PiiName, mk(HDR, &claims_with(r#""given_name":"Alice""#)), o()),

@@ -287,6 +287,7 @@ fn options() -> impl Strategy<Value = InspectOptions> {
         now,
         policy,
         keys: if with_keys { keys().clone() } else { KeySet::default() },
+        access_token: None,
     })
 }
 
@@ -385,7 +386,7 @@ fn extreme_times() {
             let token = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(claims.as_bytes()));
             for limit in extremes {
                 let policy = Policy { max_age: Some(limit), max_lifetime: Some(limit), leeway: limit, ..Policy::default() };
-                check(&token, &InspectOptions { now, policy, keys: KeySet::default() });
+                check(&token, &InspectOptions { now, policy, keys: KeySet::default(), access_token: None });
             }
         }
     }

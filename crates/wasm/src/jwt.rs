@@ -33,6 +33,27 @@ export interface JwtVerification {
   status: "not_attempted" | "valid" | "invalid" | "no_matching_key" | "alg_mismatch" | "unsupported" | "malformed";
   alg: string | null; key: JwtKeySummary | null; keysSupplied: number; candidates: number; detail: string;
 }
+export interface JwtDpopBinding {
+  status: "match" | "mismatch" | "missing" | "unchecked";
+  /** What the inspector computed: SHA-256 of the access token (ath), or the proof's thumbprint (jkt). */
+  expected: string | null;
+  /** What the tokens say: the proof's ath, or the access token's cnf.jkt. */
+  actual: string | null;
+}
+/** DPoP proof checks (RFC 9449). `proofKeyVerified` is the signature against the proof's own
+ *  header jwk: possession of that key, not trust (that is `verification` / `summary.signatureVerified`). */
+export interface JwtDpop {
+  thumbprint: string | null;
+  key: JwtKeySummary | null;
+  proofKeyStatus: "valid" | "invalid" | "no_key" | "private_key" | "key_unusable" | "unsupported" | "malformed";
+  proofKeyVerified: boolean;
+  detail: string;
+  htm: string | null;
+  htu: string | null;
+  accessTokenGiven: boolean;
+  ath: JwtDpopBinding | null;
+  jkt: JwtDpopBinding | null;
+}
 export interface JwtReport {
   input: { length: number; form: "compact_jws" | "compact_jwe" | "json_jws" | "json_jwe" | "unknown"; segments: JwtSegment[] };
   header: Record<string, unknown> | null;
@@ -42,6 +63,8 @@ export interface JwtReport {
   explanation: JwtExplanation;
   verification: JwtVerification;
   nested: JwtReport | null;
+  /** Present when the token is a DPoP proof. */
+  dpop: JwtDpop | null;
   findings: JwtFinding[];
   findingsTruncated: boolean;
   /** `signatureVerified`: a supplied key verified the signature over a well-formed compact token (status "valid"). */
@@ -67,6 +90,8 @@ export interface InspectJwtOptions {
   maxLifetime?: number | null;
   maxActDepth?: number;
   critUnderstood?: string[];
+  /** The access token a DPoP proof accompanies: checks the proof's ath and the token's cnf.jkt. */
+  accessToken?: string;
 }
 export interface SignJwtOptions {
   header?: Record<string, unknown>;
@@ -232,7 +257,8 @@ pub fn inspect_jwt(
         o.string("secret", "secret must be a string")?,
         o.string("secretBase64", "secretBase64 must be a string")?,
     )?;
-    let opts = InspectOptions { now: secs(now), policy, keys };
+    let access_token = o.string("accessToken", "accessToken must be a string (the access token a DPoP proof accompanies)")?;
+    let opts = InspectOptions { now: secs(now), policy, keys, access_token };
     let report = jwt::inspect(&token, &opts);
     // The report crosses the boundary as one JSON string and one JSON.parse:
     // several times faster than building it object by object from WASM

@@ -171,6 +171,34 @@ codes! {
     CnfMalformed => "JWT_CNF_MALFORMED", Medium, "cnf.jkt and cnf.x5t#S256 are base64url SHA-256 thumbprints (43 characters).";
     /// authorization_details malformed.
     AuthzDetailsMalformed => "JWT_AUTHZ_DETAILS_MALFORMED", Medium, "authorization_details is an array of objects each with a string type (RFC 9396 section 2).";
+    /// A DPoP proof without typ dpop+jwt.
+    DpopTypInvalid => "JWT_DPOP_TYP_INVALID", High, "A DPoP proof must carry typ dpop+jwt (RFC 9449 section 4.2) so no other JWT passes as a proof.";
+    /// A DPoP proof not signed with an asymmetric algorithm.
+    DpopAlgNotAsymmetric => "JWT_DPOP_ALG_NOT_ASYMMETRIC", High, "Sign DPoP proofs with an asymmetric algorithm (ES256, PS256, EdDSA...), never none or HMAC (RFC 9449 section 4.2).";
+    /// A DPoP proof without a header jwk.
+    DpopJwkMissing => "JWT_DPOP_JWK_MISSING", High, "Put the public key of the proof in the header jwk (RFC 9449 section 4.2).";
+    /// A DPoP proof whose header jwk is unusable.
+    DpopJwkInvalid => "JWT_DPOP_JWK_INVALID", High, "The header jwk must be a supported public JWK matching alg (EC P-256/384/521, RSA, Ed25519).";
+    /// A DPoP proof whose header jwk carries private members.
+    DpopPrivateKey => "JWT_DPOP_PRIVATE_KEY", Critical, "The header jwk must be a public key (RFC 9449 section 4.3): remove d, p, q, dp, dq, qi, oth, k and rotate the exposed key.";
+    /// A DPoP proof whose signature fails with its own header key.
+    DpopSignatureInvalid => "JWT_DPOP_SIGNATURE_INVALID", Critical, "Reject the proof: it must verify with the public key in its own header (RFC 9449 section 4.3).";
+    /// A DPoP proof lacks jti, htm, htu or iat.
+    DpopClaimMissing => "JWT_DPOP_CLAIM_MISSING", High, "A DPoP proof must carry jti, htm, htu (strings) and iat (RFC 9449 section 4.2).";
+    /// htu not an absolute http(s) URI without query and fragment.
+    DpopHtuInvalid => "JWT_DPOP_HTU_INVALID", Medium, "htu is the request's http(s) URI without query and fragment (RFC 9449 section 4.2).";
+    /// A DPoP proof older than the accepted window.
+    DpopStale => "JWT_DPOP_STALE", Medium, "Make a fresh proof per request; servers accept only proofs issued within minutes (RFC 9449 section 11.1).";
+    /// An access token was given but the proof has no ath.
+    DpopAthMissing => "JWT_DPOP_ATH_MISSING", High, "A proof sent with an access token must carry ath, the base64url SHA-256 of that token (RFC 9449 section 4.2).";
+    /// ath is not the hash of the given access token.
+    DpopAthMismatch => "JWT_DPOP_ATH_MISMATCH", High, "Compute ath over the exact access token sent with the proof: base64url(SHA-256(token)).";
+    /// The access token has no cnf.jkt.
+    DpopJktMissing => "JWT_DPOP_JKT_MISSING", High, "A DPoP-bound access token carries cnf.jkt, the thumbprint of the client's DPoP key (RFC 9449 section 6.1).";
+    /// cnf.jkt is not the thumbprint of the proof's key.
+    DpopJktMismatch => "JWT_DPOP_JKT_MISMATCH", High, "Reject the request: the proof must be signed with the key the access token is bound to (cnf.jkt).";
+    /// The access token is opaque: jkt could not be checked.
+    DpopJktUnchecked => "JWT_DPOP_JKT_UNCHECKED", Info, "Check the binding of an opaque access token with token introspection (RFC 9449 section 6.2).";
     /// e-mail address.
     PiiEmail => "JWT_PII_EMAIL", Low, "Tokens are readable by every holder: send an opaque identifier instead of personal data.";
     /// phone number.

@@ -56,6 +56,8 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
         pii::scan(&mut out, p);
     }
     let verification = verify_token(&d, opts, defect.as_deref(), &mut out);
+    let dpop = (explanation.kind == Some(super::report::TokenKind::DpopProof))
+        .then(|| super::dpop::check(&d, opts.access_token.as_deref(), opts.now, opts.policy.leeway, defect.as_deref(), &mut out));
     let mut nested = None;
     let is_nested = d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
     if is_nested {
@@ -101,6 +103,7 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
         explanation,
         verification,
         nested,
+        dpop,
         findings: out,
         findings_truncated: truncated,
         summary,

@@ -17,6 +17,7 @@ mod claims;
 pub mod der;
 mod decode;
 mod ec_verify;
+mod dpop;
 mod error;
 mod explain;
 mod findings;
@@ -34,6 +35,7 @@ mod weak;
 
 pub use alg::Alg;
 pub use decode::{Decoded, MAX_TOKEN, decode_unverified};
+pub use dpop::{Binding, BindingStatus, DpopReport, ProofKeyStatus, access_token_hash, jwk_thumbprint};
 pub use error::JwtError;
 pub use findings::Code;
 pub use inspect::{MAX_FINDINGS, inspect};

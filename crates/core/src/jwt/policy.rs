@@ -70,6 +70,9 @@ pub struct InspectOptions {
     pub policy: Policy,
     /// Verification keys (empty: signature not checked).
     pub keys: KeySet,
+    /// The access token a DPoP proof accompanies: its `ath` and `cnf.jkt` binding
+    /// are checked when the inspected token is a DPoP proof (ignored otherwise).
+    pub access_token: Option<String>,
 }
 
 impl InspectOptions {

@@ -362,6 +362,9 @@ pub struct Report {
     pub verification: Verification,
     /// Inner token when `cty` is `JWT` (depth-limited).
     pub nested: Option<Box<Report>>,
+    /// DPoP proof checks (RFC 9449), when the token is a DPoP proof: its signature
+    /// against its own header key (not trust), thumbprint, `ath`/`cnf.jkt` binding.
+    pub dpop: Option<super::dpop::DpopReport>,
     /// All findings, most severe first.
     pub findings: Vec<Finding>,
     /// True when findings were dropped to keep the report bounded.
