@@ -1,6 +1,12 @@
 // The stand-alone consent page: the broker serves this for /connect and
-// /connect/{code}. Everything else lives in the embeddable module.
-import { mountConsent, codeFromPath } from "./consent.js";
+// /connect/{code}. An async module, so it runs as soon as it and its two small
+// imports are in (not after the stylesheet or the view's module): it starts,
+// in parallel, the request `GET /v1/connect/{code}` and the seal-only WASM
+// bundle (glue import plus the streaming compile of the .wasm that index.html
+// preloads), then mounts the view (consent-view.js, preloaded meanwhile),
+// which shows code and fingerprint as soon as both are there.
+import { connectApi } from "./consent-api.js";
+import { codeFromPath, loadBundle } from "./consent-flow.js";
 
 const TITLES = {
   entry: "Enter a code",
@@ -11,15 +17,25 @@ const TITLES = {
   stopped: "Stopped",
 };
 
-const host = document.getElementById("consent");
-if (host) {
+const code = codeFromPath(location.pathname);
+// One promise per URL: the view's flow gets this same one from loadBundle.
+const bundleUrl = new URL("/pkg/sealpost_wasm.js", location.href).href;
+loadBundle(bundleUrl).catch(() => {});
+// Used once by the flow; a retry asks again.
+const lookup = code ? connectApi("").lookup(code) : undefined;
+if (lookup) lookup.catch(() => {});
+
+const view = import("./consent-view.js");
+const parsed =
+  document.readyState === "loading" ? new Promise((r) => document.addEventListener("DOMContentLoaded", r, { once: true })) : null;
+
+view.then(async ({ mountConsent }) => {
+  await parsed;
+  const host = document.getElementById("consent");
+  if (!host) return;
   host.addEventListener("sealpost-state", (ev) => {
     const t = TITLES[ev.detail && ev.detail.state];
     if (t) document.title = `${t} · Sealpost`;
   });
-  mountConsent(host, {
-    apiBase: "",
-    code: codeFromPath(location.pathname),
-    bundleUrl: "/pkg/sealpost_wasm.js",
-  });
-}
+  mountConsent(host, { apiBase: "", code, bundleUrl, lookup });
+});

@@ -1,0 +1,224 @@
+#!/usr/bin/env node
+// Benchmark: how fast the broker's consent page is ready, as a ratio to a
+// trivial static module page served by the same broker in the same run
+// (issue 15, item 2: goal <= 1.3x).
+//  - consent: /connect/{code} of a fresh session -> the request shown with its
+//             code and fingerprint (computed by the seal-only WASM) and the
+//             confirm button visible (the consent flow's "review" state);
+//  - static:  an HTML page with one module script that adds a button, served
+//             from the same --www-dir by the same broker (same transport, same
+//             headers, same compression) -> that button visible.
+// Each run uses a fresh browser context (empty HTTP cache, no connection
+// reuse across runs); times are taken in the page from its navigation start
+// (performance.now()) at the first animation frame in which the condition
+// holds (a probe installed before any page script runs). Runs are
+// interleaved static/consent; medians of --runs (default 15, >= 12) after
+// --warmup rounds (default 2). Also prints what the consent page transferred
+// (bytes and content coding per file) in the last run.
+// A benchmark, not a test: prints figures, exits 0 whatever they are (non-zero
+// only when it cannot run at all).
+//
+//   cargo xtask build --only seal && cargo build -p sealpost-broker
+//   node bench/consent.mjs [--runs 15] [--warmup 2] [--json]
+//   (SEALPOST_BROKER_BIN=target/release/sealpost-broker to bench a release broker)
+import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir, loadavg, cpus } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { spawn } from "node:child_process";
+import { TestAgent } from "../tests/e2e/lib/agent.mjs";
+import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
+import { BROKER_BIN, CHROMIUM, WWW_DIR, requireBuilt, requireSealBundle } from "../tests/e2e/lib/env.mjs";
+
+function parseArgs(argv) {
+  const opts = { runs: 15, warmup: 2, json: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
+    else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
+    else if (a === "--json") opts.json = true;
+    else if (a === "-h" || a === "--help") {
+      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--json]");
+      process.exit(0);
+    } else throw new Error(`unknown argument ${a}`);
+  }
+  if (!(opts.runs >= 12)) throw new Error("--runs must be >= 12 (medians of at least 12 runs)");
+  return opts;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+const STATIC_HTML = "bench-static.html";
+const STATIC_JS = "bench-static.js";
+
+/**
+ * Runs in every page before its own scripts: records in `window.__benchReady`
+ * the time (from navigation start) of the first animation frame in which the
+ * confirm button is visible (in the document or an open shadow root) and,
+ * on the consent page, the code and fingerprint are shown.
+ */
+function readinessProbe() {
+  const find = (root) => {
+    const el = root.querySelector("[data-testid=confirm]");
+    if (el) return { el, root };
+    for (const host of root.querySelectorAll("*")) {
+      if (host.shadowRoot) {
+        const r = find(host.shadowRoot);
+        if (r) return r;
+      }
+    }
+    return null;
+  };
+  const ready = () => {
+    const hit = document.documentElement && find(document);
+    if (!hit || !hit.el.checkVisibility() || hit.el.getBoundingClientRect().height === 0) return false;
+    if (hit.root === document) return true; // the static page
+    const fp = hit.root.querySelector("[data-testid=fingerprint]");
+    const code = hit.root.querySelector("[data-testid=code]");
+    return !!(fp && fp.textContent.trim() && code && code.textContent.trim());
+  };
+  const tick = () => {
+    if (window.__benchReady !== undefined) return;
+    if (ready()) window.__benchReady = performance.now();
+    else requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+
+/** The broker (as tests/e2e/lib/broker.mjs starts it) with our own --www-dir. */
+async function startBroker(www, dataDir) {
+  requireBuilt(BROKER_BIN, "build it with `cargo build -p sealpost-broker`");
+  const args = ["--listen", "127.0.0.1:0", "--db", join(dataDir, "broker.db"), "--www-dir", www, "--bundle-dir", requireSealBundle()];
+  // Many page opens from one client in a minute: lift the connect limits.
+  args.push("--connect-rate", "100000", "--connect-rate-client", "0");
+  const child = spawn(BROKER_BIN, args, { stdio: ["ignore", "pipe", "ignore"] });
+  const url = await new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (d) => {
+      buf += d;
+      const m = /sealpost-broker listening on (https?:\/\/\S+)/.exec(buf);
+      if (m) resolve(m[1].replace(/\/+$/, ""));
+    });
+    child.once("exit", (code) => reject(new Error(`broker exited (${code})`)));
+  });
+  child.stdout.resume();
+  return { url, stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once("exit", r), child.kill("SIGTERM")))) };
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  // The page directory as it is, plus the static page, in a temporary copy.
+  const www = await mkdtemp(join(tmpdir(), "sealpost-bench-www-"));
+  await cp(WWW_DIR, www, { recursive: true });
+  await writeFile(
+    join(www, STATIC_HTML),
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>static</title>\n' +
+      `<script type="module" src="/assets/${STATIC_JS}"></script>\n</head>\n<body></body>\n</html>\n`,
+  );
+  await writeFile(
+    join(www, STATIC_JS),
+    'const b = document.createElement("button");\nb.dataset.testid = "confirm";\nb.textContent = "Confirm";\ndocument.body.append(b);\n',
+  );
+
+  const data = await mkdtemp(join(tmpdir(), "sealpost-bench-db-"));
+  const broker = await startBroker(www, data);
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  const times = { static: [], consent: [] };
+  let transfers = [];
+  const waterfall = {};
+  try {
+    const agent = await TestAgent.create(broker.url);
+    const consentUrl = async () => {
+      const s = await agent.createSession({ template: "api_key", display_name: "Bench key", reason: "Benchmark.", ttl: 3600 });
+      return s.verification_uri_complete || s.url;
+    };
+    const one = async (kind) => {
+      const url = kind === "static" ? `${broker.url}/assets/${STATIC_HTML}` : await consentUrl();
+      const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
+      try {
+        await context.addInitScript(readinessProbe);
+        const page = await context.newPage();
+        const seen = [];
+        page.on("response", async (r) => {
+          const h = r.headers();
+          const size = await r.request().sizes().then((s) => s.responseBodySize, () => -1);
+          seen.push({ url: new URL(r.url()).pathname, status: r.status(), encoding: h["content-encoding"] || "none", bytes: size });
+        });
+        await page.goto(url, { waitUntil: "commit" });
+        await page.waitForFunction(() => window.__benchReady !== undefined, null, { timeout: 20_000, polling: 20 });
+        const t = await page.evaluate(() => window.__benchReady);
+        if (kind === "consent") {
+          transfers = seen;
+          // Where the time goes: the page's own marks and when each file arrived.
+          const w = await page.evaluate(() => {
+            const out = {};
+            for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("sealpost:")) out[m.name.slice(9)] = m.startTime;
+            const nav = performance.getEntriesByType("navigation")[0];
+            if (nav) out["html"] = nav.responseEnd;
+            for (const r of performance.getEntriesByType("resource")) {
+              const name = new URL(r.name).pathname.replace(/^\/v1\/connect\/.*/, "GET /v1/connect/{code}").replace(/^.*\//, "");
+              out[`${name} start`] = r.startTime;
+              out[`${name} end`] = r.responseEnd;
+            }
+            return out;
+          });
+          for (const [k, v] of Object.entries(w)) (waterfall[k] ||= []).push(v);
+        }
+        return t;
+      } finally {
+        await context.close();
+      }
+    };
+    for (let i = 0; i < opts.warmup + opts.runs; i++) {
+      for (const kind of ["static", "consent"]) {
+        const t = await one(kind);
+        if (i >= opts.warmup) times[kind].push(t);
+      }
+    }
+  } finally {
+    await browser.close().catch(() => {});
+    await broker.stop();
+    await rm(www, { recursive: true, force: true });
+    await rm(data, { recursive: true, force: true });
+  }
+  const s = median(times.static);
+  const c = median(times.consent);
+  const result = {
+    runs: opts.runs,
+    staticMs: Math.round(s * 10) / 10,
+    consentMs: Math.round(c * 10) / 10,
+    ratio: Math.round((c / s) * 100) / 100,
+    goal: 1.3,
+    loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
+    cpus: cpus().length,
+    consentTransfers: transfers,
+    consentWaterfall: Object.fromEntries(
+      Object.entries(waterfall)
+        .map(([k, v]) => [k, Math.round(median(v) * 10) / 10])
+        .sort((a, b) => a[1] - b[1]),
+    ),
+    all: times,
+  };
+  if (opts.json) {
+    console.log(JSON.stringify(result, null, 2));
+    return;
+  }
+  console.log(`consent page ready (navigation -> code, fingerprint and confirm button shown), fresh context per run, median of ${opts.runs}:`);
+  console.log(`  static module page  ${result.staticMs} ms`);
+  console.log(`  consent page        ${result.consentMs} ms`);
+  console.log(`  ratio               ${result.ratio}x (goal <= ${result.goal}x)`);
+  console.log(`  load average ${result.loadavg.join(" ")} on ${result.cpus} cores${result.loadavg[0] > result.cpus * 0.5 ? " (busy machine: figures are noisy)" : ""}`);
+  console.log("  consent page waterfall (medians, ms from navigation start):");
+  for (const [k, v] of Object.entries(result.consentWaterfall)) console.log(`    ${String(v).padStart(7)}  ${k}`);
+  console.log("  consent page transfers (last run):");
+  for (const r of transfers) console.log(`    ${String(r.status).padEnd(4)}${r.encoding.padEnd(6)}${String(r.bytes).padStart(8)} B  ${r.url.replace(/\/connect\/.*/, "/connect/{code}").replace(/\/v1\/connect\/.*/, "/v1/connect/{code}")}`);
+}
+
+main().catch((e) => {
+  console.error(e && e.stack ? e.stack : e);
+  process.exit(1);
+});
