@@ -18,7 +18,7 @@ const PENDING = "inspectorPending";
 const MAX_KEYS_EXPLAINED = 20;
 const $ = (id) => document.getElementById(id);
 
-const fields = ["token", "vkey", "vformat", "viss", "vaud", "vtyp", "vleeway", "eheader", "eclaims", "ealg", "eformat"];
+const fields = ["token", "access-token", "vkey", "vformat", "viss", "vaud", "vtyp", "vleeway", "eheader", "eclaims", "ealg", "eformat"];
 let report = null;
 let ready = false;
 
@@ -88,9 +88,13 @@ export function run() {
     replace($("verify-keys"));
     showError("verify-error", "");
     say($("status"), "");
+    $("at-field").hidden = !$("access-token").value.trim();
     return;
   }
+  // The access token a DPoP proof accompanies (the core ignores it for other tokens).
+  const accessToken = $("access-token").value.trim();
   const policy = policyOptions();
+  if (accessToken) policy.accessToken = accessToken;
   const keys = keyOptions();
   showError("verify-error", "");
   try {
@@ -116,11 +120,13 @@ export function run() {
       return;
     }
   }
+  $("at-field").hidden = !(report.explanation.kind === "dpop_proof" || accessToken);
   const view = renderReport(report, { token, onLocate: (loc) => onLocate(loc) });
   area.replaceChildren(view);
   explainKeys(token, policy, keys);
   const n = report.findings.length;
-  say($("status"), `${report.explanation.kind ? "Report ready" : "Not a JWT"}: ${n} ${n === 1 ? "finding" : "findings"}${report.summary.signatureVerified ? ", signature verified" : ""}.`);
+  const proof = report.dpop ? (report.dpop.proofKeyVerified ? ", DPoP proof verified with its own key" : ", DPoP proof not verified") : "";
+  say($("status"), `${report.explanation.kind ? "Report ready" : "Not a JWT"}: ${n} ${n === 1 ? "finding" : "findings"}${report.summary.signatureVerified ? ", signature verified" : ""}${proof}.`);
   performance.mark("sealpost-report-rendered");
 }
 
@@ -169,6 +175,12 @@ function explainKeys(token, policy, keys) {
 }
 
 function onLocate(location) {
+  if (location === "access_token" || location.startsWith("access_token.")) {
+    $("at-field").hidden = false;
+    $("access-token").focus();
+    say($("status"), "The finding is about the access token: see Access token.");
+    return;
+  }
   if (location === "key" || location.startsWith("key.")) {
     $("verify-panel").open = true;
     $("vkey").focus();
@@ -399,7 +411,7 @@ async function main() {
     run();
     save();
   });
-  for (const id of ["vkey", "vformat", "viss", "vaud", "vtyp", "vleeway"]) {
+  for (const id of ["access-token", "vkey", "vformat", "viss", "vaud", "vtyp", "vleeway"]) {
     $(id).addEventListener("input", () => {
       run();
       save();

@@ -105,6 +105,7 @@ export function renderReport(report, options = {}) {
     ),
   );
 
+  if (report.dpop) root.append(renderDpop(report.dpop, id));
   root.append(renderToken(report, token, id));
   root.append(renderFindings(report, options, id));
   root.append(renderMeaning(report, id));
@@ -115,6 +116,75 @@ export function renderReport(report, options = {}) {
     root.append(h("section", { class: "jr-nested", "aria-labelledby": id("nested") }, h("h2", { id: id("nested"), class: "jr-h" }, "Nested token (cty: JWT)"), inner));
   }
   return root;
+}
+
+const PROOF_KEY_TITLES = {
+  valid: "Proof signature verified with its own header key",
+  invalid: "Proof signature invalid",
+  no_key: "No key in the proof's header",
+  private_key: "Header key refused: it is a private key",
+  key_unusable: "Header key unusable",
+  unsupported: "Proof signature not checked",
+  malformed: "Proof not accepted: not well-formed",
+};
+const BINDING_WORDS = { match: "matches", mismatch: "does not match", missing: "missing", unchecked: "not checked" };
+
+/** The DPoP proof (RFC 9449): signature against its own header key, thumbprint, ath / cnf.jkt binding. */
+function renderDpop(d, id) {
+  const ok = d.proofKeyVerified === true && d.proofKeyStatus === "valid";
+  const sec = h(
+    "section",
+    { class: "jr-dpop", "aria-labelledby": id("dpop"), "data-testid": "jwt-dpop" },
+    h("h2", { id: id("dpop"), class: "jr-h" }, "DPoP proof"),
+    h(
+      "p",
+      { class: `jr-verdict jr-verdict-${ok ? "ok" : "bad"}`, "data-testid": "jwt-dpop-proof", "data-status": d.proofKeyStatus },
+      h("strong", {}, PROOF_KEY_TITLES[d.proofKeyStatus] || d.proofKeyStatus),
+      d.detail ? h("span", {}, `: ${d.detail}`) : null,
+    ),
+    h(
+      "p",
+      { class: "jr-small jr-muted" },
+      "The proof is checked with the public key it carries (RFC 9449 section 4.3). That shows the sender holds this key, not that you trust it: trust comes from the access token's cnf.jkt, or from a key you paste under Verify.",
+    ),
+  );
+  const facts = h("dl", { class: "jr-facts" });
+  facts.append(h("dt", {}, "Key thumbprint (jkt)"), h("dd", {}, d.thumbprint ? h("code", { "data-testid": "jwt-dpop-thumbprint" }, d.thumbprint) : h("span", { class: "jr-muted" }, "none")));
+  if (d.key) facts.append(h("dt", {}, "Header key"), h("dd", {}, keyName(d.key)));
+  if (d.htm) facts.append(h("dt", {}, "Method (htm)"), h("dd", {}, h("code", {}, d.htm)));
+  if (d.htu) facts.append(h("dt", {}, "URI (htu)"), h("dd", {}, h("code", {}, d.htu)));
+  sec.append(facts);
+  if (!d.accessTokenGiven) {
+    sec.append(h("p", { class: "jr-muted jr-small", "data-testid": "jwt-dpop-no-token" }, "Paste the access token sent with this proof to check its ath and the token's cnf.jkt binding."));
+    return sec;
+  }
+  const row = (label, b, what, testid) => {
+    if (!b) return null;
+    const good = b.status === "match";
+    return h(
+      "tr",
+      { "data-testid": testid, "data-status": b.status },
+      h("th", { scope: "row" }, label),
+      h("td", {}, h("span", { class: good ? "jr-good" : b.status === "unchecked" ? "jr-muted" : "jr-bad" }, BINDING_WORDS[b.status] || b.status)),
+      h("td", {}, b.expected ? h("code", {}, b.expected) : h("span", { class: "jr-muted" }, "—")),
+      h("td", {}, b.actual ? h("code", {}, b.actual) : h("span", { class: "jr-muted" }, what)),
+    );
+  };
+  sec.append(
+    h(
+      "table",
+      { class: "jr-times jr-binding", "data-testid": "jwt-dpop-binding" },
+      h("caption", {}, "Binding to the access token"),
+      h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Check"), h("th", { scope: "col" }, "Result"), h("th", { scope: "col" }, "Computed"), h("th", { scope: "col" }, "In the tokens"))),
+      h(
+        "tbody",
+        {},
+        row("ath (SHA-256 of the access token)", d.ath, "no ath in the proof", "jwt-dpop-ath"),
+        row("cnf.jkt of the access token = proof key thumbprint", d.jkt, "no cnf.jkt readable", "jwt-dpop-jkt"),
+      ),
+    ),
+  );
+  return sec;
 }
 
 function renderToken(report, token, id) {
@@ -438,6 +508,14 @@ export function reportToMarkdown(report) {
   lines.push(`# JWT report: ${e.kind ? kindName(e.kind) : "not a JWT"}`, "");
   if (e.kindReason) lines.push(`Kind: ${e.kindReason}.`, "");
   lines.push(`**${v.title}**${v.detail ? `: ${v.detail}` : ""}`, "");
+  const d = report.dpop;
+  if (d) {
+    lines.push("## DPoP proof", "", `- Proof signature against its own header key: ${d.proofKeyStatus}${d.detail ? ` (${mdText(d.detail)})` : ""}`);
+    lines.push(`- Key thumbprint (jkt): ${d.thumbprint ? `\`${d.thumbprint}\`` : "none"}`);
+    if (d.ath) lines.push(`- ath: ${d.ath.status}`);
+    if (d.jkt) lines.push(`- access token cnf.jkt: ${d.jkt.status}`);
+    lines.push("");
+  }
   const fs = report.findings || [];
   lines.push(`## Findings (${fs.length})`, "");
   if (fs.length === 0) lines.push("None.");

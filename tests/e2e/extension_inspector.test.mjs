@@ -116,25 +116,95 @@ describe("crafted tokens show the expected findings and views", () => {
     await page.close();
   });
 
-  test("a DPoP proof and its access token: kind, embedded key, and the token's cnf.jkt", async () => {
-    const { privateKey, publicKey } = await jose.generateKeyPair("ES256", { extractable: true });
-    const jwk = await jose.exportJWK(publicKey);
+  test("a DPoP proof plus its access token show the expected findings and views", async () => {
+    // The client's proof key and the authorization server's signing key.
+    const client = await jose.generateKeyPair("ES256", { extractable: true });
+    const issuer = await jose.generateKeyPair("RS256", { extractable: true });
+    const jwk = await jose.exportJWK(client.publicKey);
     const jkt = await jose.calculateJwkThumbprint(jwk, "sha256");
-    const at = await new jose.SignJWT({ scope: "read", client_id: "c1", cnf: { jkt } })
-      .setProtectedHeader({ alg: "ES256", typ: "at+jwt" }).setIssuer("https://as.example").setSubject("u1").setAudience("https://api.example")
-      .setIssuedAt(NOW).setExpirationTime(NOW + 600).setJti("at-1").sign(privateKey);
-    const ath = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(at))).toString("base64url");
-    const proof = await new jose.SignJWT({ htm: "GET", htu: "https://api.example/r", ath })
-      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk }).setIssuedAt(NOW).setJti("p-1").sign(privateKey);
+    const accessToken = (boundTo, jti = "at-1") =>
+      new jose.SignJWT({ scope: "read", client_id: "c1", cnf: { jkt: boundTo } })
+        .setProtectedHeader({ alg: "RS256", typ: "at+jwt" }).setIssuer("https://as.example").setSubject("u1").setAudience("https://api.example")
+        .setIssuedAt(NOW).setExpirationTime(NOW + 600).setJti(jti).sign(issuer.privateKey);
+    const hash = async (t) => Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(t))).toString("base64url");
+    const makeProof = (claims, header = {}) =>
+      new jose.SignJWT({ htm: "GET", htu: "https://api.example/r", ...claims })
+        .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk, ...header }).setIssuedAt(NOW).setJti("p-1").sign(client.privateKey);
+    const at = await accessToken(jkt);
+    const proof = await makeProof({ ath: await hash(at) });
     const page = await inspector();
+    const before = requests.length;
+    const binding = async () => ({
+      ath: await page.getByTestId("jwt-dpop-ath").getAttribute("data-status"),
+      jkt: await page.getByTestId("jwt-dpop-jkt").getAttribute("data-status"),
+    });
+
+    // The proof alone: verified with the key in its own header, not flagged as an untrusted embedded key.
     await paste(page, `DPoP ${proof}`);
     assert.equal(await page.getByTestId("jwt-kind").getAttribute("data-kind"), "dpop_proof");
+    assert.equal(await page.getByTestId("jwt-dpop-proof").getAttribute("data-status"), "valid");
+    assert.match(await page.getByTestId("jwt-dpop-proof").textContent(), /verified with its own header key/);
+    assert.equal(await page.getByTestId("jwt-dpop-thumbprint").textContent(), jkt);
+    assert.match(await page.getByTestId("jwt-verdict").textContent(), /not checked/i, "no trusted key: the main verdict stays unverified");
+    assert.ok(!(await codes(page)).includes("JWT_HEADER_JWK"));
+    assert.ok(!(await codes(page)).some((c) => c.startsWith("JWT_DPOP_")), (await codes(page)).join());
     assert.match(await page.getByTestId("jwt-header").textContent(), /"jwk": \{/);
+    assert.equal(await page.locator("#at-field").isVisible(), true, "the access token box shows for a DPoP proof");
+    assert.equal(await page.getByTestId("jwt-dpop-no-token").count(), 1);
+
+    // Its access token beside it: both bindings hold.
+    await page.fill("#access-token", at);
+    await page.waitForSelector("[data-testid=jwt-dpop-binding]");
+    assert.deepEqual(await binding(), { ath: "match", jkt: "match" });
+    assert.ok(!(await codes(page)).some((c) => c.startsWith("JWT_DPOP_")), (await codes(page)).join());
+    assert.match(await page.locator("#status").textContent(), /DPoP proof verified with its own key/);
+
+    // A token bound to another key, whose hash is not the proof's ath: two findings, two mismatches.
+    await page.fill("#access-token", await accessToken("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "at-2"));
+    await page.waitForFunction(() => document.querySelector("[data-testid=jwt-dpop-ath]")?.dataset.status === "mismatch");
+    assert.deepEqual(await binding(), { ath: "mismatch", jkt: "mismatch" });
+    let c = await codes(page);
+    assert.ok(c.includes("JWT_DPOP_ATH_MISMATCH") && c.includes("JWT_DPOP_JKT_MISMATCH"), c.join());
+    await page.locator('[data-code=JWT_DPOP_ATH_MISMATCH] button[data-location="payload.ath"]').click();
+    assert.equal(await page.locator(".jr-located").getAttribute("data-path"), "payload.ath");
+
+    // A proof without ath while an access token is given.
+    await page.fill("#access-token", at);
+    await paste(page, await makeProof({}));
+    await page.waitForFunction(() => document.querySelector("[data-testid=jwt-dpop-ath]")?.dataset.status === "missing");
+    assert.ok((await codes(page)).includes("JWT_DPOP_ATH_MISSING"));
+    assert.equal((await binding()).jkt, "match");
+
+    // A private key in the header is refused; missing required claims are findings.
+    const priv = await jose.exportJWK(client.privateKey);
+    await paste(page, await makeProof({ ath: await hash(at) }, { jwk: priv }));
+    await page.waitForFunction(() => document.querySelector("[data-testid=jwt-dpop-proof]")?.dataset.status === "private_key");
+    const f = await findings(page);
+    assert.deepEqual(f.find((x) => x.code === "JWT_DPOP_PRIVATE_KEY"), { code: "JWT_DPOP_PRIVATE_KEY", severity: "critical" });
+    assert.ok(!(await page.getByTestId("jwt-findings").textContent()).includes(priv.d), "the private value is never echoed in a finding");
+    const noHtm = await new jose.SignJWT({ htu: "https://api.example/r" }).setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk }).setJti("p-2").sign(client.privateKey);
+    await paste(page, noHtm);
+    await page.waitForFunction(() => document.querySelector('[data-code=JWT_DPOP_CLAIM_MISSING] button[data-location="payload.htm"]'));
+    c = await codes(page);
+    assert.ok(c.includes("JWT_DPOP_CLAIM_MISSING"), c.join());
+    assert.equal(await page.locator('[data-code=JWT_DPOP_CLAIM_MISSING] button[data-location="payload.iat"]').count(), 1);
+
+    // axe on the DPoP view; a screenshot to look at.
+    await paste(page, proof);
+    await page.waitForFunction(() => document.querySelector("[data-testid=jwt-dpop-ath]")?.dataset.status === "match");
+    const v = (await runAxe(page)).filter((x) => x.impact === "serious" || x.impact === "critical");
+    assert.deepEqual(v, [], JSON.stringify(v));
+    await screenshot(page, "inspector-light-dpop");
+
+    // The access token itself: its cnf names the proof key's thumbprint.
     await paste(page, at);
     assert.equal(await page.getByTestId("jwt-kind").getAttribute("data-kind"), "access_token");
     const cnf = await page.getByTestId("jwt-cnf").textContent();
     assert.match(cnf, /DPoP/);
     assert.ok(cnf.includes(jkt));
+    assert.deepEqual(outside(requests.slice(before)), [], "no network request while inspecting");
+    await page.getByRole("button", { name: "Clear" }).click();
+    assert.equal(await page.locator("#access-token").inputValue(), "");
     await page.close();
   });
 });
