@@ -63,7 +63,7 @@ impl PublicMaterial {
     pub fn bits(&self) -> usize {
         match self {
             Self::Hmac(k) => k.len() * 8,
-            Self::Rsa(k) => k.n().bits() as usize,
+            Self::Rsa(k) => k.n().bits_vartime() as usize,
             Self::P256(_) | Self::Ed25519(_) => 256,
             Self::P384(_) => 384,
             Self::P521(_) => 521,
