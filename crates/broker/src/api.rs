@@ -296,7 +296,8 @@ pub async fn create_session<S: Store>(
     if !app.allow(Limit::Create, (ip, authed), limit).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
-    let req: CreateSessionRequest = parse_json(&headers, body)?;
+    let create: crate::webhook::CreateBody = parse_json(&headers, body)?;
+    let req = &create.req;
     if req.is_oauth() {
         return Err(ApiError::bad_request(
             "ERR_OAUTH_UNSUPPORTED",
@@ -305,7 +306,13 @@ pub async fn create_session<S: Store>(
     }
     let key = AgentPublicKey::from_wire(&req.public_key)
         .map_err(|e| ApiError::bad_request(e.code(), format!("Invalid public_key: {e}.")))?;
-    let (display_name, fields) = resolve_form(&req)?;
+    // A webhook-only session (LinkAuth `enable_webhook` without a form) has no fields.
+    let (display_name, fields) = if create.webhook() && req.template.is_none() && req.fields.is_none() {
+        let name = req.display_name.as_deref().map(str::trim).filter(|n| !n.is_empty()).unwrap_or("Webhook");
+        (name.to_owned(), Vec::new())
+    } else {
+        resolve_form(req)?
+    };
     check_text(req.display_name.as_deref(), usize::MAX, "display_name", false)?;
     check_text(Some(&display_name), MAX_DISPLAY_NAME, "display_name", false)?;
     check_text(req.agent_name.as_deref(), MAX_AGENT_NAME, "agent_name", false)?;
@@ -336,6 +343,8 @@ pub async fn create_session<S: Store>(
         max_per_sender: app.cfg.max_sender_pending,
     };
     let public_key = key.to_wire();
+    // LinkAuth `callback_url` (SSRF-checked here) and `enable_webhook`.
+    let (extras, issued) = crate::webhook::prepare(&app, &create).await?;
 
     // A fresh code collides with a live one with probability ~open/2^41; retry then.
     for _ in 0..4 {
@@ -359,7 +368,7 @@ pub async fn create_session<S: Store>(
             expires_at,
             interval: app.cfg.poll_interval,
         };
-        match app.store.create_session(session, caps).await {
+        match app.store.create_session_ext(session, caps, extras.clone()).await {
             Ok(()) => {
                 let body = CreateSessionResponse::new(
                     &code,
@@ -368,7 +377,7 @@ pub async fn create_session<S: Store>(
                     util::rfc3339(expires_at),
                     app.cfg.poll_interval,
                 );
-                return Ok(json(StatusCode::CREATED, &body));
+                return Ok(json(StatusCode::CREATED, &issued.respond(&body, &app.base_url)?));
             }
             Err(StoreError::Duplicate) => continue,
             Err(e) => return Err(store_failed(e)),
@@ -464,6 +473,10 @@ async fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str, attempt: Att
 }
 
 fn connect_response<S: Store>(app: &App<S>, view: SessionView, code: String) -> Result<Response, ApiError> {
+    // A webhook-only session has no form for a person to fill in.
+    if view.fields.is_empty() {
+        return Err(ApiError::session_not_found());
+    }
     match view.status {
         SessionStatus::Pending => {}
         // After confirmation the page is locked: a second viewer must not see it.
@@ -572,7 +585,10 @@ pub async fn connect_complete<S: Store>(
         .await
         .map_err(store_failed)?;
     match outcome {
-        Transition::Done => Ok(StatusCode::NO_CONTENT.into_response()),
+        Transition::Done => {
+            crate::callbacks::wake();
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
         Transition::NotFound => Err(ApiError::session_not_found()),
         Transition::Forbidden => Err(ApiError::forbidden("ERR_TOKEN_INVALID", "Missing or invalid connect token.")),
         Transition::Conflict => Err(ApiError::conflict("The session is not waiting for credentials.")),

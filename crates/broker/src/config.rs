@@ -171,4 +171,16 @@ pub struct Config {
     /// Days an unused inbox is kept.
     #[arg(long, env = "SEALPOST_INBOX_IDLE_DAYS", default_value_t = 30)]
     pub inbox_idle_days: u64,
+
+    /// Networks a `callback_url` may resolve to although they are private,
+    /// loopback, link-local or otherwise refused (comma-separated IPs or CIDR
+    /// networks, e.g. `10.1.0.0/16`). Empty: only public addresses (and, on a
+    /// development broker, loopback).
+    #[arg(long = "callback-allow", env = "SEALPOST_CALLBACK_ALLOW", value_delimiter = ',', value_name = "CIDR")]
+    pub callback_allow: Vec<crate::proxy::IpNet>,
+
+    /// Seconds a broker instance holds a claimed callback delivery before
+    /// another instance may take it over (must exceed the 10 s attempt timeout).
+    #[arg(long, env = "SEALPOST_CALLBACK_LEASE", default_value_t = 30, hide = true, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub callback_lease: u64,
 }

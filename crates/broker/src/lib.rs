@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod callbacks;
 pub mod config;
 pub mod conns;
 pub mod errio;
@@ -21,6 +22,7 @@ pub mod sqlite;
 pub mod store;
 pub mod util;
 pub mod web;
+pub mod webhook;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -296,6 +298,7 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
     Router::new()
         .route("/v1/sessions", post(api::create_session::<S>))
         .route("/v1/sessions/{session_id}", get(api::poll_session::<S>))
+        .route("/v1/sessions/{session_id}/webhook", post(webhook::relay::<S>))
         .route("/v1/connect/resolve", post(api::connect_resolve::<S>))
         .route("/v1/connect/{code}", get(api::connect_get::<S>))
         .route("/v1/connect/{code}/confirm", post(api::connect_confirm::<S>))
@@ -379,6 +382,7 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
     let proxies = app.proxies.clone();
     let error_headers = web::error_headers(app.base_url.to_ascii_lowercase().starts_with("https://"));
     let sweep = tokio::spawn(sweeper(app.clone()));
+    let outbox = tokio::spawn(callbacks::worker(app.clone()));
     let router = router(app);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -435,6 +439,9 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
     graceful.shutdown().await;
     sweep.abort();
     let _ = sweep.await;
+    // Deliveries in flight are leased: another instance or the next start finishes them.
+    outbox.abort();
+    let _ = outbox.await;
     Ok(())
 }
 

@@ -68,6 +68,9 @@ pub(super) fn enqueue_callback(conn: &Connection, id: &SessionId) -> Result<(), 
     Ok(())
 }
 
+/// state, webhook_hash, expires_at, public_key, envelope
+type TargetRow = (String, Option<Vec<u8>>, i64, String, String);
+
 type OutboxRow = (String, Vec<u8>, String, String, String, String, i64);
 
 impl SqliteStore {
@@ -88,7 +91,7 @@ impl SqliteStore {
 
     pub(super) async fn outbox_webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> Result<WebhookTarget, StoreError> {
         self.call(move |ctx: &mut Ctx<'_>| {
-            let row: Option<(String, Option<Vec<u8>>, i64, String, String)> = ctx
+            let row: Option<TargetRow> = ctx
                 .conn
                 .prepare_cached("SELECT state, webhook_hash, expires_at, public_key, envelope FROM sessions WHERE id = ?1")?
                 .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
