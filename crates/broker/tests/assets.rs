@@ -302,3 +302,67 @@ fn embedded_files_are_compressed_and_revalidated() {
     assert_eq!(r.status, 304);
     assert_common_headers(&r);
 }
+
+/// Every file is compressed at start: even a large file (brotli of files over
+/// 64 KiB used to run in the background after the first request) is sent as
+/// brotli on the very first request, which waits for it if need be.
+#[test]
+fn brotli_from_the_first_request() {
+    let dir = TempDir::new("first-br");
+    let (www, pkg, js, wasm) = fixture_files(&dir.0);
+    let b = Broker::start(&dir.0, &["--www-dir", www.to_str().unwrap(), "--bundle-dir", pkg.to_str().unwrap()]);
+    let browser = "gzip, deflate, br, zstd";
+    for (path, original) in [("/pkg/sealpost_wasm_bg.wasm", &wasm), ("/assets/app.js", &js)] {
+        let r = get(&b, path, &[("Accept-Encoding", browser)]);
+        assert_eq!((r.status, r.header("content-encoding")), (200, Some("br")), "{path}");
+        assert_eq!(&decode(&r), original, "{path}");
+    }
+}
+
+/// `/jwt`: the inspector page under its own policy (`connect-src 'none'`), the
+/// full bundle (the `full` directory next to the seal bundle's) under `/jwt/`,
+/// and its .wasm as a script module of base64; 404 without a full bundle.
+#[test]
+fn jwt_inspector_page_and_full_bundle() {
+    const CSP_JWT: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+connect-src 'none'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+    let dir = TempDir::new("jwt");
+    let (www, pkg, _, wasm) = fixture_files(&dir.0);
+    std::fs::write(www.join("jwt.html"), "<!doctype html><title>JWT inspector</title>").unwrap();
+    let args = ["--www-dir", www.to_str().unwrap(), "--bundle-dir", pkg.to_str().unwrap()];
+    {
+        let b = Broker::start(&dir.0, &args);
+        assert_eq!(get(&b, "/jwt", &[]).status, 404, "no full bundle: no inspector");
+        assert_eq!(get(&b, "/jwt/sealpost_wasm.js", &[]).status, 404);
+    }
+    let full = dir.0.join("full");
+    std::fs::create_dir_all(&full).unwrap();
+    std::fs::write(full.join("sealpost_wasm.js"), "export default async function init() {}\n").unwrap();
+    std::fs::write(full.join("sealpost_wasm_bg.wasm"), &wasm).unwrap();
+    let b = Broker::start(&dir.0, &args);
+    let page = get(&b, "/jwt", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("content-security-policy"), Some(CSP_JWT));
+    assert_eq!(page.header("cache-control"), Some("private, no-cache"));
+    assert!(String::from_utf8(decode(&page)).unwrap().contains("JWT inspector"));
+    // The same file under /assets/ keeps the strict policy; everything else keeps the common one.
+    assert_eq!(get(&b, "/assets/jwt.html", &[]).header("content-security-policy"), Some(CSP_JWT));
+    assert_common_headers(&get(&b, "/jwt/sealpost_wasm.js", &[]));
+    assert_common_headers(&get(&b, "/connect", &[]));
+    // The .wasm as a module: compressed, with an ETag, 304 on revalidation.
+    let m = get_until_coded(&b, "/jwt/sealpost_wasm_bg.wasm.js", "gzip, br", "br");
+    assert_eq!(m.status, 200);
+    assert_eq!(m.header("content-type"), Some("text/javascript; charset=utf-8"));
+    assert_eq!(m.header("content-encoding"), Some("br"));
+    let text = String::from_utf8(decode(&m)).unwrap();
+    let b64 = text.split("export default \"").nth(1).and_then(|t| t.split('"').next()).unwrap();
+    use base64::Engine;
+    assert_eq!(base64::engine::general_purpose::STANDARD.decode(b64).unwrap(), wasm);
+    let etag = m.header("etag").unwrap().to_owned();
+    let r = get(&b, "/jwt/sealpost_wasm_bg.wasm.js", &[("Accept-Encoding", "gzip, br"), ("If-None-Match", &etag)]);
+    assert_eq!(r.status, 304);
+    // Only names of the bundle directory.
+    for bad in ["/jwt/..%2Fpkg%2Fsealpost_wasm_bg.wasm", "/jwt/nope.js", "/jwt/.hidden"] {
+        assert_eq!(get(&b, bad, &[]).status, 404, "{bad}");
+    }
+}
