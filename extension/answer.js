@@ -6,14 +6,19 @@
 // and calls only the broker's JSON API (GET /v1/connect/{code}, confirm,
 // complete): never the broker's HTML or JS.
 //
-// Speed: the WASM starts compiling as this module runs, and the connect call
+// Speed: packaging bundles this module with its imports into one script
+// (xtask/src/extension.rs), loaded async at the end of answer.html's body
+// (preloaded from the head), so it runs without waiting for style sheets.
+// The WASM starts loading and compiling first thing, and the connect call
 // starts as soon as the broker's permission is known, both before the view
 // is built; the view then uses them (consent-flow.js `lookup`, `loadBundle`).
 import { connectApi } from "./www/consent-api.js";
 import { formatCode, loadBundle, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
 import { mountConsent } from "./www/consent-view.js";
 import { permissions } from "./lib/browser.js";
-import { BUNDLE_URL } from "./answer-boot.js";
+
+/** The seal-only bundle (seal, sealJwe, fingerprint, userCode). */
+const BUNDLE_URL = new URL("./pkg-seal/sealpost_wasm.js", import.meta.url).href;
 
 const TITLES = {
   entry: "Enter a code",
@@ -113,7 +118,7 @@ function main() {
   });
   if (!link) return showPick("");
   // The WASM compiles while the permission check and the connect call run
-  // (started by answer-boot.js; this is the same promise).
+  // (the view's flow gets the same promise: one per URL).
   loadBundle(BUNDLE_URL).catch(() => {});
   let target;
   try {

@@ -8,6 +8,10 @@
 import { alarms, badge, commands, contextMenus, notifications, pageUrl, runtime, session, tabs, local } from "./lib/browser.js";
 import { normalizeToken, tokensFromUrl } from "./lib/jwt-har.js";
 import { connectUrl, loadSettings, parseConnectUrl, pollAll } from "./lib/brokers.js";
+// The seal-only WASM bundle, for the key fingerprints of pending requests
+// (computed here with the bundled code, never taken from a broker). A static
+// import: a service worker may not import() at run time.
+import initSeal, { fingerprint } from "./pkg-seal/sealpost_wasm.js";
 
 const ALARM = "poll";
 const MENU = "answer-link";
@@ -110,11 +114,49 @@ function poll() {
 }
 
 async function pollNow() {
-  const state = await pollAll();
+  const [state, { last }] = await Promise.all([pollAll(), session.get("last")]);
+  state.fingerprints = await fingerprintsOf(state.requests, last && last.fingerprints);
   await session.set({ last: state });
   await updateBadge(state);
   await notifyNew(state.requests);
   return state;
+}
+
+let seal = null;
+
+/**
+ * The short fingerprint of each pending request's public key, computed here
+ * with the bundled WASM, as `[[public_key, short | null], …]` (null: not a
+ * usable key). Keys already fingerprinted by the previous poll are not
+ * computed again, so the WASM is instantiated only when a new key arrives.
+ * The popup shows these at once instead of loading the WASM on every open;
+ * it computes any key missing here itself.
+ */
+async function fingerprintsOf(requests, previous) {
+  const known = new Map(Array.isArray(previous) ? previous.filter((e) => Array.isArray(e) && typeof e[0] === "string") : []);
+  const out = new Map();
+  for (const r of requests) {
+    const key = r.public_key;
+    if (typeof key !== "string" || out.has(key)) continue;
+    if (known.has(key)) {
+      out.set(key, known.get(key));
+      continue;
+    }
+    seal ??= initSeal().then(
+      () => true,
+      () => {
+        seal = null;
+        return false;
+      },
+    );
+    if (!(await seal)) continue; // the popup computes what is missing
+    try {
+      out.set(key, fingerprint(key).short);
+    } catch {
+      out.set(key, null);
+    }
+  }
+  return [...out];
 }
 
 async function updateBadge({ requests, errors, brokers }) {

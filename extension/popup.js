@@ -1,9 +1,12 @@
 // Action popup: every pending request across the paired inboxes, soonest
-// expiry first, with the key fingerprint computed here by the bundled WASM
-// (never taken from the broker). Shows the last poll at once, asks the
-// background to poll now, and re-renders with the answer.
+// expiry first, with the key fingerprint computed by the bundled WASM (never
+// taken from the broker). Shows the last poll at once, asks the background to
+// poll now, and re-renders with the answer.
+// The background computes each new key's fingerprint when it polls and keeps
+// it with the poll result (`last.fingerprints`, storage.session), so the list
+// shows complete without the popup loading the WASM; a key missing there is
+// computed here, with the same bundle loaded on demand.
 // Every string from a broker or an agent is set as text (lib/dom.js).
-import init, { fingerprint } from "./pkg-seal/sealpost_wasm.js";
 import { pageUrl, permissions, runtime, session, tabs } from "./lib/browser.js";
 import {
   BrokerError,
@@ -17,10 +20,37 @@ import {
 import { countdown, h, replace, say } from "./lib/dom.js";
 
 const $ = (id) => document.getElementById(id);
-const wasm = init().then(
-  () => true,
-  () => false,
-);
+/** A performance mark (bench/extension.mjs reports `sealpost:*` marks). */
+const mark = (name) => {
+  try {
+    performance.mark(name);
+  } catch {
+    /* best effort */
+  }
+};
+
+/** public key -> short fingerprint (null: not a usable key), from the background's polls. */
+const known = new Map();
+
+function learnFingerprints(list) {
+  if (!Array.isArray(list)) return;
+  for (const e of list) {
+    if (Array.isArray(e) && typeof e[0] === "string" && (typeof e[1] === "string" || e[1] === null)) known.set(e[0], e[1]);
+  }
+}
+
+let seal = null;
+/** The seal-only bundle, loaded only when a key has no fingerprint yet. */
+function loadSeal() {
+  seal ??= import("./pkg-seal/sealpost_wasm.js").then(
+    async (mod) => {
+      await mod.default();
+      return mod;
+    },
+    () => null,
+  );
+  return seal;
+}
 
 /**
  * Open the answer page for a verification URL and close the popup. The
@@ -44,6 +74,7 @@ async function render(state, { fresh = false, brokers: known = null } = {}) {
     return;
   }
   main.setAttribute("aria-busy", fresh ? "false" : "true");
+  learnFingerprints(state.fingerprints);
   const paired = new Set(brokers.map((b) => b.origin));
   const requests = state.requests.filter((r) => paired.has(r.origin));
   const errors = state.errors.filter((e) => paired.has(e.origin));
@@ -106,17 +137,33 @@ async function renderList(requests) {
     const key = `${r.origin} ${r.code}`;
     items.push(existing.get(key) || requestItem(r, key));
   }
+  // Known fingerprints go in before the items are attached (one layout);
+  // any other fills in when the WASM has computed it.
+  const later = items.filter((li) => !fillFingerprint(li, true));
   replace(list, items);
   tick();
-  // Items show at once; each fingerprint fills in when the WASM is ready.
-  await Promise.all(items.map(fillFingerprint));
+  await Promise.all(later.map((li) => fillFingerprint(li, false)));
 }
 
-/** Compute the fingerprint of an item's key with the bundled WASM (once per item). */
-async function fillFingerprint(li) {
+/**
+ * Show the fingerprint of an item's key (once per item). `cachedOnly`: only
+ * from the background's fingerprints, synchronously; returns whether it is shown.
+ */
+function fillFingerprint(li, cachedOnly) {
   const el = li.querySelector("[data-testid=fingerprint]");
-  if (!el || el.dataset.done) return;
-  const fp = await fingerprintOf(li.publicKey);
+  if (!el || el.dataset.done) return true;
+  if (typeof li.publicKey === "string" && known.has(li.publicKey)) {
+    showFingerprint(li, el, known.get(li.publicKey));
+    return true;
+  }
+  if (cachedOnly) return false;
+  return fingerprintOf(li.publicKey).then((fp) => {
+    if (!el.dataset.done) showFingerprint(li, el, fp);
+    return true;
+  });
+}
+
+function showFingerprint(li, el, fp) {
   el.dataset.done = "1";
   const answerButton = li.querySelector("[data-action=answer]");
   li.fingerprintOk = Boolean(fp);
@@ -205,10 +252,15 @@ function requestItem(r, key) {
 }
 
 async function fingerprintOf(publicKey) {
-  if (!(await wasm) || typeof publicKey !== "string") return null;
+  if (typeof publicKey !== "string") return null;
+  const mod = await loadSeal();
+  if (!mod) return null;
   try {
-    return fingerprint(publicKey).short;
+    const fp = mod.fingerprint(publicKey).short;
+    known.set(publicKey, fp);
+    return fp;
   } catch {
+    known.set(publicKey, null);
     return null;
   }
 }
@@ -322,8 +374,10 @@ $("empty-add").addEventListener("click", () => {
 
 async function start() {
   // Both reads at once: the last list shows without waiting for the poll.
-  const [{ last }, brokers] = await Promise.all([session.get("last"), loadBrokers()]);
+  mark("sealpost:popup-start");
+  const [{ last }, brokers] = await Promise.all([session.get("last").finally(() => mark("sealpost:popup-session")), loadBrokers().finally(() => mark("sealpost:popup-local"))]);
   await render(last || null, { brokers });
+  mark("sealpost:popup-listed");
   void offerActiveTab();
   await refresh();
 }

@@ -12,6 +12,11 @@
 //!   fingerprint, userCode) under `pkg-seal/`, for the popup and the answer
 //!   page, which load it on every open.
 //!
+//! Each page's module script, and the module background, is then bundled with
+//! its imports into one file by esbuild ([`bundle_scripts`]): a page loads one
+//! script instead of a serial waterfall of ES modules. `extension/` keeps the
+//! sources as plain ES modules, which also work unbundled.
+//!
 //! `extension/manifest.json` is the one manifest source, in its Chromium form;
 //! the Firefox manifest is derived from it here ([`firefox_manifest`]). Both
 //! directories are also written as deterministic zips (sorted entries, fixed
@@ -111,6 +116,13 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
         return Err(format!("two files would land at `{}` in the extension package", w[0].0));
     }
 
+    let mut common: Vec<(String, Vec<u8>)> = Vec::with_capacity(files.len());
+    for (rel, from) in &files {
+        common.push((rel.clone(), fs::read(from).map_err(|e| format!("read {}: {e}", from.display()))?));
+    }
+    let externals: Vec<&str> = bundles.iter().map(|(into, _, _)| *into).collect();
+    bundle_scripts(&mut common, &manifest, &externals)?;
+
     let firefox = serde_json::to_string_pretty(&firefox_manifest(&manifest)?)
         .map_err(|e| format!("firefox manifest: {e}"))?
         + "\n";
@@ -121,9 +133,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
             fs::remove_dir_all(&dir).map_err(|e| format!("clean {}: {e}", dir.display()))?;
         }
         let mut entries: Vec<(String, Vec<u8>)> = vec![("manifest.json".to_owned(), manifest_bytes)];
-        for (rel, from) in &files {
-            entries.push((rel.clone(), fs::read(from).map_err(|e| format!("read {}: {e}", from.display()))?));
-        }
+        entries.extend(common.iter().cloned());
         for (rel, bytes) in &entries {
             let to = dir.join(rel);
             if let Some(parent) = to.parent() {
@@ -139,6 +149,290 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
         out.push(p);
     }
     Ok(out)
+}
+
+/// Bundles each extension page's module scripts, and a module background, into
+/// one file each with esbuild (npm, `node_modules/.bin/esbuild`), so a page
+/// loads one script instead of a serial import waterfall of ES modules.
+///
+/// - Entries: every `<script type="module" src=…>` of every `.html` in the
+///   package, and `background.service_worker` when `background.type` is
+///   `"module"`. Each bundle replaces its entry file (same path, still an ES
+///   module), so the HTML and the manifest keep their references.
+/// - The WASM bundle directories (`externals`: `pkg/`, `pkg-seal/`) stay
+///   separate files: their glue finds its `.wasm` from `import.meta.url`.
+/// - The `<link rel="modulepreload">` hints to modules that were inlined are
+///   dropped. The modules themselves stay in the package (unused by its
+///   pages; the e2e tests import `lib/brokers.js` from an extension page).
+/// - The output is plain ES2022+ for the minimum browser versions, not
+///   minified (readable in a store review), with no eval or `new Function`
+///   (the MV3 CSP forbids both; the bundler adds neither).
+///
+/// `extension/` keeps its sources as ES modules that work unbundled.
+fn bundle_scripts(files: &mut Vec<(String, Vec<u8>)>, manifest: &Value, externals: &[&str]) -> Result<()> {
+    let mut entry_points: Vec<String> = Vec::new();
+    for (rel, bytes) in files.iter() {
+        if !rel.ends_with(".html") {
+            continue;
+        }
+        let html = String::from_utf8_lossy(bytes);
+        for tag in tags(&html, "script") {
+            let a = attrs(tag.text);
+            if attr(&a, "type") != Some("module") {
+                continue;
+            }
+            let Some(src) = attr(&a, "src") else { continue };
+            let target = resolve_href(rel, src)
+                .ok_or_else(|| format!("{rel}: module script `{src}` is not a file in the package"))?;
+            if !entry_points.contains(&target) {
+                entry_points.push(target);
+            }
+        }
+    }
+    if manifest["background"]["type"] == "module" {
+        if let Some(worker) = manifest["background"]["service_worker"].as_str() {
+            let worker = resolve_href("", worker).ok_or_else(|| format!("background `{worker}` is not a package path"))?;
+            if !entry_points.contains(&worker) {
+                entry_points.push(worker);
+            }
+        }
+    }
+    if entry_points.is_empty() {
+        return Ok(());
+    }
+    for e in &entry_points {
+        if !files.iter().any(|(rel, _)| rel == e) {
+            return Err(format!("`{e}` is loaded by the extension but not in the package"));
+        }
+    }
+    entry_points.sort();
+
+    let stage = std::env::temp_dir().join(format!(
+        "sealpost-ext-bundle-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
+    ));
+    let result = run_esbuild(&stage, files, &entry_points, manifest, externals);
+    let _ = fs::remove_dir_all(&stage);
+    let (outputs, inlined) = result?;
+
+    for (rel, bytes) in files.iter_mut() {
+        if let Some(out) = outputs.iter().find(|(e, _)| e == rel) {
+            *bytes = out.1.clone();
+        } else if rel.ends_with(".html") {
+            *bytes = drop_preloads(rel, &String::from_utf8_lossy(bytes), &inlined).into_bytes();
+        }
+    }
+    Ok(())
+}
+
+/// Runs esbuild on `entry_points` (package paths) in a staging copy of the
+/// package's scripts. Returns (entry, bundled bytes) and the inlined modules.
+fn run_esbuild(
+    stage: &Path,
+    files: &[(String, Vec<u8>)],
+    entry_points: &[String],
+    manifest: &Value,
+    externals: &[&str],
+) -> Result<(Vec<(String, Vec<u8>)>, Vec<String>)> {
+    let src = stage.join("src");
+    for (rel, bytes) in files {
+        if rel.ends_with(".js") || rel.ends_with(".mjs") {
+            let to = src.join(rel);
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(|e| format!("create {}: {e}", parent.display()))?;
+            }
+            fs::write(&to, bytes).map_err(|e| format!("write {}: {e}", to.display()))?;
+        }
+    }
+    let bin = ensure_esbuild()?;
+    let chrome = manifest["minimum_chrome_version"].as_str().unwrap_or("120");
+    let firefox = FIREFOX_MIN_VERSION.split('.').next().unwrap_or(FIREFOX_MIN_VERSION);
+    let mut cmd = std::process::Command::new(&bin);
+    cmd.current_dir(&src)
+        .args(entry_points)
+        .args([
+            "--bundle",
+            "--format=esm",
+            "--charset=utf8",
+            "--outbase=.",
+            "--outdir=../out",
+            "--metafile=../meta.json",
+            "--log-level=warning",
+            "--log-override:empty-import-meta=error",
+        ])
+        .arg(format!("--target=chrome{chrome},firefox{firefox}"));
+    for dir in externals {
+        cmd.arg(format!("--external:./{dir}/*"));
+    }
+    crate::run_cmd(&mut cmd)?;
+
+    let meta: Value = serde_json::from_str(&read_to_string(&stage.join("meta.json"))?)
+        .map_err(|e| format!("esbuild metafile: {e}"))?;
+    let inputs: Vec<String> = meta["inputs"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
+    for i in &inputs {
+        if externals.iter().any(|d| i.starts_with(&format!("{d}/"))) {
+            return Err(format!(
+                "`{i}` would be bundled into a page script: import a WASM bundle as `./{{pkg}}/…` from a top-level file"
+            ));
+        }
+    }
+    let mut outputs = Vec::new();
+    for e in entry_points {
+        let out = stage.join("out").join(e);
+        outputs.push((e.clone(), fs::read(&out).map_err(|err| format!("esbuild output {}: {err}", out.display()))?));
+        // Every import left in the bundle must name a file of the package.
+        let key = format!("../out/{e}");
+        for imp in meta["outputs"][&key]["imports"].as_array().into_iter().flatten() {
+            let path = imp["path"].as_str().unwrap_or_default();
+            let ok = resolve_href(e, path).is_some_and(|p| files.iter().any(|(rel, _)| *rel == p));
+            if !ok {
+                return Err(format!("bundled `{e}` imports `{path}`, which is not a file in the package"));
+            }
+        }
+    }
+    let inlined = inputs.into_iter().filter(|i| !entry_points.contains(i)).collect();
+    Ok((outputs, inlined))
+}
+
+/// `node_modules/.bin/esbuild` (npm devDependency, pinned in package.json); runs `npm ci` when missing.
+fn ensure_esbuild() -> Result<PathBuf> {
+    let bin = root().join("node_modules/.bin/esbuild");
+    if !bin.exists() {
+        crate::run_cmd(
+            std::process::Command::new("npm")
+                .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+                .current_dir(root()),
+        )?;
+    }
+    if bin.exists() { Ok(bin) } else { Err(format!("{} missing after npm ci", bin.display())) }
+}
+
+/// One start tag in an HTML text: where it is and its text without `<` and `>`.
+struct Tag<'a> {
+    start: usize,
+    end: usize,
+    text: &'a str,
+}
+
+/// Every start tag named `name` (ASCII case-insensitive) in `html`, skipping comments.
+fn tags<'a>(html: &'a str, name: &str) -> Vec<Tag<'a>> {
+    let mut out = Vec::new();
+    let lower = html.to_ascii_lowercase();
+    let mut i = 0;
+    while let Some(off) = lower[i..].find('<') {
+        let start = i + off;
+        if lower[start..].starts_with("<!--") {
+            i = lower[start..].find("-->").map_or(lower.len(), |e| start + e + 3);
+            continue;
+        }
+        let Some(len) = lower[start..].find('>') else { break };
+        let end = start + len + 1;
+        let inner = &html[start + 1..end - 1];
+        let tag_name = inner.split(|c: char| c.is_ascii_whitespace() || c == '/').next().unwrap_or_default();
+        if tag_name.eq_ignore_ascii_case(name) {
+            out.push(Tag { start, end, text: inner });
+        }
+        i = end;
+    }
+    out
+}
+
+/// The attributes of a start tag's text (`name a="1" b='2' c=3 d`), names lower-cased.
+fn attrs(tag: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let b = tag.as_bytes();
+    let mut i = b.iter().position(|c| c.is_ascii_whitespace()).unwrap_or(b.len());
+    while i < b.len() {
+        while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b'/') {
+            i += 1;
+        }
+        let ns = i;
+        while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'=' && b[i] != b'/' {
+            i += 1;
+        }
+        if ns == i {
+            break;
+        }
+        let name = tag[ns..i].to_ascii_lowercase();
+        let mut value = String::new();
+        if i < b.len() && b[i] == b'=' {
+            i += 1;
+            if i < b.len() && (b[i] == b'"' || b[i] == b'\'') {
+                let q = b[i];
+                let vs = i + 1;
+                i = vs + b[vs..].iter().position(|&c| c == q).unwrap_or(b.len() - vs);
+                value = tag[vs..i].to_owned();
+                i += 1;
+            } else {
+                let vs = i;
+                while i < b.len() && !b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                value = tag[vs..i].to_owned();
+            }
+        }
+        out.push((name, value));
+    }
+    out
+}
+
+fn attr<'a>(attrs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    attrs.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+}
+
+/// The package path that `href` names from the file `from` (a package path):
+/// `./a.js`, `../lib/b.js`, `/c.js`; `None` for a URL with a scheme, `//host`,
+/// or a path that leaves the package.
+fn resolve_href(from: &str, href: &str) -> Option<String> {
+    let href = href.split(['?', '#']).next().unwrap_or_default();
+    if href.is_empty() || href.starts_with("//") || href.contains(':') {
+        return None;
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    if !href.starts_with('/') {
+        parts.extend(from.split('/'));
+        parts.pop(); // the file name of `from`
+    }
+    for seg in href.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    if parts.is_empty() { None } else { Some(parts.join("/")) }
+}
+
+/// `html` without its `<link rel="modulepreload">` hints to modules in `gone`
+/// (a hint alone on its line goes with its line).
+fn drop_preloads(rel: &str, html: &str, gone: &[String]) -> String {
+    let mut cut: Vec<(usize, usize)> = Vec::new();
+    for tag in tags(html, "link") {
+        let a = attrs(tag.text);
+        let preload = attr(&a, "rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("modulepreload")));
+        let target = attr(&a, "href").and_then(|h| resolve_href(rel, h));
+        if !(preload && target.is_some_and(|t| gone.contains(&t))) {
+            continue;
+        }
+        let (mut s, mut e) = (tag.start, tag.end);
+        let line_start = html[..s].rfind('\n').map_or(0, |p| p + 1);
+        let line_end = html[e..].find('\n').map_or(html.len(), |p| e + p + 1);
+        if html[line_start..s].trim().is_empty() && html[e..line_end].trim().is_empty() {
+            (s, e) = (line_start, line_end);
+        }
+        cut.push((s, e));
+    }
+    let mut out = String::with_capacity(html.len());
+    let mut at = 0;
+    for (s, e) in cut {
+        out.push_str(&html[at..s]);
+        at = e;
+    }
+    out.push_str(&html[at..]);
+    out
 }
 
 /// The rules the packaging relies on, checked so a manifest edit cannot quietly
@@ -334,6 +628,65 @@ mod tests {
             json!(["none"])
         );
         assert_eq!(ff["permissions"], src["permissions"]);
+    }
+
+    #[test]
+    fn html_tags_and_attributes() {
+        let html = "<!-- <script src=no.js> -->\n<SCRIPT type=\"module\" src='a.js' async></script>\n<link rel=modulepreload href=\"lib/b.js\">";
+        let scripts = tags(html, "script");
+        assert_eq!(scripts.len(), 1);
+        let a = attrs(scripts[0].text);
+        assert_eq!(attr(&a, "type"), Some("module"));
+        assert_eq!(attr(&a, "src"), Some("a.js"));
+        assert_eq!(attr(&a, "async"), Some(""));
+        assert_eq!(attr(&attrs(tags(html, "link")[0].text), "href"), Some("lib/b.js"));
+    }
+
+    #[test]
+    fn hrefs_resolve_inside_the_package_only() {
+        assert_eq!(resolve_href("popup.html", "./lib/dom.js").as_deref(), Some("lib/dom.js"));
+        assert_eq!(resolve_href("lib/a.js", "../pkg/x.js?v=1").as_deref(), Some("pkg/x.js"));
+        assert_eq!(resolve_href("lib/a.js", "/popup.js").as_deref(), Some("popup.js"));
+        assert_eq!(resolve_href("popup.html", "../outside.js"), None);
+        assert_eq!(resolve_href("popup.html", "https://example.com/a.js"), None);
+        assert_eq!(resolve_href("popup.html", "//example.com/a.js"), None);
+    }
+
+    #[test]
+    fn preload_hints_to_inlined_modules_are_dropped() {
+        let html = "<head>\n<link rel=\"modulepreload\" href=\"lib/a.js\">\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>";
+        let out = drop_preloads("page.html", html, &["lib/a.js".to_owned()]);
+        assert_eq!(out, "<head>\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>");
+    }
+
+    /// The packaged pages load one bundled script each; nothing they load is missing.
+    #[test]
+    fn packaged_pages_load_bundled_scripts() {
+        if !root().join("node_modules/.bin/esbuild").exists()
+            || !root().join("dist/full/sealpost_wasm.js").exists()
+            || !root().join("dist/seal/sealpost_wasm.js").exists()
+        {
+            eprintln!("skipped: needs `npm ci` and the WASM bundles in dist/");
+            return;
+        }
+        let dist = std::env::temp_dir().join(format!("sealpost-xtask-ext-test-{}", std::process::id()));
+        for b in ["full", "seal"] {
+            fs::create_dir_all(dist.join(b)).unwrap();
+            for f in [format!("{STEM}.js"), format!("{STEM}_bg.wasm")] {
+                fs::copy(root().join("dist").join(b).join(&f), dist.join(b).join(&f)).unwrap();
+            }
+        }
+        let packages = package(&dist).unwrap();
+        for p in &packages {
+            for page in ["popup", "answer", "options"] {
+                let html = fs::read_to_string(p.dir.join(format!("{page}.html"))).unwrap();
+                assert!(!html.contains("lib/browser.js"), "{page}.html still hints at an inlined module");
+                let js = fs::read_to_string(p.dir.join(format!("{page}.js"))).unwrap();
+                assert!(!js.contains("from \"./lib/") && !js.contains("from \"./www/"), "{page}.js not bundled");
+                assert!(!js.contains("eval(") && !js.contains("new Function"), "{page}.js would break the CSP");
+            }
+        }
+        fs::remove_dir_all(&dist).unwrap();
     }
 
     #[test]
