@@ -15,6 +15,7 @@
 mod build;
 mod extension;
 mod interop;
+mod pg;
 mod run;
 mod test;
 
@@ -37,6 +38,8 @@ commands:
   run            build the seal bundle, start the broker on http://127.0.0.1:8080
   test           install what is missing, build everything, run every test suite
   bench          criterion benches and bench/*.mjs against the built bundles
+  with-pg      [--durable] -- CMD...: run CMD with SEALPOST_TEST_PG set to a throwaway
+               PostgreSQL cluster (PostgreSQL store tests by hand)
   compare-opt    build the seal bundle at opt-level z, s and 3; compare size and seal speed
 ";
 
@@ -53,6 +56,7 @@ fn main() -> ExitCode {
         "test" => test::cmd_test(rest),
         "bench" => test::cmd_bench(rest),
         "compare-opt" => build::cmd_compare_opt(rest),
+        "with-pg" => pg::cmd_with_pg(rest),
         "interop-open" => interop::cmd_open(rest),
         "interop-seal" => interop::cmd_seal(rest),
         "-h" | "--help" | "help" => {

@@ -103,10 +103,33 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
         run_cmd(cargo().args(["build", "--workspace", "--bins"]))
     });
 
-    // --- tests
+    // --- tests (the PostgreSQL store tests need a server: a throwaway cluster of our own)
+    let mut pg_cluster = None;
+    steps.run("setup: PostgreSQL cluster (initdb in a temp dir)", || {
+        pg_cluster = Some(crate::pg::PgCluster::start(false)?);
+        Ok(())
+    });
+    let mut env = env;
+    if let Some(c) = &pg_cluster {
+        env.push((crate::pg::ENV, c.url().into()));
+    }
     steps.run("cargo test --workspace --all-features --no-fail-fast", || {
         run_cmd(cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]).envs(env.clone()))
     });
+    if pg_cluster.is_some() {
+        // The broker's conformance and exactly-once suites again, every broker on PostgreSQL.
+        steps.run("broker conformance + exactly-once on PostgreSQL", || {
+            run_cmd(
+                cargo()
+                    .args(["test", "-p", "sealpost-broker", "--test", "conformance", "--test", "delivery", "--no-fail-fast"])
+                    .args(["--", "--skip", "crash_safety", "--skip", "no_secret_at_rest"])
+                    .env("SEALPOST_TEST_BACKEND", "postgres")
+                    .envs(env.clone()),
+            )
+        });
+    } else {
+        steps.skip("broker conformance + exactly-once on PostgreSQL", "no PostgreSQL cluster");
+    }
     if bundles {
         steps.run("node --test tests/node/", || node_tests(&root.join("tests/node"), false, &env));
         steps.run("pytest -q tests/python", || {
@@ -128,6 +151,7 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     } else {
         steps.skip("node --test --test-concurrency=1 tests/e2e/", "build failed");
     }
+    drop(pg_cluster);
     steps.summary()
 }
 
@@ -203,7 +227,7 @@ fn is_root() -> bool {
 }
 
 /// `apt-get update` then `apt-get install` of Debian packages (sudo when not root).
-fn apt_install(packages: &[&str]) -> Result<()> {
+pub(crate) fn apt_install(packages: &[&str]) -> Result<()> {
     let apt = |args: &[&str]| {
         let mut cmd = if is_root() {
             Command::new("apt-get")

@@ -318,8 +318,8 @@ async fn decline_all(c: &impl GenericClient, column: &str, value: &str, now: i64
 
 /// Insert with the open-session cap in one statement: `(bumped, inserted)`.
 const INSERT_SESSION: &str = "
-WITH cap AS (SELECT coalesce(sum(n), 0) AS open FROM open_counts),
-     bump AS (UPDATE open_counts SET n = n + 1 WHERE shard = $15 AND (SELECT open FROM cap) < $16 RETURNING 1),
+WITH cap AS (SELECT coalesce(sum(n), 0)::BIGINT AS open FROM open_counts),
+     bump AS (UPDATE open_counts SET n = n + 1 WHERE shard = $15::INTEGER AND (SELECT open FROM cap) < $16::BIGINT RETURNING 1),
      ins AS (
         INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
                               inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id)

@@ -12,6 +12,15 @@ use std::time::Duration;
 
 use sealpost_core::keys::{AgentPrivateKey, KeyBits};
 
+#[cfg(feature = "postgres")]
+pub mod pg;
+
+/// Whether brokers started by [`Broker::start`] use PostgreSQL
+/// (`SEALPOST_TEST_BACKEND=postgres`, with `SEALPOST_TEST_PG` naming the server).
+pub fn on_postgres() -> bool {
+    std::env::var("SEALPOST_TEST_BACKEND").is_ok_and(|v| v == "postgres")
+}
+
 pub const CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 /// A 1024-bit RSA key (too small).
 pub const RSA_1024: &str = "MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQDlDlvCz1plBTJ5rkQoGL6oj8GtqIZiZub5uKcNzAuxONqQXbwJ1R26/wEi0VwAe+pOjLvxZTu7gcJB0QhVgBA/777Gmy3ukYwfiZVpsOWCBYZn0sGL6JeS0fah9k2ThfcEqBlgRBbtATZWy1QUEQbrHFBupkybOiT9BsOHnEuLSQIDAQAB";
@@ -68,8 +77,18 @@ impl Broker {
 
     /// Like [`Self::start`], run through `wrapper` (e.g. `["prlimit", "--nofile=256:256", "--"]`).
     pub fn start_wrapped(dir: &Path, wrapper: &[&str], args: &[&str]) -> Self {
+        #[allow(unused_mut)]
+        let mut db = dir.join("data").join("sealpost.db");
+        #[cfg(feature = "postgres")]
+        if on_postgres() {
+            db = PathBuf::from(pg::database_for_dir(dir));
+        }
+        Self::start_db(dir, db, wrapper, args)
+    }
+
+    /// Start on database `db` (a SQLite path or a PostgreSQL URL), logging to `dir`.
+    pub fn start_db(dir: &Path, db: PathBuf, wrapper: &[&str], args: &[&str]) -> Self {
         static RUN: AtomicU32 = AtomicU32::new(0);
-        let db = dir.join("data").join("sealpost.db");
         let log = dir.join(format!("broker-{}.log", RUN.fetch_add(1, Ordering::SeqCst)));
         let log_file = std::fs::File::create(&log).unwrap();
         let bin = env!("CARGO_BIN_EXE_sealpost-broker");
