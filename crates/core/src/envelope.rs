@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
@@ -189,34 +188,85 @@ impl Credentials {
         Ok(())
     }
 
-    /// Serialize to JSON in zeroizing memory.
+    /// Serialize to JSON in zeroizing memory: one compact object, members in
+    /// name order, strings escaped as `serde_json` escapes them.
     pub fn to_json(&self) -> Result<Zeroizing<Vec<u8>>, EnvelopeError> {
         self.validate()?;
         // First pass counts the exact JSON length so the real buffer never
         // reallocates (a reallocation would leave an unzeroized copy behind).
-        let mut counter = CountingSink(0);
-        serde_json::to_writer(&mut counter, &self.0)
-            .map_err(|_| EnvelopeError::CredentialsInvalid("not serializable"))?;
-        if counter.0 > MAX_CREDENTIALS_BYTES {
+        let mut counter = 0usize;
+        json::object(&mut counter, self.iter());
+        if counter > MAX_CREDENTIALS_BYTES {
             return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
         }
-        let mut out = Zeroizing::new(Vec::with_capacity(counter.0));
-        serde_json::to_writer(&mut *out, &self.0)
-            .map_err(|_| EnvelopeError::CredentialsInvalid("not serializable"))?;
+        let mut out = Zeroizing::new(Vec::with_capacity(counter));
+        json::object(&mut *out, self.iter());
         Ok(out)
     }
 }
 
-/// An `io::Write` that only counts bytes.
-struct CountingSink(usize);
-
-impl std::io::Write for CountingSink {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 = self.0.saturating_add(buf.len());
-        Ok(buf.len())
+/// The little JSON writing sealing needs (objects of strings), by hand: the
+/// seal-only WASM bundle carries no `serde_json`. Opening still parses with
+/// `serde_json`.
+mod json {
+    /// Where JSON goes: a buffer, or a byte counter.
+    pub(super) trait JsonOut {
+        fn put(&mut self, bytes: &[u8]);
     }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
+    impl JsonOut for Vec<u8> {
+        fn put(&mut self, bytes: &[u8]) {
+            self.extend_from_slice(bytes);
+        }
+    }
+    impl JsonOut for usize {
+        fn put(&mut self, bytes: &[u8]) {
+            *self = self.saturating_add(bytes.len());
+        }
+    }
+
+    /// A JSON string, escaped as `serde_json` does: `"` `\` and the short forms
+    /// `\b \f \n \r \t`, other control characters as `\u00xx`, the rest verbatim.
+    pub(super) fn string(out: &mut impl JsonOut, s: &str) {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        out.put(b"\"");
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let short = match b {
+                b'"' => b'"',
+                b'\\' => b'\\',
+                0x08 => b'b',
+                0x0c => b'f',
+                b'\n' => b'n',
+                b'\r' => b'r',
+                b'\t' => b't',
+                0..=0x1f => 0,
+                _ => continue,
+            };
+            out.put(bytes.get(start..i).unwrap_or_default());
+            start = i + 1;
+            if short == 0 {
+                out.put(&[b'\\', b'u', b'0', b'0', HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
+            } else {
+                out.put(&[b'\\', short]);
+            }
+        }
+        out.put(bytes.get(start..).unwrap_or_default());
+        out.put(b"\"");
+    }
+
+    /// `{"name":"value",...}` in the given order.
+    pub(super) fn object<'a>(out: &mut impl JsonOut, members: impl IntoIterator<Item = (&'a str, &'a str)>) {
+        out.put(b"{");
+        for (i, (name, value)) in members.into_iter().enumerate() {
+            if i > 0 {
+                out.put(b",");
+            }
+            string(out, name);
+            out.put(b":");
+            string(out, value);
+        }
+        out.put(b"}");
     }
 }
 
@@ -246,7 +296,9 @@ fn from_json_object<'a, T: Deserialize<'a>>(bytes: &'a [u8], what: &'static str)
 }
 
 /// The JSON inside the LinkAuth `ciphertext` (before the outer base64).
-#[derive(Serialize, Deserialize)]
+/// Written by [`seal`] by hand; read by [`open`].
+#[cfg(feature = "keygen")]
+#[derive(Deserialize)]
 struct Inner {
     wrapped_key: String,
     iv: String,
@@ -260,31 +312,28 @@ pub fn seal(recipient: &AgentPublicKey, credentials: &Credentials) -> Result<Str
     let (cek, iv) = primitives::fresh_key_and_iv()?;
     let ct = primitives::aes256gcm_encrypt(&cek, &iv, &plaintext, b"")?;
     let wrapped = primitives::rsa_oaep_sha256_encrypt(recipient, &cek[..], b"")?;
-    let inner = Inner {
-        wrapped_key: b64::STD.encode(wrapped),
-        iv: b64::STD.encode(iv),
-        ciphertext: b64::STD.encode(ct),
-    };
-    let json = serde_json::to_vec(&inner).map_err(|_| EnvelopeError::Malformed("encoding"))?;
-    Ok(b64::STD.encode(json))
+    let (wrapped, iv, ct) = (b64::std(&wrapped), b64::std(&iv), b64::std(&ct));
+    let mut json = Vec::new();
+    json::object(&mut json, [("wrapped_key", wrapped.as_str()), ("iv", &iv), ("ciphertext", &ct)]);
+    Ok(b64::std(&json))
 }
 
-/// The protected header of a Sealpost JWE envelope.
-#[derive(Serialize, Deserialize)]
+/// The protected header of a Sealpost JWE envelope, as read by [`open_jwe`]
+/// ([`seal_jwe`] writes `{"alg","enc","kid","sid"}` by hand).
+#[cfg(feature = "keygen")]
+#[derive(Deserialize)]
 struct JweHeader {
     alg: String,
     enc: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
+    #[allow(dead_code)]
     kid: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     sid: Option<String>,
-    // Read only when opening (feature `keygen`), to refuse compressed or
-    // critical-extension envelopes.
-    #[serde(default, skip_serializing)]
-    #[cfg_attr(not(feature = "keygen"), allow(dead_code))]
+    // Read to refuse compressed or critical-extension envelopes.
+    #[serde(default)]
     zip: Option<serde_json::Value>,
-    #[serde(default, skip_serializing)]
-    #[cfg_attr(not(feature = "keygen"), allow(dead_code))]
+    #[serde(default)]
     crit: Option<serde_json::Value>,
 }
 
@@ -300,27 +349,15 @@ pub fn seal_jwe(
         return Err(EnvelopeError::InputTooLarge("session id"));
     }
     let plaintext = credentials.to_json()?;
-    let header = JweHeader {
-        alg: "RSA-OAEP-256".into(),
-        enc: "A256GCM".into(),
-        kid: Some(recipient.fingerprint().long()),
-        sid: Some(session_id.into()),
-        zip: None,
-        crit: None,
-    };
-    let header_json = serde_json::to_vec(&header).map_err(|_| EnvelopeError::Malformed("encoding"))?;
-    let header_b64 = b64::URL.encode(header_json);
+    let kid = recipient.fingerprint().long();
+    let mut header_json = Vec::new();
+    json::object(&mut header_json, [("alg", "RSA-OAEP-256"), ("enc", "A256GCM"), ("kid", &kid), ("sid", session_id)]);
+    let header_b64 = b64::url(&header_json);
     let (cek, iv) = primitives::fresh_key_and_iv()?;
     let mut ct = primitives::aes256gcm_encrypt(&cek, &iv, &plaintext, header_b64.as_bytes())?;
     let tag = ct.split_off(ct.len().saturating_sub(primitives::TAG_LEN));
     let wrapped = primitives::rsa_oaep_sha256_encrypt(recipient, &cek[..], b"")?;
-    let parts = [
-        header_b64,
-        b64::URL.encode(wrapped),
-        b64::URL.encode(iv),
-        b64::URL.encode(ct),
-        b64::URL.encode(tag),
-    ];
+    let parts = [header_b64, b64::url(&wrapped), b64::url(&iv), b64::url(&ct), b64::url(&tag)];
     Ok(parts.join("."))
 }
 
@@ -357,9 +394,7 @@ pub fn open_jwe(
     if parts.len() != 5 {
         return Err(EnvelopeError::Malformed("a JWE compact serialization has 5 parts"));
     }
-    let decode = |s: &str, what: &'static str| {
-        b64::URL.decode(s).map_err(|_| EnvelopeError::Malformed(what))
-    };
+    let decode = |s: &str, what: &'static str| b64::decode_url(s).ok_or(EnvelopeError::Malformed(what));
     let header_json = decode(parts[0], "JWE header base64url")?;
     let header: JweHeader = from_json_object(&header_json, "JWE header JSON")?;
     if header.alg != "RSA-OAEP-256" {
@@ -435,8 +470,9 @@ fn check_envelope_len(s: &str) -> Result<(), EnvelopeError> {
 pub mod primitives {
     use aes_gcm::aead::{AeadInOut, KeyInit};
     use aes_gcm::{Aes256Gcm, Nonce};
+    #[cfg(feature = "keygen")]
     use rsa::Oaep;
-    use sha2::Sha256;
+    use sha2::{Digest, Sha256};
     use zeroize::Zeroizing;
 
     use super::EnvelopeError;
@@ -464,17 +500,56 @@ pub mod primitives {
         Ok((key, iv))
     }
 
-    /// RSA-OAEP with SHA-256 as hash and MGF1 hash.
+    /// RSA-OAEP with SHA-256 as hash and MGF1 hash (RFC 8017, 7.1.1), with a
+    /// fresh random seed.
     pub fn rsa_oaep_sha256_encrypt(
         key: &AgentPublicKey,
         message: &[u8],
         label: &[u8],
     ) -> Result<Vec<u8>, EnvelopeError> {
-        check_rng()?;
-        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
-        key.rsa()
-            .encrypt(&mut rng, Oaep::<Sha256>::new_with_label(label), message)
-            .map_err(|_| EnvelopeError::InputTooLarge("message too long for RSA-OAEP"))
+        let mut seed = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut seed[..]).map_err(|_| EnvelopeError::RandomUnavailable)?;
+        rsa_oaep_sha256_encrypt_with_seed(key, message, label, &seed)
+    }
+
+    /// [`rsa_oaep_sha256_encrypt`] with the OAEP seed given: for known-answer
+    /// tests only (a fixed seed makes encryption deterministic).
+    #[doc(hidden)]
+    pub fn rsa_oaep_sha256_encrypt_with_seed(
+        key: &AgentPublicKey,
+        message: &[u8],
+        label: &[u8],
+        seed: &[u8; 32],
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        let n = key.modulus();
+        let k = n.len();
+        if message.len() + 2 * 32 + 2 > k {
+            return Err(EnvelopeError::InputTooLarge("message too long for RSA-OAEP"));
+        }
+        // EM = 0x00 || maskedSeed (32) || maskedDB (k - 33),
+        // DB = SHA-256(label) || 0x00.. || 0x01 || message.
+        let mut em = Zeroizing::new(vec![0u8; k]);
+        let (seed_part, db) = em.get_mut(1..).unwrap_or_default().split_at_mut(32);
+        let db_len = db.len();
+        db.get_mut(..32).unwrap_or_default().copy_from_slice(&Sha256::digest(label));
+        if let Some(tail) = db.get_mut(db_len - message.len() - 1..) {
+            if let Some((one, rest)) = tail.split_first_mut() {
+                *one = 1;
+                rest.copy_from_slice(message);
+            }
+        }
+        seed_part.copy_from_slice(seed);
+        mgf1_xor(db, seed_part);
+        mgf1_xor(seed_part, db);
+        Ok(super::rsa_public::pow_65537(n, &em))
+    }
+
+    /// `out ^= MGF1-SHA-256(seed)` over `out.len()` bytes.
+    fn mgf1_xor(out: &mut [u8], seed: &[u8]) {
+        for (counter, chunk) in (0u32..).zip(out.chunks_mut(32)) {
+            let mask = Sha256::new().chain_update(seed).chain_update(counter.to_be_bytes()).finalize();
+            chunk.iter_mut().zip(mask.iter()).for_each(|(o, m)| *o ^= m);
+        }
     }
 
     /// RSA-OAEP with SHA-256 as hash and MGF1 hash, blinded, constant-time arithmetic.
@@ -533,6 +608,151 @@ pub mod primitives {
     }
 }
 
+/// The RSA public-key operation `x^65537 mod n` for sealing: Montgomery
+/// multiplication over 32-bit limbs (the native 32x32->64 product in WASM),
+/// constant-time in `x` (the OAEP block, which holds the content key): no
+/// branch or memory index depends on it. Only the modulus (public) steers the
+/// precomputation of `R^2 mod n`.
+mod rsa_public {
+    use zeroize::Zeroizing;
+
+    /// Little-endian 32-bit limbs of a big-endian byte string, `limbs` long.
+    fn to_limbs(be: &[u8], limbs: usize) -> Vec<u32> {
+        let mut out = vec![0u32; limbs];
+        for (i, &b) in be.iter().rev().enumerate() {
+            if let Some(l) = out.get_mut(i / 4) {
+                *l |= u32::from(b) << (8 * (i % 4));
+            }
+        }
+        out
+    }
+
+    /// `a * b * R^-1 mod n` (R = 2^(32 L)), for `a, b < n`, into `out`.
+    /// `t` is scratch of L + 2 limbs.
+    fn mont_mul(out: &mut [u32], a: &[u32], b: &[u32], n: &[u32], n0inv: u32, t: &mut [u32]) {
+        let l = n.len();
+        t.fill(0);
+        let (Some(&n0), true) = (n.first(), t.len() == l + 2) else { return };
+        for &bi in b {
+            // t += a * bi
+            let mut carry = 0u64;
+            for (tj, &aj) in t.iter_mut().zip(a) {
+                let s = u64::from(*tj) + u64::from(aj) * u64::from(bi) + carry;
+                *tj = s as u32;
+                carry = s >> 32;
+            }
+            let (low, high) = t.split_at_mut(l);
+            let s = u64::from(high[0]) + carry;
+            high[0] = s as u32;
+            high[1] = (s >> 32) as u32;
+            // t = (t + m n) / 2^32, with m making the low limb vanish.
+            let m = low[0].wrapping_mul(n0inv);
+            let mut carry = (u64::from(low[0]) + u64::from(m) * u64::from(n0)) >> 32;
+            for j in 1..l {
+                let s = u64::from(low[j]) + u64::from(m) * u64::from(n[j]) + carry;
+                low[j - 1] = s as u32;
+                carry = s >> 32;
+            }
+            let s = u64::from(high[0]) + carry;
+            low[l - 1] = s as u32;
+            high[0] = high[1] + (s >> 32) as u32;
+            high[1] = 0;
+        }
+        // t < 2n: subtract n, keep the difference unless it went negative (masked).
+        let mut borrow = 0u32;
+        for ((o, &tj), &nj) in out.iter_mut().zip(t.iter()).zip(n) {
+            let (d, b1) = tj.overflowing_sub(nj);
+            let (d, b2) = d.overflowing_sub(borrow);
+            *o = d;
+            borrow = u32::from(b1 | b2);
+        }
+        // Keep t when it was below n: top limb zero and a final borrow.
+        let keep_t = 0u32.wrapping_sub(borrow & u32::from(t[l] == 0));
+        for (o, &tj) in out.iter_mut().zip(t.iter()) {
+            *o = (*o & !keep_t) | (tj & keep_t);
+        }
+    }
+
+    /// `w = w * 2^32 mod d` for `w < d`, `d` normalized (top bit set). Depends
+    /// on `w` and `d`, both derived from the public modulus only.
+    fn shift_limb_mod(w: &mut Vec<u32>, d: &[u32]) {
+        let l = d.len();
+        let (Some(&d_top), Some(&w_top), Some(&w_next)) = (d.last(), w.last(), w.get(l.wrapping_sub(2))) else { return };
+        let estimate = (u64::from(w_top) << 32 | u64::from(w_next)) / u64::from(d_top);
+        let q = estimate.min(u64::from(u32::MAX));
+        // u = w * 2^32 (L + 1 limbs): the top limb leaves `w`, a zero comes in.
+        w.insert(0, 0);
+        let mut top = i64::from(w.pop().unwrap_or(0));
+        let (mut carry, mut borrow) = (0u64, 0u32);
+        for (wj, &dj) in w.iter_mut().zip(d) {
+            let p = q * u64::from(dj) + carry;
+            carry = p >> 32;
+            let (x, b1) = wj.overflowing_sub(p as u32);
+            let (x, b2) = x.overflowing_sub(borrow);
+            *wj = x;
+            borrow = u32::from(b1 | b2);
+        }
+        top -= carry as i64 + i64::from(borrow);
+        // The estimate is at most 2 too large for a normalized divisor.
+        while top < 0 {
+            let mut c = 0u64;
+            for (wj, &dj) in w.iter_mut().zip(d) {
+                let s = u64::from(*wj) + u64::from(dj) + c;
+                *wj = s as u32;
+                c = s >> 32;
+            }
+            top += c as i64;
+        }
+    }
+
+    /// `x^65537 mod n` as `n.len()` big-endian bytes, for `x < n`; `n` odd,
+    /// big-endian without leading zeros, at least 64 bits.
+    pub(super) fn pow_65537(n_be: &[u8], x_be: &[u8]) -> Vec<u8> {
+        let k = n_be.len();
+        let l = k.div_ceil(4);
+        let n = to_limbs(n_be, l);
+        let x = Zeroizing::new(to_limbs(x_be, l));
+        // -n^-1 mod 2^32 by Newton's iteration (n odd).
+        let n0 = n.first().copied().unwrap_or(1);
+        let mut inv = 1u32;
+        for _ in 0..5 {
+            inv = inv.wrapping_mul(2u32.wrapping_sub(n0.wrapping_mul(inv)));
+        }
+        let n0inv = inv.wrapping_neg();
+        // R^2 mod n: 2^sh shifted up 2L limbs modulo n << sh, then back down.
+        let sh = n.last().map_or(0, |t| t.leading_zeros());
+        let d: Vec<u32> = (0..l)
+            .map(|i| n[i] << sh | if sh == 0 || i == 0 { 0 } else { n[i - 1] >> (32 - sh) })
+            .collect();
+        let mut r2 = vec![0u32; l];
+        r2[0] = 1 << sh;
+        for _ in 0..2 * l {
+            shift_limb_mod(&mut r2, &d);
+        }
+        if sh > 0 {
+            for i in 0..l {
+                let next = r2.get(i + 1).map_or(0, |h| h << (32 - sh));
+                r2[i] = r2[i] >> sh | next;
+            }
+        }
+        // y = x R, squared 16 times (x^65536 R), times x (x^65537).
+        let mut t = Zeroizing::new(vec![0u32; l + 2]);
+        let mut y = Zeroizing::new(vec![0u32; l]);
+        let mut z = Zeroizing::new(vec![0u32; l]);
+        mont_mul(&mut y, &x, &r2, &n, n0inv, &mut t);
+        for _ in 0..16 {
+            mont_mul(&mut z, &y, &y, &n, n0inv, &mut t);
+            core::mem::swap(&mut y, &mut z);
+        }
+        mont_mul(&mut z, &y, &x, &n, n0inv, &mut t);
+        let mut out = vec![0u8; k];
+        for (i, o) in out.iter_mut().rev().enumerate() {
+            *o = (z[i / 4] >> (8 * (i % 4))) as u8;
+        }
+        out
+    }
+}
+
 #[cfg(all(test, feature = "keygen"))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -560,6 +780,36 @@ mod tests {
         let jwe = seal_jwe(sk.public_key(), &creds(), "abc").unwrap();
         assert_eq!(open_jwe(&sk, &jwe, "abc").unwrap(), creds());
         assert_eq!(open_jwe(&sk, &jwe, "abd").unwrap_err(), EnvelopeError::SessionMismatch);
+    }
+
+    /// The hand-written RSA-OAEP against the `rsa` crate's decryption, at modulus
+    /// sizes that are not a whole number of 32-bit limbs (the Wycheproof keys all are).
+    #[test]
+    fn rsa_oaep_odd_sizes_open_with_the_rsa_crate() {
+        use rsa::Oaep;
+        use sha2::Sha256;
+        let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
+        for bits in [2049usize, 2056, 2081, 2110] {
+            let sk = rsa::RsaPrivateKey::new(&mut rng, bits).unwrap();
+            let key = AgentPrivateKey::from_rsa(sk).unwrap();
+            assert_eq!(key.public_key().bits(), bits);
+            for len in [0usize, 1, 32, 190] {
+                let msg: Vec<u8> = (0..len).map(|i| (i * 7 + bits) as u8).collect();
+                let ct = primitives::rsa_oaep_sha256_encrypt(key.public_key(), &msg, b"label").unwrap();
+                assert_eq!(ct.len(), bits.div_ceil(8));
+                let pt = key.rsa().decrypt(Oaep::<Sha256>::new_with_label(&b"label"[..]), &ct).unwrap();
+                assert_eq!(pt, msg, "{bits} bits, {len} bytes");
+            }
+        }
+    }
+
+    #[test]
+    fn json_matches_serde_json() {
+        let mut c = creds();
+        c.insert("ctl", "\u{0}\u{1f}\u{7f}\u{8}\u{c}\t\r\\/\u{2028}");
+        let ours = c.to_json().unwrap();
+        assert_eq!(ours.as_slice(), serde_json::to_vec(&c).unwrap().as_slice());
+        assert_eq!(Credentials::from_json(&ours).unwrap(), c);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use rsa::traits::PublicKeyParts;
+#[cfg(any(feature = "keygen", feature = "jwt"))]
 use rsa::{BoxedUint, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
@@ -105,10 +105,9 @@ impl Fingerprint {
 
     /// SSH-style long form: `SHA256:` + unpadded standard base64 of the digest.
     pub fn long(&self) -> String {
-        use base64::Engine;
         let mut s = String::with_capacity(7 + 43);
         s.push_str("SHA256:");
-        s.push_str(&b64::STD_NO_PAD.encode(self.0));
+        s.push_str(&b64::std_no_pad(&self.0));
         s
     }
 
@@ -140,9 +139,17 @@ impl fmt::Display for Fingerprint {
 }
 
 /// An agent's RSA public key, validated: rsaEncryption, 2048..=8192 bits, e = 65537.
+///
+/// Sealing uses the modulus through [`crate::envelope::primitives`] (a small
+/// public-key-only RSA-OAEP); the `rsa` crate's key is only built where the agent
+/// side or the JWT engine is compiled in (features `keygen`, `jwt`), so the
+/// seal-only WASM bundle carries no general big-number library.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AgentPublicKey {
+    #[cfg(any(feature = "keygen", feature = "jwt"))]
     key: RsaPublicKey,
+    /// Big-endian modulus without leading zero bytes.
+    n: Vec<u8>,
     /// Canonical DER SubjectPublicKeyInfo (what the fingerprint is computed over).
     spki: Vec<u8>,
 }
@@ -195,29 +202,47 @@ impl AgentPublicKey {
     }
 
     /// Parse DER SubjectPublicKeyInfo bytes.
+    ///
+    /// `SEQUENCE { SEQUENCE { OID, parameters }, BIT STRING }` in strict DER. For
+    /// rsaEncryption the parameters must be NULL (RFC 3279) or absent (as openssl
+    /// accepts); the key is then the same key, with the same canonical SPKI.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, KeyError> {
-        use spki::der::Decode;
+        const MALFORMED: KeyError = KeyError::Malformed("not a DER SubjectPublicKeyInfo");
         if der.len() > MAX_KEY_INPUT {
             return Err(KeyError::InputTooLarge);
         }
-        let info = spki::SubjectPublicKeyInfoRef::from_der(der)
-            .map_err(|_| KeyError::Malformed("not a DER SubjectPublicKeyInfo"))?;
-        if info.algorithm.oid.as_bytes() != RSA_ENCRYPTION_OID {
+        let mut outer = Der(der);
+        let mut info = Der(outer.read(SEQUENCE).ok_or(MALFORMED)?);
+        let mut algorithm = Der(info.read(SEQUENCE).ok_or(MALFORMED)?);
+        let bit_string = info.read(BIT_STRING).ok_or(MALFORMED)?;
+        let oid = algorithm.read(OID).ok_or(MALFORMED)?;
+        let params = if algorithm.0.is_empty() { None } else { Some(algorithm.read_any().ok_or(MALFORMED)?) };
+        if !(outer.0.is_empty() && info.0.is_empty() && algorithm.0.is_empty()) {
+            return Err(MALFORMED);
+        }
+        if oid != RSA_ENCRYPTION_OID {
             return Err(KeyError::NotRsa);
         }
-        let bits = info
-            .subject_public_key
-            .as_bytes()
-            .ok_or(KeyError::Malformed("public key bit string has unused bits"))?;
+        if params.is_some_and(|p| p != (NULL, &[][..])) {
+            return Err(KeyError::Malformed("rsaEncryption parameters must be NULL"));
+        }
+        let Some((0, bits)) = bit_string.split_first() else {
+            return Err(KeyError::Malformed("public key bit string has unused bits"));
+        };
         Self::from_pkcs1_der(bits)
     }
 
-    /// Parse a DER PKCS#1 `RSAPublicKey`.
+    /// Parse a DER PKCS#1 `RSAPublicKey` (`SEQUENCE { INTEGER n, INTEGER e }`).
     pub fn from_pkcs1_der(der: &[u8]) -> Result<Self, KeyError> {
-        use pkcs1::der::Decode;
-        let parsed = pkcs1::RsaPublicKeyRef::from_der(der)
-            .map_err(|_| KeyError::Malformed("not a DER RSAPublicKey"))?;
-        Self::from_components(parsed.modulus.as_bytes(), parsed.public_exponent.as_bytes())
+        const MALFORMED: KeyError = KeyError::Malformed("not a DER RSAPublicKey");
+        let mut outer = Der(der);
+        let mut seq = Der(outer.read(SEQUENCE).ok_or(MALFORMED)?);
+        let n = seq.uint().ok_or(MALFORMED)?;
+        let e = seq.uint().ok_or(MALFORMED)?;
+        if !(outer.0.is_empty() && seq.0.is_empty()) {
+            return Err(MALFORMED);
+        }
+        Self::from_components(n, e)
     }
 
     /// Parse an RSA JWK (`{"kty":"RSA","n":...,"e":...}`). Private members, if
@@ -264,25 +289,29 @@ impl AgentPublicKey {
         if n.last().is_none_or(|b| b & 1 == 0) {
             return Err(KeyError::Malformed("RSA modulus is even"));
         }
-        let n_uint = BoxedUint::from_be_slice(n, (n.len() * 8) as u32)
-            .map_err(|_| KeyError::Malformed("RSA modulus"))?;
-        let e_uint = BoxedUint::from_be_slice(e, 32).map_err(|_| KeyError::BadExponent)?;
-        let key = RsaPublicKey::new_with_size_limits(n_uint, e_uint, MIN_KEY_BITS..=MAX_KEY_BITS)
-            .map_err(|_| KeyError::Malformed("RSA public key rejected"))?;
-        Self::from_rsa(key)
+        #[cfg(any(feature = "keygen", feature = "jwt"))]
+        let key = {
+            let n_uint = BoxedUint::from_be_slice(n, (n.len() * 8) as u32)
+                .map_err(|_| KeyError::Malformed("RSA modulus"))?;
+            let e_uint = BoxedUint::from_be_slice(e, 32).map_err(|_| KeyError::BadExponent)?;
+            RsaPublicKey::new_with_size_limits(n_uint, e_uint, MIN_KEY_BITS..=MAX_KEY_BITS)
+                .map_err(|_| KeyError::Malformed("RSA public key rejected"))?
+        };
+        Ok(AgentPublicKey {
+            #[cfg(any(feature = "keygen", feature = "jwt"))]
+            key,
+            n: n.to_vec(),
+            spki: encode_spki(n),
+        })
     }
 
     /// Wrap an `rsa` public key after applying the checks.
+    #[cfg(any(feature = "keygen", feature = "jwt"))]
     pub fn from_rsa_checked(key: RsaPublicKey) -> Result<Self, KeyError> {
+        use rsa::traits::PublicKeyParts;
         let n = key.n_bytes();
         let e = key.e_bytes();
         Self::from_components(&n, &e)
-    }
-
-    fn from_rsa(key: RsaPublicKey) -> Result<Self, KeyError> {
-        use rsa::pkcs8::EncodePublicKey;
-        let spki = key.to_public_key_der().map_err(|_| KeyError::Encoding)?.into_vec();
-        Ok(AgentPublicKey { key, spki })
     }
 
     /// Canonical DER SubjectPublicKeyInfo.
@@ -292,8 +321,7 @@ impl AgentPublicKey {
 
     /// The wire form: standard base64 (padded) of the DER SPKI.
     pub fn to_wire(&self) -> String {
-        use base64::Engine;
-        b64::STD.encode(&self.spki)
+        b64::std(&self.spki)
     }
 
     /// PEM `PUBLIC KEY` form.
@@ -304,7 +332,12 @@ impl AgentPublicKey {
 
     /// Modulus size in bits.
     pub fn bits(&self) -> usize {
-        self.key.n().bits_vartime() as usize
+        self.n.first().map_or(0, |top| self.n.len() * 8 - top.leading_zeros() as usize)
+    }
+
+    /// Big-endian modulus, without leading zero bytes.
+    pub fn modulus(&self) -> &[u8] {
+        &self.n
     }
 
     /// The Sealpost key fingerprint.
@@ -313,6 +346,7 @@ impl AgentPublicKey {
     }
 
     /// The underlying `rsa` key (for signature verification in the JWT engine).
+    #[cfg(any(feature = "keygen", feature = "jwt"))]
     pub fn rsa(&self) -> &RsaPublicKey {
         &self.key
     }
@@ -344,6 +378,106 @@ fn decode_pem(input: &str) -> Result<(String, Vec<u8>), KeyError> {
     }
     let der = b64::decode_any(body).ok_or(MALFORMED)?;
     Ok((label.to_string(), der))
+}
+
+const SEQUENCE: u8 = 0x30;
+const BIT_STRING: u8 = 0x03;
+const OID: u8 = 0x06;
+const NULL: u8 = 0x05;
+const INTEGER: u8 = 0x02;
+
+/// A strict DER reader for the few structures an agent key comes in: definite
+/// lengths in their shortest form, single-byte tags, minimal non-negative INTEGERs.
+struct Der<'a>(&'a [u8]);
+
+impl<'a> Der<'a> {
+    /// The next element, whatever its tag: `(tag, contents)`.
+    fn read_any(&mut self) -> Option<(u8, &'a [u8])> {
+        let (&tag, rest) = self.0.split_first()?;
+        if tag & 0x1f == 0x1f {
+            return None;
+        }
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = match first {
+            0..=0x7f => (usize::from(first), rest),
+            0x81 => match rest.split_first()? {
+                (&l, rest) if l >= 0x80 => (usize::from(l), rest),
+                _ => return None,
+            },
+            0x82 => match rest {
+                [hi, lo, rest @ ..] if *hi != 0 => (usize::from(*hi) << 8 | usize::from(*lo), rest),
+                _ => return None,
+            },
+            // Indefinite lengths, and lengths beyond any accepted key.
+            _ => return None,
+        };
+        let (contents, rest) = rest.split_at_checked(len)?;
+        self.0 = rest;
+        Some((tag, contents))
+    }
+
+    /// The contents of the next element, which must have tag `tag`.
+    fn read(&mut self, tag: u8) -> Option<&'a [u8]> {
+        match self.read_any()? {
+            (t, contents) if t == tag => Some(contents),
+            _ => None,
+        }
+    }
+
+    /// A non-negative INTEGER in minimal form, as big-endian bytes without the sign byte.
+    fn uint(&mut self) -> Option<&'a [u8]> {
+        match self.read(INTEGER)? {
+            [] => None,
+            [0, next, ..] if next & 0x80 == 0 => None,
+            [0, magnitude @ ..] => Some(magnitude),
+            [first, ..] if first & 0x80 != 0 => None,
+            bytes => Some(bytes),
+        }
+    }
+}
+
+/// Appends a DER tag and length.
+fn der_header(out: &mut Vec<u8>, tag: u8, len: usize) {
+    out.push(tag);
+    match len {
+        0..=0x7f => out.push(len as u8),
+        0x80..=0xff => out.extend_from_slice(&[0x81, len as u8]),
+        _ => out.extend_from_slice(&[0x82, (len >> 8) as u8, len as u8]),
+    }
+}
+
+/// Length of a DER element with `len` content bytes.
+fn der_len(len: usize) -> usize {
+    len + match len {
+        0..=0x7f => 2,
+        0x80..=0xff => 3,
+        _ => 4,
+    }
+}
+
+/// The canonical SPKI of the RSA key with modulus `n` (no leading zeros, at most
+/// 8192 bits) and exponent 65537: `SEQUENCE { SEQUENCE { rsaEncryption, NULL },
+/// BIT STRING { RSAPublicKey } }`, as openssl and the `rsa` crate write it.
+fn encode_spki(n: &[u8]) -> Vec<u8> {
+    const ALGORITHM: &[u8] = &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+    const EXPONENT: &[u8] = &[0x02, 0x03, 0x01, 0x00, 0x01];
+    let sign = usize::from(n.first().is_some_and(|b| b & 0x80 != 0));
+    let rsa_key = der_len(sign + n.len()) + EXPONENT.len();
+    let bit_string = 1 + der_len(rsa_key);
+    let info = ALGORITHM.len() + der_len(bit_string);
+    let mut out = Vec::with_capacity(der_len(info));
+    der_header(&mut out, SEQUENCE, info);
+    out.extend_from_slice(ALGORITHM);
+    der_header(&mut out, BIT_STRING, bit_string);
+    out.push(0);
+    der_header(&mut out, SEQUENCE, rsa_key);
+    der_header(&mut out, INTEGER, sign + n.len());
+    if sign == 1 {
+        out.push(0);
+    }
+    out.extend_from_slice(n);
+    out.extend_from_slice(EXPONENT);
+    out
 }
 
 fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
