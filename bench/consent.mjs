@@ -19,7 +19,9 @@
 // only when it cannot run at all).
 //
 //   cargo xtask build --only seal && cargo build -p sealpost-broker
-//   node bench/consent.mjs [--runs 15] [--warmup 2] [--json]
+//   node bench/consent.mjs [--runs 15] [--warmup 2] [--www DIR] [--json]
+//   (--www: bench another version of the page directory, e.g. an older
+//   commit's `git archive <rev> www | tar -x -C /tmp/old`)
 //   (SEALPOST_BROKER_BIN=target/release/sealpost-broker to bench a release broker)
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir, loadavg, cpus } from "node:os";
@@ -31,14 +33,15 @@ import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
 import { BROKER_BIN, CHROMIUM, WWW_DIR, requireBuilt, requireSealBundle } from "../tests/e2e/lib/env.mjs";
 
 function parseArgs(argv) {
-  const opts = { runs: 15, warmup: 2, json: false };
+  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
     else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
     else if (a === "--json") opts.json = true;
+    else if (a === "--www") opts.www = argv[++i];
     else if (a === "-h" || a === "--help") {
-      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--json]");
+      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--json]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -113,7 +116,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   // The page directory as it is, plus the static page, in a temporary copy.
   const www = await mkdtemp(join(tmpdir(), "sealpost-bench-www-"));
-  await cp(WWW_DIR, www, { recursive: true });
+  await cp(opts.www, www, { recursive: true });
   await writeFile(
     join(www, STATIC_HTML),
     '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>static</title>\n' +
