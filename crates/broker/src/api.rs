@@ -60,6 +60,12 @@ fn store_failed(e: StoreError) -> ApiError {
             "This inbox holds too many pending requests.",
         ),
         StoreError::NoInbox => ApiError::bad_request("ERR_INBOX_NOT_FOUND", "The inbox does not exist."),
+        StoreError::Unsupported(what) => ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "ERR_NOT_SUPPORTED",
+            "Not Implemented",
+            format!("This broker's storage backend does not support {what}."),
+        ),
         StoreError::SenderInvalid => sender_invalid(),
         StoreError::SenderQuota => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,

@@ -213,6 +213,14 @@ fn seal(public_key: &str, envelope_kind: EnvelopeKind, session_id: &str, creds: 
 }
 
 fn failed(e: StoreError) -> ApiError {
+    if let StoreError::Unsupported(what) = e {
+        return ApiError::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "ERR_NOT_SUPPORTED",
+            "Not Implemented",
+            format!("This broker's storage backend does not support {what}."),
+        );
+    }
     tracing::error!(error = %e, "storage failure");
     ApiError::internal()
 }

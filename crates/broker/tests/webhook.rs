@@ -179,3 +179,21 @@ fn relay_wakes_a_callback_too() {
     assert!(text.contains(&format!("\"session_id\":\"{}\"", created["session_id"].as_str().unwrap())), "{text}");
     std::io::Write::write_all(&mut conn, b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").unwrap();
 }
+
+#[test]
+fn jwe_session_gets_a_jwe_bound_to_its_id() {
+    let dir = TempDir::new("wh-jwe");
+    let b = Broker::start(&dir.0, &["--poll-interval", "0"]);
+    let (path, created) = webhook_session(&b, serde_json::json!({"enable_webhook": true, "envelope": "jwe"}));
+    let r = post(&b, &path, &[("Content-Type", "application/octet-stream")], &[0xde, 0xad, 0xbe, 0xef]);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let ready = poll(&b, &created);
+    assert_eq!(ready["algorithm"], envelope::ALG_JWE);
+    let sid = created["session_id"].as_str().unwrap();
+    let jwe = ready["ciphertext"].as_str().unwrap();
+    let opened = envelope::open_jwe(agent_key(), jwe, sid).expect("opens for its own session");
+    assert_eq!(opened.get("body"), Some("3q2+7w=="));
+    assert_eq!(opened.get("body_encoding"), Some("base64"));
+    assert_eq!(opened.get("content_type"), Some("application/octet-stream"));
+    assert!(envelope::open_jwe(agent_key(), jwe, &"0".repeat(64)).is_err(), "bound to the session id");
+}
