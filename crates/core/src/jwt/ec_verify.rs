@@ -4,8 +4,9 @@
 //! crate does it with a fresh wNAF per call: 256 (384) point doublings plus the
 //! additions. Here both bases have a fixed-base table of signed radix-16
 //! multiples spaced eight bits apart (`d·2^(8j)·P` for `d` in 1..=8, in affine
-//! form), so the product is a sum of about 4·(bytes+1) mixed additions and four
-//! doublings, with no doubling chain. The table for `G` is made once per
+//! form; for `G` a wider one, signed radix 2^7), so the product is a sum of
+//! about 2·(bytes+1) + bits/7 mixed additions and four doublings, with no
+//! doubling chain. The table for `G` is made once per
 //! process; the table for a public key is made on its **second** use and kept
 //! in a small per-thread cache (most recently used keys, public points only),
 //! so a key used once costs what it did before, and one issuer's key checking
@@ -26,7 +27,7 @@ use super::verify::SigFailure;
 const MAX_KEYS: usize = 8;
 
 macro_rules! curve {
-    ($m:ident, $c:ident, $hash:ty, $bytes:expr) => {
+    ($m:ident, $c:ident, $hash:ty, $bytes:expr, $gw:expr) => {
         pub(super) mod $m {
             use std::cell::RefCell;
             use std::rc::Rc;
@@ -96,29 +97,100 @@ macro_rules! curve {
                 d
             }
 
-            fn generator() -> &'static Table {
-                static G: OnceLock<Table> = OnceLock::new();
-                G.get_or_init(|| Table::new(ProjectivePoint::GENERATOR))
+            /// Bits per window of the generator's table.
+            const GW: usize = $gw;
+            /// Its windows: every bit of a scalar and a free top bit for the carry.
+            const G_WINDOWS: usize = (8 * $bytes + 1) / GW + 1;
+            /// Entries per window: `1..=2^(GW-1)` times the window's base.
+            const G_ENTRIES: usize = 1 << (GW - 1);
+
+            /// `d·2^(GW·j)·G` for `d` in `1..=2^(GW-1)`: one addition per
+            /// `GW` bits instead of one per four (made once per process, on
+            /// the first verification that uses tables).
+            struct GTable(Vec<AffinePoint>);
+
+            impl GTable {
+                fn new() -> Self {
+                    const CHUNK: usize = 256;
+                    let mut out = Vec::with_capacity(G_WINDOWS * G_ENTRIES);
+                    let mut chunk = [ProjectivePoint::IDENTITY; CHUNK];
+                    let mut filled = 0;
+                    let mut base = ProjectivePoint::GENERATOR;
+                    for _ in 0..G_WINDOWS {
+                        let mut acc = base;
+                        for k in 0..G_ENTRIES {
+                            if k > 0 {
+                                acc += &base;
+                            }
+                            chunk[filled] = acc;
+                            filled += 1;
+                            if filled == CHUNK {
+                                out.extend_from_slice(&ProjectivePoint::batch_normalize(&chunk));
+                                filled = 0;
+                            }
+                        }
+                        for _ in 0..GW {
+                            base = base.double();
+                        }
+                    }
+                    out.extend(chunk[..filled].iter().map(ProjectivePoint::to_affine));
+                    Self(out)
+                }
+
+                /// Signed radix-2^GW digits of `k`, each in `-2^(GW-1)..2^(GW-1)`.
+                fn digits(k: &Scalar) -> [i16; G_WINDOWS] {
+                    let bytes = k.to_bytes();
+                    let bit = |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
+                    let mut d = [0i16; G_WINDOWS];
+                    let mut carry = 0i16;
+                    for (w, dw) in d.iter_mut().enumerate() {
+                        let mut v = carry;
+                        for i in 0..GW {
+                            v += i16::from(bit(w * GW + i)) << i;
+                        }
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+                        let half = G_ENTRIES as i16;
+                        carry = i16::from(v >= half);
+                        *dw = v - 2 * half * carry;
+                    }
+                    d
+                }
+
+                fn add_digit(&self, acc: &mut ProjectivePoint, w: usize, d: i16) {
+                    let i = w * G_ENTRIES + usize::from(d.unsigned_abs());
+                    match (d.signum(), self.0.get(i.wrapping_sub(1))) {
+                        (1, Some(p)) => *acc += p,
+                        (-1, Some(p)) => *acc += &(-*p),
+                        _ => {}
+                    }
+                }
+            }
+
+            fn generator() -> &'static GTable {
+                static G: OnceLock<GTable> = OnceLock::new();
+                G.get_or_init(GTable::new)
             }
 
             /// `a·G + b·Q` from the two tables.
             fn lincomb(q: &Table, a: &Scalar, b: &Scalar) -> ProjectivePoint {
-                let g = generator();
-                let (da, db) = (digits(a), digits(b));
+                let db = digits(b);
                 let mut even = ProjectivePoint::IDENTITY;
                 let mut odd = ProjectivePoint::IDENTITY;
                 for w in 0..WINDOWS {
-                    g.add_digit(&mut even, w, da[2 * w]);
                     q.add_digit(&mut even, w, db[2 * w]);
                     if 2 * w + 1 < DIGITS {
-                        g.add_digit(&mut odd, w, da[2 * w + 1]);
                         q.add_digit(&mut odd, w, db[2 * w + 1]);
                     }
                 }
                 for _ in 0..4 {
                     odd = odd.double();
                 }
-                even + odd
+                let mut acc = even + odd;
+                let g = generator();
+                for (w, &d) in GTable::digits(a).iter().enumerate() {
+                    g.add_digit(&mut acc, w, d);
+                }
+                acc
             }
 
             /// The ECDSA check with `q`, the table of the public key.
@@ -185,8 +257,9 @@ macro_rules! curve {
     };
 }
 
-curve!(p256v, p256, sha2::Sha256, 32);
-curve!(p384v, p384, sha2::Sha384, 48);
+// Generator windows: 7 bits for P-256 (about 160 KB), 5 for the rarer P-384 (about 130 KB).
+curve!(p256v, p256, sha2::Sha256, 32, 7);
+curve!(p384v, p384, sha2::Sha384, 48, 5);
 
 #[cfg(test)]
 mod tests {

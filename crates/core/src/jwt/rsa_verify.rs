@@ -33,8 +33,6 @@ fn mac(t: Word, a: Word, b: Word, c: Word) -> (Word, Word) {
 /// dedicated squaring: separate product then reduction (SOS), where the
 /// squaring computes each cross product once, about 3/4 of the word
 /// products of a general multiplication. Variable-time: public values only.
-/// (Plain index loops: the size-optimised WASM build does not inline the
-/// iterator adaptors, and these loops are the whole cost of an RSA verify.)
 struct Mont<'a> {
     m: &'a [Word],
     /// `-m^-1 mod 2^W`.
@@ -48,114 +46,83 @@ impl<'a> Mont<'a> {
         Self { m, n0, t: vec![0; 2 * m.len() + 1] }
     }
 
-    /// `t = a·b` (`a`, `b` of `n` words).
+    /// `t = a·b`.
     fn mul(&mut self, a: &[Word], b: &[Word]) {
         let n = self.m.len();
-        let (a, b, t) = (&a[..n], &b[..n], &mut self.t[..2 * n + 1]);
-        t.fill(0);
-        let mut i = 0;
-        while i < n {
-            let ai = a[i];
+        self.t.fill(0);
+        for (i, &ai) in a.iter().enumerate() {
             let mut c = 0;
-            let mut j = 0;
-            while j < n {
-                (t[i + j], c) = mac(t[i + j], ai, b[j], c);
-                j += 1;
+            for (tj, &bj) in self.t[i..i + n].iter_mut().zip(b) {
+                (*tj, c) = mac(*tj, ai, bj, c);
             }
-            t[i + n] = c;
-            i += 1;
+            self.t[i + n] = c;
         }
     }
 
     /// `t = a²`.
     fn sqr(&mut self, a: &[Word]) {
         let n = self.m.len();
-        let (a, t) = (&a[..n], &mut self.t[..2 * n + 1]);
-        t.fill(0);
-        let mut i = 0;
-        while i < n {
-            let ai = a[i];
+        self.t.fill(0);
+        for (i, &ai) in a.iter().enumerate() {
             let mut c = 0;
-            let mut j = i + 1;
-            while j < n {
-                (t[i + j], c) = mac(t[i + j], ai, a[j], c);
-                j += 1;
+            for (tj, &aj) in self.t[2 * i + 1..i + n].iter_mut().zip(&a[i + 1..]) {
+                (*tj, c) = mac(*tj, ai, aj, c);
             }
-            t[i + n] = c;
-            i += 1;
+            self.t[i + n] = c;
         }
         let mut top = 0;
-        let mut k = 0;
-        while k < 2 * n {
-            let next = t[k] >> (Word::BITS - 1);
-            t[k] = (t[k] << 1) | top;
+        for x in &mut self.t[..2 * n] {
+            let next = *x >> (Word::BITS - 1);
+            *x = (*x << 1) | top;
             top = next;
-            k += 1;
         }
         let mut c: WideWord = 0;
-        let mut i = 0;
-        while i < n {
-            let sq = WideWord::from(a[i]) * WideWord::from(a[i]);
+        for (i, &ai) in a.iter().enumerate() {
+            let sq = WideWord::from(ai) * WideWord::from(ai);
             #[allow(clippy::cast_possible_truncation)]
             {
-                let lo = WideWord::from(t[2 * i]) + WideWord::from(sq as Word) + c;
-                t[2 * i] = lo as Word;
-                let hi = WideWord::from(t[2 * i + 1]) + (sq >> Word::BITS) + (lo >> Word::BITS);
-                t[2 * i + 1] = hi as Word;
+                let lo = WideWord::from(self.t[2 * i]) + WideWord::from(sq as Word) + c;
+                self.t[2 * i] = lo as Word;
+                let hi = WideWord::from(self.t[2 * i + 1]) + (sq >> Word::BITS) + (lo >> Word::BITS);
+                self.t[2 * i + 1] = hi as Word;
                 c = hi >> Word::BITS;
             }
-            i += 1;
         }
     }
 
     /// `out = t·R^-1 mod m`, for `t < m·R`.
     fn redc(&mut self, out: &mut [Word]) {
         let n = self.m.len();
-        let (m, t, out) = (&self.m[..n], &mut self.t[..2 * n + 1], &mut out[..n]);
+        let t = &mut self.t;
         t[2 * n] = 0;
-        let mut i = 0;
-        while i < n {
+        for i in 0..n {
             let u = t[i].wrapping_mul(self.n0);
             let mut c = 0;
-            let mut j = 0;
-            while j < n {
-                (t[i + j], c) = mac(t[i + j], u, m[j], c);
-                j += 1;
+            for (tj, &mj) in t[i..i + n].iter_mut().zip(self.m) {
+                (*tj, c) = mac(*tj, u, mj, c);
             }
-            let mut k = i + n;
-            while c != 0 && k <= 2 * n {
-                let (s, o) = t[k].overflowing_add(c);
-                t[k] = s;
-                c = Word::from(o);
-                k += 1;
-            }
-            i += 1;
-        }
-        // t/R < 2m: at most one subtraction.
-        let mut ge = t[2 * n] != 0;
-        if !ge {
-            ge = true; // equal counts as >=
-            let mut k = n;
-            while k > 0 {
-                k -= 1;
-                if t[n + k] != m[k] {
-                    ge = t[n + k] > m[k];
+            for tk in &mut t[i + n..] {
+                if c == 0 {
                     break;
                 }
+                let (s, o) = tk.overflowing_add(c);
+                *tk = s;
+                c = Word::from(o);
             }
         }
+        // t/R < 2m: at most one subtraction.
+        let hi = &t[n..2 * n];
+        let ge = t[2 * n] != 0 || hi.iter().rev().zip(self.m.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b);
         if ge {
             let mut borrow = false;
-            let mut k = 0;
-            while k < n {
-                let (d1, b1) = t[n + k].overflowing_sub(m[k]);
+            for ((o, &h), &mj) in out.iter_mut().zip(hi).zip(self.m) {
+                let (d1, b1) = h.overflowing_sub(mj);
                 let (d2, b2) = d1.overflowing_sub(Word::from(borrow));
-                out[k] = d2;
+                *o = d2;
                 borrow = b1 || b2;
-                k += 1;
             }
         } else {
-            out.copy_from_slice(&t[n..2 * n]);
+            out.copy_from_slice(hi);
         }
     }
 }
@@ -201,10 +168,7 @@ fn public_op(key: &RsaPublicKey, sig: &[u8]) -> Option<Vec<u8>> {
     mont.t.fill(0);
     mont.t[..m.len()].copy_from_slice(&acc);
     mont.redc(&mut acc);
-    let mut m_bytes = Vec::with_capacity(acc.len() * size_of::<Word>());
-    for w in acc.iter().rev() {
-        m_bytes.extend_from_slice(&w.to_be_bytes());
-    }
+    let m_bytes: Vec<u8> = acc.iter().rev().flat_map(|w| w.to_be_bytes()).collect();
     // As wide as n's precision (whole words); keep the low k bytes.
     let skip = m_bytes.len().checked_sub(k)?;
     if m_bytes.iter().take(skip).any(|&b| b != 0) {
