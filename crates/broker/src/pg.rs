@@ -32,7 +32,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::store::{
-    Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionId, SessionView, Store, StoreError, Transition,
+    CallbackJob, Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionExtras, SessionId, SessionView, Store,
+    StoreError, Transition, WebhookTarget,
 };
 use crate::util::{TokenHash, hashes_equal};
 
@@ -46,9 +47,10 @@ const MIGRATION_LOCK: i64 = 0x7365_616c_706f_7374;
 const RATE_ROW_TTL_S: i64 = 3600;
 
 /// Schema migrations: (version, SQL). Append only; never edit a released one.
-const MIGRATIONS: &[(i32, &str)] = &[(
-    1,
-    "
+const MIGRATIONS: &[(i32, &str)] = &[
+    (
+        1,
+        "
 CREATE TABLE sessions (
     id           BYTEA PRIMARY KEY,
     code         TEXT,
@@ -104,10 +106,31 @@ CREATE UNLOGGED TABLE rate_limits (
 );
 CREATE INDEX rate_limits_window ON rate_limits (window_start);
 ",
-)];
+    ),
+    (
+        2,
+        // Callbacks and webhook relay (issue 14; the SQLite store's schema 3).
+        "
+ALTER TABLE sessions ADD COLUMN callback_url TEXT, ADD COLUMN callback_secret TEXT, ADD COLUMN webhook_hash BYTEA;
+CREATE TABLE callback_outbox (
+    delivery_id TEXT PRIMARY KEY,
+    session_id  BYTEA NOT NULL,
+    url         TEXT NOT NULL,
+    secret      TEXT NOT NULL,
+    ciphertext  TEXT NOT NULL,
+    algorithm   TEXT NOT NULL,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    next_at     BIGINT NOT NULL,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    expires_at  BIGINT NOT NULL
+);
+CREATE INDEX callback_outbox_due ON callback_outbox (next_at);
+",
+    ),
+];
 
 /// Latest schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// A database failure as text without any value of the request.
 fn db_err(e: &tokio_postgres::Error) -> StoreError {
@@ -316,20 +339,50 @@ async fn decline_all(c: &impl GenericClient, column: &str, value: &str, now: i64
     Ok(c.query_one(&stmt, &[&value, &now, &shard()]).await?.get(0))
 }
 
+/// `-> ready` in one statement with everything it implies: the envelope row,
+/// the callback queued in the outbox (with the secret moved off the session
+/// row), so a crash leaves all of it or none. `$1` id, `$2` algorithm, `$4`
+/// ciphertext; `set` adds assignments, `guard` is the state check. Answers the
+/// number of sessions moved (0 or 1).
+fn ready_sql(set: &str, guard: &str) -> String {
+    format!(
+        "WITH m AS (
+            UPDATE sessions s SET state = 'ready', algorithm = $2, callback_secret = NULL{set}
+            FROM (SELECT id, callback_secret AS secret FROM sessions WHERE id = $1 FOR UPDATE) o
+            WHERE s.id = o.id AND {guard}
+            RETURNING s.id, s.algorithm, s.callback_url, o.secret, s.expires_at),
+          e AS (INSERT INTO envelopes (session_id, ciphertext) SELECT id, $4::TEXT FROM m RETURNING 1),
+          q AS (INSERT INTO callback_outbox (delivery_id, session_id, url, secret, ciphertext, algorithm,
+                                             attempts, next_at, lease_until, expires_at)
+                SELECT gen_random_uuid()::TEXT, id, callback_url, secret, $4::TEXT, coalesce(algorithm, ''), 0, 0, 0, expires_at
+                FROM m WHERE callback_url IS NOT NULL AND secret IS NOT NULL)
+        SELECT count(*) FROM e"
+    )
+}
+
 /// Insert with the open-session cap in one statement: `(bumped, inserted)`.
 const INSERT_SESSION: &str = "
 WITH cap AS (SELECT coalesce(sum(n), 0)::BIGINT AS open FROM open_counts),
      bump AS (UPDATE open_counts SET n = n + 1 WHERE shard = $15::INTEGER AND (SELECT open FROM cap) < $16::BIGINT RETURNING 1),
      ins AS (
         INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
-                              inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id)
+                              inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id,
+                              callback_url, callback_secret, webhook_hash)
         SELECT $1::BYTEA, $2::TEXT, 'pending', $3::TEXT, $4::TEXT, $5::TEXT, $6::TEXT, $7::TEXT, $8::TEXT,
-               $9::TEXT, $10::BYTEA, $11::BIGINT, $12::BIGINT, $13::BIGINT, $14::TEXT
+               $9::TEXT, $10::BYTEA, $11::BIGINT, $12::BIGINT, $13::BIGINT, $14::TEXT,
+               $17::TEXT, $18::TEXT, $19::BYTEA
         FROM bump
         ON CONFLICT (id) DO NOTHING RETURNING 1)
 SELECT (SELECT count(*) FROM bump), (SELECT count(*) FROM ins)";
 
-async fn insert_session(c: &impl GenericClient, s: &NewSession, fields: &str, caps: Caps, target: Option<&(String, String)>) -> Result<(), StoreError> {
+async fn insert_session(
+    c: &impl GenericClient,
+    s: &NewSession,
+    fields: &str,
+    caps: Caps,
+    target: Option<&(String, String)>,
+    extras: &SessionExtras,
+) -> Result<(), StoreError> {
     let stmt = c.prepare_cached(INSERT_SESSION).await?;
     let code = target.map(|_| s.code.as_str());
     let inbox = target.map(|(i, _)| i.as_str());
@@ -337,7 +390,9 @@ async fn insert_session(c: &impl GenericClient, s: &NewSession, fields: &str, ca
     let interval = to_i64(s.interval);
     let max_open = to_i64(caps.max_open);
     let sh = shard();
-    let params: [&(dyn ToSql + Sync); 16] = [
+    let (callback_url, callback_secret) = extras.callback.as_ref().map(|(u, k)| (u.as_str(), k.as_str())).unzip();
+    let webhook_hash = extras.webhook_hash.as_ref().map(|h| &h[..]);
+    let params: [&(dyn ToSql + Sync); 19] = [
         &&s.id[..],
         &code,
         &s.public_key,
@@ -354,6 +409,9 @@ async fn insert_session(c: &impl GenericClient, s: &NewSession, fields: &str, ca
         &sender,
         &sh,
         &max_open,
+        &callback_url,
+        &callback_secret,
+        &webhook_hash,
     ];
     let row = c.query_one(&stmt, &params).await?;
     let (bumped, inserted): (i64, i64) = (row.get(0), row.get(1));
@@ -371,10 +429,14 @@ async fn insert_session(c: &impl GenericClient, s: &NewSession, fields: &str, ca
 
 impl Store for PgStore {
     async fn create_session(&self, s: NewSession, caps: Caps) -> Result<(), StoreError> {
+        self.create_session_ext(s, caps, SessionExtras::default()).await
+    }
+
+    async fn create_session_ext(&self, s: NewSession, caps: Caps, extras: SessionExtras) -> Result<(), StoreError> {
         let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
         let mut client = self.client().await?;
         let Some(cred) = s.sender else {
-            return insert_session(&client, &s, &fields, caps, None).await;
+            return insert_session(&client, &s, &fields, caps, None, &extras).await;
         };
         // Inbox requests: the inbox row lock makes the per-inbox and per-sender caps exact.
         let txn = client.transaction().await?;
@@ -403,7 +465,7 @@ impl Store for PgStore {
             return Err(StoreError::InboxFull);
         }
         let target = (inbox, sender_id);
-        insert_session(&txn, &s, &fields, caps, Some(&target)).await?;
+        insert_session(&txn, &s, &fields, caps, Some(&target), &extras).await?;
         let stmt = txn.prepare_cached("UPDATE senders SET sent = sent + 1, last_used_at = $2 WHERE id = $1").await?;
         txn.execute(&stmt, &[&target.1, &s.created_at]).await?;
         txn.commit().await?;
@@ -510,15 +572,13 @@ impl Store for PgStore {
             _ => return Ok(Transition::Forbidden),
         }
         // State and envelope in one statement: a crash leaves both or neither.
-        let stmt = c
-            .prepare_cached(
-                "WITH m AS (UPDATE sessions SET state = 'ready', algorithm = $2
-                            WHERE id = $1 AND state = 'confirmed' AND connect_hash = $3 RETURNING id)
-                 INSERT INTO envelopes (session_id, ciphertext) SELECT id, $4::TEXT FROM m RETURNING 1",
-            )
-            .await?;
-        let moved = c.query_opt(&stmt, &[&&id[..], &algorithm, &&connect_hash[..], &ciphertext]).await?;
-        Ok(if moved.is_some() { Transition::Done } else { Transition::Conflict })
+        let sql = ready_sql("", "s.state = 'confirmed' AND s.connect_hash = $3 AND s.expires_at > $5");
+        let stmt = c.prepare_cached(&sql).await?;
+        let moved: i64 = c.query_one(&stmt, &[&&id[..], &algorithm, &&connect_hash[..], &ciphertext, &now]).await?.get(0);
+        if moved > 0 {
+            return Ok(Transition::Done);
+        }
+        classify_miss(&c, &id, now).await
     }
 
     async fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> Result<(), StoreError> {
@@ -720,6 +780,104 @@ impl Store for PgStore {
             .await?;
         c.execute(&stmt, &[&now]).await?;
         Ok(removed)
+    }
+
+    async fn webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> Result<WebhookTarget, StoreError> {
+        let c = self.client().await?;
+        let stmt = c
+            .prepare_cached("SELECT state, webhook_hash, expires_at, public_key, envelope FROM sessions WHERE id = $1")
+            .await?;
+        let Some(r) = c.query_opt(&stmt, &[&&id[..]]).await? else {
+            return Ok(WebhookTarget::NotFound);
+        };
+        let state: String = r.try_get(0)?;
+        let stored: Option<Vec<u8>> = r.try_get(1)?;
+        let expires_at: i64 = r.try_get(2)?;
+        if expires_at <= now || state == "declined" {
+            return Ok(WebhookTarget::NotFound);
+        }
+        let Some(stored) = stored else {
+            return Ok(WebhookTarget::NotEnabled);
+        };
+        if !hashes_equal(&stored, &token_hash) {
+            return Ok(WebhookTarget::Forbidden);
+        }
+        if state != "pending" && state != "confirmed" {
+            return Ok(WebhookTarget::Conflict);
+        }
+        let envelope: String = r.try_get(4)?;
+        Ok(WebhookTarget::Open { public_key: r.try_get(3)?, envelope: EnvelopeKind::parse(&envelope).ok_or(StoreError::Corrupt)? })
+    }
+
+    async fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+        let c = self.client().await?;
+        let stmt = c.prepare_cached("SELECT state, webhook_hash, expires_at FROM sessions WHERE id = $1").await?;
+        let Some(r) = c.query_opt(&stmt, &[&&id[..]]).await? else {
+            return Ok(Transition::NotFound);
+        };
+        let state: String = r.try_get(0)?;
+        let stored: Option<Vec<u8>> = r.try_get(1)?;
+        let expires_at: i64 = r.try_get(2)?;
+        if expires_at <= now || state == "declined" {
+            return Ok(Transition::NotFound);
+        }
+        match stored {
+            Some(h) if hashes_equal(&h, &token_hash) => {}
+            _ => return Ok(Transition::Forbidden),
+        }
+        let sql = ready_sql(", connect_hash = NULL", "s.state IN ('pending','confirmed') AND s.expires_at > $5 AND s.webhook_hash = $3");
+        let stmt = c.prepare_cached(&sql).await?;
+        let moved: i64 = c.query_one(&stmt, &[&&id[..], &algorithm, &&token_hash[..], &ciphertext, &now]).await?.get(0);
+        if moved > 0 {
+            return Ok(Transition::Done);
+        }
+        classify_miss(&c, &id, now).await
+    }
+
+    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<CallbackJob>, StoreError> {
+        let c = self.client().await?;
+        let stmt = c.prepare_cached("DELETE FROM callback_outbox WHERE expires_at <= $1").await?;
+        c.execute(&stmt, &[&now]).await?;
+        // SKIP LOCKED: instances claiming at once get disjoint rows.
+        let stmt = c
+            .prepare_cached(
+                "UPDATE callback_outbox SET lease_until = $2, attempts = attempts + 1
+                 WHERE delivery_id IN (SELECT delivery_id FROM callback_outbox
+                                       WHERE next_at <= $1 AND lease_until <= $1
+                                       ORDER BY next_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+                 RETURNING delivery_id, session_id, url, secret, ciphertext, algorithm, attempts",
+            )
+            .await?;
+        let rows = c.query(&stmt, &[&now, &now.saturating_add(lease_ms), &i64::from(limit)]).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let session_id: Vec<u8> = r.try_get(1)?;
+            let attempts: i32 = r.try_get(6)?;
+            out.push(CallbackJob {
+                delivery_id: r.try_get(0)?,
+                session_id: session_id.try_into().map_err(|_| StoreError::Corrupt)?,
+                url: r.try_get(2)?,
+                secret: r.try_get(3)?,
+                ciphertext: r.try_get(4)?,
+                algorithm: r.try_get(5)?,
+                attempts: u32::try_from(attempts).unwrap_or(0),
+            });
+        }
+        Ok(out)
+    }
+
+    async fn callback_finished(&self, delivery_id: String) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        let stmt = c.prepare_cached("DELETE FROM callback_outbox WHERE delivery_id = $1").await?;
+        c.execute(&stmt, &[&delivery_id]).await?;
+        Ok(())
+    }
+
+    async fn callback_retry(&self, delivery_id: String, next_at: i64) -> Result<(), StoreError> {
+        let c = self.client().await?;
+        let stmt = c.prepare_cached("UPDATE callback_outbox SET next_at = $2, lease_until = 0 WHERE delivery_id = $1").await?;
+        c.execute(&stmt, &[&delivery_id, &next_at]).await?;
+        Ok(())
     }
 
     async fn shared_limit(&self, key: [u8; 16], limit: u32, window_secs: u32, now_s: i64) -> Result<Option<bool>, StoreError> {
