@@ -301,3 +301,35 @@ fn another_process_finishes_a_delivery_after_a_crash() {
     assert_eq!(rx.seen().len(), 2, "delivered once by the second process");
     assert!(b.log_text().contains("callback delivered"), "{}", b.log_text());
 }
+
+#[test]
+fn https_callbacks_speak_tls_and_a_failed_handshake_is_retried() {
+    // A production broker allowed to call 127.0.0.1: an https callback to a
+    // listener that is not a TLS server. The broker must open with a TLS
+    // ClientHello (record type 0x16), never plaintext, and retry after the
+    // handshake fails.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let first_bytes = Arc::new(Mutex::new(Vec::new()));
+    let fb = first_bytes.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            stream.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut byte = [0u8; 1];
+            if stream.read_exact(&mut byte).is_ok() {
+                fb.lock().unwrap().push(byte[0]);
+            }
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+        }
+    });
+    let dir = TempDir::new("cb-tls");
+    let b = Broker::start(&dir.0, &["--public-url", "https://broker.example", "--callback-allow", "127.0.0.1/32"]);
+    complete_with_callback(&b, &format!("https://127.0.0.1:{port}/cb"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while first_bytes.lock().unwrap().len() < 2 {
+        assert!(Instant::now() < deadline, "expected a retry after the failed handshake");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(first_bytes.lock().unwrap().iter().all(|b| *b == 0x16), "{:?}", first_bytes.lock().unwrap());
+}
