@@ -263,3 +263,31 @@ fn non_proofs_have_no_dpop_section() {
     let t = sign(&json!({"alg": "ES256", "typ": "at+jwt", "jwk": serde_json::from_str::<Value>(EC_JWK).unwrap()}), &json!({"sub": "x", "exp": NOW + 60}), Alg::ES256, &key("ecp256.key"));
     assert!(run(&t, None).has("JWT_HEADER_JWK"));
 }
+
+#[test]
+fn mutated_proofs_and_odd_access_tokens_never_panic() {
+    let at = access_token(Some(&ec_thumb()));
+    let proof = es_proof(&with(claims(), "ath", json!(access_token_hash(&at))));
+    let odd = ["", " ", "DPoP", "DPoP ", "dpop\u{e9}x", "Bearer \u{1F600}", "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}", "a.b.c", "..", &at];
+    for (i, a) in odd.iter().enumerate() {
+        let r = run(&proof, Some(a));
+        let d = r.dpop.as_ref().unwrap();
+        assert_eq!(d.proof_key_status, ProofKeyStatus::Valid);
+        // A bare scheme word is taken as the token itself; only blank input counts as absent.
+        assert_eq!(d.access_token_given, !a.trim().is_empty(), "{i}: {a:?}");
+    }
+    let bytes = proof.as_bytes();
+    for i in (0..bytes.len()).step_by(3) {
+        for replacement in [b'A', b'.', b'_', b'~'] {
+            let mut m = bytes.to_vec();
+            m[i] = replacement;
+            let m = String::from_utf8(m).unwrap();
+            let r = run(&m, Some(&at));
+            if m != proof {
+                if let Some(d) = &r.dpop {
+                    assert!(!(d.proof_key_verified && d.ath.as_ref().is_some_and(|b| b.status == BindingStatus::Match) && m.split('.').nth(1) != proof.split('.').nth(1) && m.split('.').nth(2) == proof.split('.').nth(2)), "a changed payload never verifies: {m}");
+                }
+            }
+        }
+    }
+}
