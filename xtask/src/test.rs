@@ -117,18 +117,20 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
         run_cmd(cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]).envs(env.clone()))
     });
     if pg_cluster.is_some() {
-        // The broker's conformance and exactly-once suites again, every broker on PostgreSQL.
-        steps.run("broker conformance + exactly-once on PostgreSQL", || {
+        // The broker's conformance, exactly-once, callback and webhook suites again,
+        // every broker on PostgreSQL (tests that read the SQLite file are skipped).
+        steps.run("broker conformance, exactly-once, callbacks, webhook on PostgreSQL", || {
             run_cmd(
                 cargo()
-                    .args(["test", "-p", "sealpost-broker", "--test", "conformance", "--test", "delivery", "--no-fail-fast"])
+                    .args(["test", "-p", "sealpost-broker", "--no-fail-fast"])
+                    .args(["--test", "conformance", "--test", "delivery", "--test", "callbacks", "--test", "webhook"])
                     .args(["--", "--skip", "crash_safety", "--skip", "no_secret_at_rest"])
                     .env("SEALPOST_TEST_BACKEND", "postgres")
                     .envs(env.clone()),
             )
         });
     } else {
-        steps.skip("broker conformance + exactly-once on PostgreSQL", "no PostgreSQL cluster");
+        steps.skip("broker conformance, exactly-once, callbacks, webhook on PostgreSQL", "no PostgreSQL cluster");
     }
     if bundles {
         steps.run("node --test tests/node/", || node_tests(&root.join("tests/node"), false, &env));

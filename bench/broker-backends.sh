@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Broker storage backends side by side, in one run on this machine:
+#   1. one instance on SQLite,
+#   2. one instance on PostgreSQL,
+#   3. two instances on one PostgreSQL database (two loadtests at once, half
+#      the connections each; throughput summed, latency per instance).
+# Each runs `sealpost-loadtest` (create then poll phases) at 64 connections
+# in total and prints creations/s, polls/s, p50 and p99.
+#
+# PostgreSQL is a throwaway cluster with its default durability (fsync on),
+# started by `cargo xtask with-pg --durable` (Debian's postgresql installed when
+# missing). SQLite runs with --db-sync full (its default).
+#
+# Usage: bench/broker-backends.sh [--seconds N] [--no-build]
+# Goal (issue 14): two instances on PostgreSQL within 0.5x of one on SQLite,
+# p99 under 20 ms for each.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_PHASE=5
+BUILD=1
+INNER=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) SECONDS_PER_PHASE="$2"; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --inner) INNER=1; shift ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+
+TARGET="${CARGO_TARGET_DIR:-target}"
+BIN="$TARGET/release"
+
+if [ "$INNER" = 0 ]; then
+  if [ "$BUILD" = 1 ]; then
+    cargo build --release -q -p sealpost-broker --bins
+  fi
+  args=(--inner --no-build --seconds "$SECONDS_PER_PHASE")
+  exec cargo xtask with-pg --durable -- bash "$0" "${args[@]}"
+fi
+
+: "${SEALPOST_TEST_PG:?run through cargo xtask with-pg}"
+WORK="$(mktemp -d /tmp/sealpost-bench-backends.XXXXXX)"
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Same broker flags as the loadtest's own broker: no creation limit, no slow_down.
+BROKER_FLAGS=(--listen 127.0.0.1:0 --log warn --create-rate 0 --create-rate-api-key 0
+  --max-open-sessions 10000000 --poll-interval 0 --max-connections-per-client 0)
+
+# start_broker NAME DB -> sets URL_<NAME> and PID_<NAME>
+start_broker() {
+  local name="$1" db="$2" out="$WORK/$1.out"
+  "$BIN/sealpost-broker" "${BROKER_FLAGS[@]}" --db "$db" >"$out" 2>"$WORK/$name.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 200); do
+    if grep -q "listening on" "$out" 2>/dev/null; then break; fi
+    sleep 0.05
+  done
+  local url
+  url="$(sed -n 's/^sealpost-broker listening on //p' "$out" | head -1)"
+  [ -n "$url" ] || { echo "broker $name did not start:" >&2; cat "$WORK/$name.err" >&2; exit 1; }
+  printf -v "URL_$name" '%s' "$url"
+  printf -v "PID_$name" '%s' "$pid"
+}
+
+# A fresh database on the cluster, by name.
+pg_db() {
+  local base="${SEALPOST_TEST_PG%/*}"
+  psql -q "$SEALPOST_TEST_PG" -c "CREATE DATABASE $1" >/dev/null
+  echo "$base/$1"
+}
+
+# loadtest LABEL URL PID CLIENTS -> output in $WORK/LABEL.txt
+loadtest() {
+  "$BIN/sealpost-loadtest" --url "$2" --pid "$3" --clients "$4" --seconds "$SECONDS_PER_PHASE" \
+    --phases create,poll >"$WORK/$1.txt" 2>&1
+}
+
+# field FILE PHASE WHAT  (WHAT: rate | p50 | p99)
+field() {
+  local line
+  line="$(grep -E "^$2 " "$1" | head -1)"
+  case "$3" in
+    rate) awk '{print $2}' <<<"$line" ;;
+    p50) sed -n 's/.* p50 \([0-9.]*\) ms.*/\1/p' <<<"$line" ;;
+    p99) sed -n 's/.* p99 \([0-9.]*\) ms.*/\1/p' <<<"$line" ;;
+  esac
+}
+
+row() { # LABEL FILE
+  printf '%-34s %10s %8s %8s %10s %8s %8s\n' "$1" \
+    "$(field "$2" create rate)" "$(field "$2" create p50)" "$(field "$2" create p99)" \
+    "$(field "$2" poll rate)" "$(field "$2" poll p50)" "$(field "$2" poll p99)"
+}
+
+echo "== one instance on SQLite"
+start_broker sqlite "$WORK/sqlite/sealpost.db"
+loadtest sqlite "$URL_sqlite" "$PID_sqlite" 64
+kill "$PID_sqlite"
+
+echo "== one instance on PostgreSQL"
+start_broker pg1 "$(pg_db bench_one)"
+loadtest pg1 "$URL_pg1" "$PID_pg1" 64
+kill "$PID_pg1"
+
+echo "== two instances on one PostgreSQL (32 connections each, at once)"
+DB_TWO="$(pg_db bench_two)"
+start_broker pgA "$DB_TWO"
+start_broker pgB "$DB_TWO"
+loadtest pgA "$URL_pgA" "$PID_pgA" 32 &
+LA=$!
+loadtest pgB "$URL_pgB" "$PID_pgB" 32 &
+LB=$!
+wait "$LA" "$LB"
+
+sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a + b }'; }
+echo
+echo "sealpost-loadtest, 64 connections in total, ${SECONDS_PER_PHASE} s per phase ($(nproc) cores; other load on the machine counts)"
+printf '%-34s %10s %8s %8s %10s %8s %8s\n' "" "create/s" "p50 ms" "p99 ms" "poll/s" "p50 ms" "p99 ms"
+row "1 x SQLite" "$WORK/sqlite.txt"
+row "1 x PostgreSQL" "$WORK/pg1.txt"
+row "2 x PostgreSQL: instance A" "$WORK/pgA.txt"
+row "2 x PostgreSQL: instance B" "$WORK/pgB.txt"
+C2="$(sum "$(field "$WORK/pgA.txt" create rate)" "$(field "$WORK/pgB.txt" create rate)")"
+P2="$(sum "$(field "$WORK/pgA.txt" poll rate)" "$(field "$WORK/pgB.txt" poll rate)")"
+printf '%-34s %10s %8s %8s %10s %8s %8s\n' "2 x PostgreSQL: total" "$C2" "" "" "$P2" "" ""
+awk -v c2="$C2" -v p2="$P2" -v c1="$(field "$WORK/sqlite.txt" create rate)" -v p1="$(field "$WORK/sqlite.txt" poll rate)" \
+  'BEGIN { printf "2 x PostgreSQL / 1 x SQLite: creations %.2fx, polls %.2fx (goal >= 0.5x)\n", c2 / c1, p2 / p1 }'
