@@ -21,7 +21,9 @@
 //   cargo xtask build --only seal && cargo build -p sealpost-broker
 //   node bench/consent.mjs [--runs 15] [--warmup 2] [--www DIR] [--json]
 //   (--www: bench another version of the page directory, e.g. an older
-//   commit's `git archive <rev> www | tar -x -C /tmp/old`)
+//   commit's `git archive <rev> www | tar -x -C /tmp/old`; --compare DIR: also
+//   that version's consent page, on a second broker, interleaved in the same
+//   rounds, so a before/after ratio survives a busy machine)
 //   (SEALPOST_BROKER_BIN=target/release/sealpost-broker to bench a release broker)
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir, loadavg, cpus } from "node:os";
@@ -33,15 +35,16 @@ import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
 import { BROKER_BIN, CHROMIUM, WWW_DIR, requireBuilt, requireSealBundle } from "../tests/e2e/lib/env.mjs";
 
 function parseArgs(argv) {
-  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR };
+  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR, compare: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
     else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
     else if (a === "--json") opts.json = true;
     else if (a === "--www") opts.www = argv[++i];
+    else if (a === "--compare") opts.compare = argv[++i];
     else if (a === "-h" || a === "--help") {
-      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--json]");
+      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--compare DIR (also that version, interleaved, on a second broker)] [--json]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -115,32 +118,38 @@ async function startBroker(www, dataDir) {
 async function main() {
   const opts = parseArgs(process.argv.slice(2));
   // The page directory as it is, plus the static page, in a temporary copy.
-  const www = await mkdtemp(join(tmpdir(), "sealpost-bench-www-"));
-  await cp(opts.www, www, { recursive: true });
-  await writeFile(
-    join(www, STATIC_HTML),
-    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>static</title>\n' +
-      `<script type="module" src="/assets/${STATIC_JS}"></script>\n</head>\n<body></body>\n</html>\n`,
-  );
-  await writeFile(
-    join(www, STATIC_JS),
-    'const b = document.createElement("button");\nb.dataset.testid = "confirm";\nb.textContent = "Confirm";\ndocument.body.append(b);\n',
-  );
-
-  const data = await mkdtemp(join(tmpdir(), "sealpost-bench-db-"));
-  const broker = await startBroker(www, data);
+  const temps = [];
+  const serve = async (source) => {
+    const www = await mkdtemp(join(tmpdir(), "sealpost-bench-www-"));
+    const data = await mkdtemp(join(tmpdir(), "sealpost-bench-db-"));
+    temps.push(www, data);
+    await cp(source, www, { recursive: true });
+    await writeFile(
+      join(www, STATIC_HTML),
+      '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>static</title>\n' +
+        `<script type="module" src="/assets/${STATIC_JS}"></script>\n</head>\n<body></body>\n</html>\n`,
+    );
+    await writeFile(
+      join(www, STATIC_JS),
+      'const b = document.createElement("button");\nb.dataset.testid = "confirm";\nb.textContent = "Confirm";\ndocument.body.append(b);\n',
+    );
+    return startBroker(www, data);
+  };
+  const broker = await serve(opts.www);
+  const other = opts.compare ? await serve(opts.compare) : null;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-  const times = { static: [], consent: [] };
+  const times = { static: [], consent: [], ...(other ? { compare: [] } : {}) };
   let transfers = [];
   const waterfall = {};
   try {
-    const agent = await TestAgent.create(broker.url);
-    const consentUrl = async () => {
-      const s = await agent.createSession({ template: "api_key", display_name: "Bench key", reason: "Benchmark.", ttl: 3600 });
+    const agents = new Map();
+    const consentUrl = async (b) => {
+      if (!agents.has(b)) agents.set(b, await TestAgent.create(b.url));
+      const s = await agents.get(b).createSession({ template: "api_key", display_name: "Bench key", reason: "Benchmark.", ttl: 3600 });
       return s.verification_uri_complete || s.url;
     };
     const one = async (kind) => {
-      const url = kind === "static" ? `${broker.url}/assets/${STATIC_HTML}` : await consentUrl();
+      const url = kind === "static" ? `${broker.url}/assets/${STATIC_HTML}` : await consentUrl(kind === "compare" ? other : broker);
       const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
       try {
         await context.addInitScript(readinessProbe);
@@ -177,7 +186,7 @@ async function main() {
       }
     };
     for (let i = 0; i < opts.warmup + opts.runs; i++) {
-      for (const kind of ["static", "consent"]) {
+      for (const kind of Object.keys(times)) {
         const t = await one(kind);
         if (i >= opts.warmup) times[kind].push(t);
       }
@@ -185,8 +194,8 @@ async function main() {
   } finally {
     await browser.close().catch(() => {});
     await broker.stop();
-    await rm(www, { recursive: true, force: true });
-    await rm(data, { recursive: true, force: true });
+    if (other) await other.stop();
+    for (const d of temps) await rm(d, { recursive: true, force: true });
   }
   const s = median(times.static);
   const c = median(times.consent);
@@ -195,6 +204,9 @@ async function main() {
     staticMs: Math.round(s * 10) / 10,
     consentMs: Math.round(c * 10) / 10,
     ratio: Math.round((c / s) * 100) / 100,
+    ...(other
+      ? { compareMs: Math.round(median(times.compare) * 10) / 10, compareRatio: Math.round((median(times.compare) / s) * 100) / 100 }
+      : {}),
     goal: 1.3,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     cpus: cpus().length,
@@ -214,6 +226,7 @@ async function main() {
   console.log(`  static module page  ${result.staticMs} ms`);
   console.log(`  consent page        ${result.consentMs} ms`);
   console.log(`  ratio               ${result.ratio}x (goal <= ${result.goal}x)`);
+  if (other) console.log(`  --compare page      ${result.compareMs} ms, ratio ${result.compareRatio}x (${opts.compare})`);
   console.log(`  load average ${result.loadavg.join(" ")} on ${result.cpus} cores${result.loadavg[0] > result.cpus * 0.5 ? " (busy machine: figures are noisy)" : ""}`);
   console.log("  consent page waterfall (medians, ms from navigation start):");
   for (const [k, v] of Object.entries(result.consentWaterfall)) console.log(`    ${String(v).padStart(7)}  ${k}`);

@@ -1,10 +1,11 @@
 // The stand-alone consent page: the broker serves this for /connect and
-// /connect/{code}. An async module, so it runs as soon as it and its two small
-// imports are in (not after the stylesheet or the view's module): it starts,
-// in parallel, the request `GET /v1/connect/{code}` and the seal-only WASM
-// bundle (glue import plus the streaming compile of the .wasm that index.html
-// preloads), then mounts the view (consent-view.js, preloaded meanwhile),
-// which shows code and fingerprint as soon as both are there.
+// /connect/{code}. It starts, at once and in parallel, the request
+// `GET /v1/connect/{code}` and the seal-only WASM bundle (glue import plus the
+// streaming compile of the .wasm that index.html preloads), and only then
+// evaluates the view (consent-view.js, preloaded meanwhile) and mounts it; the
+// view shows code and fingerprint as soon as both are there. (An `async`
+// script here measured slower in bench/consent.mjs: Chromium ran it no
+// earlier and it competed with the first paint.)
 import { connectApi } from "./consent-api.js";
 import { codeFromPath, loadBundle } from "./consent-flow.js";
 
