@@ -195,7 +195,33 @@ fn parse_keys(text: &str) -> Result<KeySet, JsValue> {
     Ok(set)
 }
 
-fn keys_from(key: Option<String>, jwks: Option<String>, secret: Option<String>, secret_b64: Option<String>) -> Result<KeySet, JsValue> {
+/// A cached set, taken out whole (no copy) for one call; see [`give_back`].
+fn take_cached(text: &str) -> Option<KeySet> {
+    PARSED_KEYS.with_borrow_mut(|c| c.iter().position(|(t, _)| t == text).map(|i| c.remove(i).1))
+}
+
+/// Return a set lent by [`take_cached`] (as the most recently used entry).
+fn give_back(text: String, set: KeySet) {
+    PARSED_KEYS.with_borrow_mut(|c| {
+        if c.len() >= KEY_CACHE {
+            c.remove(0);
+        }
+        c.push((text, set));
+    });
+}
+
+/// The keys of one call, and the key text to give the set back under when it
+/// was lent whole from the cache (the common case: one JWK or JWKS text, no
+/// secret; the parsed keys, with an RSA key's Montgomery parameters and an EC
+/// key's place in core's table cache, are then neither parsed nor copied).
+fn keys_from(key: Option<String>, jwks: Option<String>, secret: Option<String>, secret_b64: Option<String>) -> Result<(KeySet, Option<String>), JsValue> {
+    if secret.is_none() && secret_b64.is_none() {
+        if let (Some(text), None) | (None, Some(text)) = (&key, &jwks) {
+            if let Some(set) = take_cached(text) {
+                return Ok((set, key.or(jwks)));
+            }
+        }
+    }
     let mut set = KeySet::default();
     for text in [key, jwks].into_iter().flatten() {
         set.extend(parse_keys(&text)?);
@@ -206,7 +232,7 @@ fn keys_from(key: Option<String>, jwks: Option<String>, secret: Option<String>, 
     if let Some(s) = secret_b64 {
         set.extend(KeySet::secret_base64(&s).map_err(|e| err(&e))?);
     }
-    Ok(set)
+    Ok((set, None))
 }
 
 /// Inspect a JWT: decode, explain, verify (when a key is given) and report every
@@ -251,7 +277,7 @@ pub fn inspect_jwt(
         }
     }
     let now = o.number("now", "now must be a number (seconds since the epoch)")?;
-    let keys = keys_from(
+    let (keys, lent) = keys_from(
         o.string("key", "key must be a string")?,
         o.string("jwks", "jwks must be a string (JWKS JSON text)")?,
         o.string("secret", "secret must be a string")?,
@@ -260,6 +286,9 @@ pub fn inspect_jwt(
     let access_token = o.string("accessToken", "accessToken must be a string (the access token a DPoP proof accompanies)")?;
     let opts = InspectOptions { now: secs(now), policy, keys, access_token };
     let report = jwt::inspect(&token, &opts);
+    if let Some(text) = lent {
+        give_back(text, opts.keys);
+    }
     // The report crosses the boundary as one JSON string and one JSON.parse:
     // several times faster than building it object by object from WASM
     // (serde-wasm-bindgen sets each property with a separate JS call).

@@ -130,13 +130,14 @@ impl<'a> Mont<'a> {
 /// `sig^e mod n` as a `k`-byte big-endian block, or `None` when the signature is
 /// not `k` bytes or not below `n` (RFC 8017 §5.2.2, §8.2.2 step 1).
 fn public_op(key: &RsaPublicKey, sig: &[u8]) -> Option<Vec<u8>> {
-    let k = key.size();
+    // (Variable-time size and comparison: n and the signature are public.)
+    let n = key.n();
+    let k = n.as_ref().bits_vartime().div_ceil(8) as usize;
     if sig.len() != k {
         return None;
     }
-    let n = key.n();
     let s = BoxedUint::from_be_slice(sig, n.bits_precision()).ok()?;
-    if &s >= n.as_ref() {
+    if s.cmp_vartime(n.as_ref()) != core::cmp::Ordering::Less {
         return None;
     }
     let e = key.e();
@@ -274,7 +275,7 @@ pub(super) fn verify(alg: Alg, key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bo
     let Some(em) = public_op(key, sig) else { return false };
     match alg {
         Alg::RS256 | Alg::RS384 | Alg::RS512 => pkcs1v15_ok(alg, &em, msg),
-        Alg::PS256 | Alg::PS384 | Alg::PS512 => pss_ok(alg, &em, msg, key.n().bits_vartime() as usize),
+        Alg::PS256 | Alg::PS384 | Alg::PS512 => pss_ok(alg, &em, msg, key.n().as_ref().bits_vartime() as usize),
         _ => false,
     }
 }
