@@ -36,12 +36,23 @@ impl Bundle {
             Bundle::Full => "full",
         }
     }
-    /// Cargo profile: the full bundle builds its big-number and curve crates for
-    /// speed (`[profile.wasm-full.package.*]` in Cargo.toml), the rest for size.
+    /// Cargo profile. The seal bundle has its own (`wasm-seal`, same settings) so
+    /// that its extra `--cfg` flags ([`Bundle::rustflags`]) get their own build
+    /// directory instead of rebuilding the full bundle's dependencies each time.
     fn profile(self) -> &'static str {
         match self {
-            Bundle::Seal => "wasm-release",
+            Bundle::Seal => "wasm-seal",
             Bundle::Full => "wasm-release",
+        }
+    }
+    /// Extra `--cfg` flags for this bundle's WASM build, on top of
+    /// `.cargo/config.toml`'s. The seal bundle takes the compact software AES
+    /// and SHA-256 (a few KB smaller; sealing hashes and encrypts about 1 KB, so
+    /// their speed does not show next to the RSA operation).
+    fn rustflags(self) -> &'static [&'static str] {
+        match self {
+            Bundle::Seal => &["--cfg", "aes_backend_soft=\"compact\"", "--cfg", "sha2_backend_soft=\"compact\""],
+            Bundle::Full => &[],
         }
     }
     fn features(self) -> &'static str {
@@ -181,12 +192,24 @@ fn ensure_wasm_opt() -> Result<PathBuf> {
     if bin.exists() { Ok(bin) } else { Err(format!("{} missing after npm ci", bin.display())) }
 }
 
+/// `[target.wasm32-unknown-unknown] rustflags` of `.cargo/config.toml` (checked
+/// by a test below), repeated where a bundle sets its own flags.
+const CONFIG_WASM_RUSTFLAGS: &[&str] = &["--cfg", "cpubits=\"32\""];
+
 fn compile(bundle: Bundle, opt_level: &str) -> Result<PathBuf> {
     let mut cmd = cargo();
     let profile = bundle.profile();
     cmd.args(["build", "-p", "sealpost-wasm", "--lib", "--target", WASM_TARGET, "--profile", profile])
         .args(["--no-default-features", "--features", bundle.features()])
         .env(format!("CARGO_PROFILE_{}_OPT_LEVEL", profile.replace('-', "_").to_uppercase()), opt_level);
+    let extra = bundle.rustflags();
+    if !extra.is_empty() {
+        // CARGO_ENCODED_RUSTFLAGS replaces every other rustflags source, so it
+        // carries the target's flags from .cargo/config.toml too.
+        let mut flags: Vec<&str> = CONFIG_WASM_RUSTFLAGS.to_vec();
+        flags.extend_from_slice(extra);
+        cmd.env("CARGO_ENCODED_RUSTFLAGS", flags.join("\u{1f}"));
+    }
     run_cmd(&mut cmd)?;
     Ok(target_dir().join(WASM_TARGET).join(profile).join(format!("{STEM}.wasm")))
 }
@@ -377,4 +400,18 @@ pub fn cmd_compare_opt(args: &[String]) -> Result<()> {
     }
     println!("\n{table}");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn config_wasm_rustflags_match_cargo_config() {
+        let config = std::fs::read_to_string(crate::root().join(".cargo/config.toml")).unwrap_or_default();
+        let line = config.lines().find(|l| l.trim_start().starts_with("rustflags")).unwrap_or_default();
+        let quoted: Vec<String> = super::CONFIG_WASM_RUSTFLAGS
+            .iter()
+            .map(|f| if f.contains('"') { format!("'{f}'") } else { format!("\"{f}\"") })
+            .collect();
+        assert_eq!(line.trim(), format!("rustflags = [{}]", quoted.join(", ")));
+    }
 }
