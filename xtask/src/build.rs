@@ -19,6 +19,9 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub const STEM: &str = "sealpost_wasm";
 /// The opt-level the bundles ship with (see README, "Bundle size and speed").
 pub const DEFAULT_OPT_LEVEL: &str = "s";
+/// Ceiling for the seal-only bundle, wasm + JS glue, gzip -9 (what every consent
+/// page view downloads); `cargo xtask build` fails above it. 42,198 B when set.
+pub const SEAL_BUDGET_GZIP: u64 = 48_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Bundle {
@@ -164,6 +167,15 @@ fn build_with(opt_level: &str, only: Option<Bundle>, out: &Path, keep_names: boo
             js_gz: gzip_len(&js)?,
         };
         println!("{}", report.line());
+        if bundle == Bundle::Seal && opt_level == DEFAULT_OPT_LEVEL && !keep_names {
+            let total = report.wasm_gz + report.js_gz;
+            if total > SEAL_BUDGET_GZIP {
+                return Err(format!(
+                    "the seal bundle is {total} B gzip (wasm + JS), over its budget of {SEAL_BUDGET_GZIP} B \
+                     (issue 15; README \"Bundle size and speed\"): find what grew with `--keep-names`"
+                ));
+            }
+        }
         reports.push(report);
     }
     if only.is_none_or(|o| o == Bundle::Full) {
