@@ -59,6 +59,7 @@ const median = (xs) => {
 const PENDING = 5;
 const BLANK = "bench-blank.html";
 const MODULE = "bench-module.html";
+const CLASSIC = "bench-classic.html";
 
 /** The Chromium extension id for the manifest's `key` (first 32 hex of SHA-256, a-p). */
 function extensionIdOf(keyB64) {
@@ -146,6 +147,11 @@ async function main() {
     '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>module</title>\n<script type="module" src="bench-module.js"></script>\n</head>\n<body></body>\n</html>\n',
   );
   await writeFile(join(dir, "bench-module.js"), "document.body.dataset.ran = '1';\n");
+  await writeFile(
+    join(dir, CLASSIC),
+    '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>classic</title>\n</head>\n<body>\n<script src="bench-classic.js"></script>\n</body>\n</html>\n',
+  );
+  await writeFile(join(dir, "bench-classic.js"), "document.body.dataset.ran = '1';\n");
 
   // Many opens of one code in a minute: lift the per-code and per-client connect limits.
   const broker = await startBroker({ args: ["--connect-rate", "100000", "--connect-rate-client", "0"] });
@@ -210,12 +216,13 @@ async function main() {
     const all = {
       blank: base + BLANK,
       module: base + MODULE,
+      classic: base + CLASSIC,
       popup: base + "popup.html",
       answer: `${base}answer.html?${new URLSearchParams({ link })}`,
     };
     const pages = Object.fromEntries(opts.pages.map((p) => [p, all[p]]));
-    const times = { blank: [], module: [], popup: [], answer: [] };
-    const loads = { blank: [], module: [], popup: [], answer: [] };
+    const times = { blank: [], module: [], classic: [], popup: [], answer: [] };
+    const loads = { blank: [], module: [], classic: [], popup: [], answer: [] };
     const breakdown = {};
     const rounds = opts.warmup + opts.runs;
     for (let round = 0; round < rounds; round++) {
@@ -238,7 +245,7 @@ async function main() {
           for (const r of performance.getEntriesByType("resource")) {
             const u = new URL(r.name);
             const key = u.protocol === "chrome-extension:" ? u.pathname.slice(1) : `${u.pathname.replace(/\/[^/]*-[^/]*$/, "/{code}")}`;
-            if (/\.wasm$|sealpost_wasm\.js$|\/v1\//.test(key)) out[`${key} (response end)`] = r.responseEnd;
+            if (/\.(wasm|js|css)$|\/v1\//.test(key)) out[`${key} (response end)`] = r.responseEnd;
           }
           return out;
         });
@@ -272,6 +279,7 @@ async function main() {
         popup: Number((med.popup / med.blank).toFixed(2)),
         answer: Number((med.answer / med.blank).toFixed(2)),
         module: Number((med.module / med.blank).toFixed(2)),
+        classic: Number((med.classic / med.blank).toFixed(2)),
       },
       median_of_ratios: { popup: Number(ratios.popup.toFixed(2)), answer: Number(ratios.answer.toFixed(2)) },
       goal_ratio: 1.5,
@@ -296,12 +304,13 @@ async function main() {
       const kb = (b) => (b == null ? "missing" : `${b} bytes (${(b / 1024).toFixed(1)} KiB)`);
       console.log(`extension pages, headless Chromium ${out.chromium ?? ""}, medians of ${opts.runs} runs (${opts.warmup} warm-up), load avg ${out.loadavg.join(" ")}`);
       console.log(`  blank extension page -> load             ${f(med.blank)}`);
+      if (times.classic.length) console.log(`  blank + one classic script -> load      ${f(med.classic)}  = ${out.ratio_of_medians.classic}x blank (not a goal)`);
       if (times.module.length) console.log(`  blank + one empty module script -> load  ${f(med.module)}  = ${out.ratio_of_medians.module}x blank (the floor of a page that runs a script; not a goal)`);
       console.log(`  popup -> ${PENDING} pending requests listed     ${f(med.popup)}  = ${out.ratio_of_medians.popup}x blank (median of per-run ratios ${out.median_of_ratios.popup}x; goal <= 1.5x)`);
       console.log(`  answer page -> request ready to confirm ${f(med.answer)}  = ${out.ratio_of_medians.answer}x blank (median of per-run ratios ${out.median_of_ratios.answer}x; goal <= 1.5x)`);
       console.log(`  zips: chromium ${kb(zips.chromium)}, firefox ${kb(zips.firefox)}`);
       for (const [page, parts] of Object.entries(out.breakdown_medians_ms)) {
-        if (page === "blank" || page === "module") continue;
+        if (page === "blank" || page === "module" || page === "classic") continue;
         console.log(`  ${page} breakdown (median ms from navigation start): ${Object.entries(parts).map(([k, v]) => `${k} ${v}`).join(", ")}`);
       }
       console.log(`  (figures also in test-artifacts/extension-bench.json)`);
