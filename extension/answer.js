@@ -13,7 +13,7 @@
 // starts as soon as the broker's permission is known, both before the view
 // is built; the view then uses them (consent-flow.js `lookup`, `loadBundle`).
 import { connectApi } from "./www/consent-api.js";
-import { formatCode, loadBundle, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
+import { formatCode, loadBundle, mark, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
 import { mountConsent } from "./www/consent-view.js";
 import { permissions } from "./lib/browser.js";
 
@@ -48,6 +48,7 @@ function showPick(message, link = "", code = "") {
   $("pick-link").focus();
 }
 
+/** Mount the consent view for `target`; returns its `{ destroy() }`. */
 function mount(target, lookup = null) {
   show("consent");
   const host = $("consent");
@@ -55,7 +56,7 @@ function mount(target, lookup = null) {
     const t = TITLES[ev.detail && ev.detail.state];
     if (t) document.title = `${t} · ${target.origin} · Sealpost`;
   });
-  mountConsent(host, {
+  return mountConsent(host, {
     apiBase: target.apiBase,
     code: target.code,
     bundleUrl: BUNDLE_URL,
@@ -71,12 +72,21 @@ const firstLookup = (target) => (target.code ? connectApi(target.apiBase).lookup
 
 async function open(target) {
   // Loopback brokers are granted at install (manifest host_permissions), so
-  // their connect call starts at once, during the permission check; any other
-  // origin is called only once its permission is known to be granted, and is
-  // asked for one at a time, with a click (the browser's prompt needs one).
-  const early = originSecurityMode(target.origin) === "development" ? firstLookup(target) : null;
-  early?.catch(() => {});
-  if (await permissions.has(target.origin).catch(() => false)) return mount(target, early || firstLookup(target));
+  // their connect call starts at once and the view is built during the
+  // permission check; should the person have withdrawn that access, the view
+  // gives way to the permission request. Any other origin is called only once
+  // its permission is known to be granted, and is asked for one at a time,
+  // with a click (the browser's prompt needs one).
+  const granted = permissions.has(target.origin).catch(() => false);
+  if (originSecurityMode(target.origin) === "development") {
+    const early = firstLookup(target);
+    early?.catch(() => {});
+    const view = mount(target, early);
+    if (await granted) return;
+    view.destroy();
+  } else if (await granted) {
+    return mount(target, firstLookup(target));
+  }
   show("grant");
   $("grant-origin").textContent = target.origin;
   $("grant-button").onclick = () => {
@@ -99,6 +109,7 @@ async function open(target) {
 }
 
 function main() {
+  mark("sealpost:answer-start");
   const q = new URLSearchParams(location.search);
   const link = q.get("link") || q.get("broker") || "";
   const code = q.get("code") || "";
