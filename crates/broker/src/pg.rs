@@ -524,10 +524,23 @@ impl Store for PgStore {
             }
             return Ok(PollOutcome::Status { status: SessionStatus::Consumed, expires_at, interval });
         }
-        let stmt = c
-            .prepare_cached("UPDATE sessions SET last_poll_at = GREATEST(coalesce(last_poll_at, $2), $2) WHERE id = $1")
-            .await?;
-        c.execute(&stmt, &[&&id[..], &now]).await?;
+        if interval > 0 {
+            // Only slow_down reads this stamp: written without waiting for the
+            // WAL flush (a crash may forget a stamp, never a transition), in
+            // one round trip. The statement holds no request text: the id as
+            // hex and two integers.
+            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+            let sql = format!(
+                "BEGIN; SET LOCAL synchronous_commit = off;
+                 UPDATE sessions SET last_poll_at = GREATEST(coalesce(last_poll_at, {now}), {now})
+                 WHERE id = decode('{hex}', 'hex'); COMMIT"
+            );
+            if let Err(e) = c.batch_execute(&sql).await {
+                // The connection may be left inside the failed transaction: never reuse it.
+                let _ = deadpool_postgres::Object::take(c);
+                return Err(db_err(&e));
+            }
+        }
         Ok(PollOutcome::Status { status: status_of(&state)?, expires_at, interval })
     }
 
