@@ -306,7 +306,7 @@ fn claim_rules(p: &Map<String, Value>, now: i64, leeway: i64, r: &mut DpopReport
                     push(out, Code::DpopClaimMissing, &loc, "iat is not a NumericDate".to_owned());
                 }
             }
-            Some(v) if !v.as_str().is_some_and(|s| !s.is_empty()) => push(out, Code::DpopClaimMissing, &loc, format!("{name} must be a non-empty string")),
+            Some(v) if v.as_str().is_none_or(str::is_empty) => push(out, Code::DpopClaimMissing, &loc, format!("{name} must be a non-empty string")),
             Some(_) => {}
         }
     }
