@@ -262,6 +262,7 @@ curve!(p256v, p256, sha2::Sha256, 32, 7);
 curve!(p384v, p384, sha2::Sha384, 48, 5);
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::{p256v, p384v};
 
