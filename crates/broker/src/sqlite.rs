@@ -26,10 +26,14 @@ use crate::store::{
 };
 use crate::util::{TokenHash, hashes_equal};
 
+mod readers;
+use readers::{Checkpointer, Pace, Readers, Recounter};
+
 /// Requests folded into one transaction at most.
 const MAX_BATCH: usize = 256;
-/// Sessions removed per sweep call, so a sweep never stalls the writer long.
-pub const SWEEP_CHUNK: i64 = 2000;
+/// Sessions removed per sweep call, so a sweep never stalls the writer long
+/// (each call is one job in a group transaction, with `secure_delete`).
+pub const SWEEP_CHUNK: i64 = 500;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
@@ -52,6 +56,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     last_poll_at INTEGER
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
+CREATE INDEX IF NOT EXISTS sessions_open ON sessions (expires_at, state) WHERE state IN ('pending','confirmed','ready');
 CREATE INDEX IF NOT EXISTS sessions_inbox ON sessions (inbox_id, state) WHERE inbox_id IS NOT NULL;
 CREATE TABLE IF NOT EXISTS envelopes (
     session_id BLOB PRIMARY KEY,
@@ -141,7 +146,8 @@ fn restrict_file(_path: &Path, _create: bool) -> Result<(), StoreError> {
 /// State the writer thread keeps next to its connection.
 struct Ctx<'a> {
     conn: &'a Connection,
-    /// Open sessions (pending, confirmed, ready): exact after each sweep,
+    /// Open sessions (pending, confirmed, ready): recounted after each sweep
+    /// (exactly, in a snapshot, off this thread: see `readers::Recounter`),
     /// adjusted by inserts and terminal transitions in between.
     open: &'a mut i64,
 }
@@ -149,18 +155,26 @@ struct Ctx<'a> {
 type Reply = Box<dyn FnOnce(bool) + Send>;
 type Job = Box<dyn for<'a> FnOnce(&mut Ctx<'a>) -> (bool, Reply) + Send>;
 
-/// SQLite-backed [`Store`].
+/// SQLite-backed [`Store`]: writes on the writer thread, reads on the reader
+/// pool (see `sqlite/readers.rs`).
 pub struct SqliteStore {
     tx: mpsc::Sender<Job>,
+    readers: Readers,
+    pace: Pace,
+    /// Set by a sweep: the writer thread starts a recount of open sessions.
+    recount: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
-/// Handle to join the writer thread after the last [`SqliteStore`] clone is dropped.
-pub struct WriterHandle(Option<JoinHandle<()>>);
+/// Handle to join the writer (and reader) threads after the last [`SqliteStore`] clone is dropped.
+pub struct WriterHandle(Option<JoinHandle<()>>, Vec<JoinHandle<()>>);
 
 impl WriterHandle {
     /// Wait until every queued request is committed and the database is closed.
     pub fn join(mut self) {
         if let Some(h) = self.0.take() {
+            let _ = h.join();
+        }
+        for h in self.1.drain(..) {
             let _ = h.join();
         }
     }
@@ -186,8 +200,11 @@ impl SqliteStore {
              PRAGMA secure_delete = ON;
              PRAGMA journal_size_limit = 8388608;
              PRAGMA cache_size = -4096;
-             PRAGMA temp_store = MEMORY;"
+             PRAGMA temp_store = MEMORY;
+             PRAGMA wal_autocheckpoint = 16384;"
         ))?;
+        // Checkpoints run on the checkpointer thread; the writer's own automatic
+        // checkpoint (above, at 64 MiB of WAL) is only a backstop.
         let mut conn = conn;
         migrate(&mut conn)?;
         // SQLite gives the WAL and shared-memory files the database file's mode;
@@ -199,6 +216,10 @@ impl SqliteStore {
         }
         conn.set_prepared_statement_cache_capacity(32);
         let mut open = count_open(&conn, crate::util::now_ms())?;
+        let (readers, reader_handles) = Readers::start(path, sync)?;
+        let ckpt = Checkpointer::start(path, sync)?;
+        let mut recounter = Recounter::new(path, sync)?;
+        let recount = recounter.asked.clone();
 
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let handle = std::thread::Builder::new()
@@ -214,14 +235,21 @@ impl SqliteStore {
                             Err(_) => break,
                         }
                     }
-                    run_batch(&mut conn, &mut open, &mut batch);
+                    recounter.tick(&mut open);
+                    if !run_batch(&mut conn, &mut open, &mut batch) {
+                        recounter.invalidate();
+                    }
+                    ckpt.committed();
+                    recounter.tick(&mut open);
                 }
                 // Channel closed: every request was answered. Checkpoint and close.
+                recounter.finish();
+                ckpt.stop();
                 let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
                 let _ = conn.close();
             })
             .map_err(|_| StoreError::Closed)?;
-        Ok((Self { tx }, WriterHandle(Some(handle))))
+        Ok((Self { tx, readers, pace: Pace::new(crate::util::now_ms()), recount }, WriterHandle(Some(handle), reader_handles)))
     }
 
     /// Run `f` on the writer thread inside the current group transaction.
@@ -244,22 +272,31 @@ impl SqliteStore {
     }
 }
 
-fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) {
+/// Run one group transaction; `false` when it did not commit.
+fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) -> bool {
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
+    let started = std::time::Instant::now();
+    let jobs = batch.len();
+    let mut worked = std::time::Duration::ZERO;
     let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(txn) => {
             for job in batch.drain(..) {
-                let savepoint_ok = txn.execute_batch("SAVEPOINT job").is_ok();
+                let savepoint_ok = txn.prepare_cached("SAVEPOINT job").and_then(|mut st| st.execute([])).is_ok();
                 let mut ctx = Ctx { conn: &txn, open: &mut *open };
                 let (ok, reply) = job(&mut ctx);
                 if savepoint_ok {
-                    let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
-                    if txn.execute_batch(end).is_err() {
+                    let end = if ok {
+                        txn.prepare_cached("RELEASE job").and_then(|mut st| st.execute([])).map(|_| ())
+                    } else {
+                        txn.execute_batch("ROLLBACK TO job; RELEASE job")
+                    };
+                    if end.is_err() {
                         tracing::error!("savepoint release failed");
                     }
                 }
                 replies.push(reply);
             }
+            worked = started.elapsed();
             match txn.commit() {
                 Ok(()) => true,
                 Err(e) => {
@@ -281,9 +318,14 @@ fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) {
             *open = n;
         }
     }
+    let took = started.elapsed();
+    if took > std::time::Duration::from_millis(20) {
+        tracing::debug!(jobs, work_ms = worked.as_millis(), total_ms = took.as_millis(), "slow write batch");
+    }
     for reply in replies {
         reply(committed);
     }
+    committed
 }
 
 fn count_open(conn: &Connection, now: i64) -> Result<i64, StoreError> {
@@ -316,8 +358,8 @@ fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRow> {
 const VIEW_COLUMNS: &str =
     "state, code, display_name, fields, public_key, envelope, agent_name, reason, created_at, expires_at";
 
-/// state, poll_hash, expires_at, interval_s, last_poll_at
-type PollRow = (String, Vec<u8>, i64, i64, Option<i64>);
+/// state, poll_hash, expires_at, interval_s, created_at
+type PollRow = (String, Vec<u8>, i64, i64, i64);
 
 type ViewRow = (String, Option<String>, String, String, String, String, Option<String>, Option<String>, i64, i64);
 
@@ -477,83 +519,84 @@ impl Store for SqliteStore {
     }
 
     async fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> Result<PollOutcome, StoreError> {
+        // The lookup runs on a reader; a poll that only reports a status writes
+        // nothing (its pace is kept in memory), so it never waits for a commit.
+        let row: Option<PollRow> = self
+            .readers
+            .call(move |conn| {
+                Ok(conn
+                    .prepare_cached("SELECT state, poll_hash, expires_at, interval_s, created_at FROM sessions WHERE id = ?1")?
+                    .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                    .optional()?)
+            })
+            .await?;
+        let Some((state, stored_hash, expires_at, interval, created_at)) = row else {
+            return Ok(PollOutcome::NotFound);
+        };
+        if expires_at <= now {
+            return Ok(PollOutcome::NotFound);
+        }
+        if !hashes_equal(&stored_hash, &poll_hash) {
+            return Ok(PollOutcome::Forbidden);
+        }
+        if state == "declined" {
+            return Ok(PollOutcome::Declined);
+        }
+        let interval_s = interval;
+        let interval = u64::try_from(interval).unwrap_or(0);
+        if self.pace.too_soon(&id, now, interval_s, created_at) {
+            return Ok(PollOutcome::SlowDown(interval + 5));
+        }
+        if state != "ready" {
+            return Ok(PollOutcome::Status { status: status_of(&state)?, expires_at, interval });
+        }
         self.call(move |ctx| {
-            let row: Option<PollRow> = ctx
+            // The gate: only one UPDATE can move this row out of `ready`.
+            let algorithm: Option<Option<String>> = ctx
                 .conn
-                .prepare_cached("SELECT state, poll_hash, expires_at, interval_s, last_poll_at FROM sessions WHERE id = ?1")?
-                .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+                .prepare_cached(
+                    "UPDATE sessions SET state = 'consumed', last_poll_at = ?2
+                     WHERE id = ?1 AND state = 'ready' RETURNING algorithm",
+                )?
+                .query_row(params![&id[..], now], |r| r.get(0))
                 .optional()?;
-            let Some((state, stored_hash, expires_at, interval, last_poll)) = row else {
-                return Ok(PollOutcome::NotFound);
-            };
-            if expires_at <= now {
-                return Ok(PollOutcome::NotFound);
-            }
-            if !hashes_equal(&stored_hash, &poll_hash) {
-                return Ok(PollOutcome::Forbidden);
-            }
-            if state == "declined" {
-                return Ok(PollOutcome::Declined);
-            }
-            // 10% grace for network jitter between two polls a full interval apart.
-            let min_gap_ms = interval.saturating_mul(900);
-            let interval = u64::try_from(interval).unwrap_or(0);
-            // `now` is read before the call is queued, so concurrent polls can
-            // reach here out of order: a poll stamped earlier than the last one
-            // recorded has a gap of 0, not a negative one (which made interval 0
-            // answer `slow_down`).
-            if let Some(last) = last_poll
-                && now.saturating_sub(last).max(0) < min_gap_ms
-            {
-                return Ok(PollOutcome::SlowDown(interval + 5));
-            }
-            if state == "ready" {
-                // The gate: only one UPDATE can move this row out of `ready`.
-                let algorithm: Option<Option<String>> = ctx
+            let Some(algorithm) = algorithm else {
+                // Consumed by a concurrent poll (or swept) since the lookup.
+                let state: Option<String> = ctx
                     .conn
-                    .prepare_cached(
-                        "UPDATE sessions SET state = 'consumed', last_poll_at = ?2
-                         WHERE id = ?1 AND state = 'ready' RETURNING algorithm",
-                    )?
-                    .query_row(params![&id[..], now], |r| r.get(0))
+                    .prepare_cached("SELECT state FROM sessions WHERE id = ?1")?
+                    .query_row([&id[..]], |r| r.get(0))
                     .optional()?;
-                if let Some(algorithm) = algorithm {
-                    let ciphertext: Option<String> = ctx
-                        .conn
-                        .prepare_cached("DELETE FROM envelopes WHERE session_id = ?1 RETURNING ciphertext")?
-                        .query_row([&id[..]], |r| r.get(0))
-                        .optional()?;
-                    *ctx.open -= 1;
-                    let ciphertext = ciphertext.ok_or(StoreError::Corrupt)?;
-                    return Ok(PollOutcome::Delivered {
-                        ciphertext,
-                        algorithm: algorithm.unwrap_or_default(),
-                        expires_at,
-                        interval,
-                    });
-                }
-                return Ok(PollOutcome::Status { status: SessionStatus::Consumed, expires_at, interval });
-            }
-            ctx.conn
-                .prepare_cached("UPDATE sessions SET last_poll_at = ?2 WHERE id = ?1")?
-                .execute(params![&id[..], now])?;
-            Ok(PollOutcome::Status { status: status_of(&state)?, expires_at, interval })
+                return Ok(match state {
+                    None => PollOutcome::NotFound,
+                    Some(s) => PollOutcome::Status { status: status_of(&s)?, expires_at, interval },
+                });
+            };
+            let ciphertext: Option<String> = ctx
+                .conn
+                .prepare_cached("DELETE FROM envelopes WHERE session_id = ?1 RETURNING ciphertext")?
+                .query_row([&id[..]], |r| r.get(0))
+                .optional()?;
+            *ctx.open -= 1;
+            let ciphertext = ciphertext.ok_or(StoreError::Corrupt)?;
+            Ok(PollOutcome::Delivered { ciphertext, algorithm: algorithm.unwrap_or_default(), expires_at, interval })
         })
         .await
     }
 
     async fn view(&self, id: SessionId, now: i64) -> Result<Option<SessionView>, StoreError> {
-        self.call(move |ctx| {
-            let row = ctx
-                .conn
-                .prepare_cached(&format!(
-                    "SELECT {VIEW_COLUMNS} FROM sessions WHERE id = ?1 AND expires_at > ?2 AND state <> 'declined'"
-                ))?
-                .query_row(params![&id[..], now], view_from_row)
-                .optional()?;
-            row.map(build_view).transpose()
-        })
-        .await
+        // A read: answered by the reader pool, never queued behind a commit.
+        self.readers
+            .call(move |conn| {
+                let row = conn
+                    .prepare_cached(&format!(
+                        "SELECT {VIEW_COLUMNS} FROM sessions WHERE id = ?1 AND expires_at > ?2 AND state <> 'declined'"
+                    ))?
+                    .query_row(params![&id[..], now], view_from_row)
+                    .optional()?;
+                row.map(build_view).transpose()
+            })
+            .await
     }
 
     async fn confirm(&self, id: SessionId, connect_hash: TokenHash, now: i64) -> Result<Transition, StoreError> {
@@ -797,6 +840,8 @@ impl Store for SqliteStore {
     }
 
     async fn sweep(&self, now: i64, inbox_idle_ms: i64) -> Result<u64, StoreError> {
+        self.pace.prune(now);
+        let recount = self.recount.clone();
         self.call(move |ctx| {
             // Envelopes exist only for `ready` sessions: few, so no chunking.
             ctx.conn
@@ -823,7 +868,8 @@ impl Store for SqliteStore {
                     "DELETE FROM senders WHERE NOT EXISTS (SELECT 1 FROM inboxes WHERE inboxes.id = senders.inbox_id)",
                 )?
                 .execute([])?;
-            *ctx.open = count_open(ctx.conn, now)?;
+            // Counted off this thread once the batch is committed.
+            recount.store(now.max(1), std::sync::atomic::Ordering::Release);
             Ok(u64::try_from(removed).unwrap_or(0))
         })
         .await

@@ -1,11 +1,21 @@
 //! `sealpost-loadtest`: session creation and polling throughput of a local broker.
 //!
 //! Starts `sealpost-broker` on a fresh database on 127.0.0.1 (or drives one
-//! already running on a loopback URL), then runs two timed phases with N
-//! concurrent keep-alive clients: `POST /v1/sessions`, then
-//! `GET /v1/sessions/{id}` round-robin over the sessions created. Prints
-//! throughput, p50/p99/max latency, non-2xx counts and the broker's peak RSS
-//! (`VmHWM` of /proc/<pid>/status). Loopback only, bounded in time.
+//! already running on a loopback URL), then runs the phases named by
+//! `--phases` in order, each with N concurrent keep-alive clients:
+//!
+//! - `create`: `POST /v1/sessions` for `--seconds`;
+//! - `poll`: `GET /v1/sessions/{id}` round-robin over every session created so far;
+//! - `mixed`: half the clients create while the other half poll, at once;
+//! - `after-burst`: `--burst` creations as fast as possible (line `burst`),
+//!   then polls of those sessions right away for `--seconds` (line `after-burst`).
+//!
+//! Each phase prints one line per request kind (`mixed` prints
+//! `mixed-create` and `mixed-poll`): requests/s, p50/p99/max latency, the
+//! number of requests over 20 ms, status counts. Then the broker's peak RSS
+//! (`VmHWM` of /proc/<pid>/status). With `--timeline`, each phase also prints
+//! its per-second p99 and max, to see when a stall happens. Loopback only,
+//! bounded in time.
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,6 +24,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
@@ -25,7 +36,10 @@ use tokio::net::TcpStream;
 const PUBLIC_KEY: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu9DK1b4AlHlybAj9cQMfQPZx+QdWfy+kJRmj8ZgTPV+bahMxaLpWo/BdDnZTna2lVc55jwYWdMmf3bZZiqBmQpdQJGA1Ung2SZsqDya+jjt8REoUAg8xy7cNciGzB/kA6q1R5N8ojEslvsxTcdax0RlZ+sej/jlskBjfNOcXmQaU5X9p1r3hgC01EYw+gqZqF/HKN3lN6j8zTYhdvTU8QA8ExArDqqeK6kl6XQzCDXTSndgEJYXYVXbgATfykO8i9tL4T3wVg997umV5/Tes5MJ7mD31VZ7m3WCl3T/5TV36GcvH1sAB6GFHUE5+hGElFYEeuExVvRVtUuuYbxj3TwIDAQAB";
 
 #[derive(Debug, Parser)]
-#[command(name = "sealpost-loadtest", about = "Load test a local sealpost-broker (loopback only)")]
+#[command(
+    name = "sealpost-loadtest",
+    about = "Load test a local sealpost-broker (loopback only)"
+)]
 struct Args {
     /// Broker binary to start (default: `sealpost-broker` next to this binary).
     #[arg(long)]
@@ -42,12 +56,33 @@ struct Args {
     /// Seconds per phase (1-60).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Phases to run, in order (comma separated): create, poll, mixed, after-burst.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "create,poll,mixed,after-burst"
+    )]
+    phases: Vec<Phase>,
+    /// Session creations in the `after-burst` phase's burst.
+    #[arg(long, default_value_t = 100_000)]
+    burst: usize,
+    /// Print per-second p99/max for each phase.
+    #[arg(long)]
+    timeline: bool,
     /// Database sync mode passed to the started broker.
     #[arg(long, default_value = "full")]
     db_sync: String,
     /// Extra arguments passed to the started broker.
     #[arg(last = true)]
     broker_args: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Phase {
+    Create,
+    Poll,
+    Mixed,
+    AfterBurst,
 }
 
 /// One keep-alive HTTP/1.1 connection (just enough HTTP for this broker).
@@ -60,10 +95,19 @@ impl Conn {
     async fn open(addr: SocketAddr) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Self { io: BufReader::new(stream), host: addr.to_string() })
+        Ok(Self {
+            io: BufReader::new(stream),
+            host: addr.to_string(),
+        })
     }
 
-    async fn request(&mut self, method: &str, path: &str, extra: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+    async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        extra: &str,
+        body: &[u8],
+    ) -> std::io::Result<(u16, Vec<u8>)> {
         let head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Length: {}\r\n\r\n",
             self.host,
@@ -94,7 +138,10 @@ impl Conn {
             if let Some((k, v)) = l.split_once(':')
                 && k.eq_ignore_ascii_case("content-length")
             {
-                len = v.trim().parse().map_err(|_| std::io::Error::other("bad content-length"))?;
+                len = v
+                    .trim()
+                    .parse()
+                    .map_err(|_| std::io::Error::other("bad content-length"))?;
             }
         }
         let mut buf = vec![0u8; len];
@@ -106,9 +153,21 @@ impl Conn {
 #[derive(Default)]
 struct PhaseResult {
     latencies_us: Vec<u32>,
+    /// Completion time of each request, ms since the phase started (same order as `latencies_us`).
+    done_ms: Vec<u32>,
     statuses: BTreeMap<u16, u64>,
     errors: u64,
     sessions: Vec<(String, String)>,
+}
+
+impl PhaseResult {
+    fn record(&mut self, phase_start: Instant, t: Instant, status: u16) {
+        self.latencies_us
+            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        self.done_ms
+            .push(u32::try_from(phase_start.elapsed().as_millis()).unwrap_or(u32::MAX));
+        *self.statuses.entry(status).or_default() += 1;
+    }
 }
 
 fn percentile(sorted: &[u32], p: f64) -> f64 {
@@ -119,19 +178,45 @@ fn percentile(sorted: &[u32], p: f64) -> f64 {
     f64::from(sorted[idx.min(sorted.len() - 1)]) / 1000.0
 }
 
-fn report(name: &str, mut r: PhaseResult, secs: f64) {
-    r.latencies_us.sort_unstable();
-    let n = r.latencies_us.len();
-    let ok: u64 = r.statuses.iter().filter(|(s, _)| **s < 300).map(|(_, c)| *c).sum();
+/// Requests slower than this are counted in the report line.
+const SLOW_US: u32 = 20_000;
+
+fn report(name: &str, r: &PhaseResult, secs: f64, timeline: bool) {
+    let mut sorted = r.latencies_us.clone();
+    sorted.sort_unstable();
+    let n = sorted.len();
+    let ok: u64 = r
+        .statuses
+        .iter()
+        .filter(|(s, _)| **s < 300)
+        .map(|(_, c)| *c)
+        .sum();
+    let slow = sorted.iter().filter(|l| **l > SLOW_US).count();
     println!(
-        "{name:<8} {:>9.0} req/s  ({ok} ok of {n} in {secs:.1} s)  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  statuses {:?}  io-errors {}",
+        "{name:<8} {:>9.0} req/s  ({ok} ok of {n} in {secs:.1} s)  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  >20ms {slow}  statuses {:?}  io-errors {}",
         n as f64 / secs,
-        percentile(&r.latencies_us, 0.50),
-        percentile(&r.latencies_us, 0.99),
-        percentile(&r.latencies_us, 1.0),
+        percentile(&sorted, 0.50),
+        percentile(&sorted, 0.99),
+        percentile(&sorted, 1.0),
         r.statuses,
         r.errors,
     );
+    if timeline {
+        let mut per_sec: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for (lat, done) in r.latencies_us.iter().zip(&r.done_ms) {
+            per_sec.entry(done / 1000).or_default().push(*lat);
+        }
+        for (sec, mut lats) in per_sec {
+            lats.sort_unstable();
+            println!(
+                "  {name} t={sec:>3}s  n {:>6}  p50 {:>7.2} ms  p99 {:>7.2} ms  max {:>7.2} ms",
+                lats.len(),
+                percentile(&lats, 0.50),
+                percentile(&lats, 0.99),
+                percentile(&lats, 1.0)
+            );
+        }
+    }
 }
 
 fn vm_hwm_kib(pid: u32) -> Option<u64> {
@@ -147,28 +232,72 @@ fn field<'a>(json: &'a serde_json::Value, key: &str) -> Option<&'a str> {
     json.get(key).and_then(|v| v.as_str())
 }
 
-async fn create_phase(addr: SocketAddr, clients: usize, deadline: Instant) -> PhaseResult {
+/// When a client stops: at `deadline`, or once `budget` (shared by all clients) is used up.
+#[derive(Clone)]
+struct Stop {
+    deadline: Instant,
+    budget: Option<Arc<AtomicUsize>>,
+}
+
+impl Stop {
+    fn until(deadline: Instant) -> Self {
+        Self {
+            deadline,
+            budget: None,
+        }
+    }
+
+    /// Whether the client may send one more request (takes one unit of the budget).
+    fn go(&self) -> bool {
+        if Instant::now() >= self.deadline {
+            return false;
+        }
+        match &self.budget {
+            None => true,
+            Some(b) => b
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
+                .is_ok(),
+        }
+    }
+}
+
+/// `clients` connections creating sessions until `stop`.
+fn spawn_creators(
+    addr: SocketAddr,
+    clients: usize,
+    start: Instant,
+    stop: Stop,
+) -> Vec<tokio::task::JoinHandle<PhaseResult>> {
     let body = Arc::new(
         serde_json::json!({"public_key": PUBLIC_KEY, "template": "api_key", "display_name": "load test"}).to_string(),
     );
     let mut tasks = Vec::new();
     for _ in 0..clients {
         let body = body.clone();
+        let stop = stop.clone();
         tasks.push(tokio::spawn(async move {
             let mut r = PhaseResult::default();
             let Ok(mut conn) = Conn::open(addr).await else {
                 r.errors += 1;
                 return r;
             };
-            while Instant::now() < deadline {
+            while stop.go() {
                 let t = Instant::now();
-                match conn.request("POST", "/v1/sessions", "Content-Type: application/json\r\n", body.as_bytes()).await {
+                match conn
+                    .request(
+                        "POST",
+                        "/v1/sessions",
+                        "Content-Type: application/json\r\n",
+                        body.as_bytes(),
+                    )
+                    .await
+                {
                     Ok((status, resp)) => {
-                        r.latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-                        *r.statuses.entry(status).or_default() += 1;
+                        r.record(start, t, status);
                         if status == 201
                             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp)
-                            && let (Some(id), Some(tok)) = (field(&v, "session_id"), field(&v, "poll_token"))
+                            && let (Some(id), Some(tok)) =
+                                (field(&v, "session_id"), field(&v, "poll_token"))
                         {
                             r.sessions.push((id.to_owned(), tok.to_owned()));
                         }
@@ -185,10 +314,17 @@ async fn create_phase(addr: SocketAddr, clients: usize, deadline: Instant) -> Ph
             r
         }));
     }
-    merge(tasks).await
+    tasks
 }
 
-async fn poll_phase(addr: SocketAddr, clients: usize, deadline: Instant, sessions: Arc<Vec<(String, String)>>) -> PhaseResult {
+/// `clients` connections polling `sessions` round-robin until `deadline`.
+fn spawn_pollers(
+    addr: SocketAddr,
+    clients: usize,
+    start: Instant,
+    deadline: Instant,
+    sessions: Arc<Vec<(String, String)>>,
+) -> Vec<tokio::task::JoinHandle<PhaseResult>> {
     let mut tasks = Vec::new();
     for c in 0..clients {
         let sessions = sessions.clone();
@@ -207,10 +343,7 @@ async fn poll_phase(addr: SocketAddr, clients: usize, deadline: Instant, session
                 let auth = format!("Authorization: Bearer {token}\r\n");
                 let t = Instant::now();
                 match conn.request("GET", &path, &auth, b"").await {
-                    Ok((status, _)) => {
-                        r.latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-                        *r.statuses.entry(status).or_default() += 1;
-                    }
+                    Ok((status, _)) => r.record(start, t, status),
                     Err(_) => {
                         r.errors += 1;
                         match Conn::open(addr).await {
@@ -223,7 +356,7 @@ async fn poll_phase(addr: SocketAddr, clients: usize, deadline: Instant, session
             r
         }));
     }
-    merge(tasks).await
+    tasks
 }
 
 async fn merge(tasks: Vec<tokio::task::JoinHandle<PhaseResult>>) -> PhaseResult {
@@ -231,6 +364,7 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<PhaseResult>>) -> PhaseResult 
     for t in tasks {
         if let Ok(r) = t.await {
             all.latencies_us.extend(r.latencies_us);
+            all.done_ms.extend(r.done_ms);
             for (s, c) in r.statuses {
                 *all.statuses.entry(s).or_default() += c;
             }
@@ -239,6 +373,23 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<PhaseResult>>) -> PhaseResult 
         }
     }
     all
+}
+
+/// 10,000 sessions for a poll phase that has nothing to poll yet (line `seed`).
+async fn seed(
+    addr: SocketAddr,
+    clients: usize,
+    sessions: &mut Vec<(String, String)>,
+    timeline: bool,
+) {
+    let start = Instant::now();
+    let stop = Stop {
+        deadline: start + Duration::from_secs(120),
+        budget: Some(Arc::new(AtomicUsize::new(10_000))),
+    };
+    let mut r = merge(spawn_creators(addr, clients, start, stop)).await;
+    sessions.append(&mut r.sessions);
+    report("seed", &r, start.elapsed().as_secs_f64(), timeline);
 }
 
 fn loopback_addr(url: &str) -> Option<SocketAddr> {
@@ -273,20 +424,36 @@ async fn start_broker(args: &Args) -> Result<(Broker, SocketAddr), String> {
     std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
     let dir = TempDir(dir);
     let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args(["--listen", "127.0.0.1:0", "--log", "warn", "--db-sync", &args.db_sync])
-        .arg("--db")
-        .arg(dir.0.join("load.db"))
-        // The load run lifts the per-client creation limit (all clients share 127.0.0.1)
-        // and the open-session cap. Interval 0: every poll is past its interval, so each
-        // one does the full work (token check, timestamp write) and none is a cheap 429.
-        .args(["--create-rate", "0", "--create-rate-api-key", "0", "--max-open-sessions", "10000000"])
-        .args(["--poll-interval", "0", "--max-connections-per-client", "0"])
-        .args(&args.broker_args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--log",
+        "warn",
+        "--db-sync",
+        &args.db_sync,
+    ])
+    .arg("--db")
+    .arg(dir.0.join("load.db"))
+    // The load run lifts the per-client creation limit (all clients share 127.0.0.1)
+    // and the open-session cap. Interval 0: every poll is past its interval, so each
+    // one does the full work (token check, timestamp write) and none is a cheap 429.
+    .args([
+        "--create-rate",
+        "0",
+        "--create-rate-api-key",
+        "0",
+        "--max-open-sessions",
+        "10000000",
+    ])
+    .args(["--poll-interval", "0", "--max-connections-per-client", "0"])
+    .args(&args.broker_args)
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::null())
+    .kill_on_drop(true);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
@@ -294,14 +461,19 @@ async fn start_broker(args: &Args) -> Result<(Broker, SocketAddr), String> {
         .map_err(|_| "broker did not start in 20 s".to_owned())?
         .map_err(|e| format!("broker stdout: {e}"))?
         .ok_or("broker exited")?;
-    let url = first.strip_prefix("sealpost-broker listening on ").ok_or("unexpected first line")?;
+    let url = first
+        .strip_prefix("sealpost-broker listening on ")
+        .ok_or("unexpected first line")?;
     let addr = loopback_addr(url).ok_or("broker is not on loopback")?;
     Ok((Broker { child, _dir: dir }, addr))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");
@@ -335,17 +507,93 @@ async fn run(args: Args) -> ExitCode {
     };
     println!("broker http://{addr}  clients {clients}  {secs} s per phase");
 
-    let started = Instant::now();
-    let mut created = create_phase(addr, clients, Instant::now() + Duration::from_secs(secs)).await;
-    let create_secs = started.elapsed().as_secs_f64();
-    let sessions = Arc::new(std::mem::take(&mut created.sessions));
-    report("create", created, create_secs);
-
-    let started = Instant::now();
-    let polled = poll_phase(addr, clients, Instant::now() + Duration::from_secs(secs), sessions.clone()).await;
-    let poll_secs = started.elapsed().as_secs_f64();
-    report("poll", polled, poll_secs);
-    println!("sessions polled round-robin: {}", sessions.len());
+    let phase_len = Duration::from_secs(secs);
+    let mut sessions: Vec<(String, String)> = Vec::new();
+    for phase in &args.phases {
+        match phase {
+            Phase::Create => {
+                let start = Instant::now();
+                let mut r = merge(spawn_creators(
+                    addr,
+                    clients,
+                    start,
+                    Stop::until(start + phase_len),
+                ))
+                .await;
+                sessions.append(&mut r.sessions);
+                report("create", &r, start.elapsed().as_secs_f64(), args.timeline);
+            }
+            Phase::Poll => {
+                if sessions.is_empty() {
+                    seed(addr, clients, &mut sessions, args.timeline).await;
+                }
+                let start = Instant::now();
+                let r = merge(spawn_pollers(
+                    addr,
+                    clients,
+                    start,
+                    start + phase_len,
+                    Arc::new(sessions.clone()),
+                ))
+                .await;
+                report("poll", &r, start.elapsed().as_secs_f64(), args.timeline);
+                println!("sessions polled round-robin: {}", sessions.len());
+            }
+            Phase::Mixed => {
+                if sessions.is_empty() {
+                    seed(addr, clients, &mut sessions, args.timeline).await;
+                }
+                let creators = (clients / 2).max(1);
+                let pollers = clients.saturating_sub(creators).max(1);
+                let start = Instant::now();
+                let deadline = start + phase_len;
+                let c = spawn_creators(addr, creators, start, Stop::until(deadline));
+                let p = spawn_pollers(addr, pollers, start, deadline, Arc::new(sessions.clone()));
+                let (mut c, p) = tokio::join!(merge(c), merge(p));
+                let took = start.elapsed().as_secs_f64();
+                report("mixed-create", &c, took, args.timeline);
+                report("mixed-poll", &p, took, args.timeline);
+                println!(
+                    "mixed: {creators} creating, {pollers} polling {} sessions",
+                    sessions.len()
+                );
+                sessions.append(&mut c.sessions);
+            }
+            Phase::AfterBurst => {
+                let start = Instant::now();
+                let stop = Stop {
+                    deadline: start + Duration::from_secs(600),
+                    budget: Some(Arc::new(AtomicUsize::new(args.burst))),
+                };
+                let mut burst = merge(spawn_creators(addr, clients, start, stop)).await;
+                report(
+                    "burst",
+                    &burst,
+                    start.elapsed().as_secs_f64(),
+                    args.timeline,
+                );
+                // Poll right away the sessions the burst created.
+                let fresh = Arc::new(std::mem::take(&mut burst.sessions));
+                let start = Instant::now();
+                let r = merge(spawn_pollers(
+                    addr,
+                    clients,
+                    start,
+                    start + phase_len,
+                    fresh.clone(),
+                ))
+                .await;
+                report(
+                    "after-burst",
+                    &r,
+                    start.elapsed().as_secs_f64(),
+                    args.timeline,
+                );
+                println!("after-burst: polled {} sessions of the burst", fresh.len());
+                sessions.extend(fresh.iter().cloned());
+            }
+        }
+    }
 
     match pid.and_then(vm_hwm_kib) {
         Some(kib) => println!("broker peak RSS (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
@@ -354,7 +602,9 @@ async fn run(args: Args) -> ExitCode {
     if let Some(mut b) = broker {
         if let Some(pid) = b.child.id() {
             // SIGTERM for a graceful stop; kill_on_drop is the fallback.
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), b.child.wait()).await;
     }
