@@ -215,12 +215,12 @@ fn give_back(text: String, set: KeySet) {
 /// secret; the parsed keys, with an RSA key's Montgomery parameters and an EC
 /// key's place in core's table cache, are then neither parsed nor copied).
 fn keys_from(key: Option<String>, jwks: Option<String>, secret: Option<String>, secret_b64: Option<String>) -> Result<(KeySet, Option<String>), JsValue> {
-    if secret.is_none() && secret_b64.is_none() {
-        if let (Some(text), None) | (None, Some(text)) = (&key, &jwks) {
-            if let Some(set) = take_cached(text) {
-                return Ok((set, key.or(jwks)));
-            }
-        }
+    if secret.is_none()
+        && secret_b64.is_none()
+        && let (Some(text), None) | (None, Some(text)) = (&key, &jwks)
+        && let Some(set) = take_cached(text)
+    {
+        return Ok((set, key.or(jwks)));
     }
     let mut set = KeySet::default();
     for text in [key, jwks].into_iter().flatten() {
