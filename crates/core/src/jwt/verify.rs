@@ -64,7 +64,10 @@ pub fn verify_signature(alg: Alg, key: &PublicMaterial, msg: &[u8], sig: &[u8]) 
             if super::rsa_verify::verify(a, k, msg, sig) { Ok(()) } else { Err(SigFailure::Invalid) }
         }
         (PublicMaterial::P256(k), Alg::ES256) => super::ec_verify::p256v::verify(k, msg, sig),
-        (PublicMaterial::P384(k), Alg::ES384) => super::ec_verify::p384v::verify(k, msg, sig),
+        (PublicMaterial::P384(k), Alg::ES384) => {
+            let s = p384::ecdsa::Signature::from_slice(sig).map_err(|_| SigFailure::Malformed)?;
+            k.verify(msg, &s).map_err(|_| SigFailure::Invalid)
+        }
         (PublicMaterial::P521(k), Alg::ES512) => {
             let s = p521::ecdsa::Signature::from_slice(sig).map_err(|_| SigFailure::Malformed)?;
             k.verify(msg, &s).map_err(|_| SigFailure::Invalid)
