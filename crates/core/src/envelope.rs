@@ -532,11 +532,9 @@ pub mod primitives {
         let (seed_part, db) = em.get_mut(1..).unwrap_or_default().split_at_mut(32);
         let db_len = db.len();
         db.get_mut(..32).unwrap_or_default().copy_from_slice(&Sha256::digest(label));
-        if let Some(tail) = db.get_mut(db_len - message.len() - 1..) {
-            if let Some((one, rest)) = tail.split_first_mut() {
-                *one = 1;
-                rest.copy_from_slice(message);
-            }
+        if let Some((one, rest)) = db.get_mut(db_len - message.len() - 1..).and_then(<[u8]>::split_first_mut) {
+            *one = 1;
+            rest.copy_from_slice(message);
         }
         seed_part.copy_from_slice(seed);
         mgf1_xor(db, seed_part);

@@ -54,7 +54,7 @@ pub(crate) mod b64 {
     /// padding refused unless `pad_ok`, and then only the exact padding.
     fn decode_with(input: &[u8], alphabet: &[u8; 64], pad_ok: bool) -> Option<Vec<u8>> {
         let body = input.strip_suffix(b"==").or_else(|| input.strip_suffix(b"=")).unwrap_or(input);
-        if body.len() != input.len() && (!pad_ok || input.len() % 4 != 0) {
+        if body.len() != input.len() && (!pad_ok || !input.len().is_multiple_of(4)) {
             return None;
         }
         if body.len() % 4 == 1 {
