@@ -196,14 +196,14 @@ pub enum StoreError {
     /// The id already exists (a code collision: retry with a fresh code).
     #[error("duplicate id")]
     Duplicate,
-    /// A database server (PostgreSQL) failed or is unreachable. The text names
-    /// the failure (SQLSTATE, constraint, connection error), never a value.
-    #[error("database error: {0}")]
-    Backend(String),
     /// This storage backend does not implement the operation (callbacks,
     /// webhook relay); the name says which.
     #[error("not supported by this storage backend: {0}")]
     Unsupported(&'static str),
+    /// A database server (PostgreSQL) failed or is unreachable. The text names
+    /// the failure (SQLSTATE, constraint, connection error), never a value.
+    #[error("database error: {0}")]
+    Backend(String),
 }
 
 /// Optional LinkAuth features of a session, stored with it atomically
@@ -297,6 +297,7 @@ pub trait Store: Send + Sync + 'static {
         let _ = (key, limit, window_secs, now_s);
         async { Ok(None) }
     }
+
     // --- Callbacks and webhook relay (issue 14). Defaults answer
     // `StoreError::Unsupported` so a backend compiles before it implements them.
 
