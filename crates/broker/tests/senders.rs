@@ -337,7 +337,7 @@ fn a_database_from_before_senders_opens_and_keeps_its_inboxes() {
     // A second start on the upgraded file is a no-op upgrade.
     let conn = rusqlite::Connection::open(&db).unwrap();
     let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(v, 2);
+    assert_eq!(v, sealpost_broker::sqlite::SCHEMA_VERSION);
     drop(conn);
     let b2 = Broker::start(&dir.0, &[]);
     assert_eq!(requests(&b2, inbox, token).len(), 2);
