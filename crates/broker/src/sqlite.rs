@@ -198,7 +198,7 @@ impl SqliteStore {
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = {sync};
              PRAGMA secure_delete = ON;
-             PRAGMA journal_size_limit = 8388608;
+             PRAGMA journal_size_limit = 67108864;
              PRAGMA cache_size = -4096;
              PRAGMA temp_store = MEMORY;
              PRAGMA wal_autocheckpoint = 16384;"
