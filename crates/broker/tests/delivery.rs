@@ -150,8 +150,9 @@ fn crash_safety_kill_9_and_restart() {
     }
 
     let b = Broker::start(&dir.0, &["--poll-interval", "2"]);
-    // The poll timestamp lives in the database: a consumed session polled just before
-    // the crash is still too fast right after the restart.
+    // Poll pacing is kept in memory, and a restart counts as a poll of every
+    // session created before it: one polled just before the crash is still too
+    // fast right after the restart.
     let c0 = &consumed[0];
     let path = |s: &serde_json::Value| format!("/v1/sessions/{}", s["session_id"].as_str().unwrap());
     let tok = |s: &serde_json::Value| s["poll_token"].as_str().unwrap().to_owned();
