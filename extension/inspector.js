@@ -8,188 +8,34 @@
 // key re-verifies, it never re-signs.
 import init, { inspectJwt, signJwt } from "./pkg/sealpost_wasm.js";
 import { permissions, session } from "./lib/browser.js";
-import { copyText, h, replace } from "./lib/dom.js";
-import { claimsToJson, keyName, locate, renderReport, reportToJson, reportToMarkdown, tickTimes } from "./www/jwt-view.js";
+import { copyText } from "./lib/dom.js";
+import { INSPECT_FIELDS, createInspector, say, showError } from "./www/jwt-inspector.js";
 import { normalizeToken } from "./lib/jwt-har.js";
 
 const STATE = "inspector";
 /** Set by the background (context menu, shortcut) before it opens this page. */
 const PENDING = "inspectorPending";
-const MAX_KEYS_EXPLAINED = 20;
 const $ = (id) => document.getElementById(id);
 
-const fields = ["token", "access-token", "vkey", "vformat", "viss", "vaud", "vtyp", "vleeway", "eheader", "eclaims", "ealg", "eformat"];
-let report = null;
-let ready = false;
+/** The inputs kept in storage.session: the shared ones and the edit-and-sign ones (never the signing key). */
+const SIGN_FIELDS = ["eheader", "eclaims", "ealg", "eformat"];
+const fields = [...INSPECT_FIELDS, ...SIGN_FIELDS];
+
+// The shared inspector (www/jwt-inspector.js): the token box, the DPoP access
+// token, Verify, the report and Export. This page adds storage, edit and sign,
+// and fetching the issuer's keys.
+const ins = createInspector({ normalize: normalizeToken, onChange: save, onClear: clearOwn });
+/** Inspect the token in the box and render the report. Synchronous once the WASM is ready. */
+export const run = () => ins.run();
 
 const wasm = init().then(
   () => {
-    ready = true;
+    ins.engine = { inspectJwt };
   },
   (e) => {
     say($("status"), `The inspector engine did not load: ${e && e.message ? e.message : e}`);
   },
 );
-
-function say(el, text) {
-  el.textContent = text || "";
-}
-
-function showError(id, text) {
-  const el = $(id);
-  el.textContent = text || "";
-  el.hidden = !text;
-}
-
-// ---- options from the verify panel
-
-/** The key options for inspectJwt, from the Verify key box and its format. */
-function keyOptions(text = $("vkey").value, format = $("vformat").value) {
-  const t = text.trim();
-  if (!t) return {};
-  if (format === "secret") return { secret: text };
-  if (format === "secret64") return { secretBase64: t };
-  if (t.startsWith("{")) {
-    try {
-      const o = JSON.parse(t);
-      if (o && Array.isArray(o.keys)) return { jwks: t };
-    } catch {
-      /* the core reports what is wrong with it */
-    }
-    return { key: t };
-  }
-  if (t.startsWith("-----BEGIN")) return { key: t };
-  return { secret: text };
-}
-
-function policyOptions() {
-  const o = {};
-  const iss = $("viss").value.trim();
-  const aud = $("vaud").value.trim();
-  const typ = $("vtyp").value.trim();
-  const leeway = $("vleeway").value.trim();
-  if (iss) o.issuer = iss;
-  if (aud) o.audience = aud.split(/[\s,]+/).filter(Boolean);
-  if (typ) o.typ = typ;
-  if (leeway !== "" && Number.isFinite(Number(leeway))) o.leeway = Math.max(0, Math.trunc(Number(leeway)));
-  return o;
-}
-
-// ---- inspect and render
-
-/** Inspect the token in the box and render the report. Synchronous once the WASM is ready. */
-export function run() {
-  if (!ready) return;
-  const area = $("report-area");
-  const token = normalizeToken($("token").value);
-  if (!token) {
-    report = null;
-    replace(area, h("p", { class: "sp-muted ins-empty" }, "Paste a token to see its report."));
-    replace($("verify-keys"));
-    showError("verify-error", "");
-    say($("status"), "");
-    $("at-field").hidden = !$("access-token").value.trim();
-    return;
-  }
-  // The access token a DPoP proof accompanies (the core ignores it for other tokens).
-  const accessToken = $("access-token").value.trim();
-  const policy = policyOptions();
-  if (accessToken) policy.accessToken = accessToken;
-  const keys = keyOptions();
-  showError("verify-error", "");
-  try {
-    report = inspectJwt(token, { ...policy, ...keys });
-  } catch (e) {
-    report = null;
-    if (e && e.code !== "ERR_JWT_INPUT_TOO_LARGE") {
-      // An unusable key or option: say so, and still show the token.
-      showError("verify-error", `${e.message}${e.code ? ` (${e.code})` : ""}`);
-      for (const fallback of [policy, {}]) {
-        try {
-          report = inspectJwt(token, fallback);
-          break;
-        } catch {
-          /* try the next */
-        }
-      }
-    }
-    if (!report) {
-      replace(area, h("p", { class: "sp-alert sp-alert-error", role: "alert", "data-testid": "jwt-error" }, `Cannot inspect this input: ${e && e.message ? e.message : e}`));
-      replace($("verify-keys"));
-      say($("status"), "Cannot inspect this input.");
-      return;
-    }
-  }
-  $("at-field").hidden = !(report.explanation.kind === "dpop_proof" || accessToken);
-  const view = renderReport(report, { token, onLocate: (loc) => onLocate(loc) });
-  area.replaceChildren(view);
-  explainKeys(token, policy, keys);
-  const n = report.findings.length;
-  const proof = report.dpop ? (report.dpop.proofKeyVerified ? ", DPoP proof verified with its own key" : ", DPoP proof not verified") : "";
-  say($("status"), `${report.explanation.kind ? "Report ready" : "Not a JWT"}: ${n} ${n === 1 ? "finding" : "findings"}${report.summary.signatureVerified ? ", signature verified" : ""}${proof}.`);
-  performance.mark("sealpost-report-rendered");
-}
-
-/** Per key of a pasted JWKS (or the one key): what the core says of that key alone. */
-function explainKeys(token, policy, keys) {
-  const box = $("verify-keys");
-  box.replaceChildren();
-  if (!report || !(keys.jwks || keys.key || keys.secret || keys.secretBase64)) return;
-  const v = report.verification;
-  box.append(
-    h(
-      "p",
-      { class: v.status === "valid" && report.summary.signatureVerified ? "sp-alert sp-alert-ok" : "sp-alert sp-alert-error", "data-testid": "verify-verdict", "data-status": v.status },
-      v.status === "valid" && report.summary.signatureVerified
-        ? [h("strong", {}, "Signature verified"), ` with ${keyName(v.key)}.`]
-        : [h("strong", {}, v.status === "invalid" ? "Signature invalid" : "Not verified"), `: ${v.detail}`],
-    ),
-  );
-  if (!keys.jwks) return;
-  let set;
-  try {
-    set = JSON.parse(keys.jwks).keys;
-  } catch {
-    return;
-  }
-  if (!Array.isArray(set) || set.length < 2) return;
-  const list = h("ol", { class: "ins-keylist", "data-testid": "verify-keys" });
-  set.slice(0, MAX_KEYS_EXPLAINED).forEach((k, i) => {
-    const label = `#${i + 1} ${k && k.kty ? k.kty : "?"}${k && k.kid ? ` kid “${k.kid}”` : ""}${k && k.alg ? ` ${k.alg}` : ""}`;
-    let status;
-    let why;
-    try {
-      const r = inspectJwt(token, { ...policy, key: JSON.stringify(k) });
-      status = r.summary.signatureVerified ? "matched" : r.verification.status;
-      why = r.summary.signatureVerified ? "the signature verifies with this key" : r.verification.detail;
-    } catch (e) {
-      status = "unusable";
-      why = e.message;
-    }
-    list.append(
-      h("li", { "data-status": status }, h("strong", {}, label), ": ", status === "matched" ? h("strong", {}, "matched") : `skipped (${status.replace(/_/g, " ")})`, ` — ${why}`),
-    );
-  });
-  if (set.length > MAX_KEYS_EXPLAINED) list.append(h("li", {}, `…and ${set.length - MAX_KEYS_EXPLAINED} more keys not listed.`));
-  box.append(h("p", { class: "sp-small sp-label" }, `The ${set.length} keys in the set, each on its own:`), list);
-}
-
-function onLocate(location) {
-  if (location === "access_token" || location.startsWith("access_token.")) {
-    $("at-field").hidden = false;
-    $("access-token").focus();
-    say($("status"), "The finding is about the access token: see Access token.");
-    return;
-  }
-  if (location === "key" || location.startsWith("key.")) {
-    $("verify-panel").open = true;
-    $("vkey").focus();
-    say($("status"), "The finding is about the key: see Verify.");
-    return;
-  }
-  const el = locate($("report-area"), location);
-  say($("status"), el ? `Showing ${location}.` : `${location} is not shown in the report.`);
-}
 
 // ---- state in storage.session (memory only)
 
@@ -214,10 +60,11 @@ async function restore() {
   }
 }
 
-async function clearAll() {
+/** Clear, this page's part: the stored state and the edit-and-sign inputs. */
+async function clearOwn() {
   clearTimeout(saveTimer);
   await session.remove([STATE, PENDING]).catch(() => {});
-  for (const f of fields) {
+  for (const f of SIGN_FIELDS) {
     const el = $(f);
     el.value = el.tagName === "SELECT" ? el.options[0].value : "";
   }
@@ -226,10 +73,6 @@ async function clearAll() {
   $("signed").hidden = true;
   showError("sign-error", "");
   say($("fetch-status"), "");
-  say($("export-status"), "");
-  run();
-  say($("status"), "Cleared: nothing of this page is kept.");
-  $("token").focus();
 }
 
 // ---- edit and sign (only on a click)
@@ -302,6 +145,7 @@ function signWith(kind) {
 }
 
 function loadEdit() {
+  const report = ins.report;
   if (!report || !report.header) {
     showError("sign-error", "Paste a token whose header decodes first.");
     return;
@@ -323,6 +167,7 @@ let pendingJwks = null;
 
 async function fetchKeys() {
   const st = $("fetch-status");
+  const report = ins.report;
   const iss = $("viss").value.trim() || (report && report.payload && typeof report.payload.iss === "string" ? report.payload.iss : "");
   let url;
   try {
@@ -387,38 +232,14 @@ async function getJson(href) {
   return res.json();
 }
 
-// ---- export
-
-async function exportAs(kind) {
-  const st = $("export-status");
-  if (!report) {
-    say(st, "Nothing to copy: paste a token first.");
-    return;
-  }
-  const text = kind === "md" ? reportToMarkdown(report) : kind === "json" ? reportToJson(report) : claimsToJson(report);
-  const ok = await copyText(text);
-  document.body.dataset.lastExport = kind;
-  say(st, ok ? `Copied the ${kind === "md" ? "Markdown report" : kind === "json" ? "JSON report" : "claims"}.` : "The browser refused the clipboard: copy from the report instead.");
-}
-
 // ---- wiring
 
 async function main() {
   await restore();
   await wasm;
   run();
-  $("token").addEventListener("input", () => {
-    run();
-    save();
-  });
-  for (const id of ["access-token", "vkey", "vformat", "viss", "vaud", "vtyp", "vleeway"]) {
-    $(id).addEventListener("input", () => {
-      run();
-      save();
-    });
-  }
-  for (const id of ["eheader", "eclaims", "ealg", "eformat"]) $(id).addEventListener("input", save);
-  $("clear").addEventListener("click", clearAll);
+  ins.wire();
+  for (const id of SIGN_FIELDS) $(id).addEventListener("input", save);
   $("load-edit").addEventListener("click", loadEdit);
   $("sign").addEventListener("click", () => signWith("sign"));
   $("broken-none").addEventListener("click", () => signWith("none"));
@@ -432,24 +253,6 @@ async function main() {
   });
   $("signed-copy").addEventListener("click", async () => say($("status"), (await copyText($("signed-token").value)) ? "Copied the new token." : "The browser refused the clipboard."));
   $("fetch-keys").addEventListener("click", () => void fetchKeys());
-  $("copy-md").addEventListener("click", () => exportAs("md"));
-  $("copy-json").addEventListener("click", () => exportAs("json"));
-  $("copy-claims").addEventListener("click", () => exportAs("claims"));
-  // Drop a token (text or a small file) anywhere on the page.
-  document.addEventListener("dragover", (ev) => ev.preventDefault());
-  document.addEventListener("drop", async (ev) => {
-    const dt = ev.dataTransfer;
-    if (!dt) return;
-    ev.preventDefault();
-    let text = dt.getData("text/plain");
-    if (!text && dt.files && dt.files[0] && dt.files[0].size < 1024 * 1024) text = await dt.files[0].text();
-    if (text) {
-      $("token").value = text;
-      run();
-      save();
-    }
-  });
-  setInterval(() => tickTimes($("report-area")), 1000);
   document.body.dataset.ready = "1";
   if (!$("token").value) $("token").focus();
 }

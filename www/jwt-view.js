@@ -13,7 +13,7 @@
 //   locate(container, "payload.exp");                // highlight a member
 
 /** h("li", {class, "data-x": …, onclick}, "text", child…): text-only children, never HTML. */
-function h(tag, attrs = {}, ...children) {
+export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;

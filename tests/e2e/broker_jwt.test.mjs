@@ -3,7 +3,8 @@
 // `connect-src 'none'`, loads the full WASM bundle without any fetch (the
 // glue and the .wasm as script modules), renders the report of a pasted
 // token, verifies it against a pasted JWK and a JWKS of three keys (the wrong
-// key fails), and makes no request but its own files: every request of the
+// key fails), checks a DPoP proof against its access token in the same box as
+// the extension's inspector (both pages run www/jwt-inspector.js), and makes no request but its own files: every request of the
 // page is recorded and checked. axe on the empty page and the report;
 // screenshots light and dark under test-artifacts/.
 import { test, before, after, describe } from "node:test";
@@ -17,7 +18,7 @@ const CSP_JWT =
   "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const NOW = Math.floor(Date.now() / 1000);
 /** The page's own files: the page, /assets/* and the full bundle under /jwt/. */
-const OWN = /^\/(jwt|jwt\/[A-Za-z0-9._-]+|assets\/(jwt-page\.(js|css)|jwt-view\.(js|css)))$/;
+const OWN = /^\/(jwt|jwt\/[A-Za-z0-9._-]+|assets\/(jwt-page\.(js|css)|jwt-inspector\.js|jwt-view\.(js|css)|ext\.css|inspector\.css))$/;
 
 let broker;
 let token; // ES256, signed by `good`
@@ -130,6 +131,55 @@ describe("broker /jwt", () => {
       // The token and the keys went nowhere.
       const sent = g.requests.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join("\n");
       assert.ok(!sent.includes(token.split(".")[2]), "the token left the page");
+    } finally {
+      await b.close();
+    }
+  });
+
+  test("a DPoP proof: the access token box appears, both bindings match, a token bound to another key mismatches", async () => {
+    const client = await jose.generateKeyPair("ES256", { extractable: true });
+    const issuer = await jose.generateKeyPair("RS256", { extractable: true });
+    const jwk = await jose.exportJWK(client.publicKey);
+    const jkt = await jose.calculateJwkThumbprint(jwk, "sha256");
+    const accessToken = (boundTo, jti) =>
+      new jose.SignJWT({ scope: "read", client_id: "c1", cnf: { jkt: boundTo } })
+        .setProtectedHeader({ alg: "RS256", typ: "at+jwt" }).setIssuer("https://as.example").setSubject("u1").setAudience("https://api.example")
+        .setIssuedAt(NOW).setExpirationTime(NOW + 600).setJti(jti).sign(issuer.privateKey);
+    const at = await accessToken(jkt, "at-1");
+    const ath = Buffer.from(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(at))).toString("base64url");
+    const proof = await new jose.SignJWT({ htm: "GET", htu: "https://api.example/r", ath })
+      .setProtectedHeader({ alg: "ES256", typ: "dpop+jwt", jwk }).setIssuedAt(NOW).setJti("p-1").sign(client.privateKey);
+    const { b, g, page } = await openInspector();
+    const binding = () => page.evaluate(() => ({
+      ath: document.querySelector("[data-testid=jwt-dpop-ath]")?.dataset.status,
+      jkt: document.querySelector("[data-testid=jwt-dpop-jkt]")?.dataset.status,
+    }));
+    try {
+      assert.equal(await page.locator("#at-field").isVisible(), false, "no proof yet: no access token box");
+      await page.fill("#token", `DPoP ${proof}`);
+      await page.waitForSelector("[data-testid=jwt-report]");
+      assert.equal(await page.getByTestId("jwt-kind").getAttribute("data-kind"), "dpop_proof");
+      assert.equal(await page.getByTestId("jwt-dpop-proof").getAttribute("data-status"), "valid");
+      assert.equal(await page.locator("#at-field").isVisible(), true, "the access token box shows for a DPoP proof");
+
+      await page.fill("#access-token", at);
+      await page.waitForSelector("[data-testid=jwt-dpop-binding]");
+      assert.deepEqual(await binding(), { ath: "match", jkt: "match" });
+      assert.match(await page.locator("#status").innerText(), /DPoP proof verified with its own key/);
+
+      await page.fill("#access-token", await accessToken("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I", "at-2"));
+      await page.waitForFunction(() => document.querySelector("[data-testid=jwt-dpop-ath]")?.dataset.status === "mismatch");
+      assert.deepEqual(await binding(), { ath: "mismatch", jkt: "mismatch" });
+      const codes = await page.locator("[data-testid=jwt-findings] > li").evaluateAll((l) => l.map((x) => x.dataset.code));
+      assert.ok(codes.includes("JWT_DPOP_ATH_MISMATCH") && codes.includes("JWT_DPOP_JKT_MISMATCH"), codes.join());
+
+      // Clear empties both boxes and hides the access token box again.
+      await page.click("#clear");
+      assert.equal(await page.locator("#access-token").inputValue(), "");
+      assert.equal(await page.locator("#at-field").isVisible(), false);
+      assert.deepEqual(g.errors, []);
+      assert.deepEqual(g.cspViolations, []);
+      assertOnlyOwnFiles(g);
     } finally {
       await b.close();
     }
