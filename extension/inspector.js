@@ -8,8 +8,8 @@
 // key re-verifies, it never re-signs.
 import init, { inspectJwt, signJwt } from "./pkg/sealpost_wasm.js";
 import { permissions, session } from "./lib/browser.js";
-import { copyText } from "./lib/dom.js";
-import { INSPECT_FIELDS, createInspector, say, showError } from "./www/jwt-inspector.js";
+import { copyText, h } from "./lib/dom.js";
+import { INSPECT_FIELDS, createInspector, mountPanels, say, showError } from "./www/jwt-inspector.js";
 import { normalizeToken } from "./lib/jwt-har.js";
 
 const STATE = "inspector";
@@ -23,7 +23,17 @@ const fields = [...INSPECT_FIELDS, ...SIGN_FIELDS];
 
 // The shared inspector (www/jwt-inspector.js): the token box, the DPoP access
 // token, Verify, the report and Export. This page adds storage, edit and sign,
-// and fetching the issuer's keys.
+// and fetching the issuer's keys (its button goes in the Verify panel).
+mountPanels({
+  verifyExtra: [
+    h("div", { class: "sp-actions" }, h("button", { id: "fetch-keys", class: "sp-btn sp-btn-small", type: "button" }, "Fetch the issuer’s keys")),
+    h(
+      "p",
+      { id: "fetch-status", class: "sp-hint", role: "status", "aria-live": "polite" },
+      "Only when you click: asks for permission to reach the issuer’s address, then reads its OpenID configuration and key set.",
+    ),
+  ],
+});
 const ins = createInspector({ normalize: normalizeToken, onChange: save, onClear: clearOwn });
 /** Inspect the token in the box and render the report. Synchronous once the WASM is ready. */
 export const run = () => ins.run();

@@ -11,10 +11,102 @@
 // page's own state (the extension keeps its inputs in storage.session, the
 // broker page keeps nothing).
 //
+// The panels themselves (token, DPoP access token, Verify, Export) are built
+// here too (mountPanels), into the placeholders of each page's HTML, so the
+// two pages cannot offer different inputs.
+//
+//   mountPanels({ status, keyHint, verifyExtra });
 //   const ins = createInspector({ normalize, onChange: save, onClear });
 //   ins.wire();                       // inputs, export buttons, drop, clock
 //   ins.engine = { inspectJwt };      // then ins.run()
 import { claimsToJson, h, keyName, locate, renderReport, reportToJson, reportToMarkdown, tickTimes } from "./jwt-view.js";
+
+const code = (t) => h("code", {}, t);
+const TEXT = { class: "sp-input", type: "text", autocomplete: "off", spellcheck: "false" };
+const AREA = { spellcheck: "false", autocomplete: "off", autocapitalize: "off" };
+
+/** A labelled field: `<div class="sp-field"><label for=id>…</label>[hint]control</div>`. */
+function field(id, label, control, hint, hintFirst = false) {
+  const hintEl = hint ? h("p", { id: `${id}-hint`, class: "sp-hint" }, hint) : null;
+  return h("div", { class: "sp-field" }, h("label", { class: "sp-label", for: id }, label), hintFirst ? hintEl : null, control, hintFirst ? null : hintEl);
+}
+
+/**
+ * Builds the shared panels into the page's placeholders: `[data-ins=inputs]`
+ * becomes the Token and Verify panels, `[data-ins=export]` the Export panel.
+ * `status`: the status line's first text; `keyHint`: more hint under the key
+ * box; `verifyExtra`: nodes appended to the Verify form.
+ */
+export function mountPanels({ status = "", keyHint = "", verifyExtra = [] } = {}) {
+  const token = h(
+    "section",
+    { class: "sp-panel ins-input", "aria-labelledby": "token-title" },
+    h("h2", { id: "token-title" }, "Token"),
+    field(
+      "token",
+      "Paste or drop a JWT",
+      h("textarea", { id: "token", class: "sp-input ins-token", rows: 7, ...AREA, "aria-describedby": "token-hint", "data-testid": "token-input" }),
+      ["A ", code("Bearer"), " or ", code("DPoP"), " prefix and spaces are fine. The report updates as you type."],
+      true,
+    ),
+    h(
+      "div",
+      { id: "at-field", class: "sp-field", hidden: true },
+      h("label", { class: "sp-label", for: "access-token" }, "Access token (for a DPoP proof)"),
+      h("p", { id: "access-token-hint", class: "sp-hint" }, "The token sent with this proof: checks the proof’s ", code("ath"), " (its SHA-256) and that the token’s ", code("cnf.jkt"), " is the proof key’s thumbprint."),
+      h("textarea", { id: "access-token", class: "sp-input ins-mono", rows: 4, ...AREA, "aria-describedby": "access-token-hint", "data-testid": "access-token-input" }),
+    ),
+    h("p", { id: "status", class: "sp-muted sp-small", role: "status", "aria-live": "polite", "data-testid": "status" }, status),
+  );
+  const format = h(
+    "select",
+    { id: "vformat", class: "sp-input" },
+    h("option", { value: "auto" }, "Detected (JWK, JWKS, PEM, else a text secret)"),
+    h("option", { value: "secret" }, "A secret as text"),
+    h("option", { value: "secret64" }, "A secret in base64 or base64url"),
+  );
+  const verify = h(
+    "details",
+    { id: "verify-panel", class: "sp-panel ins-details", open: true },
+    h("summary", {}, h("h2", { class: "ins-summary-h" }, "Verify")),
+    h(
+      "form",
+      { id: "verify-form", novalidate: true },
+      field(
+        "vkey",
+        "Key: JWK, JWKS, PEM (public key, PKCS#1, certificate) or secret",
+        h("textarea", { id: "vkey", class: "sp-input ins-mono", rows: 5, ...AREA, "aria-describedby": "vkey-hint", "data-testid": "key-input" }),
+        `Editing the key re-checks the token. It never re-signs it.${keyHint ? ` ${keyHint}` : ""}`,
+      ),
+      field("vformat", "The key is", format),
+      h("div", { class: "sp-row" }, field("viss", "Expected issuer (iss)", h("input", { id: "viss", ...TEXT })), field("vaud", "Expected audience (aud)", h("input", { id: "vaud", ...TEXT }))),
+      h(
+        "div",
+        { class: "sp-row" },
+        field("vtyp", "Expected type (typ)", h("input", { id: "vtyp", ...TEXT, placeholder: "e.g. at+jwt" })),
+        field("vleeway", "Clock leeway (seconds)", h("input", { id: "vleeway", class: "sp-input", type: "number", min: 0, max: 86400, step: 1, inputmode: "numeric", placeholder: "60" })),
+      ),
+      h("p", { id: "verify-error", class: "sp-alert sp-alert-error", role: "alert", hidden: true }),
+      h("div", { id: "verify-keys", class: "ins-keys", "aria-live": "polite" }),
+      verifyExtra,
+    ),
+  );
+  const exportPanel = h(
+    "section",
+    { class: "sp-panel", "aria-labelledby": "export-title" },
+    h("h2", { id: "export-title" }, "Export"),
+    h(
+      "div",
+      { class: "sp-actions" },
+      h("button", { id: "copy-md", class: "sp-btn sp-btn-small", type: "button" }, "Copy report as Markdown"),
+      h("button", { id: "copy-json", class: "sp-btn sp-btn-small", type: "button" }, "Copy report as JSON"),
+      h("button", { id: "copy-claims", class: "sp-btn sp-btn-small", type: "button" }, "Copy claims"),
+    ),
+    h("p", { id: "export-status", class: "sp-hint", role: "status", "aria-live": "polite" }),
+  );
+  document.querySelector("[data-ins=inputs]").replaceWith(token, verify);
+  document.querySelector("[data-ins=export]").replaceWith(exportPanel);
+}
 
 /** Most keys of a pasted JWKS explained one by one. */
 export const MAX_KEYS_EXPLAINED = 20;

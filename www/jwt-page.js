@@ -7,7 +7,7 @@
 // up and handed to the glue as bytes. The inspection (options, report, per-key
 // verdicts, export) is jwt-inspector.js, the same module as the extension's
 // inspector.
-import { createInspector, say } from "./jwt-inspector.js";
+import { createInspector, mountPanels, say } from "./jwt-inspector.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -29,6 +29,7 @@ export async function loadEngine(base = "/jwt/") {
 
 function main() {
   // The shared inspector (jwt-inspector.js, as the extension's): this page keeps no state.
+  mountPanels({ status: "Loading the inspector engine…", keyHint: "To check against an issuer’s published keys, paste its JWKS here." });
   const ins = createInspector({ emptyStatus: "Ready." });
   ins.wire();
   loadEngine().then(
