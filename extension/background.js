@@ -6,7 +6,7 @@
 // Nothing here is kept between runs except what lib/brokers.js stores; the
 // last poll result and the codes already notified live in storage.session.
 import { alarms, badge, commands, contextMenus, notifications, pageUrl, runtime, session, tabs, local } from "./lib/browser.js";
-import { normalizeToken, tokensFromUrl } from "./lib/jwt-har.js";
+import { normalizeToken, tokensFromUrl } from "./www/jwt-har.js";
 import { connectUrl, loadSettings, parseConnectUrl, pollAll } from "./lib/brokers.js";
 // The seal-only WASM bundle, for the key fingerprints of pending requests
 // (computed here with the bundled code, never taken from a broker). A static

@@ -10,7 +10,6 @@ import init, { inspectJwt, signJwt } from "./pkg/sealpost_wasm.js";
 import { permissions, session } from "./lib/browser.js";
 import { copyText, h } from "./lib/dom.js";
 import { INSPECT_FIELDS, createInspector, mountPanels, say, showError } from "./www/jwt-inspector.js";
-import { normalizeToken } from "./lib/jwt-har.js";
 
 const STATE = "inspector";
 /** Set by the background (context menu, shortcut) before it opens this page. */
@@ -34,7 +33,7 @@ mountPanels({
     ),
   ],
 });
-const ins = createInspector({ normalize: normalizeToken, onChange: save, onClear: clearOwn });
+const ins = createInspector({ onChange: save, onClear: clearOwn });
 /** Inspect the token in the box and render the report. Synchronous once the WASM is ready. */
 export const run = () => ins.run();
 

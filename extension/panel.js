@@ -9,7 +9,7 @@
 import init, { inspectJwt } from "./pkg/sealpost_wasm.js";
 import { h, replace } from "./lib/dom.js";
 import { countdownText, locate, renderReport, SEVERITIES, tickTimes } from "./www/jwt-view.js";
-import { tokensFromHarEntry, wantsResponseBody } from "./lib/jwt-har.js";
+import { tokensFromHarEntry, wantsResponseBody } from "./www/jwt-har.js";
 
 const api = globalThis.browser ?? globalThis.chrome;
 const devtools = api && api.devtools ? api.devtools : null;

@@ -7,7 +7,7 @@
 // jwt-view.js, explains each key of a pasted JWKS, and copies the report.
 //
 // What differs is passed in: the engine (an object with inspectJwt, set once
-// the WASM is ready), how a pasted text becomes the token, and hooks for the
+// the WASM is ready) and hooks for the
 // page's own state (the extension keeps its inputs in storage.session, the
 // broker page keeps nothing).
 //
@@ -16,9 +16,10 @@
 // two pages cannot offer different inputs.
 //
 //   mountPanels({ status, keyHint, verifyExtra });
-//   const ins = createInspector({ normalize, onChange: save, onClear });
+//   const ins = createInspector({ onChange: save, onClear });
 //   ins.wire();                       // inputs, export buttons, drop, clock
 //   ins.engine = { inspectJwt };      // then ins.run()
+import { normalizeToken } from "./jwt-har.js";
 import { claimsToJson, h, keyName, locate, renderReport, reportToJson, reportToMarkdown, tickTimes } from "./jwt-view.js";
 
 const code = (t) => h("code", {}, t);
@@ -126,16 +127,6 @@ export function showError(id, text) {
   el.hidden = !text;
 }
 
-/** The token out of what was pasted: no Authorization/Bearer/DPoP prefix, quotes or whitespace. */
-export function cleanToken(text) {
-  if (typeof text !== "string") return "";
-  let t = text.trim();
-  t = t.replace(/^(?:authorization|dpop)\s*:\s*/i, "");
-  t = t.replace(/^(?:bearer|dpop)\s+/i, "");
-  t = t.replace(/^["'`]+|["'`,;]+$/g, "").trim();
-  return t.replace(/\s+/g, "");
-}
-
 /** The key options for inspectJwt, from the Verify key box and its format. */
 export function keyOptions(text, format) {
   const t = text.trim();
@@ -184,11 +175,12 @@ export async function copyText(text) {
 
 /**
  * The inspector of this page. `engine`: { inspectJwt } (may be set later);
- * `normalize`: pasted text to token; `emptyStatus`: the status line with no
+ * `normalize`: pasted text to token (jwt-har.js: a prefix, quotes, or a JWT
+ * inside a URL or JSON); `emptyStatus`: the status line with no
  * token; `onChange`: after any input (persist); `onClear`: before Clear resets
  * the shared inputs (the page's own state).
  */
-export function createInspector({ engine = null, normalize = cleanToken, emptyStatus = "", onChange = () => {}, onClear = async () => {} } = {}) {
+export function createInspector({ engine = null, normalize = normalizeToken, emptyStatus = "", onChange = () => {}, onClear = async () => {} } = {}) {
   const ins = { engine, report: null, run, explainKeys, onLocate, exportAs, clear, wire };
 
   /** Inspect the token in the box and render the report. Synchronous once the engine is set. */

@@ -18,7 +18,7 @@ const CSP_JWT =
   "img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 const NOW = Math.floor(Date.now() / 1000);
 /** The page's own files: the page, /assets/* and the full bundle under /jwt/. */
-const OWN = /^\/(jwt|jwt\/[A-Za-z0-9._-]+|assets\/(jwt-page\.(js|css)|jwt-inspector\.js|jwt-view\.(js|css)|ext\.css|inspector\.css))$/;
+const OWN = /^\/(jwt|jwt\/[A-Za-z0-9._-]+|assets\/(jwt-page\.(js|css)|jwt-inspector\.js|jwt-har\.js|jwt-view\.(js|css)|ext\.css|inspector\.css))$/;
 
 let broker;
 let token; // ES256, signed by `good`
@@ -94,6 +94,9 @@ describe("broker /jwt", () => {
     const { b, g, res, page } = await openInspector();
     try {
       assert.equal(res.headers()["content-security-policy"], CSP_JWT);
+      // A JSON token response: the JWT inside is found (jwt-har.js, as in the extension).
+      await page.fill("#token", JSON.stringify({ access_token: token, token_type: "Bearer" }));
+      await page.waitForFunction(() => document.querySelector("[data-testid=jwt-kind]")?.dataset.kind === "access_token");
       await page.fill("#token", `Bearer ${token}`);
       const report = page.locator("[data-testid=jwt-report]");
       await report.waitFor();

@@ -1,4 +1,4 @@
-// extension/lib/jwt-har.js: finding JWTs in HAR entries (the DevTools panel),
+// www/jwt-har.js: finding JWTs in HAR entries (the DevTools panel),
 // in URLs (the context menu) and in pasted text (the inspector). The entries
 // below have the shape chrome.devtools.network hands the panel (HAR 1.2 with
 // Chromium's `_` members); the tokens are real JWTs signed by the full bundle.
@@ -8,7 +8,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { ROOT, loadBundle } from "./wasm_helpers.mjs";
 
-const har = await import(pathToFileURL(path.join(ROOT, "extension/lib/jwt-har.js")).href);
+const har = await import(pathToFileURL(path.join(ROOT, "www/jwt-har.js")).href);
 const NOW = 1_800_000_000;
 let w;
 let AT; // access token
