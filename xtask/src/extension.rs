@@ -4,8 +4,9 @@
 //!
 //! Each package (`dist/extension/chromium/`, `dist/extension/firefox/`) holds:
 //! - everything in `extension/` except `README.md`, tests and dot files;
-//! - every `www/*.js` and `www/*.css` except `main.js`, under `www/` (the
-//!   consent modules the answer page imports);
+//! - every `www/*.js` and `www/*.css` except the broker pages' own entry
+//!   points (`main.js`, `jwt-page.*`), under `www/` (the consent and inspector
+//!   modules and styles the extension pages import);
 //! - the full WASM bundle (`dist/full/sealpost_wasm.js` + `_bg.wasm`) under `pkg/`
 //!   (the JWT inspector);
 //! - the seal-only bundle (`dist/seal/…`, a third of the size: seal, sealJwe,
@@ -102,7 +103,8 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
     let www = root().join("www");
     for entry in read_dir_sorted(&www)? {
         let name = file_name(&entry);
-        if entry.is_file() && (name.ends_with(".js") || name.ends_with(".css")) && name != "main.js" {
+        let broker_page = name == "main.js" || name.starts_with("jwt-page.");
+        if entry.is_file() && (name.ends_with(".js") || name.ends_with(".css")) && !broker_page {
             files.push((format!("www/{name}"), entry));
         }
     }
