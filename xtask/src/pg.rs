@@ -9,7 +9,7 @@
 //! by hand).
 
 use std::net::TcpListener;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use crate::{Result, run_cmd, show};
@@ -118,11 +118,6 @@ impl PgCluster {
     /// URL of the `postgres` database as the `postgres` superuser (no password: trust).
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-
-    /// The cluster's directory (data, socket, server.log).
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 }
 
