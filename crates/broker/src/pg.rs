@@ -360,6 +360,47 @@ fn ready_sql(set: &str, guard: &str) -> String {
     )
 }
 
+/// The `-> ready` transitions that a token authorises (`complete` with the
+/// connect token, the webhook relay with the webhook token): a dead or declined
+/// session is not found, a token that does not match the hash in `column` is
+/// forbidden (compared in constant time), then [`ready_sql`] with `set` and
+/// `guard` (which re-checks the hash as `$3`) moves the session, or the miss is
+/// classified.
+#[allow(clippy::too_many_arguments)]
+async fn ready_if_hash(
+    c: &impl GenericClient,
+    id: &SessionId,
+    column: &str,
+    hash: &TokenHash,
+    set: &str,
+    guard: &str,
+    ciphertext: &str,
+    algorithm: &str,
+    now: i64,
+) -> Result<Transition, StoreError> {
+    let stmt = c.prepare_cached(&format!("SELECT state, {column}, expires_at FROM sessions WHERE id = $1")).await?;
+    let Some(row) = c.query_opt(&stmt, &[&&id[..]]).await? else {
+        return Ok(Transition::NotFound);
+    };
+    let state: String = row.try_get(0)?;
+    let stored: Option<Vec<u8>> = row.try_get(1)?;
+    let expires_at: i64 = row.try_get(2)?;
+    if expires_at <= now || state == "declined" {
+        return Ok(Transition::NotFound);
+    }
+    match stored {
+        Some(h) if hashes_equal(&h, hash) => {}
+        _ => return Ok(Transition::Forbidden),
+    }
+    // State, envelope and queued callback in one statement: a crash leaves all or none.
+    let stmt = c.prepare_cached(&ready_sql(set, guard)).await?;
+    let moved: i64 = c.query_one(&stmt, &[&&id[..], &algorithm, &&hash[..], &ciphertext, &now]).await?.get(0);
+    if moved > 0 {
+        return Ok(Transition::Done);
+    }
+    classify_miss(c, id, now).await
+}
+
 /// Insert with the open-session cap in one statement: `(bumped, inserted)`.
 const INSERT_SESSION: &str = "
 WITH cap AS (SELECT coalesce(sum(n), 0)::BIGINT AS open FROM open_counts),
@@ -570,28 +611,8 @@ impl Store for PgStore {
 
     async fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
         let c = self.client().await?;
-        let stmt = c.prepare_cached("SELECT state, connect_hash, expires_at FROM sessions WHERE id = $1").await?;
-        let Some(row) = c.query_opt(&stmt, &[&&id[..]]).await? else {
-            return Ok(Transition::NotFound);
-        };
-        let state: String = row.try_get(0)?;
-        let stored: Option<Vec<u8>> = row.try_get(1)?;
-        let expires_at: i64 = row.try_get(2)?;
-        if expires_at <= now || state == "declined" {
-            return Ok(Transition::NotFound);
-        }
-        match stored {
-            Some(h) if hashes_equal(&h, &connect_hash) => {}
-            _ => return Ok(Transition::Forbidden),
-        }
-        // State and envelope in one statement: a crash leaves both or neither.
-        let sql = ready_sql("", "s.state = 'confirmed' AND s.connect_hash = $3 AND s.expires_at > $5");
-        let stmt = c.prepare_cached(&sql).await?;
-        let moved: i64 = c.query_one(&stmt, &[&&id[..], &algorithm, &&connect_hash[..], &ciphertext, &now]).await?.get(0);
-        if moved > 0 {
-            return Ok(Transition::Done);
-        }
-        classify_miss(&c, &id, now).await
+        let guard = "s.state = 'confirmed' AND s.connect_hash = $3 AND s.expires_at > $5";
+        ready_if_hash(&c, &id, "connect_hash", &connect_hash, "", guard, &ciphertext, &algorithm, now).await
     }
 
     async fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> Result<(), StoreError> {
@@ -824,27 +845,8 @@ impl Store for PgStore {
 
     async fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
         let c = self.client().await?;
-        let stmt = c.prepare_cached("SELECT state, webhook_hash, expires_at FROM sessions WHERE id = $1").await?;
-        let Some(r) = c.query_opt(&stmt, &[&&id[..]]).await? else {
-            return Ok(Transition::NotFound);
-        };
-        let state: String = r.try_get(0)?;
-        let stored: Option<Vec<u8>> = r.try_get(1)?;
-        let expires_at: i64 = r.try_get(2)?;
-        if expires_at <= now || state == "declined" {
-            return Ok(Transition::NotFound);
-        }
-        match stored {
-            Some(h) if hashes_equal(&h, &token_hash) => {}
-            _ => return Ok(Transition::Forbidden),
-        }
-        let sql = ready_sql(", connect_hash = NULL", "s.state IN ('pending','confirmed') AND s.expires_at > $5 AND s.webhook_hash = $3");
-        let stmt = c.prepare_cached(&sql).await?;
-        let moved: i64 = c.query_one(&stmt, &[&&id[..], &algorithm, &&token_hash[..], &ciphertext, &now]).await?.get(0);
-        if moved > 0 {
-            return Ok(Transition::Done);
-        }
-        classify_miss(&c, &id, now).await
+        let guard = "s.state IN ('pending','confirmed') AND s.expires_at > $5 AND s.webhook_hash = $3";
+        ready_if_hash(&c, &id, "webhook_hash", &token_hash, ", connect_hash = NULL", guard, &ciphertext, &algorithm, now).await
     }
 
     async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<CallbackJob>, StoreError> {
