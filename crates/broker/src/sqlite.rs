@@ -416,6 +416,35 @@ fn check_inbox(conn: &Connection, inbox_id: &str, token_hash: &TokenHash) -> Res
     })
 }
 
+/// The token check of the transitions a token authorises (`complete` with the
+/// connect token, the webhook relay with the webhook token): `None` when the
+/// session is live and the token matches the hash in `column` (constant time),
+/// else the answer (`NotFound` for dead or declined, `Forbidden`).
+pub(crate) fn token_gate(conn: &Connection, id: &SessionId, column: &str, hash: &TokenHash, now: i64) -> Result<Option<Transition>, StoreError> {
+    let row: Option<(String, Option<Vec<u8>>, i64)> = conn
+        .prepare_cached(&format!("SELECT state, {column}, expires_at FROM sessions WHERE id = ?1"))?
+        .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((state, stored, expires_at)) = row else {
+        return Ok(Some(Transition::NotFound));
+    };
+    if expires_at <= now || state == "declined" {
+        return Ok(Some(Transition::NotFound));
+    }
+    match stored {
+        Some(h) if hashes_equal(&h, hash) => Ok(None),
+        _ => Ok(Some(Transition::Forbidden)),
+    }
+}
+
+/// What moving a session to `ready` stores beside it, in the same transaction:
+/// its envelope and the queued callback, if it has one.
+pub(crate) fn store_ready(conn: &Connection, id: &SessionId, ciphertext: &str) -> Result<(), StoreError> {
+    conn.prepare_cached("INSERT INTO envelopes (session_id, ciphertext) VALUES (?1, ?2)")?
+        .execute(params![&id[..], ciphertext])?;
+    outbox::enqueue_callback(conn, id)
+}
+
 /// Classify a session that a guarded UPDATE did not touch.
 fn classify_miss(conn: &Connection, id: &SessionId, now: i64) -> Result<Transition, StoreError> {
     let row: Option<(String, i64)> = conn
@@ -619,20 +648,8 @@ impl Store for SqliteStore {
 
     async fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
         self.call(move |ctx| {
-            let row: Option<(String, Option<Vec<u8>>, i64)> = ctx
-                .conn
-                .prepare_cached("SELECT state, connect_hash, expires_at FROM sessions WHERE id = ?1")?
-                .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let Some((state, stored, expires_at)) = row else {
-                return Ok(Transition::NotFound);
-            };
-            if expires_at <= now || state == "declined" {
-                return Ok(Transition::NotFound);
-            }
-            match stored {
-                Some(h) if hashes_equal(&h, &connect_hash) => {}
-                _ => return Ok(Transition::Forbidden),
+            if let Some(refused) = token_gate(ctx.conn, &id, "connect_hash", &connect_hash, now)? {
+                return Ok(refused);
             }
             let moved = ctx
                 .conn
@@ -645,10 +662,7 @@ impl Store for SqliteStore {
             if moved.is_none() {
                 return Ok(Transition::Conflict);
             }
-            ctx.conn
-                .prepare_cached("INSERT INTO envelopes (session_id, ciphertext) VALUES (?1, ?2)")?
-                .execute(params![&id[..], ciphertext])?;
-            outbox::enqueue_callback(ctx.conn, &id)?;
+            store_ready(ctx.conn, &id, &ciphertext)?;
             Ok(Transition::Done)
         })
         .await

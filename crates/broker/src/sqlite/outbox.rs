@@ -15,7 +15,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use sealpost_core::protocol::EnvelopeKind;
 
-use super::{Ctx, SqliteStore, classify_miss, insert_session};
+use super::{Ctx, SqliteStore, classify_miss, insert_session, store_ready, token_gate};
 use crate::store::{Caps, CallbackJob, NewSession, SessionExtras, SessionId, StoreError, Transition, WebhookTarget};
 use crate::util::{TokenHash, hashes_equal};
 
@@ -119,20 +119,8 @@ impl SqliteStore {
 
     pub(super) async fn outbox_webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
         self.call(move |ctx: &mut Ctx<'_>| {
-            let row: Option<(String, Option<Vec<u8>>, i64)> = ctx
-                .conn
-                .prepare_cached("SELECT state, webhook_hash, expires_at FROM sessions WHERE id = ?1")?
-                .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()?;
-            let Some((state, stored, expires_at)) = row else {
-                return Ok(Transition::NotFound);
-            };
-            if expires_at <= now || state == "declined" {
-                return Ok(Transition::NotFound);
-            }
-            match stored {
-                Some(h) if hashes_equal(&h, &token_hash) => {}
-                _ => return Ok(Transition::Forbidden),
+            if let Some(refused) = token_gate(ctx.conn, &id, "webhook_hash", &token_hash, now)? {
+                return Ok(refused);
             }
             // The gate: only one relay (or one complete) moves the row to `ready`.
             let moved = ctx
@@ -146,10 +134,7 @@ impl SqliteStore {
             if moved.is_none() {
                 return classify_miss(ctx.conn, &id, now);
             }
-            ctx.conn
-                .prepare_cached("INSERT INTO envelopes (session_id, ciphertext) VALUES (?1, ?2)")?
-                .execute(params![&id[..], ciphertext])?;
-            enqueue_callback(ctx.conn, &id)?;
+            store_ready(ctx.conn, &id, &ciphertext)?;
             Ok(Transition::Done)
         })
         .await
