@@ -193,7 +193,8 @@ fn bundle_scripts(files: &mut Vec<(String, Vec<u8>)>, manifest: &Value, external
     }
     if manifest["background"]["type"] == "module" {
         if let Some(worker) = manifest["background"]["service_worker"].as_str() {
-            let worker = resolve_href("", worker).ok_or_else(|| format!("background `{worker}` is not a package path"))?;
+            let worker =
+                resolve_href("", worker).ok_or_else(|| format!("background `{worker}` is not a package path"))?;
             if !entry_points.contains(&worker) {
                 entry_points.push(worker);
             }
@@ -414,7 +415,8 @@ fn drop_preloads(rel: &str, html: &str, gone: &[String]) -> String {
     let mut cut: Vec<(usize, usize)> = Vec::new();
     for tag in tags(html, "link") {
         let a = attrs(tag.text);
-        let preload = attr(&a, "rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("modulepreload")));
+        let preload = attr(&a, "rel")
+            .is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("modulepreload")));
         let target = attr(&a, "href").and_then(|h| resolve_href(rel, h));
         if !(preload && target.is_some_and(|t| gone.contains(&t))) {
             continue;
@@ -658,7 +660,10 @@ mod tests {
     fn preload_hints_to_inlined_modules_are_dropped() {
         let html = "<head>\n<link rel=\"modulepreload\" href=\"lib/a.js\">\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>";
         let out = drop_preloads("page.html", html, &["lib/a.js".to_owned()]);
-        assert_eq!(out, "<head>\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>");
+        assert_eq!(
+            out,
+            "<head>\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>"
+        );
     }
 
     /// The packaged pages load one bundled script each; nothing they load is missing.

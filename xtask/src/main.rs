@@ -102,11 +102,7 @@ pub fn cargo() -> Command {
 pub fn run_cmd(cmd: &mut Command) -> Result<()> {
     let shown = show(cmd);
     let status = cmd.status().map_err(|e| format!("cannot start `{shown}`: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err(format!("`{shown}` failed ({status})"))
-    }
+    if status.success() { Ok(()) } else { Err(format!("`{shown}` failed ({status})")) }
 }
 
 /// A printable form of a command line.

@@ -67,7 +67,8 @@ impl PgCluster {
     pub fn start(durable: bool) -> Result<Self> {
         let bin = ensure_postgres()?;
         let as_postgres = is_root();
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
         let dir = std::env::temp_dir().join(format!("sealpost-pg-{}-{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let cluster = Self { dir, bin, as_postgres, port: free_port()? };

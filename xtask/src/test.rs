@@ -99,9 +99,8 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     let bundles = steps.run("cargo xtask build (dist/seal, dist/full)", || {
         build::build(DEFAULT_OPT_LEVEL, None, &root.join("dist")).map(|_| ())
     });
-    let bins = steps.run("cargo build --workspace --bins", || {
-        run_cmd(cargo().args(["build", "--workspace", "--bins"]))
-    });
+    let bins =
+        steps.run("cargo build --workspace --bins", || run_cmd(cargo().args(["build", "--workspace", "--bins"])));
 
     // --- tests (the PostgreSQL store tests need a server: a throwaway cluster of our own)
     let mut pg_cluster = None;
@@ -147,9 +146,7 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
         steps.skip("addons-linter dist/extension/firefox", "bundle build failed");
     }
     if bundles && bins {
-        steps.run("node --test --test-concurrency=1 tests/e2e/", || {
-            node_tests(&root.join("tests/e2e"), true, &env)
-        });
+        steps.run("node --test --test-concurrency=1 tests/e2e/", || node_tests(&root.join("tests/e2e"), true, &env));
     } else {
         steps.skip("node --test --test-concurrency=1 tests/e2e/", "build failed");
     }
@@ -210,10 +207,8 @@ fn websocket_flag() -> Option<&'static str> {
 }
 
 fn ensure_rust_target() -> Result<()> {
-    let out = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map_err(|e| format!("rustup: {e}"))?;
+    let out =
+        Command::new("rustup").args(["target", "list", "--installed"]).output().map_err(|e| format!("rustup: {e}"))?;
     if String::from_utf8_lossy(&out.stdout).lines().any(|l| l.trim() == build::WASM_TARGET) {
         return Ok(());
     }
@@ -221,11 +216,7 @@ fn ensure_rust_target() -> Result<()> {
 }
 
 fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }
 
 /// `apt-get update` then `apt-get install` of Debian packages (sudo when not root).
@@ -361,9 +352,7 @@ pub fn cmd_bench(args: &[String]) -> Result<()> {
     run_cmd(cargo().args(["build", "-p", "sealpost-broker"]))?;
     let mut scripts: Vec<PathBuf> = fs::read_dir(root.join("bench"))
         .map(|rd| {
-            rd.filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|x| x == "mjs"))
-                .collect()
+            rd.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|x| x == "mjs")).collect()
         })
         .unwrap_or_default();
     scripts.sort();

@@ -20,10 +20,10 @@ use sealpost_core::protocol::{
     template,
 };
 
-use crate::{App, Limit};
 use crate::problem::ApiError;
 use crate::store::{Caps, InboxAccess, NewSender, NewSession, PollOutcome, SessionView, Store, StoreError, Transition};
 use crate::util::{self, TokenHash, hash_token, now_ms};
+use crate::{App, Limit};
 
 /// Largest `ciphertext` accepted by `complete`, in bytes.
 pub const MAX_CIPHERTEXT: usize = 32 * 1024;
@@ -51,7 +51,9 @@ fn json<T: Serialize>(status: StatusCode, value: &T) -> Response {
 
 fn store_failed(e: StoreError) -> ApiError {
     match e {
-        StoreError::Full => ApiError::unavailable("ERR_CAPACITY", "The broker holds too many open sessions; retry later."),
+        StoreError::Full => {
+            ApiError::unavailable("ERR_CAPACITY", "The broker holds too many open sessions; retry later.")
+        }
         StoreError::TooManyInboxes => ApiError::unavailable("ERR_CAPACITY", "The broker holds too many inboxes."),
         StoreError::InboxFull => ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -103,7 +105,12 @@ fn is_json_media_type(headers: &HeaderMap) -> bool {
 }
 
 fn unsupported_media_type() -> ApiError {
-    ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "ERR_UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type", "Send the body as application/json.")
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "ERR_UNSUPPORTED_MEDIA_TYPE",
+        "Unsupported Media Type",
+        "Send the body as application/json.",
+    )
 }
 
 /// Guard of the browser-facing POSTs (confirm, complete, resolve, inbox and
@@ -127,7 +134,12 @@ fn browser_post<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<(), ApiEr
 fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "ERR_BODY_TOO_LARGE", "Payload Too Large", "The request body exceeds 64 KiB.")
+            ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "ERR_BODY_TOO_LARGE",
+                "Payload Too Large",
+                "The request body exceeds 64 KiB.",
+            )
         } else {
             ApiError::bad_request("ERR_BAD_REQUEST", "The request body could not be read.")
         }
@@ -164,16 +176,17 @@ fn api_key<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<bool, ApiError
         return Ok(false);
     }
     let Some(key) = presented else {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "ERR_API_KEY_REQUIRED", "Unauthorized", "This broker requires an X-API-Key header."));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "ERR_API_KEY_REQUIRED",
+            "Unauthorized",
+            "This broker requires an X-API-Key header.",
+        ));
     };
     let h = hash_token(key);
     // Compare against every key, constant time each, without early exit.
     let valid = app.api_key_hashes.iter().fold(false, |acc, k| acc | util::hashes_equal(k, &h));
-    if valid {
-        Ok(true)
-    } else {
-        Err(ApiError::forbidden("ERR_API_KEY_INVALID", "The API key is not valid."))
-    }
+    if valid { Ok(true) } else { Err(ApiError::forbidden("ERR_API_KEY_INVALID", "The API key is not valid.")) }
 }
 
 /// The client address that rate limits count against: the TCP peer, or behind
@@ -207,7 +220,10 @@ impl<S: Store> FromRequestParts<Arc<App<S>>> for ClientIp {
 fn check_text(value: Option<&str>, max: usize, what: &'static str, allow_newlines: bool) -> Result<(), ApiError> {
     let Some(v) = value else { return Ok(()) };
     if v.chars().count() > max {
-        return Err(ApiError::bad_request("ERR_FIELDS_INVALID", format!("{what} is too long (at most {max} characters).")));
+        return Err(ApiError::bad_request(
+            "ERR_FIELDS_INVALID",
+            format!("{what} is too long (at most {max} characters)."),
+        ));
     }
     // Shown to a person: no controls, no bidi overrides/isolates that reorder
     // what they read, no line separators that fake extra lines.
@@ -355,8 +371,7 @@ pub async fn create_session<S: Store>(
     // A fresh code collides with a live one with probability ~open/2^41; retry then.
     for _ in 0..4 {
         let code = util::new_user_code().map_err(|_| ApiError::internal())?;
-        let Some(id) = util::raw_session_id(&code)
-        else {
+        let Some(id) = util::raw_session_id(&code) else {
             return Err(ApiError::internal());
         };
         let session = NewSession {
@@ -428,7 +443,12 @@ pub async fn poll_session<S: Store>(
         PollOutcome::NotFound => return Err(poll_miss(&app, ip, ApiError::session_not_found()).await),
         PollOutcome::Declined => return Err(ApiError::declined()),
         PollOutcome::Forbidden => {
-            return Err(poll_miss(&app, ip, ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session.")).await);
+            return Err(poll_miss(
+                &app,
+                ip,
+                ApiError::forbidden("ERR_TOKEN_INVALID", "The poll token does not match this session."),
+            )
+            .await);
         }
         PollOutcome::SlowDown(interval) => return Err(ApiError::slow_down(interval)),
         PollOutcome::Status { status, expires_at, interval } => PollResponse {
@@ -464,7 +484,12 @@ enum Attempt {
 /// Apply the attempt limits of connect, resolve, confirm and complete: the
 /// per-client budget across codes, then `--connect-rate` per client and code
 /// (complete counted apart from the others); returns the raw session id.
-async fn limit_code<S: Store>(app: &App<S>, ip: IpAddr, code: &str, attempt: Attempt) -> Result<([u8; 32], String), ApiError> {
+async fn limit_code<S: Store>(
+    app: &App<S>,
+    ip: IpAddr,
+    code: &str,
+    attempt: Attempt,
+) -> Result<([u8; 32], String), ApiError> {
     if !app.allow(Limit::Client, ("connect", ip), app.cfg.connect_rate_client).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
@@ -566,7 +591,9 @@ pub async fn connect_complete<S: Store>(
     // The connect token travels in the body (LinkAuth); a Bearer header also works.
     let token = match req.connect_token.as_deref().filter(|t| !t.is_empty()) {
         Some(t) => hash_token(t),
-        None => bearer(&headers).ok_or_else(|| ApiError::forbidden("ERR_TOKEN_INVALID", "A connect token is required."))?,
+        None => {
+            bearer(&headers).ok_or_else(|| ApiError::forbidden("ERR_TOKEN_INVALID", "A connect token is required."))?
+        }
     };
     if req.ciphertext.len() > MAX_CIPHERTEXT {
         return Err(ApiError::new(
@@ -585,11 +612,7 @@ pub async fn connect_complete<S: Store>(
     if !algorithm_ok {
         return Err(ApiError::bad_request("ERR_BAD_REQUEST", "The algorithm identifier is malformed."));
     }
-    let outcome = app
-        .store
-        .complete(id, token, req.ciphertext, req.algorithm, now_ms())
-        .await
-        .map_err(store_failed)?;
+    let outcome = app.store.complete(id, token, req.ciphertext, req.algorithm, now_ms()).await.map_err(store_failed)?;
     match outcome {
         Transition::Done => {
             crate::callbacks::wake();
@@ -632,7 +655,8 @@ fn inbox_denied(access: &InboxAccess<impl Sized>) -> Option<ApiError> {
 }
 
 fn inbox_auth(headers: &HeaderMap, inbox_id: &str) -> Result<TokenHash, ApiError> {
-    let token = bearer(headers).ok_or_else(|| ApiError::unauthorized("ERR_UNAUTHORIZED", "Missing or invalid inbox token."))?;
+    let token =
+        bearer(headers).ok_or_else(|| ApiError::unauthorized("ERR_UNAUTHORIZED", "Missing or invalid inbox token."))?;
     if !util::is_inbox_id(inbox_id) {
         return Err(inbox_not_found());
     }
@@ -693,7 +717,9 @@ pub async fn inbox_decline<S: Store>(
             tracing::info!("inbox request declined");
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        InboxAccess::Granted(Transition::Conflict) => Err(ApiError::conflict("Credentials were already submitted for this request.")),
+        InboxAccess::Granted(Transition::Conflict) => {
+            Err(ApiError::conflict("Credentials were already submitted for this request."))
+        }
         _ => Err(ApiError::session_not_found()),
     }
 }
@@ -703,7 +729,12 @@ fn inbox_not_found() -> ApiError {
 }
 
 fn sender_not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "ERR_SENDER_NOT_FOUND", "Sender Not Found", "The sender does not exist in this inbox.")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "ERR_SENDER_NOT_FOUND",
+        "Sender Not Found",
+        "The sender does not exist in this inbox.",
+    )
 }
 
 /// `DELETE /v1/inboxes/{inbox_id}`: the inbox, its senders, and its waiting
@@ -742,14 +773,24 @@ pub async fn create_sender<S: Store>(
     for _ in 0..4 {
         let sender_id = util::new_sender_id().map_err(|_| ApiError::internal())?;
         let credential = util::new_token("is_").map_err(|_| ApiError::internal())?;
-        let sender = NewSender { id: sender_id.clone(), name: name.clone(), credential_hash: hash_token(&credential), created_at: now };
+        let sender = NewSender {
+            id: sender_id.clone(),
+            name: name.clone(),
+            credential_hash: hash_token(&credential),
+            created_at: now,
+        };
         match app.store.create_sender(inbox_id.clone(), token, sender, app.cfg.max_senders).await {
             Ok(access) => {
                 if let Some(e) = inbox_denied(&access) {
                     return Err(e);
                 }
                 tracing::info!("inbox sender added");
-                let body = CreateSenderResponse { sender_id, name, sender_credential: credential, created_at: util::rfc3339(now) };
+                let body = CreateSenderResponse {
+                    sender_id,
+                    name,
+                    sender_credential: credential,
+                    created_at: util::rfc3339(now),
+                };
                 return Ok(json(StatusCode::CREATED, &body));
             }
             Err(StoreError::Duplicate) => continue,

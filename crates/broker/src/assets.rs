@@ -368,7 +368,10 @@ impl Assets {
 /// `export default "<standard base64 of wasm>";` (see [`Assets::wasm_as_module`]).
 fn wasm_module_text(wasm: &[u8]) -> Vec<u8> {
     let b64 = base64::engine::general_purpose::STANDARD.encode(wasm);
-    format!("// The WebAssembly module, base64 (served by the broker from the .wasm file).\nexport default \"{b64}\";\n").into_bytes()
+    format!(
+        "// The WebAssembly module, base64 (served by the broker from the .wasm file).\nexport default \"{b64}\";\n"
+    )
+    .into_bytes()
 }
 
 /// Read and fully prepare (brotli included) the file `name` of `dir`; blocking.
@@ -437,9 +440,11 @@ pub fn negotiate(accept_encoding: &[&str], prepared: &Prepared) -> Coding {
 
 /// Whether an `If-None-Match` header (values as sent) matches `etag` (weak comparison).
 pub fn none_match(values: &[&str], etag: &str) -> bool {
-    values.iter().flat_map(|v| v.split(',')).map(str::trim).any(|tag| {
-        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag
-    })
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag)
 }
 
 #[cfg(test)]

@@ -53,7 +53,9 @@ pub enum CallbackError {
     #[error("callback_url must use https")]
     NotHttps,
     /// The host resolves to an address the broker refuses to call.
-    #[error("callback_url resolves to an address this broker does not call (private, loopback, link-local, multicast, unspecified or metadata)")]
+    #[error(
+        "callback_url resolves to an address this broker does not call (private, loopback, link-local, multicast, unspecified or metadata)"
+    )]
     Forbidden,
     /// The host name does not resolve.
     #[error("the host of callback_url does not resolve")]
@@ -161,12 +163,17 @@ pub fn parse_url(url: &str) -> Result<Target, CallbackError> {
                 80
             }
         }
-        Some(p) => p.parse::<u16>().ok().filter(|p| *p != 0).ok_or(CallbackError::Invalid("callback_url has a malformed port"))?,
+        Some(p) => p
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or(CallbackError::Invalid("callback_url has a malformed port"))?,
     };
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     let host_ok = !host.is_empty()
         && host.len() <= 253
-        && (host.parse::<IpAddr>().is_ok() || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+        && (host.parse::<IpAddr>().is_ok()
+            || host.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
     if !host_ok {
         return Err(CallbackError::Invalid("callback_url has a malformed host"));
     }
@@ -244,7 +251,12 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
 pub async fn resolve_checked(policy: &Policy, target: &Target) -> Result<SocketAddr, CallbackError> {
     let addrs: Vec<SocketAddr> = match target.host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, target.port)],
-        Err(_) => match tokio::time::timeout(Duration::from_secs(5), tokio::net::lookup_host((target.host.as_str(), target.port))).await {
+        Err(_) => match tokio::time::timeout(
+            Duration::from_secs(5),
+            tokio::net::lookup_host((target.host.as_str(), target.port)),
+        )
+        .await
+        {
             Ok(Ok(it)) => it.collect(),
             _ => return Err(CallbackError::Unresolvable),
         },
@@ -312,7 +324,9 @@ fn tls_config() -> Arc<rustls::ClientConfig> {
         .get_or_init(|| {
             let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
             let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = match rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions() {
+            let config = match rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+            {
                 Ok(b) => b.with_root_certificates(roots).with_no_client_auth(),
                 // The ring provider supports the default versions; fall back to the process default otherwise.
                 Err(_) => rustls::ClientConfig::builder()
@@ -375,7 +389,8 @@ pub async fn attempt(policy: &Policy, job: &CallbackJob) -> Outcome {
         let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| format!("connect: {}", e.kind()))?;
         let _ = tcp.set_nodelay(true);
         if target.https {
-            let name = rustls::pki_types::ServerName::try_from(target.host.clone()).map_err(|_| "server name".to_owned())?;
+            let name =
+                rustls::pki_types::ServerName::try_from(target.host.clone()).map_err(|_| "server name".to_owned())?;
             let tls = tokio_rustls::TlsConnector::from(tls_config())
                 .connect(name, tcp)
                 .await
@@ -418,7 +433,8 @@ async fn run_job<S: Store>(app: Arc<App<S>>, policy: Policy, job: CallbackJob) {
             store.callback_finished(job.delivery_id.clone()).await
         }
         Outcome::Failed(why) => {
-            let next = usize::try_from(job.attempts).ok().and_then(|n| n.checked_sub(1)).and_then(|i| BACKOFF_SECS.get(i));
+            let next =
+                usize::try_from(job.attempts).ok().and_then(|n| n.checked_sub(1)).and_then(|i| BACKOFF_SECS.get(i));
             match next {
                 Some(secs) => {
                     tracing::info!(host = %host, delivery = %job.delivery_id, attempt = job.attempts, reason = %why, retry_in_s = secs, "callback failed; will retry");
@@ -467,9 +483,27 @@ mod tests {
     #[test]
     fn special_addresses_are_not_public() {
         for ip in [
-            "127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.100.100.200", "192.0.0.192",
-            "0.0.0.0", "224.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "fd00:ec2::254", "fc00::1", "ff02::1",
-            "::ffff:127.0.0.1", "::ffff:169.254.169.254", "64:ff9b::a9fe:a9fe", "2002:a9fe:a9fe::1", "2001:db8::1",
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.100.100.200",
+            "192.0.0.192",
+            "0.0.0.0",
+            "224.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "fe80::1",
+            "fd00:ec2::254",
+            "fc00::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::1",
+            "2001:db8::1",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
@@ -485,7 +519,16 @@ mod tests {
         let t = parse_url("http://[::1]:9/").unwrap();
         assert_eq!((t.host.as_str(), t.port, t.host_header()), ("::1", 9, "[::1]:9".to_owned()));
         assert_eq!(parse_url("https://h").unwrap().path, "/");
-        for bad in ["ftp://h/", "https://u:p@h/", "https://h:0/", "https://h:99999/", "https:///x", "https://h x/", "//h/", "https://[zz]/"] {
+        for bad in [
+            "ftp://h/",
+            "https://u:p@h/",
+            "https://h:0/",
+            "https://h:99999/",
+            "https:///x",
+            "https://h x/",
+            "//h/",
+            "https://[zz]/",
+        ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
     }

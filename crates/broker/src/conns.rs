@@ -4,9 +4,9 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Instant;
 
 /// Descriptors kept free of connections: the database, its WAL and shared
@@ -34,7 +34,8 @@ pub fn nofile_soft_limit() -> Option<u64> {
 /// The total connection cap: `configured`, or (0) the soft descriptor limit
 /// less [`FD_RESERVE`]; never above that either way.
 pub fn total_cap(configured: usize, soft_limit: Option<u64>) -> usize {
-    let room = soft_limit.map_or(usize::MAX, |l| usize::try_from(l.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX));
+    let room =
+        soft_limit.map_or(usize::MAX, |l| usize::try_from(l.saturating_sub(FD_RESERVE).max(1)).unwrap_or(usize::MAX));
     let room = room.min(1_000_000);
     if configured == 0 { room } else { configured.min(room) }
 }

@@ -76,7 +76,12 @@ impl<T: AsyncWrite + Unpin> SecureErrors<T> {
     }
 
     /// Accept `buf` as hyper's error head: written rewritten, reported as `buf.len()`.
-    fn write_rewritten(&mut self, cx: &mut Context<'_>, len: usize, rewritten: Option<Vec<u8>>) -> Poll<io::Result<usize>> {
+    fn write_rewritten(
+        &mut self,
+        cx: &mut Context<'_>,
+        len: usize,
+        rewritten: Option<Vec<u8>>,
+    ) -> Poll<io::Result<usize>> {
         if let Some(bytes) = rewritten {
             self.pending = bytes;
             self.written = 0;
@@ -105,7 +110,11 @@ impl<T: AsyncWrite + Unpin> AsyncWrite for SecureErrors<T> {
         Pin::new(&mut this.inner).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         let this = &mut *self;
         let mut nonempty = bufs.iter().filter(|b| !b.is_empty());
         let first = nonempty.next();
@@ -149,11 +158,17 @@ mod tests {
         let h = "x-a: 1\r\n";
         let head = b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-length: 0\r\ndate: Mon, 30 Nov 2026 10:00:00 GMT\r\n\r\n";
         let out = String::from_utf8(rewrite(head, h).unwrap()).unwrap();
-        assert!(out.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\nx-a: 1\r\ncontent-length: 0\r\n"), "{out}");
+        assert!(
+            out.starts_with("HTTP/1.1 431 Request Header Fields Too Large\r\nx-a: 1\r\ncontent-length: 0\r\n"),
+            "{out}"
+        );
         assert!(rewrite(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n", h).is_some());
         // Anything else passes untouched.
         assert!(rewrite(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", h).is_none());
-        assert!(rewrite(b"HTTP/1.1 400 Bad Request\r\ncontent-security-policy: x\r\ncontent-length: 0\r\n\r\n", h).is_none());
+        assert!(
+            rewrite(b"HTTP/1.1 400 Bad Request\r\ncontent-security-policy: x\r\ncontent-length: 0\r\n\r\n", h)
+                .is_none()
+        );
         assert!(rewrite(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 5\r\n\r\nhello", h).is_none());
         assert!(rewrite(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n", h).is_none());
     }

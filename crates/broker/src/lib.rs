@@ -35,12 +35,12 @@ use axum::routing::{delete, get, post};
 use sealpost_core::protocol::SecurityInfo;
 use tokio::net::TcpListener;
 
+use crate::assets::{AssetDir, Assets};
 use crate::config::Config;
 use crate::limiter::RateLimiter;
 use crate::proxy::TrustedProxies;
 use crate::store::Store;
 use crate::util::TokenHash;
-use crate::assets::{AssetDir, Assets};
 
 /// Largest request body, in bytes.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -238,7 +238,8 @@ fn loopback_origin(origin: &str) -> Option<(&str, &str)> {
         }
         None => rest.split_once(':').unwrap_or((rest, "80")),
     };
-    let loopback = host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
+    let loopback =
+        host == "localhost" || host == "::1" || host.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback());
     loopback.then_some((host, port))
 }
 
@@ -286,7 +287,10 @@ pub fn security_info(base_url: &str) -> SecurityInfo {
         SecurityInfo {
             secure: false,
             mode: "insecure".into(),
-            message: Some("This broker is not served over HTTPS: the page and the code can be tampered with on the network.".into()),
+            message: Some(
+                "This broker is not served over HTTPS: the page and the code can be tampered with on the network."
+                    .into(),
+            ),
         }
     }
 }
@@ -357,7 +361,9 @@ async fn sweeper<S: Store>(app: Arc<App<S>>) {
 fn is_connection_error(e: &std::io::Error) -> bool {
     matches!(
         e.kind(),
-        std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::ConnectionReset
+        std::io::ErrorKind::ConnectionRefused
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::ConnectionReset
     )
 }
 
@@ -368,11 +374,16 @@ fn is_connection_error(e: &std::io::Error) -> bool {
 /// a connection that does not deliver a complete request head within
 /// `--header-read-timeout` (slowloris), or stays idle that long between
 /// requests, is closed. Bodies are bounded by [`web::read_body_within`].
-pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve<S: Store>(
+    app: Arc<App<S>>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let header_timeout = Duration::from_secs(app.cfg.header_read_timeout.max(1));
     let first_byte = Duration::from_secs(app.cfg.first_byte_timeout.max(1));
     let soft = conns::nofile_soft_limit();
-    let tracker = conns::ConnTracker::new(conns::total_cap(app.cfg.max_connections, soft), app.cfg.max_connections_per_client);
+    let tracker =
+        conns::ConnTracker::new(conns::total_cap(app.cfg.max_connections, soft), app.cfg.max_connections_per_client);
     tracing::info!(
         open_files = soft.map_or_else(|| "unlimited".to_owned(), |l| l.to_string()),
         max_connections = tracker.total_cap(),
@@ -429,7 +440,10 @@ pub async fn serve<S: Store>(app: Arc<App<S>>, listener: TcpListener, shutdown: 
             let conn = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(header_timeout)
-                .serve_connection(hyper_util::rt::TokioIo::new(errio::SecureErrors::new(stream, error_headers)), service);
+                .serve_connection(
+                    hyper_util::rt::TokioIo::new(errio::SecureErrors::new(stream, error_headers)),
+                    service,
+                );
             if let Err(e) = watcher.watch(conn).await {
                 tracing::debug!(error = %e, "connection closed with an error");
             }

@@ -43,7 +43,13 @@ impl RateLimiter {
         let shards = (0..SHARDS)
             .map(|_| Mutex::new(vec![Slot::default(); buckets_per_shard * WAYS].into_boxed_slice()))
             .collect();
-        Self { shards, buckets_per_shard, window_secs: window_secs.max(1), hasher: RandomState::new(), epoch: Instant::now() }
+        Self {
+            shards,
+            buckets_per_shard,
+            window_secs: window_secs.max(1),
+            hasher: RandomState::new(),
+            epoch: Instant::now(),
+        }
     }
 
     /// Number of slots (the most keys tracked at once).
@@ -53,10 +59,7 @@ impl RateLimiter {
 
     /// Number of occupied slots.
     pub fn len(&self) -> usize {
-        self.shards
-            .iter()
-            .map(|s| s.lock().map(|g| g.iter().filter(|x| x.start != 0).count()).unwrap_or(0))
-            .sum()
+        self.shards.iter().map(|s| s.lock().map(|g| g.iter().filter(|x| x.start != 0).count()).unwrap_or(0)).sum()
     }
 
     /// Whether no key is tracked.

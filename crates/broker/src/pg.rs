@@ -32,8 +32,8 @@ use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::store::{
-    CallbackJob, Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionExtras, SessionId, SessionView, Store,
-    StoreError, Transition, WebhookTarget,
+    CallbackJob, Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionExtras, SessionId,
+    SessionView, Store, StoreError, Transition, WebhookTarget,
 };
 use crate::util::{TokenHash, hashes_equal};
 
@@ -235,7 +235,8 @@ impl PgStore {
             "CREATE TABLE IF NOT EXISTS sealpost_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
         )
         .await?;
-        let current: i32 = txn.query_one("SELECT coalesce(max(version), 0) FROM sealpost_migrations", &[]).await?.get(0);
+        let current: i32 =
+            txn.query_one("SELECT coalesce(max(version), 0) FROM sealpost_migrations", &[]).await?.get(0);
         if current > SCHEMA_VERSION {
             return Err(StoreError::SchemaTooNew(i64::from(current)));
         }
@@ -289,7 +290,12 @@ fn build_view(r: &tokio_postgres::Row) -> Result<SessionView, StoreError> {
 
 /// Check an inbox token in constant time; `Ok(None)` when granted. With
 /// `lock`, the inbox row stays locked until the transaction ends.
-async fn check_inbox(c: &impl GenericClient, inbox_id: &str, token_hash: &TokenHash, lock: bool) -> Result<Option<InboxAccess<()>>, StoreError> {
+async fn check_inbox(
+    c: &impl GenericClient,
+    inbox_id: &str,
+    token_hash: &TokenHash,
+    lock: bool,
+) -> Result<Option<InboxAccess<()>>, StoreError> {
     let sql = if lock {
         "SELECT token_hash FROM inboxes WHERE id = $1 FOR UPDATE"
     } else {
@@ -561,7 +567,12 @@ impl Store for PgStore {
                 let algorithm: Option<String> = row.try_get(0)?;
                 let ciphertext: Option<String> = row.try_get(1)?;
                 let ciphertext = ciphertext.ok_or(StoreError::Corrupt)?;
-                return Ok(PollOutcome::Delivered { ciphertext, algorithm: algorithm.unwrap_or_default(), expires_at, interval });
+                return Ok(PollOutcome::Delivered {
+                    ciphertext,
+                    algorithm: algorithm.unwrap_or_default(),
+                    expires_at,
+                    interval,
+                });
             }
             return Ok(PollOutcome::Status { status: SessionStatus::Consumed, expires_at, interval });
         }
@@ -609,13 +620,26 @@ impl Store for PgStore {
         classify_miss(&c, &id, now).await
     }
 
-    async fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+    async fn complete(
+        &self,
+        id: SessionId,
+        connect_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> Result<Transition, StoreError> {
         let c = self.client().await?;
         let guard = "s.state = 'confirmed' AND s.connect_hash = $3 AND s.expires_at > $5";
         ready_if_hash(&c, &id, "connect_hash", &connect_hash, "", guard, &ciphertext, &algorithm, now).await
     }
 
-    async fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> Result<(), StoreError> {
+    async fn create_inbox(
+        &self,
+        id: String,
+        token_hash: TokenHash,
+        max_inboxes: u64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached(
@@ -632,12 +656,18 @@ impl Store for PgStore {
         Err(if n >= max { StoreError::TooManyInboxes } else { StoreError::Duplicate })
     }
 
-    async fn inbox_requests(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<Vec<SessionView>>, StoreError> {
+    async fn inbox_requests(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<InboxAccess<Vec<SessionView>>, StoreError> {
         let c = self.client().await?;
         if let Some(denied) = check_inbox(&c, &inbox_id, &token_hash, false).await? {
             return Ok(deny(denied));
         }
-        let stmt = c.prepare_cached("UPDATE inboxes SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1").await?;
+        let stmt =
+            c.prepare_cached("UPDATE inboxes SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1").await?;
         c.execute(&stmt, &[&inbox_id, &now]).await?;
         let stmt = c
             .prepare_cached(
@@ -661,7 +691,13 @@ impl Store for PgStore {
         Ok(InboxAccess::Granted(out))
     }
 
-    async fn decline(&self, inbox_id: String, token_hash: TokenHash, id: SessionId, now: i64) -> Result<InboxAccess<Transition>, StoreError> {
+    async fn decline(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        id: SessionId,
+        now: i64,
+    ) -> Result<InboxAccess<Transition>, StoreError> {
         let c = self.client().await?;
         if let Some(denied) = check_inbox(&c, &inbox_id, &token_hash, false).await? {
             return Ok(deny(denied));
@@ -686,7 +722,13 @@ impl Store for PgStore {
         Ok(InboxAccess::Granted(classify_miss(&c, &id, now).await?))
     }
 
-    async fn create_sender(&self, inbox_id: String, token_hash: TokenHash, sender: NewSender, max_senders: u64) -> Result<InboxAccess<()>, StoreError> {
+    async fn create_sender(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        sender: NewSender,
+        max_senders: u64,
+    ) -> Result<InboxAccess<()>, StoreError> {
         let mut client = self.client().await?;
         let txn = client.transaction().await?;
         if let Some(denied) = check_inbox(&txn, &inbox_id, &token_hash, true).await? {
@@ -709,18 +751,25 @@ impl Store for PgStore {
         if inserted == 0 {
             return Err(StoreError::Duplicate);
         }
-        let stmt = txn.prepare_cached("UPDATE inboxes SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1").await?;
+        let stmt =
+            txn.prepare_cached("UPDATE inboxes SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1").await?;
         txn.execute(&stmt, &[&inbox_id, &sender.created_at]).await?;
         txn.commit().await?;
         Ok(InboxAccess::Granted(()))
     }
 
-    async fn list_senders(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<Vec<SenderView>>, StoreError> {
+    async fn list_senders(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<InboxAccess<Vec<SenderView>>, StoreError> {
         let c = self.client().await?;
         if let Some(denied) = check_inbox(&c, &inbox_id, &token_hash, false).await? {
             return Ok(deny(denied));
         }
-        let stmt = c.prepare_cached("UPDATE inboxes SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1").await?;
+        let stmt =
+            c.prepare_cached("UPDATE inboxes SET last_used_at = GREATEST(last_used_at, $2) WHERE id = $1").await?;
         c.execute(&stmt, &[&inbox_id, &now]).await?;
         let stmt = c
             .prepare_cached(
@@ -744,7 +793,13 @@ impl Store for PgStore {
         Ok(InboxAccess::Granted(out))
     }
 
-    async fn delete_sender(&self, inbox_id: String, token_hash: TokenHash, sender_id: String, now: i64) -> Result<InboxAccess<bool>, StoreError> {
+    async fn delete_sender(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        sender_id: String,
+        now: i64,
+    ) -> Result<InboxAccess<bool>, StoreError> {
         let mut client = self.client().await?;
         let txn = client.transaction().await?;
         if let Some(denied) = check_inbox(&txn, &inbox_id, &token_hash, true).await? {
@@ -759,7 +814,12 @@ impl Store for PgStore {
         Ok(InboxAccess::Granted(true))
     }
 
-    async fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<()>, StoreError> {
+    async fn delete_inbox(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<InboxAccess<()>, StoreError> {
         let mut client = self.client().await?;
         let txn = client.transaction().await?;
         if let Some(denied) = check_inbox(&txn, &inbox_id, &token_hash, true).await? {
@@ -799,7 +859,9 @@ impl Store for PgStore {
             .await?;
         c.execute(&stmt, &[&now.saturating_sub(inbox_idle_ms)]).await?;
         let stmt = c
-            .prepare_cached("DELETE FROM senders WHERE NOT EXISTS (SELECT 1 FROM inboxes WHERE inboxes.id = senders.inbox_id)")
+            .prepare_cached(
+                "DELETE FROM senders WHERE NOT EXISTS (SELECT 1 FROM inboxes WHERE inboxes.id = senders.inbox_id)",
+            )
             .await?;
         c.execute(&stmt, &[]).await?;
         let stmt = c.prepare_cached("DELETE FROM rate_limits WHERE window_start <= $1").await?;
@@ -816,7 +878,12 @@ impl Store for PgStore {
         Ok(removed)
     }
 
-    async fn webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> Result<WebhookTarget, StoreError> {
+    async fn webhook_target(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<WebhookTarget, StoreError> {
         let c = self.client().await?;
         let stmt = c
             .prepare_cached("SELECT state, webhook_hash, expires_at, public_key, envelope FROM sessions WHERE id = $1")
@@ -840,13 +907,34 @@ impl Store for PgStore {
             return Ok(WebhookTarget::Conflict);
         }
         let envelope: String = r.try_get(4)?;
-        Ok(WebhookTarget::Open { public_key: r.try_get(3)?, envelope: EnvelopeKind::parse(&envelope).ok_or(StoreError::Corrupt)? })
+        Ok(WebhookTarget::Open {
+            public_key: r.try_get(3)?,
+            envelope: EnvelopeKind::parse(&envelope).ok_or(StoreError::Corrupt)?,
+        })
     }
 
-    async fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+    async fn webhook_relay(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> Result<Transition, StoreError> {
         let c = self.client().await?;
         let guard = "s.state IN ('pending','confirmed') AND s.expires_at > $5 AND s.webhook_hash = $3";
-        ready_if_hash(&c, &id, "webhook_hash", &token_hash, ", connect_hash = NULL", guard, &ciphertext, &algorithm, now).await
+        ready_if_hash(
+            &c,
+            &id,
+            "webhook_hash",
+            &token_hash,
+            ", connect_hash = NULL",
+            guard,
+            &ciphertext,
+            &algorithm,
+            now,
+        )
+        .await
     }
 
     async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<CallbackJob>, StoreError> {
@@ -890,12 +978,19 @@ impl Store for PgStore {
 
     async fn callback_retry(&self, delivery_id: String, next_at: i64) -> Result<(), StoreError> {
         let c = self.client().await?;
-        let stmt = c.prepare_cached("UPDATE callback_outbox SET next_at = $2, lease_until = 0 WHERE delivery_id = $1").await?;
+        let stmt =
+            c.prepare_cached("UPDATE callback_outbox SET next_at = $2, lease_until = 0 WHERE delivery_id = $1").await?;
         c.execute(&stmt, &[&delivery_id, &next_at]).await?;
         Ok(())
     }
 
-    async fn shared_limit(&self, key: [u8; 16], limit: u32, window_secs: u32, now_s: i64) -> Result<Option<bool>, StoreError> {
+    async fn shared_limit(
+        &self,
+        key: [u8; 16],
+        limit: u32,
+        window_secs: u32,
+        now_s: i64,
+    ) -> Result<Option<bool>, StoreError> {
         if limit == 0 {
             return Ok(Some(true));
         }

@@ -27,7 +27,12 @@ pub struct ApiError {
 
 impl ApiError {
     /// A problem of type `about:blank`.
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str, detail: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        title: &'static str,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
         Self {
             status,
             code,
@@ -52,12 +57,7 @@ impl ApiError {
 
     /// 404 for a session the user declined through an inbox.
     pub fn declined() -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "ERR_REQUEST_DECLINED",
-            DECLINED_TITLE,
-            "The user declined this request.",
-        )
+        Self::new(StatusCode::NOT_FOUND, "ERR_REQUEST_DECLINED", DECLINED_TITLE, "The user declined this request.")
     }
 
     /// 401 with `WWW-Authenticate: Bearer`.
@@ -79,19 +79,30 @@ impl ApiError {
 
     /// 410 for sessions whose credentials were already submitted.
     pub fn gone() -> Self {
-        Self::new(StatusCode::GONE, "ERR_SESSION_COMPLETED", "Session Completed", "Credentials were already submitted for this session.")
+        Self::new(
+            StatusCode::GONE,
+            "ERR_SESSION_COMPLETED",
+            "Session Completed",
+            "Credentials were already submitted for this session.",
+        )
     }
 
     /// 429 for attempt limits, with `Retry-After`.
     pub fn rate_limited(retry_after: u64) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "ERR_RATE_LIMITED", "Too Many Requests", "Too many attempts; try again later.");
+        let mut e = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "ERR_RATE_LIMITED",
+            "Too Many Requests",
+            "Too many attempts; try again later.",
+        );
         e.retry_after = Some(retry_after);
         e
     }
 
     /// 429 `slow_down` (RFC 8628), carrying the larger interval in both spellings.
     pub fn slow_down(interval: u64) -> Self {
-        let mut e = Self::new(StatusCode::TOO_MANY_REQUESTS, "ERR_SLOW_DOWN", "Slow Down", "Polling faster than the interval.");
+        let mut e =
+            Self::new(StatusCode::TOO_MANY_REQUESTS, "ERR_SLOW_DOWN", "Slow Down", "Polling faster than the interval.");
         e.kind = SLOW_DOWN_TYPE;
         e.interval = Some(interval);
         e.retry_after = Some(interval);
@@ -100,7 +111,12 @@ impl ApiError {
 
     /// 500 without internals.
     pub fn internal() -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "ERR_INTERNAL", "Internal Server Error", "The broker could not complete the request.")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "ERR_INTERNAL",
+            "Internal Server Error",
+            "The broker could not complete the request.",
+        )
     }
 
     /// 503 when a capacity cap is reached.

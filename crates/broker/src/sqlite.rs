@@ -22,7 +22,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::config::SyncMode;
 use crate::store::{
-    Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionId, SessionView, Store, StoreError, Transition,
+    Caps, InboxAccess, NewSender, NewSession, PollOutcome, SenderView, SessionId, SessionView, Store, StoreError,
+    Transition,
 };
 use crate::util::{TokenHash, hashes_equal};
 
@@ -101,9 +102,8 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     }
     txn.execute_batch(SCHEMA)?;
     if version < 2 {
-        let has_sender: bool = txn
-            .prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'sender_id'")?
-            .exists([])?;
+        let has_sender: bool =
+            txn.prepare("SELECT 1 FROM pragma_table_info('sessions') WHERE name = 'sender_id'")?.exists([])?;
         if !has_sender {
             txn.execute_batch("ALTER TABLE sessions ADD COLUMN sender_id TEXT;")?;
         }
@@ -249,7 +249,10 @@ impl SqliteStore {
                 let _ = conn.close();
             })
             .map_err(|_| StoreError::Closed)?;
-        Ok((Self { tx, readers, pace: Pace::new(crate::util::now_ms()), recount }, WriterHandle(Some(handle), reader_handles)))
+        Ok((
+            Self { tx, readers, pace: Pace::new(crate::util::now_ms()), recount },
+            WriterHandle(Some(handle), reader_handles),
+        ))
     }
 
     /// Run `f` on the writer thread inside the current group transaction.
@@ -341,18 +344,7 @@ fn status_of(s: &str) -> Result<SessionStatus, StoreError> {
 }
 
 fn view_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ViewRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
+    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
 }
 
 const VIEW_COLUMNS: &str =
@@ -404,7 +396,11 @@ fn deny<T>(denied: InboxAccess<()>) -> InboxAccess<T> {
 }
 
 /// Check an inbox token; `Ok(None)` when granted.
-fn check_inbox(conn: &Connection, inbox_id: &str, token_hash: &TokenHash) -> Result<Option<InboxAccess<()>>, StoreError> {
+fn check_inbox(
+    conn: &Connection,
+    inbox_id: &str,
+    token_hash: &TokenHash,
+) -> Result<Option<InboxAccess<()>>, StoreError> {
     let stored: Option<Vec<u8>> = conn
         .prepare_cached("SELECT token_hash FROM inboxes WHERE id = ?1")?
         .query_row([inbox_id], |r| r.get(0))
@@ -420,7 +416,13 @@ fn check_inbox(conn: &Connection, inbox_id: &str, token_hash: &TokenHash) -> Res
 /// connect token, the webhook relay with the webhook token): `None` when the
 /// session is live and the token matches the hash in `column` (constant time),
 /// else the answer (`NotFound` for dead or declined, `Forbidden`).
-pub(crate) fn token_gate(conn: &Connection, id: &SessionId, column: &str, hash: &TokenHash, now: i64) -> Result<Option<Transition>, StoreError> {
+pub(crate) fn token_gate(
+    conn: &Connection,
+    id: &SessionId,
+    column: &str,
+    hash: &TokenHash,
+    now: i64,
+) -> Result<Option<Transition>, StoreError> {
     let row: Option<(String, Option<Vec<u8>>, i64)> = conn
         .prepare_cached(&format!("SELECT state, {column}, expires_at FROM sessions WHERE id = ?1"))?
         .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -554,7 +556,9 @@ impl Store for SqliteStore {
             .readers
             .call(move |conn| {
                 Ok(conn
-                    .prepare_cached("SELECT state, poll_hash, expires_at, interval_s, created_at FROM sessions WHERE id = ?1")?
+                    .prepare_cached(
+                        "SELECT state, poll_hash, expires_at, interval_s, created_at FROM sessions WHERE id = ?1",
+                    )?
                     .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
                     .optional()?)
             })
@@ -646,7 +650,14 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+    async fn complete(
+        &self,
+        id: SessionId,
+        connect_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> Result<Transition, StoreError> {
         self.call(move |ctx| {
             if let Some(refused) = token_gate(ctx.conn, &id, "connect_hash", &connect_hash, now)? {
                 return Ok(refused);
@@ -668,7 +679,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> Result<(), StoreError> {
+    async fn create_inbox(
+        &self,
+        id: String,
+        token_hash: TokenHash,
+        max_inboxes: u64,
+        now: i64,
+    ) -> Result<(), StoreError> {
         self.call(move |ctx| {
             let n: i64 = ctx.conn.prepare_cached("SELECT count(*) FROM inboxes")?.query_row([], |r| r.get(0))?;
             if u64::try_from(n).unwrap_or(0) >= max_inboxes {
@@ -689,7 +706,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn inbox_requests(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<Vec<SessionView>>, StoreError> {
+    async fn inbox_requests(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<InboxAccess<Vec<SessionView>>, StoreError> {
         self.call(move |ctx| {
             if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
                 return Ok(match denied {
@@ -724,7 +746,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn decline(&self, inbox_id: String, token_hash: TokenHash, id: SessionId, now: i64) -> Result<InboxAccess<Transition>, StoreError> {
+    async fn decline(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        id: SessionId,
+        now: i64,
+    ) -> Result<InboxAccess<Transition>, StoreError> {
         self.call(move |ctx| {
             if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
                 return Ok(match denied {
@@ -759,7 +787,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_sender(&self, inbox_id: String, token_hash: TokenHash, sender: NewSender, max_senders: u64) -> Result<InboxAccess<()>, StoreError> {
+    async fn create_sender(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        sender: NewSender,
+        max_senders: u64,
+    ) -> Result<InboxAccess<()>, StoreError> {
         self.call(move |ctx| {
             if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
                 return Ok(deny(denied));
@@ -789,7 +823,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn list_senders(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<Vec<SenderView>>, StoreError> {
+    async fn list_senders(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<InboxAccess<Vec<SenderView>>, StoreError> {
         self.call(move |ctx| {
             if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
                 return Ok(deny(denied));
@@ -822,7 +861,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_sender(&self, inbox_id: String, token_hash: TokenHash, sender_id: String, now: i64) -> Result<InboxAccess<bool>, StoreError> {
+    async fn delete_sender(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        sender_id: String,
+        now: i64,
+    ) -> Result<InboxAccess<bool>, StoreError> {
         self.call(move |ctx| {
             if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
                 return Ok(deny(denied));
@@ -840,7 +885,12 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> Result<InboxAccess<()>, StoreError> {
+    async fn delete_inbox(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<InboxAccess<()>, StoreError> {
         self.call(move |ctx| {
             if let Some(denied) = check_inbox(ctx.conn, &inbox_id, &token_hash)? {
                 return Ok(deny(denied));
@@ -891,19 +941,41 @@ impl Store for SqliteStore {
 
     // --- Callbacks and webhook relay: SQL in sqlite/outbox.rs (callbacks helper).
 
-    async fn create_session_ext(&self, s: NewSession, caps: Caps, extras: crate::store::SessionExtras) -> Result<(), StoreError> {
+    async fn create_session_ext(
+        &self,
+        s: NewSession,
+        caps: Caps,
+        extras: crate::store::SessionExtras,
+    ) -> Result<(), StoreError> {
         self.outbox_create_session_ext(s, caps, extras).await
     }
 
-    async fn webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> Result<crate::store::WebhookTarget, StoreError> {
+    async fn webhook_target(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<crate::store::WebhookTarget, StoreError> {
         self.outbox_webhook_target(id, token_hash, now).await
     }
 
-    async fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+    async fn webhook_relay(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> Result<Transition, StoreError> {
         self.outbox_webhook_relay(id, token_hash, ciphertext, algorithm, now).await
     }
 
-    async fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<crate::store::CallbackJob>, StoreError> {
+    async fn claim_callbacks(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<crate::store::CallbackJob>, StoreError> {
         self.outbox_claim(now, lease_ms, limit).await
     }
 

@@ -265,27 +265,83 @@ pub trait Store: Send + Sync + 'static {
     fn create_session(&self, s: NewSession, caps: Caps) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Authenticate a poll, apply slow_down (less than 90% of the session's
     /// interval since the last accepted poll), and deliver the ciphertext at most once.
-    fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> impl Future<Output = Result<PollOutcome, StoreError>> + Send;
+    fn poll(
+        &self,
+        id: SessionId,
+        poll_hash: TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<PollOutcome, StoreError>> + Send;
     /// The session as the browser may see it (`None`: unknown, expired or declined).
     fn view(&self, id: SessionId, now: i64) -> impl Future<Output = Result<Option<SessionView>, StoreError>> + Send;
     /// `pending -> confirmed`, storing the connect token's hash.
-    fn confirm(&self, id: SessionId, connect_hash: TokenHash, now: i64) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+    fn confirm(
+        &self,
+        id: SessionId,
+        connect_hash: TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
     /// `confirmed -> ready`, storing the ciphertext.
-    fn complete(&self, id: SessionId, connect_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> impl Future<Output = Result<Transition, StoreError>> + Send;
+    fn complete(
+        &self,
+        id: SessionId,
+        connect_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send;
     /// Create an inbox.
-    fn create_inbox(&self, id: String, token_hash: TokenHash, max_inboxes: u64, now: i64) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_inbox(
+        &self,
+        id: String,
+        token_hash: TokenHash,
+        max_inboxes: u64,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
     /// Pending requests of an inbox, oldest first.
-    fn inbox_requests(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<Vec<SessionView>>, StoreError>> + Send;
+    fn inbox_requests(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<InboxAccess<Vec<SessionView>>, StoreError>> + Send;
     /// Decline an inbox request: the session ends at once.
-    fn decline(&self, inbox_id: String, token_hash: TokenHash, id: SessionId, now: i64) -> impl Future<Output = Result<InboxAccess<Transition>, StoreError>> + Send;
+    fn decline(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        id: SessionId,
+        now: i64,
+    ) -> impl Future<Output = Result<InboxAccess<Transition>, StoreError>> + Send;
     /// Add a sender to an inbox (at most `max_senders`).
-    fn create_sender(&self, inbox_id: String, token_hash: TokenHash, sender: NewSender, max_senders: u64) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
+    fn create_sender(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        sender: NewSender,
+        max_senders: u64,
+    ) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
     /// Senders of an inbox, oldest first.
-    fn list_senders(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<Vec<SenderView>>, StoreError>> + Send;
+    fn list_senders(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<InboxAccess<Vec<SenderView>>, StoreError>> + Send;
     /// Remove a sender; its waiting requests end as declined. `Granted(false)`: no such sender in this inbox.
-    fn delete_sender(&self, inbox_id: String, token_hash: TokenHash, sender_id: String, now: i64) -> impl Future<Output = Result<InboxAccess<bool>, StoreError>> + Send;
+    fn delete_sender(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        sender_id: String,
+        now: i64,
+    ) -> impl Future<Output = Result<InboxAccess<bool>, StoreError>> + Send;
     /// Delete an inbox and its senders; its waiting requests end as declined.
-    fn delete_inbox(&self, inbox_id: String, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
+    fn delete_inbox(
+        &self,
+        inbox_id: String,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<InboxAccess<()>, StoreError>> + Send;
     /// Delete expired sessions (and their ciphertext) and idle inboxes; returns sessions removed.
     fn sweep(&self, now: i64, inbox_idle_ms: i64) -> impl Future<Output = Result<u64, StoreError>> + Send;
     /// A rate limit shared by every broker process on this store: count one
@@ -293,7 +349,13 @@ pub trait Store: Send + Sync + 'static {
     /// attempt; `now_s` is Unix seconds) and answer whether it is within
     /// `limit`. `Ok(None)`: this store is not shared between processes (the
     /// in-memory [`crate::limiter::RateLimiter`] alone decides).
-    fn shared_limit(&self, key: [u8; 16], limit: u32, window_secs: u32, now_s: i64) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send {
+    fn shared_limit(
+        &self,
+        key: [u8; 16],
+        limit: u32,
+        window_secs: u32,
+        now_s: i64,
+    ) -> impl Future<Output = Result<Option<bool>, StoreError>> + Send {
         let _ = (key, limit, window_secs, now_s);
         async { Ok(None) }
     }
@@ -303,7 +365,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// [`Store::create_session`] that also stores `extras` in the same atomic
     /// insert. The default handles empty extras only.
-    fn create_session_ext(&self, s: NewSession, caps: Caps, extras: SessionExtras) -> impl Future<Output = Result<(), StoreError>> + Send {
+    fn create_session_ext(
+        &self,
+        s: NewSession,
+        caps: Caps,
+        extras: SessionExtras,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
         async move {
             if extras.is_empty() {
                 self.create_session(s, caps).await
@@ -314,21 +381,38 @@ pub trait Store: Send + Sync + 'static {
     }
     /// Check a webhook relay token (constant time) and say where to seal to.
     /// Only `pending` and `confirmed` sessions are `Open`.
-    fn webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> impl Future<Output = Result<WebhookTarget, StoreError>> + Send {
+    fn webhook_target(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> impl Future<Output = Result<WebhookTarget, StoreError>> + Send {
         let _ = (id, token_hash, now);
         async { Err(StoreError::Unsupported("webhook relay")) }
     }
     /// `pending|confirmed -> ready` with the sealed webhook as ciphertext, if
     /// the token still matches; enqueues the callback like `complete` does.
     /// `Done`, or `NotFound`/`Forbidden`/`Conflict` as for `complete`.
-    fn webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> impl Future<Output = Result<Transition, StoreError>> + Send {
+    fn webhook_relay(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> impl Future<Output = Result<Transition, StoreError>> + Send {
         let _ = (id, token_hash, ciphertext, algorithm, now);
         async { Err(StoreError::Unsupported("webhook relay")) }
     }
     /// Drop outbox rows whose session expired, then lease up to `limit` due
     /// deliveries (`next_at <= now`, lease free) until `now + lease_ms`, adding
     /// one to their attempt count, in one atomic statement.
-    fn claim_callbacks(&self, now: i64, lease_ms: i64, limit: u32) -> impl Future<Output = Result<Vec<CallbackJob>, StoreError>> + Send {
+    fn claim_callbacks(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<CallbackJob>, StoreError>> + Send {
         let _ = (now, lease_ms, limit);
         async { Ok(Vec::new()) }
     }

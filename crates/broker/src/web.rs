@@ -115,7 +115,12 @@ async fn serve_file(dir: &Assets, name: &str, req: &HeaderMap, cache_control: &'
 }
 
 /// The answer for a prepared file (see [`serve_file`]).
-fn respond(file: Arc<crate::assets::Prepared>, content_type: &'static str, req: &HeaderMap, cache_control: &'static str) -> Response {
+fn respond(
+    file: Arc<crate::assets::Prepared>,
+    content_type: &'static str,
+    req: &HeaderMap,
+    cache_control: &'static str,
+) -> Response {
     let coding = negotiate(&header_values(req, header::ACCEPT_ENCODING), &file);
     let etag = file.etag(coding);
     let mut headers = HeaderMap::new();
@@ -167,7 +172,11 @@ pub const JWT_WASM_MODULE: &str = "sealpost_wasm_bg.wasm.js";
 
 /// `GET /jwt/{file}`: files of the full WASM bundle (the JWT engine), for the
 /// inspector page; `sealpost_wasm_bg.wasm.js` is the .wasm as a base64 module.
-pub async fn jwt_pkg<S: Store>(State(app): State<Arc<App<S>>>, Path(file): Path<String>, headers: HeaderMap) -> Response {
+pub async fn jwt_pkg<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let Some(full) = full_bundle(&app.bundle) else {
         return not_found().into_response();
     };
@@ -223,8 +232,13 @@ pub async fn fallback() -> Response {
 
 /// Fallback for a known route with another method.
 pub async fn method_not_allowed() -> Response {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "ERR_METHOD_NOT_ALLOWED", "Method Not Allowed", "This method is not allowed here.")
-        .into_response()
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "ERR_METHOD_NOT_ALLOWED",
+        "Method Not Allowed",
+        "This method is not allowed here.",
+    )
+    .into_response()
 }
 
 /// Read the whole request body, at most [`crate::MAX_BODY`] bytes, within

@@ -120,14 +120,12 @@ pub async fn prepare<S: Store>(app: &App<S>, body: &CreateBody) -> Result<(Sessi
     let mut extras = SessionExtras::default();
     let mut issued = IssuedSecrets::default();
     if let Some(url) = body.callback_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
-        callbacks::check_url(&Policy::of(app), url)
-            .await
-            .map_err(|e| match e {
-                callbacks::CallbackError::Forbidden => {
-                    ApiError::new(StatusCode::BAD_REQUEST, e.code(), "Callback URL Forbidden", e.to_string())
-                }
-                _ => ApiError::bad_request(e.code(), e.to_string()),
-            })?;
+        callbacks::check_url(&Policy::of(app), url).await.map_err(|e| match e {
+            callbacks::CallbackError::Forbidden => {
+                ApiError::new(StatusCode::BAD_REQUEST, e.code(), "Callback URL Forbidden", e.to_string())
+            }
+            _ => ApiError::bad_request(e.code(), e.to_string()),
+        })?;
         let secret = util::new_token("cs_").map_err(|_| ApiError::internal())?;
         extras.callback = Some((url.to_owned(), secret.clone()));
         issued.callback_secret = Some(secret);
@@ -141,7 +139,12 @@ pub async fn prepare<S: Store>(app: &App<S>, body: &CreateBody) -> Result<(Sessi
 }
 
 fn invalid_token() -> ApiError {
-    ApiError::new(StatusCode::FORBIDDEN, "ERR_WEBHOOK_TOKEN_INVALID", "Invalid Webhook Token", "Missing or invalid webhook token.")
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "ERR_WEBHOOK_TOKEN_INVALID",
+        "Invalid Webhook Token",
+        "Missing or invalid webhook token.",
+    )
 }
 
 fn too_large() -> ApiError {
@@ -197,7 +200,12 @@ fn payload(headers: &HeaderMap, body: &[u8]) -> Credentials {
     c
 }
 
-fn seal(public_key: &str, envelope_kind: EnvelopeKind, session_id: &str, creds: &Credentials) -> Result<(String, &'static str), ApiError> {
+fn seal(
+    public_key: &str,
+    envelope_kind: EnvelopeKind,
+    session_id: &str,
+    creds: &Credentials,
+) -> Result<(String, &'static str), ApiError> {
     let key = AgentPublicKey::from_wire(public_key).map_err(|_| ApiError::internal())?;
     let sealed = match envelope_kind {
         EnvelopeKind::Linkauth => envelope::seal(&key, creds).map(|c| (c, ALG_LINKAUTH)),
@@ -259,10 +267,17 @@ pub async fn relay<S: Store>(
             return Err(miss(
                 &app,
                 ip,
-                ApiError::new(StatusCode::FORBIDDEN, "ERR_WEBHOOK_NOT_ENABLED", "Webhook Not Enabled", "This session was created without enable_webhook."),
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "ERR_WEBHOOK_NOT_ENABLED",
+                    "Webhook Not Enabled",
+                    "This session was created without enable_webhook.",
+                ),
             ));
         }
-        WebhookTarget::Conflict => return Err(ApiError::conflict("This session already holds or delivered its payload.")),
+        WebhookTarget::Conflict => {
+            return Err(ApiError::conflict("This session already holds or delivered its payload."));
+        }
     };
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -91,7 +91,8 @@ fn content_codings_decode_to_the_exact_file_bytes() {
         ("/pkg/sealpost_wasm_bg.wasm", &wasm, "application/wasm"),
     ] {
         // Not asked: the bytes as they are.
-        for headers in [&[][..], &[("Accept-Encoding", "identity")][..], &[("Accept-Encoding", "gzip;q=0, br;q=0")][..]] {
+        for headers in [&[][..], &[("Accept-Encoding", "identity")][..], &[("Accept-Encoding", "gzip;q=0, br;q=0")][..]]
+        {
             let r = get(&b, path, headers);
             assert_eq!(r.status, 200, "{path}");
             assert_eq!(r.header("content-encoding"), None, "{path} {headers:?}");
@@ -192,7 +193,8 @@ fn api_answers_are_never_compressed_nor_stored() {
         assert_common_headers(r);
     };
     // Big enough that any compressing layer would compress it.
-    let body = json!({"public_key": common::public_key_wire(), "template": "api_key", "reason": "x".repeat(900)}).to_string();
+    let body =
+        json!({"public_key": common::public_key_wire(), "template": "api_key", "reason": "x".repeat(900)}).to_string();
     let r = http(&b.addr, "POST", "/v1/sessions", &[("Content-Type", "application/json"), ae], Some(body.as_bytes()));
     assert_eq!(r.status, 201, "{}", r.body);
     check(&r, "create");
@@ -204,7 +206,13 @@ fn api_answers_are_never_compressed_nor_stored() {
     let ct = b.confirm(code);
     let ciphertext = "Q".repeat(20_000);
     let complete = json!({"ciphertext": ciphertext, "algorithm": "JWE", "connect_token": ct}).to_string();
-    let r = http(&b.addr, "POST", &format!("/v1/connect/{code}/complete"), &[("Content-Type", "application/json"), ae], Some(complete.as_bytes()));
+    let r = http(
+        &b.addr,
+        "POST",
+        &format!("/v1/connect/{code}/complete"),
+        &[("Content-Type", "application/json"), ae],
+        Some(complete.as_bytes()),
+    );
     assert_eq!(r.status, 204, "{}", r.body);
     // The answer that carries the ciphertext.
     let auth = format!("Bearer {}", s["poll_token"].as_str().unwrap());
@@ -221,7 +229,9 @@ fn api_answers_are_never_compressed_nor_stored() {
 
 /// Repository root: `SEALPOST_ROOT`, else two levels above this crate.
 fn repo_root() -> PathBuf {
-    std::env::var_os("SEALPOST_ROOT").map(PathBuf::from).unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
+    std::env::var_os("SEALPOST_ROOT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.."))
 }
 
 /// `href="/..."` and `src="/..."` of the page (its stylesheets, modules, bundle).

@@ -123,7 +123,10 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Seen>>, held: &Mutex<Vec<TcpStream>
             let _ = write!(stream, "HTTP/1.1 {code} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
         }
         Answer::Redirect(to) => {
-            let _ = write!(stream, "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+            let _ = write!(
+                stream,
+                "HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
         }
         Answer::Hang => held.lock().unwrap().push(stream),
     }
@@ -248,7 +251,8 @@ fn refused_targets_get_a_clear_error_at_creation() {
     let dir = TempDir::new("cb-ssrf");
     let b = Broker::start(&dir.0, &[]);
     let create = |b: &Broker, url: &str| {
-        let body = serde_json::json!({"public_key": common::public_key_wire(), "template": "api_key", "callback_url": url});
+        let body =
+            serde_json::json!({"public_key": common::public_key_wire(), "template": "api_key", "callback_url": url});
         b.post_json("/v1/sessions", &body)
     };
     // Private, link-local/metadata, unique-local/metadata, unspecified, multicast,
@@ -277,7 +281,10 @@ fn refused_targets_get_a_clear_error_at_creation() {
     create(&prod, "https://127.0.0.1:9/cb").problem(400, "ERR_CALLBACK_FORBIDDEN");
     create(&prod, "https://localhost:9/cb").problem(400, "ERR_CALLBACK_FORBIDDEN");
     // ... unless the operator allows the network.
-    let allowed = Broker::start(&TempDir::new("cb-allow").0, &["--public-url", "https://broker.example", "--callback-allow", "127.0.0.1/32"]);
+    let allowed = Broker::start(
+        &TempDir::new("cb-allow").0,
+        &["--public-url", "https://broker.example", "--callback-allow", "127.0.0.1/32"],
+    );
     let r = create(&allowed, "https://127.0.0.1:9/cb");
     assert_eq!(r.status, 201, "{}", r.body);
     create(&allowed, "https://10.1.2.3/cb").problem(400, "ERR_CALLBACK_FORBIDDEN");

@@ -196,7 +196,8 @@ fn connect_confirm_complete_lifecycle() {
     assert_eq!(v["status"], "confirmed");
 
     b.complete(code, "ct_wrong", "Y3Q=", "JWE").problem(403, "ERR_TOKEN_INVALID");
-    b.post_json(&format!("/v1/connect/{code}/complete"), &json!({"ciphertext": "Y3Q="})).problem(403, "ERR_TOKEN_INVALID");
+    b.post_json(&format!("/v1/connect/{code}/complete"), &json!({"ciphertext": "Y3Q="}))
+        .problem(403, "ERR_TOKEN_INVALID");
     b.complete(code, &ct, &"A".repeat(33 * 1024), "JWE").problem(413, "ERR_CIPHERTEXT_TOO_LARGE");
     b.complete("ZZZZ-0000", &ct, "Y3Q=", "JWE").problem(404, "ERR_SESSION_NOT_FOUND");
 
@@ -260,7 +261,13 @@ fn inbox_list_and_decline() {
     // Decline s1: the agent's next poll is a 404 titled "Request Declined".
     let code1 = s1["code"].as_str().unwrap();
     let del = |code: &str, tok: &str| {
-        http(&b.addr, "DELETE", &format!("/v1/inboxes/{inbox}/requests/{code}"), &[("Authorization", &format!("Bearer {tok}"))], None)
+        http(
+            &b.addr,
+            "DELETE",
+            &format!("/v1/inboxes/{inbox}/requests/{code}"),
+            &[("Authorization", &format!("Bearer {tok}"))],
+            None,
+        )
     };
     del(code1, "it_wrong").problem(403, "ERR_TOKEN_INVALID");
     let r = del(code1, token);
@@ -325,7 +332,14 @@ fn static_files_headers_and_fallbacks() {
     std::fs::write(dir.0.join("secret.txt"), "outside").unwrap();
     let b = Broker::start(
         &dir.0,
-        &["--www-dir", www.to_str().unwrap(), "--bundle-dir", pkg.to_str().unwrap(), "--public-url", "https://broker.example"],
+        &[
+            "--www-dir",
+            www.to_str().unwrap(),
+            "--bundle-dir",
+            pkg.to_str().unwrap(),
+            "--public-url",
+            "https://broker.example",
+        ],
     );
     for path in ["/connect", "/connect/ABCD-1234"] {
         let r = b.get(path);
@@ -343,7 +357,13 @@ fn static_files_headers_and_fallbacks() {
     let r = b.get("/pkg/sealpost_wasm_bg.wasm");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("application/wasm"));
-    for bad in ["/assets/../secret.txt", "/assets/..%2fsecret.txt", "/assets/%2e%2e%2fsecret.txt", "/assets/.hidden", "/pkg/missing.wasm"] {
+    for bad in [
+        "/assets/../secret.txt",
+        "/assets/..%2fsecret.txt",
+        "/assets/%2e%2e%2fsecret.txt",
+        "/assets/.hidden",
+        "/pkg/missing.wasm",
+    ] {
         let r = b.get(bad);
         assert_eq!(r.status, 404, "{bad}");
         assert!(!r.body.contains("outside"));
@@ -422,7 +442,10 @@ fn hypers_own_400_414_431_carry_the_security_headers() {
     assert_eq!(r.status, 400, "{r:?}");
     assert_security_headers(&r);
     // After a good request on the same connection, too.
-    let r = raw_exchange(&b.addr, format!("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n{}\r\n", "Bad\r\n").as_bytes());
+    let r = raw_exchange(
+        &b.addr,
+        format!("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\n{}\r\n", "Bad\r\n").as_bytes(),
+    );
     assert_eq!(r.status, 200);
     // The broker still serves.
     assert_eq!(b.get("/healthz").status, 200);

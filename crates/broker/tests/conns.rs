@@ -52,7 +52,8 @@ fn the_soft_open_file_limit_is_raised_to_the_hard_limit() {
 fn an_idle_socket_flood_from_one_address_leaves_others_served() {
     let dir = TempDir::new("nofile-flood");
     // Soft = hard = 256: the broker cannot raise it; the caps must keep it below.
-    let b = Broker::start_wrapped(&dir.0, &["prlimit", "--nofile=256:256", "--"], &["--max-connections-per-client", "50"]);
+    let b =
+        Broker::start_wrapped(&dir.0, &["prlimit", "--nofile=256:256", "--"], &["--max-connections-per-client", "50"]);
     assert_eq!(open_files_soft(b.child.id()), 256);
     // The attack of the issue, scaled to the limit: 400 idle sockets from one address.
     let mut idle = Vec::new();
@@ -73,7 +74,9 @@ fn an_idle_socket_flood_from_one_address_leaves_others_served() {
     for s in &mut idle {
         s.set_read_timeout(Some(Duration::from_millis(50))).unwrap();
         let mut buf = [0u8; 1];
-        if matches!(s.read(&mut buf), Ok(0)) || matches!(s.read(&mut buf), Err(ref e) if e.kind() == std::io::ErrorKind::ConnectionReset) {
+        if matches!(s.read(&mut buf), Ok(0))
+            || matches!(s.read(&mut buf), Err(ref e) if e.kind() == std::io::ErrorKind::ConnectionReset)
+        {
             closed += 1;
         }
     }

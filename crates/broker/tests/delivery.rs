@@ -94,7 +94,12 @@ fn crash_safety_kill_9_and_restart() {
                 let ct = b.confirm(&code);
                 assert_eq!(b.complete(&code, &ct, &ciphertext, ALG_LINKAUTH).status, 204);
                 if i % 4 == 3 {
-                    let v = b.get_auth(&format!("/v1/sessions/{}", s["session_id"].as_str().unwrap()), s["poll_token"].as_str().unwrap()).json();
+                    let v = b
+                        .get_auth(
+                            &format!("/v1/sessions/{}", s["session_id"].as_str().unwrap()),
+                            s["poll_token"].as_str().unwrap(),
+                        )
+                        .json();
                     assert_eq!(v["ciphertext"], ciphertext.as_str());
                     consumed.push(s);
                 } else {
@@ -111,7 +116,13 @@ fn crash_safety_kill_9_and_restart() {
         let body = json!({"public_key": common::public_key_wire(), "template": "api_key"}).to_string();
         for _ in 0..200 {
             let r = std::panic::catch_unwind(|| {
-                common::http(&addr, "POST", "/v1/sessions", &[("Content-Type", "application/json")], Some(body.as_bytes()))
+                common::http(
+                    &addr,
+                    "POST",
+                    "/v1/sessions",
+                    &[("Content-Type", "application/json")],
+                    Some(body.as_bytes()),
+                )
             });
             if r.is_err() {
                 break;
@@ -121,7 +132,8 @@ fn crash_safety_kill_9_and_restart() {
     std::thread::sleep(std::time::Duration::from_millis(150));
     // Poll one consumed session right before the crash (accepted: it is past its interval).
     let c0 = consumed[0].clone();
-    let r = b.get_auth(&format!("/v1/sessions/{}", c0["session_id"].as_str().unwrap()), c0["poll_token"].as_str().unwrap());
+    let r =
+        b.get_auth(&format!("/v1/sessions/{}", c0["session_id"].as_str().unwrap()), c0["poll_token"].as_str().unwrap());
     assert_eq!(r.status, 200, "{}", r.body);
     b.kill9();
     let _ = flood.join();
@@ -232,7 +244,13 @@ fn full_flow_with_real_envelopes_and_no_secret_at_rest_or_in_logs() {
     let (inbox, itok) = (inbox.as_str(), itok.as_str());
     let s = b.create(json!({"inbox": cred}));
     let code = s["code"].as_str().unwrap();
-    let r = common::http(&b.addr, "DELETE", &format!("/v1/inboxes/{inbox}/requests/{code}"), &[("Authorization", &format!("Bearer {itok}"))], None);
+    let r = common::http(
+        &b.addr,
+        "DELETE",
+        &format!("/v1/inboxes/{inbox}/requests/{code}"),
+        &[("Authorization", &format!("Bearer {itok}"))],
+        None,
+    );
     assert_eq!(r.status, 204);
     let p = b
         .get_auth(&format!("/v1/sessions/{}", s["session_id"].as_str().unwrap()), s["poll_token"].as_str().unwrap())

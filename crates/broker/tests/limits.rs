@@ -50,7 +50,8 @@ fn eleventh_complete_in_a_minute_is_429() {
     assert_eq!(r.header("retry-after"), Some("60"));
     b.complete(&code.to_lowercase().replace('-', ""), &ct, "Y3Q=", "JWE").problem(429, "ERR_RATE_LIMITED");
     // Nothing was stored: the session is still waiting for its ciphertext.
-    let poll = b.get_auth(&format!("/v1/sessions/{}", s["session_id"].as_str().unwrap()), s["poll_token"].as_str().unwrap());
+    let poll =
+        b.get_auth(&format!("/v1/sessions/{}", s["session_id"].as_str().unwrap()), s["poll_token"].as_str().unwrap());
     assert_eq!(poll.json()["status"], "confirmed", "{}", poll.body);
     // complete has its own budget: look-ups of the code are still answered.
     b.get(&format!("/v1/connect/{code}")).problem(404, "ERR_SESSION_NOT_FOUND");
@@ -101,7 +102,11 @@ fn limiter_memory_stays_bounded_under_random_codes() {
                         x ^= x << 13;
                         x ^= x >> 7;
                         x ^= x << 17;
-                        let code: String = (0..8).map(|i| char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[((x >> (i * 5)) % 36) as usize])).collect();
+                        let code: String = (0..8)
+                            .map(|i| {
+                                char::from(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"[((x >> (i * 5)) % 36) as usize])
+                            })
+                            .collect();
                         let r = common::http(&addr, "GET", &format!("/v1/connect/{code}"), &[], None);
                         assert_eq!(r.status, 404);
                     }
@@ -176,7 +181,9 @@ fn ipv6_clients_share_a_budget_per_64() {
 
 #[test]
 fn forwarded_for_from_an_untrusted_peer_is_ignored() {
-    for args in [&["--connect-rate-client", "3"][..], &["--connect-rate-client", "3", "--trust-proxy", "10.0.0.0/8,::1"][..]] {
+    for args in
+        [&["--connect-rate-client", "3"][..], &["--connect-rate-client", "3", "--trust-proxy", "10.0.0.0/8,::1"][..]]
+    {
         let dir = TempDir::new("xff-untrusted");
         let b = Broker::start(&dir.0, args);
         let n = &mut 0;
@@ -249,7 +256,13 @@ fn the_global_ceiling_on_failed_lookups_trips_across_many_clients() {
     let sid = s["session_id"].as_str().unwrap();
     let as_client = |path: &str, token: &str, n: u32| {
         let xff = format!("198.51.{}.{}", n / 250, n % 250 + 1);
-        common::http(&b.addr, "GET", path, &[("Authorization", &format!("Bearer {token}")), ("X-Forwarded-For", &xff)], None)
+        common::http(
+            &b.addr,
+            "GET",
+            path,
+            &[("Authorization", &format!("Bearer {token}")), ("X-Forwarded-For", &xff)],
+            None,
+        )
     };
     let mut answered = 0;
     for n in 0..60 {
@@ -287,7 +300,10 @@ fn cross_site_form_posts_are_refused() {
     let auth = format!("Bearer {token}");
     let posts: Vec<(String, Vec<u8>)> = vec![
         (format!("/v1/connect/{code}/confirm"), b"".to_vec()),
-        (format!("/v1/connect/{code}/complete"), br#"{"ciphertext":"Y3Q=","algorithm":"JWE","connect_token":"ct_x"}"#.to_vec()),
+        (
+            format!("/v1/connect/{code}/complete"),
+            br#"{"ciphertext":"Y3Q=","algorithm":"JWE","connect_token":"ct_x"}"#.to_vec(),
+        ),
         ("/v1/connect/resolve".to_owned(), format!(r#"{{"user_code":"{code}"}}"#).into_bytes()),
         ("/v1/inboxes".to_owned(), b"{}".to_vec()),
         (format!("/v1/inboxes/{inbox}/senders"), br#"{"name":"x"}"#.to_vec()),
@@ -313,17 +329,38 @@ fn cross_site_form_posts_are_refused() {
     // The broker's own page, a loopback alias of it, and extensions pass.
     let port = b.addr.rsplit(':').next().unwrap();
     let localhost = format!("http://localhost:{port}");
-    for origin in [b.url.as_str(), localhost.as_str(), "chrome-extension://abcdefghijklmnop", "moz-extension://0b1e-uuid"] {
-        let r = common::http(&b.addr, "POST", "/v1/connect/resolve", &[json_ct, ("Origin", origin)], Some(format!(r#"{{"user_code":"{code}"}}"#).as_bytes()));
+    for origin in
+        [b.url.as_str(), localhost.as_str(), "chrome-extension://abcdefghijklmnop", "moz-extension://0b1e-uuid"]
+    {
+        let r = common::http(
+            &b.addr,
+            "POST",
+            "/v1/connect/resolve",
+            &[json_ct, ("Origin", origin)],
+            Some(format!(r#"{{"user_code":"{code}"}}"#).as_bytes()),
+        );
         assert_eq!(r.status, 200, "{origin}: {}", r.body);
     }
     // Another port on loopback is another site.
     let other_port = format!("http://localhost:{}", port.parse::<u16>().unwrap().wrapping_add(1));
-    common::http(&b.addr, "POST", "/v1/connect/resolve", &[json_ct, ("Origin", &other_port)], Some(b"{}")).problem(403, "ERR_ORIGIN_FORBIDDEN");
+    common::http(&b.addr, "POST", "/v1/connect/resolve", &[json_ct, ("Origin", &other_port)], Some(b"{}"))
+        .problem(403, "ERR_ORIGIN_FORBIDDEN");
     // Confirm from the page itself works (empty body, JSON content type).
-    let r = common::http(&b.addr, "POST", &format!("/v1/connect/{code}/confirm"), &[json_ct, ("Origin", b.url.as_str())], Some(b"{}"));
+    let r = common::http(
+        &b.addr,
+        "POST",
+        &format!("/v1/connect/{code}/confirm"),
+        &[json_ct, ("Origin", b.url.as_str())],
+        Some(b"{}"),
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     // The agent-facing create is not browser-facing: an Origin does not matter there.
-    let r = common::http(&b.addr, "POST", "/v1/sessions", &[json_ct, evil], Some(json!({"public_key": common::public_key_wire(), "template": "api_key"}).to_string().as_bytes()));
+    let r = common::http(
+        &b.addr,
+        "POST",
+        "/v1/sessions",
+        &[json_ct, evil],
+        Some(json!({"public_key": common::public_key_wire(), "template": "api_key"}).to_string().as_bytes()),
+    );
     assert_eq!(r.status, 201, "{}", r.body);
 }

@@ -27,7 +27,9 @@ fn sid(n: u32) -> [u8; 32] {
 }
 
 fn session(n: u32, interval: u64, sender: Option<&str>) -> NewSession {
-    let fields: Vec<FieldSpec> = serde_json::from_value(serde_json::json!([{"name": "api_key", "label": "API key", "type": "password"}])).unwrap();
+    let fields: Vec<FieldSpec> =
+        serde_json::from_value(serde_json::json!([{"name": "api_key", "label": "API key", "type": "password"}]))
+            .unwrap();
     NewSession {
         id: sid(n),
         code: format!("CODE{n:04}"),
@@ -87,7 +89,10 @@ async fn lifecycle<S: Store>(s: Arc<S>) {
     assert!(s.view(sid(2), T0 + 1).await.unwrap().is_none());
 
     assert_eq!(s.poll(sid(1), pt(9), T0 + 2).await.unwrap(), PollOutcome::Forbidden);
-    assert!(matches!(s.poll(sid(1), pt(1), T0 + 2).await.unwrap(), PollOutcome::Status { status: SessionStatus::Pending, .. }));
+    assert!(matches!(
+        s.poll(sid(1), pt(1), T0 + 2).await.unwrap(),
+        PollOutcome::Status { status: SessionStatus::Pending, .. }
+    ));
     assert_eq!(s.poll(sid(2), pt(2), T0 + 2).await.unwrap(), PollOutcome::NotFound);
 
     let ct = hash_token("ct_1");
@@ -96,17 +101,26 @@ async fn lifecycle<S: Store>(s: Arc<S>) {
     assert_eq!(s.confirm(sid(1), hash_token("other"), T0 + 3).await.unwrap(), Transition::Conflict, "confirmed once");
     assert_eq!(s.confirm(sid(2), ct, T0 + 3).await.unwrap(), Transition::NotFound);
     assert_eq!(s.view(sid(1), T0 + 4).await.unwrap().unwrap().status, SessionStatus::Confirmed);
-    assert_eq!(s.complete(sid(1), hash_token("other"), "x".into(), "a".into(), T0 + 4).await.unwrap(), Transition::Forbidden);
+    assert_eq!(
+        s.complete(sid(1), hash_token("other"), "x".into(), "a".into(), T0 + 4).await.unwrap(),
+        Transition::Forbidden
+    );
     assert_eq!(s.complete(sid(1), ct, "CIPHERTEXT".into(), "ALG".into(), T0 + 4).await.unwrap(), Transition::Done);
     assert_eq!(s.complete(sid(1), ct, "AGAIN".into(), "ALG".into(), T0 + 4).await.unwrap(), Transition::Conflict);
 
     match s.poll(sid(1), pt(1), T0 + 5).await.unwrap() {
         PollOutcome::Delivered { ciphertext, algorithm, expires_at, interval } => {
-            assert_eq!((ciphertext.as_str(), algorithm.as_str(), expires_at, interval), ("CIPHERTEXT", "ALG", T0 + 600_000, 0));
+            assert_eq!(
+                (ciphertext.as_str(), algorithm.as_str(), expires_at, interval),
+                ("CIPHERTEXT", "ALG", T0 + 600_000, 0)
+            );
         }
         other => panic!("{other:?}"),
     }
-    assert!(matches!(s.poll(sid(1), pt(1), T0 + 6).await.unwrap(), PollOutcome::Status { status: SessionStatus::Consumed, .. }));
+    assert!(matches!(
+        s.poll(sid(1), pt(1), T0 + 6).await.unwrap(),
+        PollOutcome::Status { status: SessionStatus::Consumed, .. }
+    ));
     // Expired: gone for everyone.
     assert_eq!(s.poll(sid(1), pt(1), T0 + 600_000).await.unwrap(), PollOutcome::NotFound);
     assert!(s.view(sid(1), T0 + 600_000).await.unwrap().is_none());
@@ -117,8 +131,15 @@ async fn slow_down<S: Store>(s: Arc<S>) {
     s.create_session(session(3, 5, None), CAPS).await.unwrap();
     assert!(matches!(s.poll(sid(3), pt(3), T0 + 1_000).await.unwrap(), PollOutcome::Status { .. }));
     assert_eq!(s.poll(sid(3), pt(3), T0 + 1_001).await.unwrap(), PollOutcome::SlowDown(10));
-    assert_eq!(s.poll(sid(3), pt(3), T0 + 999).await.unwrap(), PollOutcome::SlowDown(10), "stamped before the last poll");
-    assert!(matches!(s.poll(sid(3), pt(3), T0 + 5_500).await.unwrap(), PollOutcome::Status { .. }), "90% of the interval is enough");
+    assert_eq!(
+        s.poll(sid(3), pt(3), T0 + 999).await.unwrap(),
+        PollOutcome::SlowDown(10),
+        "stamped before the last poll"
+    );
+    assert!(
+        matches!(s.poll(sid(3), pt(3), T0 + 5_500).await.unwrap(), PollOutcome::Status { .. }),
+        "90% of the interval is enough"
+    );
 }
 on_both_backends!(slow_down_on_each_backend, slow_down);
 
@@ -165,12 +186,29 @@ async fn inboxes<S: Store>(s: Arc<S>) {
     s.create_inbox("ib_two".into(), it, 2, T0).await.unwrap();
     assert!(matches!(s.create_inbox("ib_three".into(), it, 2, T0).await, Err(StoreError::TooManyInboxes)));
 
-    let sender = |id: &str, cred: &str| NewSender { id: id.into(), name: format!("name {id}"), credential_hash: hash_token(cred), created_at: T0 };
-    assert_eq!(s.create_sender("ib_one".into(), hash_token("wrong"), sender("sd_x", "is_x"), 2).await.unwrap(), InboxAccess::Forbidden);
+    let sender = |id: &str, cred: &str| NewSender {
+        id: id.into(),
+        name: format!("name {id}"),
+        credential_hash: hash_token(cred),
+        created_at: T0,
+    };
+    assert_eq!(
+        s.create_sender("ib_one".into(), hash_token("wrong"), sender("sd_x", "is_x"), 2).await.unwrap(),
+        InboxAccess::Forbidden
+    );
     assert_eq!(s.create_sender("ib_nope".into(), it, sender("sd_x", "is_x"), 2).await.unwrap(), InboxAccess::NotFound);
-    assert_eq!(s.create_sender("ib_one".into(), it, sender("sd_a", "is_a"), 2).await.unwrap(), InboxAccess::Granted(()));
-    assert_eq!(s.create_sender("ib_one".into(), it, sender("sd_b", "is_b"), 2).await.unwrap(), InboxAccess::Granted(()));
-    assert!(matches!(s.create_sender("ib_one".into(), it, sender("sd_c", "is_c"), 2).await, Err(StoreError::TooManySenders)));
+    assert_eq!(
+        s.create_sender("ib_one".into(), it, sender("sd_a", "is_a"), 2).await.unwrap(),
+        InboxAccess::Granted(())
+    );
+    assert_eq!(
+        s.create_sender("ib_one".into(), it, sender("sd_b", "is_b"), 2).await.unwrap(),
+        InboxAccess::Granted(())
+    );
+    assert!(matches!(
+        s.create_sender("ib_one".into(), it, sender("sd_c", "is_c"), 2).await,
+        Err(StoreError::TooManySenders)
+    ));
 
     let caps = Caps { max_open: 1000, max_per_inbox: 3, max_per_sender: 2 };
     assert!(matches!(s.create_session(session(20, 0, Some("is_unknown")), caps).await, Err(StoreError::SenderInvalid)));
@@ -187,9 +225,16 @@ async fn inboxes<S: Store>(s: Arc<S>) {
     assert_eq!(s.inbox_requests("ib_one".into(), hash_token("wrong"), T0).await.unwrap().map_len(), None);
 
     // Decline: the session ends, for good.
-    assert_eq!(s.decline("ib_two".into(), it, sid(20), T0 + 2).await.unwrap(), InboxAccess::Granted(Transition::NotFound), "other inbox");
+    assert_eq!(
+        s.decline("ib_two".into(), it, sid(20), T0 + 2).await.unwrap(),
+        InboxAccess::Granted(Transition::NotFound),
+        "other inbox"
+    );
     assert_eq!(s.decline("ib_one".into(), it, sid(20), T0 + 2).await.unwrap(), InboxAccess::Granted(Transition::Done));
-    assert_eq!(s.decline("ib_one".into(), it, sid(20), T0 + 2).await.unwrap(), InboxAccess::Granted(Transition::NotFound));
+    assert_eq!(
+        s.decline("ib_one".into(), it, sid(20), T0 + 2).await.unwrap(),
+        InboxAccess::Granted(Transition::NotFound)
+    );
     assert_eq!(s.poll(sid(20), pt(20), T0 + 3).await.unwrap(), PollOutcome::Declined);
     assert_eq!(s.confirm(sid(20), hash_token("ct"), T0 + 3).await.unwrap(), Transition::NotFound);
     assert!(s.view(sid(20), T0 + 3).await.unwrap().is_none());
@@ -229,7 +274,9 @@ async fn concurrent<S: Store>(s: Arc<S>) {
     let mut confirms = Vec::new();
     for i in 0..16 {
         let s = s.clone();
-        confirms.push(tokio::spawn(async move { s.confirm(sid(30), hash_token(if i == 0 { "ct" } else { "zz" }), T0).await.unwrap() }));
+        confirms.push(tokio::spawn(async move {
+            s.confirm(sid(30), hash_token(if i == 0 { "ct" } else { "zz" }), T0).await.unwrap()
+        }));
     }
     let mut done = 0;
     for c in confirms {
@@ -274,7 +321,11 @@ async fn shared_limits<S: Store>(s: Arc<S>) {
             assert_eq!(s.shared_limit(key, 3, 60, 1_030).await.unwrap(), Some(false));
             assert_eq!(s.shared_limit([8u8; 16], 3, 60, 1_030).await.unwrap(), Some(true), "other keys apart");
             assert_eq!(s.shared_limit(key, 3, 60, 1_059).await.unwrap(), Some(false));
-            assert_eq!(s.shared_limit(key, 3, 60, 1_060).await.unwrap(), Some(true), "a new window 60 s after the first attempt");
+            assert_eq!(
+                s.shared_limit(key, 3, 60, 1_060).await.unwrap(),
+                Some(true),
+                "a new window 60 s after the first attempt"
+            );
             // Concurrent attempts: exactly `limit` pass.
             let mut tasks = Vec::new();
             for _ in 0..40 {

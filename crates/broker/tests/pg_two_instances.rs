@@ -165,16 +165,20 @@ fn the_per_client_attempt_budget_is_not_doubled_by_alternating_instances() {
     assert_eq!((allowed, limited), (10, 20), "one budget of 10 for both instances, not 10 each");
 
     // The per-code budget too: --connect-rate 3 on one code, attempts alternating.
-    let Some((_dir, a, b, _url)) = pair("percode", &["--connect-rate", "3", "--connect-rate-client", "100"]) else { return };
+    let Some((_dir, a, b, _url)) = pair("percode", &["--connect-rate", "3", "--connect-rate-client", "100"]) else {
+        return;
+    };
     let s = a.create(json!({}));
     let code = s["code"].as_str().unwrap();
-    let statuses: Vec<u16> = (0..8).map(|i| if i % 2 == 0 { &a } else { &b }.get(&format!("/v1/connect/{code}")).status).collect();
+    let statuses: Vec<u16> =
+        (0..8).map(|i| if i % 2 == 0 { &a } else { &b }.get(&format!("/v1/connect/{code}")).status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
     assert!(statuses[3..].iter().all(|s| *s == 429), "{statuses:?}");
 
     // Session creations per client (--create-rate) are shared the same way.
     let Some((_dir, a, b, _url)) = pair("create", &["--create-rate", "4"]) else { return };
     let body = json!({"public_key": common::public_key_wire(), "template": "api_key"});
-    let statuses: Vec<u16> = (0..8).map(|i| if i % 2 == 0 { &a } else { &b }.post_json("/v1/sessions", &body).status).collect();
+    let statuses: Vec<u16> =
+        (0..8).map(|i| if i % 2 == 0 { &a } else { &b }.post_json("/v1/sessions", &body).status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 4, "{statuses:?}");
 }

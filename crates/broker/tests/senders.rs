@@ -96,7 +96,8 @@ fn a_removed_sender_can_no_longer_post_and_its_waiting_requests_are_declined() {
     let r = b.call_auth("DELETE", &path, &token, None);
     assert_eq!(r.status, 204, "{}", r.body);
     b.call_auth("DELETE", &path, &token, None).problem(404, "ERR_SENDER_NOT_FOUND");
-    b.call_auth("DELETE", &format!("/v1/inboxes/{inbox}/senders/nope"), &token, None).problem(404, "ERR_SENDER_NOT_FOUND");
+    b.call_auth("DELETE", &format!("/v1/inboxes/{inbox}/senders/nope"), &token, None)
+        .problem(404, "ERR_SENDER_NOT_FOUND");
 
     // The credential stops working at once.
     post_session(&b, json!({"inbox": gone_cred})).problem(403, "ERR_SENDER_INVALID");
@@ -150,7 +151,18 @@ fn sender_names_are_validated() {
     let (inbox, token) = b.new_inbox();
     let path = format!("/v1/inboxes/{inbox}/senders");
     let long = "x".repeat(65);
-    for bad in ["", "   ", long.as_str(), "evil\u{202E}gpj.exe", "a\u{2066}b", "line\u{2028}break", "para\u{2029}", "bell\u{7}", "c1\u{85}", "nl\nx"] {
+    for bad in [
+        "",
+        "   ",
+        long.as_str(),
+        "evil\u{202E}gpj.exe",
+        "a\u{2066}b",
+        "line\u{2028}break",
+        "para\u{2029}",
+        "bell\u{7}",
+        "c1\u{85}",
+        "nl\nx",
+    ] {
         b.call_auth("POST", &path, &token, Some(&json!({"name": bad}))).problem(400, "ERR_SENDER_NAME_INVALID");
     }
     b.call_auth("POST", &path, &token, Some(&json!({}))).problem(400, "ERR_BAD_REQUEST");
@@ -210,7 +222,8 @@ fn a_wrong_bearer_is_403_on_every_owner_endpoint() {
         if text.is_some() {
             headers.push(("Content-Type", "application/json"));
         }
-        common::http(&b.addr, method, path, &headers, text.as_deref().map(str::as_bytes)).problem(401, "ERR_UNAUTHORIZED");
+        common::http(&b.addr, method, path, &headers, text.as_deref().map(str::as_bytes))
+            .problem(401, "ERR_UNAUTHORIZED");
         let unknown = path.replace(&inbox, "ib_aaaaaaaaaaaaaaaa");
         b.call_auth(method, &unknown, &token, *body).problem(404, "ERR_INBOX_NOT_FOUND");
     }
@@ -268,8 +281,13 @@ fn the_credential_is_only_in_the_create_answer_and_never_stored_or_logged() {
     assert!(b.terminate());
     check("stopped");
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let stored: Vec<Vec<u8>> =
-        conn.prepare("SELECT cred_hash FROM senders").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    let stored: Vec<Vec<u8>> = conn
+        .prepare("SELECT cred_hash FROM senders")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
     assert_eq!(stored, vec![live_hash.to_vec()]);
     assert!(!stored.contains(&hash.to_vec()), "removed sender still stored");
     let all_text: String = conn
@@ -281,7 +299,11 @@ fn the_credential_is_only_in_the_create_answer_and_never_stored_or_logged() {
         .collect();
     assert!(!all_text.contains(&live[3..]));
     let log = b.log_text();
-    assert_absent(log.as_bytes(), &[("sender credential", &cred), ("live credential", &live), ("inbox token", &token)], "broker log");
+    assert_absent(
+        log.as_bytes(),
+        &[("sender credential", &cred), ("live credential", &live), ("inbox token", &token)],
+        "broker log",
+    );
 }
 
 /// The schema of a broker before senders existed (`PRAGMA user_version = 1`).
@@ -312,7 +334,8 @@ fn a_database_from_before_senders_opens_and_keeps_its_inboxes() {
         conn.execute_batch("PRAGMA journal_mode = WAL;").unwrap();
         conn.execute_batch(SCHEMA_V1).unwrap();
         let th: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
-        conn.execute("INSERT INTO inboxes VALUES ('ib_legacyaaaaaaaaaa', ?1, ?2, ?2)", rusqlite::params![&th[..], now]).unwrap();
+        conn.execute("INSERT INTO inboxes VALUES ('ib_legacyaaaaaaaaaa', ?1, ?2, ?2)", rusqlite::params![&th[..], now])
+            .unwrap();
         let id: [u8; 32] = sha2::Sha256::digest(b"LEGA0001").into();
         conn.execute(
             "INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, inbox_id, poll_hash,
@@ -348,7 +371,17 @@ fn text_shown_to_a_person_refuses_bidi_overrides_and_line_separators() {
     let dir = TempDir::new("text-bidi");
     let b = Broker::start(&dir.0, &[]);
     let (_, _, cred) = b.inbox_with_sender("ci");
-    for bad in ["pay\u{202E}lanigiro", "a\u{202A}b", "a\u{2066}b", "a\u{2069}", "line\u{2028}two", "para\u{2029}", "bell\u{7}", "c1\u{9B}", "\u{2028}"] {
+    for bad in [
+        "pay\u{202E}lanigiro",
+        "a\u{202A}b",
+        "a\u{2066}b",
+        "a\u{2069}",
+        "line\u{2028}two",
+        "para\u{2029}",
+        "bell\u{7}",
+        "c1\u{9B}",
+        "\u{2028}",
+    ] {
         for field in ["display_name", "agent_name", "reason"] {
             let p = post_session(&b, json!({"inbox": cred, field: bad})).problem(400, "ERR_TEXT_INVALID");
             assert!(p["detail"].as_str().unwrap().contains(field), "{p}");

@@ -36,7 +36,17 @@ fn create_response_fields_follow_linkauth() {
     // LinkAuth create response (reference and draft spellings), nothing more without the options.
     assert_eq!(
         keys,
-        ["code", "expires_at", "interval", "poll_token", "session_id", "url", "user_code", "verification_uri", "verification_uri_complete"]
+        [
+            "code",
+            "expires_at",
+            "interval",
+            "poll_token",
+            "session_id",
+            "url",
+            "user_code",
+            "verification_uri",
+            "verification_uri_complete"
+        ]
     );
 
     let rx = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -49,7 +59,17 @@ fn create_response_fields_follow_linkauth() {
     let prefix = format!("{}/v1/sessions/{sid}/webhook?token=wt_", b.url);
     assert!(url.starts_with(&prefix), "{url}");
     assert_eq!(url.len(), prefix.len() + 43, "{url}");
-    for k in ["session_id", "code", "user_code", "url", "verification_uri_complete", "verification_uri", "poll_token", "expires_at", "interval"] {
+    for k in [
+        "session_id",
+        "code",
+        "user_code",
+        "url",
+        "verification_uri_complete",
+        "verification_uri",
+        "poll_token",
+        "expires_at",
+        "interval",
+    ] {
         assert!(both.get(k).is_some(), "{k} missing: {both}");
     }
     // Each session gets its own secrets.
@@ -92,7 +112,8 @@ fn relayed_webhook_is_sealed_to_the_agent_and_delivered_once() {
     let ready = poll(&b, &created);
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["algorithm"], envelope::ALG_LINKAUTH);
-    let opened = envelope::open(agent_key(), ready["ciphertext"].as_str().unwrap()).expect("agent opens the relayed webhook");
+    let opened =
+        envelope::open(agent_key(), ready["ciphertext"].as_str().unwrap()).expect("agent opens the relayed webhook");
     assert_eq!(opened.get("body"), Some(std::str::from_utf8(event).unwrap()));
     assert_eq!(opened.get("content_type"), Some("application/json"));
     let headers: serde_json::Value = serde_json::from_str(opened.get("headers").unwrap()).unwrap();
@@ -129,15 +150,19 @@ fn wrong_token_is_403_and_oversize_is_413() {
     let mut forged = real.to_owned().into_bytes();
     let last = forged.len() - 1;
     forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
-    post(&b, &format!("{base}?token={}", String::from_utf8(forged).unwrap()), &[], b"{}").problem(403, "ERR_WEBHOOK_TOKEN_INVALID");
+    post(&b, &format!("{base}?token={}", String::from_utf8(forged).unwrap()), &[], b"{}")
+        .problem(403, "ERR_WEBHOOK_TOKEN_INVALID");
     post(&b, &base, &[], b"{}").problem(403, "ERR_WEBHOOK_TOKEN_INVALID");
     // The poll token is not a webhook token.
-    post(&b, &format!("{base}?token={}", created["poll_token"].as_str().unwrap()), &[], b"{}").problem(403, "ERR_WEBHOOK_TOKEN_INVALID");
+    post(&b, &format!("{base}?token={}", created["poll_token"].as_str().unwrap()), &[], b"{}")
+        .problem(403, "ERR_WEBHOOK_TOKEN_INVALID");
     // Unknown session; a session without enable_webhook.
-    post(&b, &format!("/v1/sessions/{}/webhook?token={real}", "0".repeat(64)), &[], b"{}").problem(404, "ERR_SESSION_NOT_FOUND");
+    post(&b, &format!("/v1/sessions/{}/webhook?token={real}", "0".repeat(64)), &[], b"{}")
+        .problem(404, "ERR_SESSION_NOT_FOUND");
     let plain = b.create(serde_json::json!({}));
-    let v = post(&b, &format!("/v1/sessions/{}/webhook?token={real}", plain["session_id"].as_str().unwrap()), &[], b"{}")
-        .problem(403, "ERR_WEBHOOK_NOT_ENABLED");
+    let v =
+        post(&b, &format!("/v1/sessions/{}/webhook?token={real}", plain["session_id"].as_str().unwrap()), &[], b"{}")
+            .problem(403, "ERR_WEBHOOK_NOT_ENABLED");
     assert_eq!(v["title"], "Webhook Not Enabled");
 
     // 64 KiB + 1 byte: 413, and the session is still waiting.

@@ -43,51 +43,133 @@ pub fn is_identifier(name: &str) -> bool {
 /// A credential must never arrive under one of these names.
 const FORBIDDEN_EXACT: &[&str] = &[
     // where programs and libraries are found; the user's identity and files
-    "PATH", "HOME", "SHELL", "PWD", "OLDPWD", "CDPATH", "FPATH", "TMPDIR", "TMP", "TEMP",
+    "PATH",
+    "HOME",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "CDPATH",
+    "FPATH",
+    "TMPDIR",
+    "TMP",
+    "TEMP",
     // shells: startup files, prompts (run on every prompt), word splitting, options
-    "ENV", "IFS", "PS0", "PS1", "PS2", "PS3", "PS4", "PROMPT_COMMAND", "PROMPT", "RPROMPT", "SHELLOPTS",
-    "BASHOPTS", "GLOBIGNORE", "HISTFILE", "ZDOTDIR", "INPUTRC", "POSIXLY_CORRECT", "TMOUT", "_",
+    "ENV",
+    "IFS",
+    "PS0",
+    "PS1",
+    "PS2",
+    "PS3",
+    "PS4",
+    "PROMPT_COMMAND",
+    "PROMPT",
+    "RPROMPT",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "GLOBIGNORE",
+    "HISTFILE",
+    "ZDOTDIR",
+    "INPUTRC",
+    "POSIXLY_CORRECT",
+    "TMOUT",
+    "_",
     // glibc: charset converters and locale files are loaded as code, tunables (CVE-2023-4911)
-    "GCONV_PATH", "LOCPATH", "NLSPATH", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN", "RES_OPTIONS",
+    "GCONV_PATH",
+    "LOCPATH",
+    "NLSPATH",
+    "GLIBC_TUNABLES",
+    "HOSTALIASES",
+    "LOCALDOMAIN",
+    "RES_OPTIONS",
     // programs that other programs start on their own
-    "EDITOR", "VISUAL", "PAGER", "MANPAGER", "BROWSER", "LESSOPEN", "LESSCLOSE", "TERMINFO",
-    "CC", "CXX", "CPP", "LD", "AR", "AS", "MAKE", "MAKEFLAGS", "MFLAGS",
-    "RUSTC", "RUSTC_WRAPPER", "RUSTC_WORKSPACE_WRAPPER", "RUSTFLAGS", "RUSTDOCFLAGS",
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "MANPAGER",
+    "BROWSER",
+    "LESSOPEN",
+    "LESSCLOSE",
+    "TERMINFO",
+    "CC",
+    "CXX",
+    "CPP",
+    "LD",
+    "AR",
+    "AS",
+    "MAKE",
+    "MAKEFLAGS",
+    "MFLAGS",
+    "RUSTC",
+    "RUSTC_WRAPPER",
+    "RUSTC_WORKSPACE_WRAPPER",
+    "RUSTFLAGS",
+    "RUSTDOCFLAGS",
     // language runtimes: options, preload and module paths
-    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH", "PERLLIB", "PHPRC",
-    "PHP_INI_SCAN_DIR", "TCLLIBPATH", "R_PROFILE", "R_PROFILE_USER", "GOFLAGS", "GOENV", "GOPATH", "GOROOT",
-    "GOPROXY", "GOTOOLCHAIN", "GOINSECURE", "GONOSUMDB", "GONOSUMCHECK", "GOPRIVATE",
+    "JAVA_TOOL_OPTIONS",
+    "_JAVA_OPTIONS",
+    "JDK_JAVA_OPTIONS",
+    "CLASSPATH",
+    "PERLLIB",
+    "PHPRC",
+    "PHP_INI_SCAN_DIR",
+    "TCLLIBPATH",
+    "R_PROFILE",
+    "R_PROFILE_USER",
+    "GOFLAGS",
+    "GOENV",
+    "GOPATH",
+    "GOROOT",
+    "GOPROXY",
+    "GOTOOLCHAIN",
+    "GOINSECURE",
+    "GONOSUMDB",
+    "GONOSUMCHECK",
+    "GOPRIVATE",
     // TLS trust and secrets, proxies: where traffic goes and who can read it
-    "SSLKEYLOGFILE", "SSL_CERT_FILE", "SSL_CERT_DIR", "CURL_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "HTTP_PROXY",
-    "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "FTP_PROXY", "GNUPGHOME", "SUDO_ASKPASS",
+    "SSLKEYLOGFILE",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "CURL_CA_BUNDLE",
+    "REQUESTS_CA_BUNDLE",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "FTP_PROXY",
+    "GNUPGHOME",
+    "SUDO_ASKPASS",
     // tool configuration files that can name commands (credential_process, exec plugins)
-    "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE", "KUBECONFIG", "DOCKER_CONFIG", "DOCKER_HOST",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "KUBECONFIG",
+    "DOCKER_CONFIG",
+    "DOCKER_HOST",
 ];
 
 /// Prefixes of whole families of such variables.
 const FORBIDDEN_PREFIX: &[&str] = &[
-    "LD_",        // the ELF loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT
-    "DYLD_",      // the macOS loader
-    "BASH_",      // BASH_ENV, BASH_FUNC_*%% (exported functions), BASH_XTRACEFD, BASH_LOADABLES_PATH
-    "GIT_",       // GIT_CONFIG_PARAMETERS / GIT_CONFIG_COUNT run commands, GIT_SSH, GIT_EXEC_PATH, GIT_DIR
-    "SSH_",       // SSH_AUTH_SOCK, SSH_ASKPASS
-    "NODE_",      // NODE_OPTIONS (--require), NODE_PATH, NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED
+    "LD_",         // the ELF loader: LD_PRELOAD, LD_LIBRARY_PATH, LD_AUDIT
+    "DYLD_",       // the macOS loader
+    "BASH_",       // BASH_ENV, BASH_FUNC_*%% (exported functions), BASH_XTRACEFD, BASH_LOADABLES_PATH
+    "GIT_",        // GIT_CONFIG_PARAMETERS / GIT_CONFIG_COUNT run commands, GIT_SSH, GIT_EXEC_PATH, GIT_DIR
+    "SSH_",        // SSH_AUTH_SOCK, SSH_ASKPASS
+    "NODE_",       // NODE_OPTIONS (--require), NODE_PATH, NODE_EXTRA_CA_CERTS, NODE_TLS_REJECT_UNAUTHORIZED
     "NPM_CONFIG_", // npm configuration, including script shells
-    "PYTHON",     // PYTHONPATH, PYTHONSTARTUP, PYTHONHOME, PYTHONWARNINGS, PYTHONINSPECT
-    "PERL5",      // PERL5LIB, PERL5OPT, PERL5DB
-    "PERL_",      // PERL_MB_OPT, PERL_MM_OPT
-    "RUBY",       // RUBYOPT, RUBYLIB
-    "GEM_",       // GEM_HOME, GEM_PATH
-    "BUNDLE_",    // bundler configuration (BUNDLE_GEMFILE)
-    "LUA_",       // LUA_PATH, LUA_CPATH, LUA_INIT
-    "DOTNET_",    // DOTNET_STARTUP_HOOKS
-    "CORECLR_",   // CORECLR_PROFILER_PATH loads a library
-    "COR_",       // COR_PROFILER_PATH (.NET Framework)
-    "CARGO_",     // CARGO_BUILD_RUSTC_WRAPPER, CARGO_TARGET_*_RUNNER, CARGO_HOME
-    "OPENSSL_",   // OPENSSL_CONF loads engines and providers
-    "XDG_",       // moves every tool's config directory
-    "LC_",        // locale; with LOCPATH/GCONV_PATH it picks files to load
-    "MALLOC_",    // glibc malloc debugging knobs
+    "PYTHON",      // PYTHONPATH, PYTHONSTARTUP, PYTHONHOME, PYTHONWARNINGS, PYTHONINSPECT
+    "PERL5",       // PERL5LIB, PERL5OPT, PERL5DB
+    "PERL_",       // PERL_MB_OPT, PERL_MM_OPT
+    "RUBY",        // RUBYOPT, RUBYLIB
+    "GEM_",        // GEM_HOME, GEM_PATH
+    "BUNDLE_",     // bundler configuration (BUNDLE_GEMFILE)
+    "LUA_",        // LUA_PATH, LUA_CPATH, LUA_INIT
+    "DOTNET_",     // DOTNET_STARTUP_HOOKS
+    "CORECLR_",    // CORECLR_PROFILER_PATH loads a library
+    "COR_",        // COR_PROFILER_PATH (.NET Framework)
+    "CARGO_",      // CARGO_BUILD_RUSTC_WRAPPER, CARGO_TARGET_*_RUNNER, CARGO_HOME
+    "OPENSSL_",    // OPENSSL_CONF loads engines and providers
+    "XDG_",        // moves every tool's config directory
+    "LC_",         // locale; with LOCPATH/GCONV_PATH it picks files to load
+    "MALLOC_",     // glibc malloc debugging knobs
 ];
 
 /// Why `name` (an environment variable name, after `--env-prefix` and upper
@@ -117,7 +199,10 @@ pub fn check_prefix(prefix: &str) -> Result<(), CliError> {
     }
     Err(CliError::UsageCode(
         "ERR_ENV_NAME",
-        format!("--env-prefix \"{}\": use up to 32 characters of A-Z a-z 0-9 _, not starting with a digit", sanitize(prefix, 40)),
+        format!(
+            "--env-prefix \"{}\": use up to 32 characters of A-Z a-z 0-9 _, not starting with a digit",
+            sanitize(prefix, 40)
+        ),
     ))
 }
 
@@ -127,7 +212,10 @@ pub fn env_names<'a>(prefix: &str, names: impl IntoIterator<Item = &'a str>) -> 
     let mut out: Vec<(String, &'a str)> = Vec::new();
     for field in names {
         if !is_identifier(field) {
-            return Err(format!("field \"{}\" is not a plain identifier and cannot be a variable", sanitize(field, MAX_NAME)));
+            return Err(format!(
+                "field \"{}\" is not a plain identifier and cannot be a variable",
+                sanitize(field, MAX_NAME)
+            ));
         }
         let name = env_name(prefix, field);
         if let Some(why) = forbidden_env(&name) {
@@ -189,7 +277,9 @@ impl Allowlist {
     /// With `--format env` / `--exec`: every allowed name must make a usable variable.
     pub fn check_env(&self, prefix: &str) -> Result<(), CliError> {
         check_prefix(prefix)?;
-        env_names(prefix, self.0.iter().map(String::as_str)).map(|_| ()).map_err(|m| CliError::UsageCode("ERR_ENV_NAME", m))
+        env_names(prefix, self.0.iter().map(String::as_str))
+            .map(|_| ())
+            .map_err(|m| CliError::UsageCode("ERR_ENV_NAME", m))
     }
 
     /// Keep the allowed fields; return them and the (escaped) names of the
@@ -225,14 +315,51 @@ mod tests {
     #[test]
     fn forbidden_names() {
         for name in [
-            "PATH", "LD_PRELOAD", "LD_LIBRARY_PATH", "DYLD_INSERT_LIBRARIES", "BASH_ENV", "BASH_FUNC_X%%", "ENV", "PROMPT_COMMAND",
-            "PS1", "PS4", "IFS", "SHELLOPTS", "BASHOPTS", "GIT_CONFIG_PARAMETERS", "GIT_SSH", "GIT_SSH_COMMAND", "SSH_ASKPASS",
-            "NODE_OPTIONS", "NODE_EXTRA_CA_CERTS", "PYTHONPATH", "PYTHONSTARTUP", "PERL5OPT", "RUBYOPT", "SSLKEYLOGFILE", "HOME",
-            "SHELL", "SEALPOST_API_KEY", "X_SEALPOST_Y", "GLIBC_TUNABLES", "GCONV_PATH", "JAVA_TOOL_OPTIONS", "HTTPS_PROXY",
+            "PATH",
+            "LD_PRELOAD",
+            "LD_LIBRARY_PATH",
+            "DYLD_INSERT_LIBRARIES",
+            "BASH_ENV",
+            "BASH_FUNC_X%%",
+            "ENV",
+            "PROMPT_COMMAND",
+            "PS1",
+            "PS4",
+            "IFS",
+            "SHELLOPTS",
+            "BASHOPTS",
+            "GIT_CONFIG_PARAMETERS",
+            "GIT_SSH",
+            "GIT_SSH_COMMAND",
+            "SSH_ASKPASS",
+            "NODE_OPTIONS",
+            "NODE_EXTRA_CA_CERTS",
+            "PYTHONPATH",
+            "PYTHONSTARTUP",
+            "PERL5OPT",
+            "RUBYOPT",
+            "SSLKEYLOGFILE",
+            "HOME",
+            "SHELL",
+            "SEALPOST_API_KEY",
+            "X_SEALPOST_Y",
+            "GLIBC_TUNABLES",
+            "GCONV_PATH",
+            "JAVA_TOOL_OPTIONS",
+            "HTTPS_PROXY",
         ] {
             assert!(forbidden_env(name).is_some(), "{name}");
         }
-        for name in ["API_KEY", "OPENAI_API_KEY", "USERNAME", "PASSWORD", "AWS_ACCESS_KEY_ID", "GITHUB_TOKEN", "TOKEN", "GOOGLE_API_KEY"] {
+        for name in [
+            "API_KEY",
+            "OPENAI_API_KEY",
+            "USERNAME",
+            "PASSWORD",
+            "AWS_ACCESS_KEY_ID",
+            "GITHUB_TOKEN",
+            "TOKEN",
+            "GOOGLE_API_KEY",
+        ] {
             assert!(forbidden_env(name).is_none(), "{name}");
         }
     }

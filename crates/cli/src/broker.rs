@@ -24,10 +24,8 @@ impl RetryPolicy {
         let exp = failed_attempts.saturating_sub(1).min(16);
         let d = self.base.saturating_mul(1u32 << exp).min(self.max);
         // up to +25% jitter from the clock's sub-second noise, so many agents do not retry in lockstep
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|t| t.subsec_nanos())
-            .unwrap_or(0);
+        let nanos =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|t| t.subsec_nanos()).unwrap_or(0);
         d + d.mul_f64(f64::from(nanos % 250) / 1000.0)
     }
 }
@@ -53,10 +51,9 @@ const MAX_BODY: u64 = 4 * 1024 * 1024;
 /// Normalise and check a broker base URL.
 pub fn normalize_base(url: &str) -> Result<String, CliError> {
     let url = url.trim().trim_end_matches('/');
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| CliError::Usage(format!("--broker must be an http:// or https:// URL, got \"{}\"", sanitize(url, 100))))?;
+    let rest = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://")).ok_or_else(|| {
+        CliError::Usage(format!("--broker must be an http:// or https:// URL, got \"{}\"", sanitize(url, 100)))
+    })?;
     if rest.is_empty() || rest.contains(['?', '#', ' ']) {
         return Err(CliError::Usage(format!("--broker is not a usable base URL: \"{}\"", sanitize(url, 100))));
     }
@@ -97,7 +94,11 @@ impl Broker {
         let url = format!("{}{}", self.base, path);
         let mut resp = match body {
             Some(body) => {
-                let mut req = self.agent.post(&url).header("Content-Type", "application/json").header("Accept", "application/json");
+                let mut req = self
+                    .agent
+                    .post(&url)
+                    .header("Content-Type", "application/json")
+                    .header("Accept", "application/json");
                 if let Some(k) = &self.api_key {
                     req = req.header("X-API-Key", k.as_str());
                 }
@@ -123,7 +124,13 @@ impl Broker {
     }
 
     /// One logical call: retries network errors and 5xx with exponential backoff.
-    fn call(&self, path: &str, body: Option<&str>, bearer: Option<&str>, on_retry: &mut dyn FnMut(&str, Duration)) -> Result<Reply, CliError> {
+    fn call(
+        &self,
+        path: &str,
+        body: Option<&str>,
+        bearer: Option<&str>,
+        on_retry: &mut dyn FnMut(&str, Duration),
+    ) -> Result<Reply, CliError> {
         let attempts = self.retry.attempts.max(1);
         let mut last = String::new();
         for attempt in 1..=attempts {
@@ -139,7 +146,10 @@ impl Broker {
                     last = describe(&e);
                     // a certificate or protocol failure will not heal by retrying
                     if permanent(&e) {
-                        return Err(CliError::Unreachable { attempts: attempt, detail: format!("{} ({last})", self.base) });
+                        return Err(CliError::Unreachable {
+                            attempts: attempt,
+                            detail: format!("{} ({last})", self.base),
+                        });
                     }
                 }
             }
@@ -155,19 +165,33 @@ impl Broker {
     }
 
     /// `POST /v1/sessions`.
-    pub fn create_session(&self, req: &CreateSession<'_>, on_retry: &mut dyn FnMut(&str, Duration)) -> Result<SessionCreatedRaw, CliError> {
-        let body = serde_json::to_string(req).map_err(|e| CliError::Usage(format!("cannot encode the request: {e}")))?;
+    pub fn create_session(
+        &self,
+        req: &CreateSession<'_>,
+        on_retry: &mut dyn FnMut(&str, Duration),
+    ) -> Result<SessionCreatedRaw, CliError> {
+        let body =
+            serde_json::to_string(req).map_err(|e| CliError::Usage(format!("cannot encode the request: {e}")))?;
         let reply = self.call("/v1/sessions", Some(&body), None, on_retry)?;
         match reply.status {
-            200 | 201 => serde_json::from_str(&reply.body)
-                .map_err(|e| CliError::InvalidAnswer(format!("session creation answer is not the expected JSON ({})", sanitize(&e.to_string(), 200)))),
+            200 | 201 => serde_json::from_str(&reply.body).map_err(|e| {
+                CliError::InvalidAnswer(format!(
+                    "session creation answer is not the expected JSON ({})",
+                    sanitize(&e.to_string(), 200)
+                ))
+            }),
             300..=399 => Err(redirected(&reply)),
             status => Err(rejected(status, &Problem::parse(&reply.body))),
         }
     }
 
     /// `GET /v1/sessions/{id}` with the poll token. Returns the raw reply for the poll loop to interpret.
-    pub fn poll(&self, session_id: &str, poll_token: &str, on_retry: &mut dyn FnMut(&str, Duration)) -> Result<Reply, CliError> {
+    pub fn poll(
+        &self,
+        session_id: &str,
+        poll_token: &str,
+        on_retry: &mut dyn FnMut(&str, Duration),
+    ) -> Result<Reply, CliError> {
         let reply = self.call(&format!("/v1/sessions/{session_id}"), None, Some(poll_token), on_retry)?;
         if (300..400).contains(&reply.status) {
             return Err(redirected(&reply));
@@ -210,7 +234,10 @@ fn rejected(status: u16, p: &Problem) -> CliError {
 
 fn redirected(reply: &Reply) -> CliError {
     let to = reply.location.as_deref().map(|l| format!(" to {}", sanitize(l, 200))).unwrap_or_default();
-    CliError::Rejected { status: reply.status, detail: format!(": the broker redirects{to}; pass that base URL as --broker") }
+    CliError::Rejected {
+        status: reply.status,
+        detail: format!(": the broker redirects{to}; pass that base URL as --broker"),
+    }
 }
 
 fn permanent(e: &ureq::Error) -> bool {
@@ -249,7 +276,9 @@ mod tests {
 
     #[test]
     fn sender_problems_keep_their_code() {
-        let p = Problem::parse(r#"{"title":"Forbidden","status":403,"detail":"Unknown sender.","code":"ERR_SENDER_INVALID"}"#);
+        let p = Problem::parse(
+            r#"{"title":"Forbidden","status":403,"detail":"Unknown sender.","code":"ERR_SENDER_INVALID"}"#,
+        );
         let e = rejected(403, &p);
         assert_eq!((e.code(), e.exit_code()), ("ERR_SENDER_INVALID", 7));
         assert!(e.to_string().contains("ask the inbox owner"), "{e}");

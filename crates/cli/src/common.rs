@@ -49,7 +49,11 @@ pub struct NetArgs {
 
 impl NetArgs {
     pub fn policy(&self) -> RetryPolicy {
-        RetryPolicy { attempts: self.retries, base: Duration::from_millis(self.retry_base_ms), max: Duration::from_secs(10) }
+        RetryPolicy {
+            attempts: self.retries,
+            base: Duration::from_millis(self.retry_base_ms),
+            max: Duration::from_secs(10),
+        }
     }
 }
 
@@ -60,7 +64,12 @@ impl OutputArgs {
 
     /// The delivery of exactly the `allowed` fields, checked before any broker call.
     pub fn delivery(&self, allowed: Allowlist) -> Result<Delivery, CliError> {
-        let d = Delivery { format: self.format()?, exec: self.command.clone(), env_prefix: self.env_prefix.clone(), allowed };
+        let d = Delivery {
+            format: self.format()?,
+            exec: self.command.clone(),
+            env_prefix: self.env_prefix.clone(),
+            allowed,
+        };
         d.check()?;
         Ok(d)
     }

@@ -108,12 +108,7 @@ pub enum CliError {
     /// The broker refused with a problem code sealpost explains (inbox senders,
     /// text checks); the code is the broker's, the hint ours.
     #[error("the broker rejected the request (HTTP {status}): {hint}{detail}")]
-    BrokerCode {
-        status: u16,
-        code: &'static str,
-        hint: &'static str,
-        detail: String,
-    },
+    BrokerCode { status: u16, code: &'static str, hint: &'static str, detail: String },
 }
 
 impl CliError {
@@ -228,8 +223,13 @@ mod tests {
         assert_eq!(sanitize("a\x1b[2Jb\n", 100), "a\\u{1b}[2Jb\\u{a}");
         assert_eq!(sanitize("abcdef", 3), "abc…");
         // bidi overrides and isolates, line separators, C1, invisible marks
-        assert_eq!(sanitize("a\u{202e}b\u{2066}c\u{2028}d\u{85}e\u{200f}", 100), "a\\u{202e}b\\u{2066}c\\u{2028}d\\u{85}e\\u{200f}");
-        for c in ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}').chain(['\u{2028}', '\u{2029}', '\u{7f}', '\u{9b}']) {
+        assert_eq!(
+            sanitize("a\u{202e}b\u{2066}c\u{2028}d\u{85}e\u{200f}", 100),
+            "a\\u{202e}b\\u{2066}c\\u{2028}d\\u{85}e\\u{200f}"
+        );
+        for c in
+            ('\u{202a}'..='\u{202e}').chain('\u{2066}'..='\u{2069}').chain(['\u{2028}', '\u{2029}', '\u{7f}', '\u{9b}'])
+        {
             assert!(!sanitize(&c.to_string(), 10).contains(c), "{c:?}");
         }
         assert_eq!(sanitize("café ✓", 100), "café ✓");

@@ -81,7 +81,10 @@ mod tests {
         let mut c = Credentials::new();
         c.insert(
             "id_token".to_string(),
-            jwt(r#"{"alg":"RS256","typ":"JWT"}"#, r#"{"iss":"https://accounts.example","sub":"42","email":"a@b.example","aud":["app","api"],"exp":1000}"#),
+            jwt(
+                r#"{"alg":"RS256","typ":"JWT"}"#,
+                r#"{"iss":"https://accounts.example","sub":"42","email":"a@b.example","aud":["app","api"],"exp":1000}"#,
+            ),
         );
         c.insert("password".to_string(), "not.a.jwt".to_string());
         let s = summaries(&c, 400);

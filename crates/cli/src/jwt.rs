@@ -7,7 +7,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Subcommand};
-use sealpost_core::jwt::{self, Alg, Broken, InspectOptions, KeySet, Policy, Report, Severity, SignKey, SignRequest, VerifyStatus};
+use sealpost_core::jwt::{
+    self, Alg, Broken, InspectOptions, KeySet, Policy, Report, Severity, SignKey, SignRequest, VerifyStatus,
+};
 
 /// Exit status when a finding at or above `--fail-on` exists.
 pub const EXIT_FINDINGS: u8 = 10;
@@ -163,7 +165,11 @@ fn jwt_err(e: &jwt::JwtError) -> (&'static str, String) {
 }
 
 fn now_or_clock(now: Option<i64>) -> i64 {
-    now.unwrap_or_else(|| std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)))
+    now.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
+    })
 }
 
 /// The token as given. From stdin only the line ending is dropped: any other
@@ -173,7 +179,10 @@ fn read_token(t: Option<String>) -> Result<String, (&'static str, String)> {
         Some(t) if t != "-" => Ok(t.to_owned()),
         _ => {
             let mut s = String::new();
-            std::io::stdin().take((jwt::MAX_TOKEN as u64) * 2).read_to_string(&mut s).map_err(|e| ("ERR_IO", format!("cannot read stdin: {}", e.kind())))?;
+            std::io::stdin()
+                .take((jwt::MAX_TOKEN as u64) * 2)
+                .read_to_string(&mut s)
+                .map_err(|e| ("ERR_IO", format!("cannot read stdin: {}", e.kind())))?;
             Ok(s.trim_end_matches(['\n', '\r']).to_owned())
         }
     }
@@ -231,7 +240,11 @@ fn verify_cmd(mut v: VerifyArgs) -> CmdResult {
         let s = read_file(p)?;
         let s = s.strip_suffix('\n').unwrap_or(&s);
         let s = s.strip_suffix('\r').unwrap_or(s);
-        keys.extend(if v.secret_base64 { KeySet::secret_base64(s).map_err(|e| jwt_err(&e))? } else { KeySet::secret_utf8(s) });
+        keys.extend(if v.secret_base64 {
+            KeySet::secret_base64(s).map_err(|e| jwt_err(&e))?
+        } else {
+            KeySet::secret_utf8(s)
+        });
     }
     if keys.keys.is_empty() {
         let msg = if keys.skipped.is_empty() {
@@ -278,7 +291,9 @@ pub enum FetchError {
     #[error("{url}: the OpenID configuration has no jwks_uri")]
     NoJwksUri { url: String },
     /// The configuration names another issuer (OpenID Connect Discovery 1.0, section 4.3).
-    #[error("{url} names issuer {found}, not {expected}; refusing its keys (OpenID Connect Discovery 1.0, section 4.3)")]
+    #[error(
+        "{url} names issuer {found}, not {expected}; refusing its keys (OpenID Connect Discovery 1.0, section 4.3)"
+    )]
     IssuerMismatch { url: String, expected: String, found: String },
 }
 
@@ -373,8 +388,10 @@ fn get_json(url: &str) -> Result<serde_json::Value, FetchError> {
     let mut url = url.to_owned();
     for hop in 0..=MAX_REDIRECTS {
         check_url(&url)?;
-        let transport = |detail: String| FetchError::Transport { url: shown(&url), detail: crate::errors::sanitize(&detail, 200) };
-        let mut resp = agent.get(&url).header("Accept", "application/json").call().map_err(|e| transport(e.to_string()))?;
+        let transport =
+            |detail: String| FetchError::Transport { url: shown(&url), detail: crate::errors::sanitize(&detail, 200) };
+        let mut resp =
+            agent.get(&url).header("Accept", "application/json").call().map_err(|e| transport(e.to_string()))?;
         let status = resp.status().as_u16();
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             let location = resp.headers().get("location").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -393,7 +410,9 @@ fn get_json(url: &str) -> Result<serde_json::Value, FetchError> {
         }
         let body = match resp.body_mut().with_config().limit(MAX_FETCH).read_to_string() {
             Ok(body) => body,
-            Err(ureq::Error::BodyExceedsLimit(_)) => return Err(FetchError::TooLarge { url: shown(&url), limit: MAX_FETCH }),
+            Err(ureq::Error::BodyExceedsLimit(_)) => {
+                return Err(FetchError::TooLarge { url: shown(&url), limit: MAX_FETCH });
+            }
             Err(e) => return Err(transport(e.to_string())),
         };
         return serde_json::from_str(&body).map_err(|_| FetchError::NotJson { url: shown(&url) });
@@ -422,9 +441,14 @@ fn discover_jwks(issuer: &str) -> Result<KeySet, (&'static str, String)> {
     let found = doc.get("issuer").and_then(serde_json::Value::as_str);
     if found != Some(issuer) {
         let found = found.map_or_else(|| "(none)".to_owned(), |f| format!("{:?}", crate::errors::sanitize(f, 200)));
-        return Err(FetchError::IssuerMismatch { url: shown(&conf), expected: format!("{:?}", shown(issuer)), found }.into());
+        return Err(
+            FetchError::IssuerMismatch { url: shown(&conf), expected: format!("{:?}", shown(issuer)), found }.into()
+        );
     }
-    let uri = doc.get("jwks_uri").and_then(serde_json::Value::as_str).ok_or_else(|| FetchError::NoJwksUri { url: shown(&conf) })?;
+    let uri = doc
+        .get("jwks_uri")
+        .and_then(serde_json::Value::as_str)
+        .ok_or_else(|| FetchError::NoJwksUri { url: shown(&conf) })?;
     keyset(&get_json(uri)?)
 }
 
@@ -441,7 +465,9 @@ fn sign_cmd(s: SignArgs) -> CmdResult {
     let header = json_arg(&s.header, "header")?;
     let alg = match s.alg.as_deref() {
         None => None,
-        Some(a) => Some(Alg::parse(a).ok_or_else(|| jwt_err(&jwt::JwtError::AlgUnsupported(a.chars().take(16).collect())))?),
+        Some(a) => {
+            Some(Alg::parse(a).ok_or_else(|| jwt_err(&jwt::JwtError::AlgUnsupported(a.chars().take(16).collect())))?)
+        }
     };
     let key = match (&s.key, &s.secret_file) {
         (Some(p), _) => Some(SignKey::parse(&read_file(p)?).map_err(|e| jwt_err(&e))?),
@@ -452,7 +478,8 @@ fn sign_cmd(s: SignArgs) -> CmdResult {
         _ => None,
     };
     let broken = s.broken.as_deref().and_then(Broken::parse);
-    let token = jwt::sign(SignRequest { header, claims, alg, key: key.as_ref(), now: now_or_clock(s.now), broken }).map_err(|e| jwt_err(&e))?;
+    let token = jwt::sign(SignRequest { header, claims, alg, key: key.as_ref(), now: now_or_clock(s.now), broken })
+        .map_err(|e| jwt_err(&e))?;
     println!("{token}");
     Ok(ExitCode::SUCCESS)
 }
@@ -480,8 +507,18 @@ fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
     let mut o = String::new();
     let e = &r.explanation;
     let form = serde_json::to_value(r.input.form).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let kind = e.kind.and_then(|k| serde_json::to_value(k).ok()).and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let _ = writeln!(o, "{ind}{} {form}, {} bytes, looks like: {kind} ({})", paint(color, "1", "Token"), r.input.length, e.kind_reason.as_deref().unwrap_or(""));
+    let kind = e
+        .kind
+        .and_then(|k| serde_json::to_value(k).ok())
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let _ = writeln!(
+        o,
+        "{ind}{} {form}, {} bytes, looks like: {kind} ({})",
+        paint(color, "1", "Token"),
+        r.input.length,
+        e.kind_reason.as_deref().unwrap_or("")
+    );
     for (title, v) in [("Header", &r.header), ("Payload", &r.payload)] {
         if let Some(v) = v {
             let _ = writeln!(o, "{ind}{}", paint(color, "1", title));
@@ -496,7 +533,13 @@ fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
     if !e.times.is_empty() {
         let _ = writeln!(o, "{ind}{} (now = {})", paint(color, "1", "Times"), jwt::time::utc(now).unwrap_or_default());
         for t in &e.times {
-            let _ = writeln!(o, "{ind}  {:<10} {:<22} {}", t.claim, t.utc.as_deref().unwrap_or("(not a NumericDate)"), t.relative.as_deref().unwrap_or(""));
+            let _ = writeln!(
+                o,
+                "{ind}  {:<10} {:<22} {}",
+                t.claim,
+                t.utc.as_deref().unwrap_or("(not a NumericDate)"),
+                t.relative.as_deref().unwrap_or("")
+            );
         }
     }
     if !e.scopes.is_empty() {
@@ -505,15 +548,35 @@ fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
     if !e.act_chain.is_empty() {
         let _ = writeln!(o, "{ind}{} (outermost = current actor first)", paint(color, "1", "Delegation"));
         for a in &e.act_chain {
-            let _ = writeln!(o, "{ind}  {}. sub={} iss={} client_id={}", a.depth + 1, a.sub.as_deref().unwrap_or("-"), a.iss.as_deref().unwrap_or("-"), a.client_id.as_deref().unwrap_or("-"));
+            let _ = writeln!(
+                o,
+                "{ind}  {}. sub={} iss={} client_id={}",
+                a.depth + 1,
+                a.sub.as_deref().unwrap_or("-"),
+                a.iss.as_deref().unwrap_or("-"),
+                a.client_id.as_deref().unwrap_or("-")
+            );
         }
         let _ = writeln!(o, "{ind}  acting for subject {}", e.subject.as_deref().unwrap_or("-"));
     }
     if let Some(c) = &e.confirmation {
-        let _ = writeln!(o, "{ind}{} {} {}", paint(color, "1", "Bound to"), c.method, c.jkt.as_deref().or(c.x5t_s256.as_deref()).unwrap_or(""));
+        let _ = writeln!(
+            o,
+            "{ind}{} {} {}",
+            paint(color, "1", "Bound to"),
+            c.method,
+            c.jkt.as_deref().or(c.x5t_s256.as_deref()).unwrap_or("")
+        );
     }
     for d in &e.authorization_details {
-        let _ = writeln!(o, "{ind}{} type={} actions=[{}] locations=[{}]", paint(color, "1", "Authorization"), d.kind.as_deref().unwrap_or("-"), d.actions.join(", "), d.locations.join(", "));
+        let _ = writeln!(
+            o,
+            "{ind}{} type={} actions=[{}] locations=[{}]",
+            paint(color, "1", "Authorization"),
+            d.kind.as_deref().unwrap_or("-"),
+            d.actions.join(", "),
+            d.locations.join(", ")
+        );
     }
     let v = &r.verification;
     let status = match v.status {
@@ -523,8 +586,17 @@ fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
     };
     let _ = writeln!(o, "{ind}{} {status}: {}", paint(color, "1", "Signature"), v.detail);
     if let Some(d) = &r.dpop {
-        let proof = if d.proof_key_verified { paint(color, "32", "verified with its own header key") } else { paint(color, "31", "NOT VERIFIED with its own header key") };
-        let _ = writeln!(o, "{ind}{} {proof}: {} (possession of that key, not trust)", paint(color, "1", "DPoP proof"), d.detail);
+        let proof = if d.proof_key_verified {
+            paint(color, "32", "verified with its own header key")
+        } else {
+            paint(color, "31", "NOT VERIFIED with its own header key")
+        };
+        let _ = writeln!(
+            o,
+            "{ind}{} {proof}: {} (possession of that key, not trust)",
+            paint(color, "1", "DPoP proof"),
+            d.detail
+        );
         let _ = writeln!(o, "{ind}  jkt (RFC 7638 thumbprint) {}", d.thumbprint.as_deref().unwrap_or("-"));
         for (name, b) in [("ath", &d.ath), ("cnf.jkt", &d.jkt)] {
             if let Some(b) = b {
@@ -533,7 +605,17 @@ fn render(r: &Report, now: i64, color: bool, depth: usize) -> String {
         }
     }
     let s = &r.summary;
-    let _ = writeln!(o, "{ind}{} {} ({} critical, {} high, {} medium, {} low, {} info)", paint(color, "1", "Findings"), r.findings.len(), s.critical, s.high, s.medium, s.low, s.info);
+    let _ = writeln!(
+        o,
+        "{ind}{} {} ({} critical, {} high, {} medium, {} low, {} info)",
+        paint(color, "1", "Findings"),
+        r.findings.len(),
+        s.critical,
+        s.high,
+        s.medium,
+        s.low,
+        s.info
+    );
     for f in &r.findings {
         let _ = writeln!(o, "{ind}  {} {} at {}", sev_label(color, f.severity), f.code, f.location);
         let _ = writeln!(o, "{ind}           {}", f.message);

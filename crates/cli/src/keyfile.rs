@@ -56,12 +56,15 @@ pub fn read(path: &Path, warn: &mut dyn FnMut(&str)) -> Result<AgentPrivateKey, 
         if let Ok(meta) = std::fs::metadata(path)
             && meta.permissions().mode() & 0o077 != 0
         {
-            warn(&format!("key file {shown} is readable by other users (mode {:o})", meta.permissions().mode() & 0o777));
+            warn(&format!(
+                "key file {shown} is readable by other users (mode {:o})",
+                meta.permissions().mode() & 0o777
+            ));
         }
     }
     let bytes = std::fs::read(path).map_err(|e| CliError::io(format!("cannot read key file {shown}"), e))?;
-    let text = Zeroizing::new(
-        String::from_utf8(bytes).map_err(|_| CliError::io(format!("key file {shown} is not PEM text"), std::io::ErrorKind::InvalidData.into()))?,
-    );
+    let text = Zeroizing::new(String::from_utf8(bytes).map_err(|_| {
+        CliError::io(format!("key file {shown} is not PEM text"), std::io::ErrorKind::InvalidData.into())
+    })?);
     Ok(AgentPrivateKey::from_pem(&text)?)
 }

@@ -76,7 +76,9 @@ struct PollShape {
 pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     let mut ui = Ui::new(args.quiet);
     let saved = match &args.session {
-        Some(p) if p.as_os_str() == "-" => return Err(CliError::Usage("open reads the envelope from stdin: give --session as a file".into())),
+        Some(p) if p.as_os_str() == "-" => {
+            return Err(CliError::Usage("open reads the envelope from stdin: give --session as a file".into()));
+        }
         Some(p) => crate::poll::read_saved(p)?,
         None => crate::poll::Saved::default(),
     };
@@ -91,15 +93,18 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
         Some(p) => std::fs::File::open(p)
             .and_then(|f| f.take(limit).read_to_string(&mut text))
             .map_err(|e| CliError::io(format!("cannot read {}", p.display()), e))?,
-        None => std::io::stdin().take(limit).read_to_string(&mut text).map_err(|e| CliError::io("cannot read stdin", e))?,
+        None => {
+            std::io::stdin().take(limit).read_to_string(&mut text).map_err(|e| CliError::io("cannot read stdin", e))?
+        }
     };
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err(CliError::Usage("no envelope on stdin".into()));
     }
     let (ciphertext, mut algorithm, mut session_id) = if trimmed.starts_with('{') {
-        let shape: PollShape = serde_json::from_str(trimmed)
-            .map_err(|e| CliError::InvalidAnswer(format!("input is JSON but not a poll answer ({})", sanitize(&e.to_string(), 200))))?;
+        let shape: PollShape = serde_json::from_str(trimmed).map_err(|e| {
+            CliError::InvalidAnswer(format!("input is JSON but not a poll answer ({})", sanitize(&e.to_string(), 200)))
+        })?;
         let ct = shape.ciphertext.ok_or_else(|| CliError::InvalidAnswer("the JSON has no ciphertext".into()))?;
         (Zeroizing::new(ct), shape.algorithm, shape.session_id)
     } else {
@@ -129,7 +134,10 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     let is_jwe = algorithm.eq_ignore_ascii_case(ALG_JWE);
     let algorithm = if is_jwe { ALG_JWE.to_string() } else { algorithm };
     if algorithm != ALG_JWE && algorithm != ALG_LINKAUTH {
-        return Err(CliError::Usage(format!("unknown --algorithm \"{}\": use {ALG_LINKAUTH} or {ALG_JWE}", sanitize(&algorithm, 40))));
+        return Err(CliError::Usage(format!(
+            "unknown --algorithm \"{}\": use {ALG_LINKAUTH} or {ALG_JWE}",
+            sanitize(&algorithm, 40)
+        )));
     }
     let session_id = match session_id {
         Some(s) => s,

@@ -38,7 +38,9 @@ pub fn parse_format(values: &[String]) -> Result<Format, CliError> {
         ("env", None) => Ok(Format::Env),
         ("raw", f) => Ok(Format::Raw(f.filter(|f| !f.is_empty()))),
         ("json" | "env", Some(_)) => Err(CliError::Usage(format!("--format {kind} takes no FIELD (only raw does)"))),
-        (other, _) => Err(CliError::Usage(format!("unknown --format \"{}\": use json, env or raw FIELD", sanitize(other, 40)))),
+        (other, _) => {
+            Err(CliError::Usage(format!("unknown --format \"{}\": use json, env or raw FIELD", sanitize(other, 40))))
+        }
     }
 }
 
@@ -71,7 +73,10 @@ impl Delivery {
                     )));
                 }
                 None if self.allowed.len() > 1 => {
-                    return Err(CliError::Usage(format!("--format raw needs a FIELD: one of {}", self.allowed.joined())));
+                    return Err(CliError::Usage(format!(
+                        "--format raw needs a FIELD: one of {}",
+                        self.allowed.joined()
+                    )));
                 }
                 _ => {}
             }
@@ -93,7 +98,9 @@ pub fn render(creds: &Credentials, format: &Format, prefix: &str) -> Result<Zero
     match format {
         Format::Json => {
             let json = creds.to_json()?;
-            out.push_str(std::str::from_utf8(&json).map_err(|_| CliError::InvalidAnswer("credentials are not UTF-8".into()))?);
+            out.push_str(
+                std::str::from_utf8(&json).map_err(|_| CliError::InvalidAnswer("credentials are not UTF-8".into()))?,
+            );
             out.push('\n');
         }
         Format::Env => {
@@ -144,7 +151,10 @@ pub fn deliver(creds: &Credentials, d: &Delivery, ui: &mut Ui) -> Result<ExitCod
         ));
     }
     if creds.is_empty() {
-        return Err(CliError::InvalidAnswer(format!("the answer has none of the fields asked for ({})", d.allowed.joined())));
+        return Err(CliError::InvalidAnswer(format!(
+            "the answer has none of the fields asked for ({})",
+            d.allowed.joined()
+        )));
     }
     for line in crate::identity::summaries(&creds, crate::timefmt::now_unix()) {
         ui.note(&line);

@@ -9,12 +9,12 @@ use clap::Args;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
+use crate::allow::Allowlist;
 use crate::broker::Broker;
 use crate::common::{NetArgs, OutputArgs, finish};
-use crate::allow::Allowlist;
 use crate::errors::{CliError, sanitize};
-use crate::output::Format;
 use crate::keyfile;
+use crate::output::Format;
 use crate::session::{self, Session, check_session_id};
 use crate::timefmt::parse_rfc3339;
 use crate::ui::{Banner, Ui};
@@ -136,10 +136,16 @@ pub fn read_saved(path: &PathBuf) -> Result<Saved, CliError> {
     if path.as_os_str() == "-" {
         std::io::stdin().take(1 << 20).read_to_string(&mut text).map_err(|e| CliError::io(what, e))?;
     } else {
-        std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut text)).map_err(|e| CliError::io(what, e))?;
+        std::fs::File::open(path)
+            .and_then(|f| f.take(1 << 20).read_to_string(&mut text))
+            .map_err(|e| CliError::io(what, e))?;
     }
     serde_json::from_str(&text).map_err(|e| {
-        CliError::Usage(format!("--session {}: not the JSON of `request --no-wait` ({})", path.display(), sanitize(&e.to_string(), 200)))
+        CliError::Usage(format!(
+            "--session {}: not the JSON of `request --no-wait` ({})",
+            path.display(),
+            sanitize(&e.to_string(), 200)
+        ))
     })
 }
 
@@ -150,8 +156,16 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
         None => Saved::default(),
     };
     let require_jwe = args.jwe || saved.wants_jwe();
-    let broker_url = args.broker.clone().or(saved.broker).ok_or_else(|| CliError::Usage("no broker: pass --broker or --session".into()))?;
-    let session_id = args.session_id.clone().or(saved.session_id).ok_or_else(|| CliError::Usage("no session id: pass --session-id or --session".into()))?;
+    let broker_url = args
+        .broker
+        .clone()
+        .or(saved.broker)
+        .ok_or_else(|| CliError::Usage("no broker: pass --broker or --session".into()))?;
+    let session_id = args
+        .session_id
+        .clone()
+        .or(saved.session_id)
+        .ok_or_else(|| CliError::Usage("no session id: pass --session-id or --session".into()))?;
     check_session_id(&session_id).map_err(|_| CliError::Usage("--session-id is not a session id".into()))?;
     let poll_token = args
         .poll_token
@@ -164,7 +178,10 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
     if let Some(saved_fp) = saved.fingerprint.as_deref()
         && saved_fp != fp.long()
     {
-        return Err(CliError::Usage(format!("{} is not the key of this session (fingerprint differs)", args.key_file.display())));
+        return Err(CliError::Usage(format!(
+            "{} is not the key of this session (fingerprint differs)",
+            args.key_file.display()
+        )));
     }
     let broker = Broker::new(&broker_url, args.api_key.clone(), args.net.policy())?;
     let mut session = Session {
@@ -179,7 +196,14 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
     };
     if let (Some(url), Some(code)) = (session.url.clone(), session.code.clone()) {
         let short = saved.fingerprint_short.map(|f| sanitize(&f, 40)).unwrap_or_else(|| fp.short());
-        ui.banner(&Banner { url: &url, manual_url: None, code: &code, fingerprint_short: &short, fingerprint_long: &fp.long(), expires_in: session.time_left() });
+        ui.banner(&Banner {
+            url: &url,
+            manual_url: None,
+            code: &code,
+            fingerprint_short: &short,
+            fingerprint_long: &fp.long(),
+            expires_in: session.time_left(),
+        });
     }
     let answer = session::wait_for_answer(&broker, &mut session, &mut ui)?;
     finish(sk, &answer, &session.session_id, require_jwe, &delivery, &mut ui)

@@ -9,8 +9,8 @@ use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use sealpost_core::keys::{AgentPrivateKey, KeyBits};
 
-use crate::broker::{self, Broker};
 use crate::allow::{Allowlist, is_identifier};
+use crate::broker::{self, Broker};
 use crate::common::{NetArgs, OutputArgs, finish};
 use crate::errors::{CliError, sanitize};
 use crate::session::{self, Session};
@@ -77,7 +77,13 @@ pub struct RequestArgs {
 
     /// Also send the request to a person's inbox (Sealpost extension): the sender credential
     /// (is_...) the inbox owner created for this agent, not the inbox id (ib_...)
-    #[arg(long, env = "SEALPOST_INBOX", hide_env_values = true, value_name = "SENDER_CREDENTIAL", help_heading = "What to ask for")]
+    #[arg(
+        long,
+        env = "SEALPOST_INBOX",
+        hide_env_values = true,
+        value_name = "SENDER_CREDENTIAL",
+        help_heading = "What to ask for"
+    )]
     pub inbox: Option<String>,
 
     /// Session lifetime in seconds (the broker caps it; default: the broker's, usually 600)
@@ -144,10 +150,12 @@ fn check_inbox(value: &str) -> Result<(), CliError> {
         ));
     }
     let body = v.strip_prefix("is_").unwrap_or("");
-    if body.is_empty() || body.len() > 256 || !body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_') {
+    if body.is_empty() || body.len() > 256 || !body.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_')
+    {
         return Err(CliError::UsageCode(
             "ERR_SENDER_INVALID",
-            "--inbox is not a sender credential (is_ followed by base64url characters); ask the inbox owner for one".into(),
+            "--inbox is not a sender credential (is_ followed by base64url characters); ask the inbox owner for one"
+                .into(),
         ));
     }
     Ok(())
@@ -159,7 +167,9 @@ pub fn parse_field(spec: &str) -> Result<FieldSpec, CliError> {
     let mut parts = spec.splitn(4, ':');
     let name = parts.next().unwrap_or("").trim();
     if !is_identifier(name) {
-        return Err(bad("the name must be a plain identifier: 1-64 characters of A-Z a-z 0-9 _, not starting with a digit"));
+        return Err(bad(
+            "the name must be a plain identifier: 1-64 characters of A-Z a-z 0-9 _, not starting with a digit",
+        ));
     }
     let label = parts.next().map(str::trim).filter(|l| !l.is_empty()).unwrap_or(name);
     if label.chars().any(crate::errors::is_unsafe_char) {
@@ -214,7 +224,9 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
         (None, _) => Allowlist::new(seen.iter(), "--field")?,
     };
     let delivery = args.out.delivery(allowed)?;
-    for (what, text) in [("--display-name", &args.display_name), ("--reason", &args.reason), ("--agent-name", &args.agent_name)] {
+    for (what, text) in
+        [("--display-name", &args.display_name), ("--reason", &args.reason), ("--agent-name", &args.agent_name)]
+    {
         if let Some(t) = text {
             check_text(what, t)?;
         }
@@ -313,9 +325,15 @@ mod tests {
     #[test]
     fn field_specs() {
         let f = parse_field("api_key").unwrap();
-        assert_eq!((f.name.as_str(), f.label.as_str(), f.kind.as_str(), f.required), ("api_key", "api_key", "password", true));
+        assert_eq!(
+            (f.name.as_str(), f.label.as_str(), f.kind.as_str(), f.required),
+            ("api_key", "api_key", "password", true)
+        );
         let f = parse_field("user:User name:text:false").unwrap();
-        assert_eq!((f.name.as_str(), f.label.as_str(), f.kind.as_str(), f.required), ("user", "User name", "text", false));
+        assert_eq!(
+            (f.name.as_str(), f.label.as_str(), f.kind.as_str(), f.required),
+            ("user", "User name", "text", false)
+        );
         let f = parse_field("notes::textarea:optional").unwrap();
         assert_eq!((f.label.as_str(), f.kind.as_str(), f.required), ("notes", "textarea", false));
         assert!(parse_field("").is_err());

@@ -54,7 +54,9 @@ impl Session {
     pub fn from_created(raw: SessionCreatedRaw, base: &str, ttl: Option<u64>) -> Result<Session, CliError> {
         let session_id = raw.session_id.ok_or_else(|| CliError::InvalidAnswer("no session_id in the answer".into()))?;
         check_session_id(&session_id)?;
-        let poll_token = Zeroizing::new(raw.poll_token.ok_or_else(|| CliError::InvalidAnswer("no poll_token in the answer".into()))?);
+        let poll_token = Zeroizing::new(
+            raw.poll_token.ok_or_else(|| CliError::InvalidAnswer("no poll_token in the answer".into()))?,
+        );
         if poll_token.is_empty() || poll_token.bytes().any(|c| !c.is_ascii_graphic()) {
             return Err(CliError::InvalidAnswer("unusable poll_token".into()));
         }
@@ -73,7 +75,15 @@ impl Session {
             .and_then(parse_rfc3339)
             .or_else(|| raw.expires_in.filter(|s| s.is_finite() && *s > 0.0).map(|s| now.saturating_add(s as i64)))
             .or_else(|| Some(now.saturating_add(ttl.and_then(|t| i64::try_from(t).ok()).unwrap_or(600))));
-        Ok(Session { session_id, poll_token, code, url, manual_url, expires_at, interval: raw.interval.map_or(5, clamp_interval) })
+        Ok(Session {
+            session_id,
+            poll_token,
+            code,
+            url,
+            manual_url,
+            expires_at,
+            interval: raw.interval.map_or(5, clamp_interval),
+        })
     }
 
     pub fn time_left(&self) -> Option<Duration> {
@@ -87,7 +97,8 @@ fn absolute(url: &str, base: &str) -> String {
         url.to_string()
     } else if let Some(path) = url.strip_prefix('/') {
         // base may carry a path prefix; a leading '/' is relative to the origin
-        let origin_end = base.find("://").map(|i| i + 3).and_then(|i| base[i..].find('/').map(|j| i + j)).unwrap_or(base.len());
+        let origin_end =
+            base.find("://").map(|i| i + 3).and_then(|i| base[i..].find('/').map(|j| i + j)).unwrap_or(base.len());
         format!("{}/{}", &base[..origin_end], path)
     } else {
         format!("{base}/{url}")
@@ -126,8 +137,12 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
         })?;
         match reply.status {
             200 => {
-                let body: PollReply = serde_json::from_str(&reply.body)
-                    .map_err(|e| CliError::InvalidAnswer(format!("poll answer is not the expected JSON ({})", sanitize(&e.to_string(), 200))))?;
+                let body: PollReply = serde_json::from_str(&reply.body).map_err(|e| {
+                    CliError::InvalidAnswer(format!(
+                        "poll answer is not the expected JSON ({})",
+                        sanitize(&e.to_string(), 200)
+                    ))
+                })?;
                 if let Some(v) = body.interval {
                     interval = clamp_interval(v).max(interval);
                 }
@@ -160,7 +175,8 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
             }
             429 => {
                 let p = Problem::parse(&reply.body);
-                let asked = p.interval.map(clamp_interval).or(reply.retry_after.map(|r| r.clamp(MIN_INTERVAL, MAX_INTERVAL)));
+                let asked =
+                    p.interval.map(clamp_interval).or(reply.retry_after.map(|r| r.clamp(MIN_INTERVAL, MAX_INTERVAL)));
                 let next = match asked {
                     Some(n) => n.max(interval + 1),
                     // RFC 8628 §3.5: without a value, add 5 seconds
@@ -210,7 +226,8 @@ mod tests {
 
     #[test]
     fn url_fallbacks() {
-        let raw: SessionCreatedRaw = serde_json::from_str(r#"{"session_id":"abc","code":"WXYZ-0000","poll_token":"pt_x"}"#).unwrap();
+        let raw: SessionCreatedRaw =
+            serde_json::from_str(r#"{"session_id":"abc","code":"WXYZ-0000","poll_token":"pt_x"}"#).unwrap();
         let s = Session::from_created(raw, "http://127.0.0.1:9/base", Some(60)).unwrap();
         assert_eq!(s.url.as_deref(), Some("http://127.0.0.1:9/base/connect/WXYZ-0000"));
         assert_eq!(s.interval, 5);

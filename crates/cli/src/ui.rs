@@ -74,7 +74,14 @@ impl Ui {
         // the URL and code come from the broker: escaped like any remote text
         let (url, code, manual) = (sanitize(b.url, 500), sanitize(b.code, 40), b.manual_url.map(|m| sanitize(m, 500)));
         let (fp_short, fp_long) = (sanitize(b.fingerprint_short, 40), sanitize(b.fingerprint_long, 80));
-        let b = Banner { url: &url, manual_url: manual.as_deref(), code: &code, fingerprint_short: &fp_short, fingerprint_long: &fp_long, expires_in: b.expires_in };
+        let b = Banner {
+            url: &url,
+            manual_url: manual.as_deref(),
+            code: &code,
+            fingerprint_short: &fp_short,
+            fingerprint_long: &fp_long,
+            expires_in: b.expires_in,
+        };
         let mut out = String::new();
         if self.quiet {
             out.push_str(&format!("url: {}\ncode: {}\nfingerprint: {}\n", b.url, b.code, b.fingerprint_short));

@@ -122,7 +122,12 @@ mod tests {
 
     #[test]
     fn both_slow_down_shapes() {
-        assert!(Problem::parse(r#"{"type":"urn:ietf:params:oauth:error:slow_down","title":"Slow down","status":429,"interval":10}"#).is_slow_down());
+        assert!(
+            Problem::parse(
+                r#"{"type":"urn:ietf:params:oauth:error:slow_down","title":"Slow down","status":429,"interval":10}"#
+            )
+            .is_slow_down()
+        );
         assert!(Problem::parse(r#"{"error":"slow_down","interval":7}"#).is_slow_down());
         assert!(!Problem::parse("not json").is_slow_down());
     }
@@ -130,7 +135,10 @@ mod tests {
     #[test]
     fn declined_by_title() {
         assert!(Problem::parse(r#"{"type":"about:blank","title":"Request Declined","status":404}"#).is_declined());
-        assert!(!Problem::parse(r#"{"title":"Not Found","status":404,"detail":"Session not found or expired."}"#).is_declined());
+        assert!(
+            !Problem::parse(r#"{"title":"Not Found","status":404,"detail":"Session not found or expired."}"#)
+                .is_declined()
+        );
     }
 
     #[test]

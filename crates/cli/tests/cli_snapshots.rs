@@ -3,8 +3,5 @@
 
 #[test]
 fn cli_snapshots() {
-    trycmd::TestCases::new()
-        .env("SEALPOST_RETRY_BASE_MS", "10")
-        .env("NO_COLOR", "1")
-        .case("tests/cmd/*.toml");
+    trycmd::TestCases::new().env("SEALPOST_RETRY_BASE_MS", "10").env("NO_COLOR", "1").case("tests/cmd/*.toml");
 }

@@ -133,7 +133,13 @@ impl Fake {
                         continue;
                     }
                     if plan == Plan::RejectCreate {
-                        let p = problem(400, "about:blank", "Bad Request", "public_key: not an RSA key of at least 2048 bits", "");
+                        let p = problem(
+                            400,
+                            "about:blank",
+                            "Bad Request",
+                            "public_key: not an RSA key of at least 2048 bits",
+                            "",
+                        );
                         respond(&mut stream, 400, "application/problem+json", &p);
                         continue;
                     }
@@ -144,7 +150,7 @@ impl Fake {
                         )
                     } else {
                         format!(
-                        r#"{{"session_id":"{SESSION_ID}","code":"{CODE}","url":"{base2}/connect/{CODE}","poll_token":"{POLL_TOKEN}","expires_at":"{expires_at}","interval":1}}"#
+                            r#"{{"session_id":"{SESSION_ID}","code":"{CODE}","url":"{base2}/connect/{CODE}","poll_token":"{POLL_TOKEN}","expires_at":"{expires_at}","interval":1}}"#
                         )
                     };
                     respond(&mut stream, 201, "application/json", &body);
@@ -153,14 +159,24 @@ impl Fake {
                 if req.method == "GET" && req.path == format!("/v1/sessions/{SESSION_ID}") {
                     if req.headers.get("authorization").map(String::as_str) != Some(&format!("Bearer {POLL_TOKEN}")) {
                         seen.bad_auth += 1;
-                        respond(&mut stream, 401, "application/problem+json", &problem(401, "about:blank", "Unauthorized", "", ""));
+                        respond(
+                            &mut stream,
+                            401,
+                            "application/problem+json",
+                            &problem(401, "about:blank", "Unauthorized", "", ""),
+                        );
                         continue;
                     }
                     seen.polls.push(Instant::now());
                     let n = polls.fetch_add(1, Ordering::SeqCst) + 1;
                     let pending = r#"{"status":"pending","expires_at":"2099-01-01T00:00:00Z","interval":1}"#;
-                    let pk = seen.create_body.as_ref().and_then(|b| b["public_key"].as_str().map(str::to_string)).unwrap_or_default();
-                    let wants_jwe = plan != Plan::Downgrade && seen.create_body.as_ref().is_some_and(|b| b["envelope"] == "jwe");
+                    let pk = seen
+                        .create_body
+                        .as_ref()
+                        .and_then(|b| b["public_key"].as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let wants_jwe =
+                        plan != Plan::Downgrade && seen.create_body.as_ref().is_some_and(|b| b["envelope"] == "jwe");
                     let ready = |sid: &str| -> String {
                         let pk = AgentPublicKey::from_wire(&pk).unwrap();
                         let c = Credentials::from(creds.clone());
@@ -169,30 +185,59 @@ impl Fake {
                         } else {
                             (envelope::seal(&pk, &c).unwrap(), envelope::ALG_LINKAUTH)
                         };
-                        format!(r#"{{"status":"ready","expires_at":"2099-01-01T00:00:00Z","interval":1,"ciphertext":"{ct}","algorithm":"{alg}"}}"#)
+                        format!(
+                            r#"{{"status":"ready","expires_at":"2099-01-01T00:00:00Z","interval":1,"ciphertext":"{ct}","algorithm":"{alg}"}}"#
+                        )
                     };
                     let (status, ctype, body) = match (plan, n) {
                         (Plan::SlowDownThenReady, 1) => (200, "application/json", pending.to_string()),
                         (Plan::SlowDownThenReady, 2) => (
                             429,
                             "application/problem+json",
-                            problem(429, "urn:ietf:params:oauth:error:slow_down", "Slow Down", "Polling too fast.", r#","interval":2"#),
+                            problem(
+                                429,
+                                "urn:ietf:params:oauth:error:slow_down",
+                                "Slow Down",
+                                "Polling too fast.",
+                                r#","interval":2"#,
+                            ),
                         ),
-                        (Plan::SlowDownThenReady, 3) => (200, "application/json", r#"{"status":"confirmed","interval":2}"#.to_string()),
-                        (Plan::SlowDownThenReady, 4) | (Plan::Ready | Plan::Downgrade, 2) => (200, "application/json", ready(SESSION_ID)),
-                        (Plan::DraftSlowDownThenReady, 1) => (429, "application/json", r#"{"error":"slow_down","interval":2}"#.to_string()),
+                        (Plan::SlowDownThenReady, 3) => {
+                            (200, "application/json", r#"{"status":"confirmed","interval":2}"#.to_string())
+                        }
+                        (Plan::SlowDownThenReady, 4) | (Plan::Ready | Plan::Downgrade, 2) => {
+                            (200, "application/json", ready(SESSION_ID))
+                        }
+                        (Plan::DraftSlowDownThenReady, 1) => {
+                            (429, "application/json", r#"{"error":"slow_down","interval":2}"#.to_string())
+                        }
                         (Plan::DraftSlowDownThenReady, 2) => (200, "application/json", ready(SESSION_ID)),
                         (Plan::JweWrongSid, 1) => (200, "application/json", ready("ffff")),
-                        (Plan::Expire, 2) => (404, "application/problem+json", problem(404, "about:blank", "Not Found", "Session not found or expired.", "")),
-                        (Plan::Decline, 2) => (404, "application/problem+json", problem(404, "about:blank", "Request Declined", "The user declined this request.", "")),
-                        (Plan::Pending | Plan::Ready | Plan::Downgrade | Plan::Expire | Plan::Decline, _) => (200, "application/json", pending.to_string()),
+                        (Plan::Expire, 2) => (
+                            404,
+                            "application/problem+json",
+                            problem(404, "about:blank", "Not Found", "Session not found or expired.", ""),
+                        ),
+                        (Plan::Decline, 2) => (
+                            404,
+                            "application/problem+json",
+                            problem(404, "about:blank", "Request Declined", "The user declined this request.", ""),
+                        ),
+                        (Plan::Pending | Plan::Ready | Plan::Downgrade | Plan::Expire | Plan::Decline, _) => {
+                            (200, "application/json", pending.to_string())
+                        }
                         _ => (200, "application/json", r#"{"status":"consumed"}"#.to_string()),
                     };
                     drop(seen);
                     respond(&mut stream, status, ctype, &body);
                     continue;
                 }
-                respond(&mut stream, 404, "application/problem+json", &problem(404, "about:blank", "Not Found", "", ""));
+                respond(
+                    &mut stream,
+                    404,
+                    "application/problem+json",
+                    &problem(404, "about:blank", "Not Found", "", ""),
+                );
             }
         });
         Fake { base, seen }
@@ -212,7 +257,11 @@ struct Sandbox(PathBuf);
 impl Sandbox {
     fn new(tag: &str) -> Sandbox {
         static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!("sealpost-cli-{tag}-{}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+        let dir = std::env::temp_dir().join(format!(
+            "sealpost-cli-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("home")).unwrap();
         std::fs::create_dir_all(dir.join("tmp")).unwrap();
@@ -284,7 +333,17 @@ fn completes_with_reference_names_and_backs_off_on_slow_down() {
     let out = sb
         .cmd()
         .env("SEALPOST_API_KEY", "broker-api-key-1")
-        .args(["request", "--broker", &fake.base, "--key-bits", "2048", "--template", "api_key", "--display-name", "Test key"])
+        .args([
+            "request",
+            "--broker",
+            &fake.base,
+            "--key-bits",
+            "2048",
+            "--template",
+            "api_key",
+            "--display-name",
+            "Test key",
+        ])
         .output()
         .unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
@@ -322,7 +381,11 @@ fn jwe_envelope_and_raw_format() {
     let s = secret();
     let fake = Fake::start(Plan::Ready, creds(&[("username", "bob"), ("password", &s)]), "2099-01-01T00:00:00Z");
     let sb = Sandbox::new("jwe");
-    let out = request(&sb, &fake.base, &["--jwe", "--field", "username:User:text", "--field", "password", "--format", "raw", "password", "--quiet"]);
+    let out = request(
+        &sb,
+        &fake.base,
+        &["--jwe", "--field", "username:User:text", "--field", "password", "--format", "raw", "password", "--quiet"],
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(text(&out.stdout), s, "raw prints exactly the value");
@@ -359,7 +422,11 @@ fn env_format_and_exec_keep_the_secret_out_of_argv_and_files() {
     let sb = Sandbox::new("exec");
     // the child reports its own argv (NUL -> space) and a digest-free proof it got the variable
     let script = r#"printf 'argv:'; tr '\000' ' ' < /proc/$$/cmdline; printf '\n'; printf 'len:%s\n' "${#OPENAI_API_KEY}"; printf 'val:%s\n' "$OPENAI_API_KEY"; exit 9"#;
-    let out = request(&sb, &fake.base, &["--template", "openai", "--env-prefix", "OPENAI_", "--exec", "--", "sh", "-c", script]);
+    let out = request(
+        &sb,
+        &fake.base,
+        &["--template", "openai", "--env-prefix", "OPENAI_", "--exec", "--", "sh", "-c", script],
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(9), "exit status of the child is passed through; stderr: {stderr}");
     let argv = stdout.lines().find(|l| l.starts_with("argv:")).unwrap();
@@ -387,8 +454,22 @@ fn exec_ignores_unrequested_and_refuses_dangerous_fields() {
         .cmd()
         .env("SEALPOST_API_KEY", "broker-key")
         .env("SEALPOST_INBOX", "is_inboxSenderCredential")
-        .args(["request", "--broker", &fake.base, "--key-bits", "2048", "--field", "api_key", "--exec", "--", "sh", "-c"])
-        .arg(r#"printf '%s|%s|%s|%s' "$API_KEY" "${EXTRA-unset}" "${SEALPOST_API_KEY-unset}" "${SEALPOST_INBOX-unset}""#)
+        .args([
+            "request",
+            "--broker",
+            &fake.base,
+            "--key-bits",
+            "2048",
+            "--field",
+            "api_key",
+            "--exec",
+            "--",
+            "sh",
+            "-c",
+        ])
+        .arg(
+            r#"printf '%s|%s|%s|%s' "$API_KEY" "${EXTRA-unset}" "${SEALPOST_API_KEY-unset}" "${SEALPOST_INBOX-unset}""#,
+        )
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -426,7 +507,8 @@ fn hostile(secret: &str) -> BTreeMap<String, String> {
 const HOSTILE_NAMES: [&str; 5] = ["PATH", "LD_PRELOAD", "GIT_CONFIG_PARAMETERS", "BASH_ENV", "PROMPT_COMMAND"];
 
 fn assert_dropped_warning(stderr: &str) {
-    let line = stderr.lines().find(|l| l.contains("nobody asked for")).unwrap_or_else(|| panic!("no warning: {stderr}"));
+    let line =
+        stderr.lines().find(|l| l.contains("nobody asked for")).unwrap_or_else(|| panic!("no warning: {stderr}"));
     assert!(line.contains("warning"), "{line}");
     for name in HOSTILE_NAMES {
         assert!(line.contains(&format!("\"{name}\"")), "{name} not named: {line}");
@@ -473,7 +555,11 @@ fn hostile_answer_fields_never_reach_env_output_or_the_exec_child() {
 
     // a broker-side template sealpost does not know: only the --field names
     let fake = Fake::start(Plan::Ready, hostile(&s), "2099-01-01T00:00:00Z");
-    let out = request(&sb, &fake.base, &["--template", "github_token", "--field", "api_key", "--exec", "--", "sh", "-c", "env"]);
+    let out = request(
+        &sb,
+        &fake.base,
+        &["--template", "github_token", "--field", "api_key", "--exec", "--", "sh", "-c", "env"],
+    );
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.lines().any(|l| l == format!("API_KEY={s}")), "{stdout}");
@@ -482,7 +568,10 @@ fn hostile_answer_fields_never_reach_env_output_or_the_exec_child() {
     let seen = fake.seen.lock().unwrap();
     let body = seen.create_body.as_ref().unwrap();
     assert_eq!(body["template"], "github_token");
-    assert_eq!(body["fields"][0]["name"], "api_key", "the fields go along as the form for a broker that does not know it");
+    assert_eq!(
+        body["fields"][0]["name"], "api_key",
+        "the fields go along as the form for a broker that does not know it"
+    );
     drop(seen);
 
     // ... and without --field it is refused before a session exists
@@ -504,7 +593,11 @@ fn poll_and_open_deliver_only_the_saved_or_named_fields() {
     let saved: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(saved["fields"], serde_json::json!(["api_key"]));
     std::fs::write(sb.0.join("session.json"), &out.stdout).unwrap();
-    let out = sb.cmd().args(["poll", "--session", "session.json", "--key-file", "agent.pem", "--exec", "--", "env"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["poll", "--session", "session.json", "--key-file", "agent.pem", "--exec", "--", "env"])
+        .output()
+        .unwrap();
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(stdout.lines().any(|l| l == format!("API_KEY={s}")), "{stdout}");
@@ -515,15 +608,23 @@ fn poll_and_open_deliver_only_the_saved_or_named_fields() {
     let sk = AgentPrivateKey::from_pem(&std::fs::read_to_string(sb.0.join("agent.pem")).unwrap()).unwrap();
     let ct = envelope::seal(sk.public_key(), &Credentials::from(hostile(&s))).unwrap();
     std::fs::write(sb.0.join("ct.txt"), &ct).unwrap();
-    for extra in [&["--field", "api_key"][..], &["--session", "session.json"][..], &["--format", "raw", "api_key"][..]] {
-        let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "ct.txt"]).args(extra).args(if extra[0] == "--format" { &[][..] } else { &["--format", "env"][..] }).output().unwrap();
+    for extra in [&["--field", "api_key"][..], &["--session", "session.json"][..], &["--format", "raw", "api_key"][..]]
+    {
+        let out = sb
+            .cmd()
+            .args(["open", "--key-file", "agent.pem", "--input", "ct.txt"])
+            .args(extra)
+            .args(if extra[0] == "--format" { &[][..] } else { &["--format", "env"][..] })
+            .output()
+            .unwrap();
         let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
         assert_eq!(out.status.code(), Some(0), "{extra:?}: {stderr}");
         assert!(stdout == format!("export API_KEY='{s}'\n") || stdout == s, "{extra:?}: {stdout}");
         assert_dropped_warning(&stderr);
     }
     // nothing named: refused, nothing printed
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "ct.txt", "--format", "env"]).output().unwrap();
+    let out =
+        sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "ct.txt", "--format", "env"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("ERR_FIELDS_UNKNOWN"));
     assert!(out.stdout.is_empty());
@@ -572,7 +673,11 @@ fn jwe_downgrade_is_refused_in_request_poll_and_open() {
         assert!(out.stdout.is_empty());
     }
     // without a JWE requirement the same envelope opens
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.json", "--format", "raw", "api_key"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["open", "--key-file", "agent.pem", "--input", "answer.json", "--format", "raw", "api_key"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), s);
 }
@@ -594,7 +699,19 @@ fn inbox_takes_a_sender_credential_and_broker_text_is_escaped() {
     let out = sb
         .cmd()
         .env("SEALPOST_INBOX", cred)
-        .args(["request", "--broker", &fake.base, "--key-bits", "2048", "--template", "api_key", "--agent-name", "ci", "--reason", "nightly"])
+        .args([
+            "request",
+            "--broker",
+            &fake.base,
+            "--key-bits",
+            "2048",
+            "--template",
+            "api_key",
+            "--agent-name",
+            "ci",
+            "--reason",
+            "nightly",
+        ])
         .output()
         .unwrap();
     let stderr = text(&out.stderr);
@@ -658,7 +775,17 @@ fn unreachable_broker_retries_with_backoff_then_exits_5() {
     let out = sb
         .cmd()
         .env("SEALPOST_RETRY_BASE_MS", "100")
-        .args(["request", "--broker", &format!("http://127.0.0.1:{port}"), "--key-bits", "2048", "--template", "api_key", "--retries", "4"])
+        .args([
+            "request",
+            "--broker",
+            &format!("http://127.0.0.1:{port}"),
+            "--key-bits",
+            "2048",
+            "--template",
+            "api_key",
+            "--retries",
+            "4",
+        ])
         .output()
         .unwrap();
     let elapsed = started.elapsed();
@@ -699,7 +826,11 @@ fn key_file_no_wait_poll_and_open() {
     assert_eq!(std::fs::read_to_string(&key).unwrap(), pem, "key untouched");
 
     // resume
-    let out = sb.cmd().args(["poll", "--session", "session.json", "--key-file", "agent.pem", "--format", "raw"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["poll", "--session", "session.json", "--key-file", "agent.pem", "--format", "raw"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), s);
 
@@ -707,7 +838,14 @@ fn key_file_no_wait_poll_and_open() {
     let mut c = Credentials::new();
     c.insert("token", s.clone());
     let ct = envelope::seal(sk.public_key(), &c).unwrap();
-    let mut child = sb.cmd().args(["open", "--key-file", "agent.pem", "--field", "token"]).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = sb
+        .cmd()
+        .args(["open", "--key-file", "agent.pem", "--field", "token"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     child.stdin.take().unwrap().write_all(ct.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -716,11 +854,44 @@ fn key_file_no_wait_poll_and_open() {
     // a JWE needs its session id, and only opens for the right one
     let jwe = envelope::seal_jwe(sk.public_key(), &c, "abc123").unwrap();
     std::fs::write(sb.0.join("answer.jwe"), &jwe).unwrap();
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--field", "token"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--field", "token"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--session-id", "abc124", "--field", "token"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args([
+            "open",
+            "--key-file",
+            "agent.pem",
+            "--input",
+            "answer.jwe",
+            "--session-id",
+            "abc124",
+            "--field",
+            "token",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(6), "{}", text(&out.stderr));
-    let out = sb.cmd().args(["open", "--key-file", "agent.pem", "--input", "answer.jwe", "--session-id", "abc123", "--format", "raw", "token"]).output().unwrap();
+    let out = sb
+        .cmd()
+        .args([
+            "open",
+            "--key-file",
+            "agent.pem",
+            "--input",
+            "answer.jwe",
+            "--session-id",
+            "abc123",
+            "--format",
+            "raw",
+            "token",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), s);
 }
@@ -779,10 +950,17 @@ fn answer_with_none_of_the_asked_fields_delivers_nothing() {
     let s = secret();
     let sb = Sandbox::new("none");
     let fake = Fake::start(Plan::Ready, creds(&[("PATH", "/tmp/evil"), ("token", &s)]), "2099-01-01T00:00:00Z");
-    let out = request(&sb, &fake.base, &["--template", "github_token", "--field", "api_key", "--exec", "--", "sh", "-c", "echo ran"]);
+    let out = request(
+        &sb,
+        &fake.base,
+        &["--template", "github_token", "--field", "api_key", "--exec", "--", "sh", "-c", "echo ran"],
+    );
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(6), "{stderr}");
-    assert!(stderr.contains("none of the fields asked for (api_key)") && stderr.contains("[ERR_BROKER_INVALID_ANSWER]"), "{stderr}");
+    assert!(
+        stderr.contains("none of the fields asked for (api_key)") && stderr.contains("[ERR_BROKER_INVALID_ANSWER]"),
+        "{stderr}"
+    );
     assert!(out.stdout.is_empty(), "the command must not run");
     assert!(!stderr.contains(&s));
 }

@@ -27,7 +27,12 @@ fn fixture() -> Value {
 /// `sealpost jwt verify --secret-file ... --json [extra] <token>`.
 fn verify(token: &str, extra: &[&str]) -> Output {
     let now = fixture()["now"].to_string();
-    Command::new(BIN).args(["jwt", "verify", "--now", &now, "--secret-file", SECRET_FILE, "--json"]).args(extra).arg(token).output().unwrap()
+    Command::new(BIN)
+        .args(["jwt", "verify", "--now", &now, "--secret-file", SECRET_FILE, "--json"])
+        .args(extra)
+        .arg(token)
+        .output()
+        .unwrap()
 }
 
 fn verify_stdin(input: &str) -> Output {
@@ -44,7 +49,9 @@ fn verify_stdin(input: &str) -> Output {
 }
 
 fn report(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr)))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!("stdout is not a JSON report ({e}); stderr: {}", String::from_utf8_lossy(&out.stderr))
+    })
 }
 
 #[test]
@@ -55,19 +62,36 @@ fn the_secret_file_holds_the_fixture_secret() {
 
 fn check(name: &str) {
     let fx = fixture();
-    let case = fx["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no vector {name}"));
+    let case = fx["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no vector {name}"));
     let token = case["token"].as_str().unwrap();
-    let expect = format!("{name} ({}): expected exit 10 whatever --fail-on says, status {}, signatureVerified false, critical JWT_SIGNATURE_UNVERIFIED", case["why"].as_str().unwrap(), case["status"]);
+    let expect = format!(
+        "{name} ({}): expected exit 10 whatever --fail-on says, status {}, signatureVerified false, critical JWT_SIGNATURE_UNVERIFIED",
+        case["why"].as_str().unwrap(),
+        case["status"]
+    );
     for fail_on in [None, Some("none"), Some("critical"), Some("info")] {
         let extra: Vec<&str> = fail_on.map(|f| vec!["--fail-on", f]).unwrap_or_default();
         let out = verify(token, &extra);
-        assert_eq!(out.status.code(), Some(10), "{expect}; --fail-on {fail_on:?}; stderr {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(10),
+            "{expect}; --fail-on {fail_on:?}; stderr {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let r = report(&out);
         assert_eq!(r["summary"]["signatureVerified"], false, "{expect}");
         assert_eq!(r["verification"]["status"], case["status"], "{expect}");
         assert_eq!(r["summary"]["highest"], "critical", "{expect}");
         let codes: Vec<&str> = r["findings"].as_array().unwrap().iter().map(|f| f["code"].as_str().unwrap()).collect();
-        assert!(codes.contains(&"JWT_SIGNATURE_UNVERIFIED") && codes.contains(&case["defect"].as_str().unwrap()), "{expect}; got {codes:?}");
+        assert!(
+            codes.contains(&"JWT_SIGNATURE_UNVERIFIED") && codes.contains(&case["defect"].as_str().unwrap()),
+            "{expect}; got {codes:?}"
+        );
     }
 }
 

@@ -117,7 +117,8 @@ fn ecp256_jwk() -> Value {
 
 /// Another P-256 key (RFC 7515 A.3) under the same kid.
 fn other_jwk() -> Value {
-    let mut k: Value = serde_json::from_str(&std::fs::read_to_string(format!("{CLI_FIXTURES}/rfc-a3.jwk")).unwrap()).unwrap();
+    let mut k: Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{CLI_FIXTURES}/rfc-a3.jwk")).unwrap()).unwrap();
     k["kid"] = json!(KID);
     k
 }
@@ -144,7 +145,8 @@ fn verify(source: &[&str], token: &str) -> Output {
 
 fn report(out: &Output) -> Value {
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}): {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not a JSON report ({e}): {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 fn finding_codes(r: &Value) -> Vec<String> {
@@ -156,14 +158,23 @@ fn assert_fails(out: &Output, code: &str) -> String {
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(out.status.code(), Some(1), "expected exit 1 with {code}; stderr: {stderr}");
     assert!(out.stdout.is_empty(), "stdout: {}", String::from_utf8_lossy(&out.stdout));
-    assert!(stderr.starts_with("sealpost: error: ") && stderr.trim_end().ends_with(&format!("[{code}]")), "expected [{code}], got: {stderr}");
+    assert!(
+        stderr.starts_with("sealpost: error: ") && stderr.trim_end().ends_with(&format!("[{code}]")),
+        "expected [{code}], got: {stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     stderr
 }
 
 fn assert_valid(out: &Output) -> Value {
     let r = report(out);
-    assert_eq!(out.status.code(), Some(0), "stderr: {}\nfindings: {:?}", String::from_utf8_lossy(&out.stderr), finding_codes(&r));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "stderr: {}\nfindings: {:?}",
+        String::from_utf8_lossy(&out.stderr),
+        finding_codes(&r)
+    );
     assert_eq!(r["verification"]["status"], "valid", "{}", r["verification"]);
     assert_eq!(r["summary"]["signatureVerified"], true);
     assert_eq!(r["verification"]["key"]["kid"], KID);
@@ -199,7 +210,9 @@ fn jwks_url_with_another_key_is_a_signature_failure() {
 fn jwks_url_at_an_openid_configuration_follows_jwks_uri() {
     let key = ecp256_jwk();
     let s = Server::start(move |base, path| match path {
-        "/.well-known/openid-configuration" => ok(json!({"issuer": base, "jwks_uri": format!("{base}/keys")}).to_string()),
+        "/.well-known/openid-configuration" => {
+            ok(json!({"issuer": base, "jwks_uri": format!("{base}/keys")}).to_string())
+        }
         "/keys" => ok(jwks(key.clone())),
         _ => status(404, "{}"),
     });
@@ -262,14 +275,19 @@ fn oidc_issuer_is_the_expected_iss_unless_iss_is_given() {
     assert_eq!(r["verification"]["status"], "valid");
     assert!(finding_codes(&r).contains(&"JWT_ISS_MISMATCH".to_owned()), "{:?}", finding_codes(&r));
     // An explicit --iss replaces the discovered issuer as the expectation.
-    assert_valid(&verify(&["--oidc-issuer", &s.base, "--iss", "https://other.example"], &token("https://other.example")));
+    assert_valid(&verify(
+        &["--oidc-issuer", &s.base, "--iss", "https://other.example"],
+        &token("https://other.example"),
+    ));
 }
 
 #[test]
 fn oidc_issuer_with_a_path() {
     let key = ecp256_jwk();
     let s = Server::start(move |base, path| match path {
-        "/tenant/v2/.well-known/openid-configuration" => ok(json!({"issuer": format!("{base}/tenant/v2/"), "jwks_uri": format!("{base}/k")}).to_string()),
+        "/tenant/v2/.well-known/openid-configuration" => {
+            ok(json!({"issuer": format!("{base}/tenant/v2/"), "jwks_uri": format!("{base}/k")}).to_string())
+        }
         "/k" => ok(jwks(key.clone())),
         _ => status(404, "{}"),
     });
@@ -283,10 +301,16 @@ fn oidc_issuer_with_a_path() {
 fn oidc_issuer_mismatch_is_refused() {
     let key = ecp256_jwk();
     let s = Server::start(move |base, path| match path {
-        "/a/.well-known/openid-configuration" => ok(json!({"issuer": "https://attacker.example", "jwks_uri": format!("{base}/keys")}).to_string()),
-        "/b/.well-known/openid-configuration" => ok(json!({"issuer": format!("{base}/b/"), "jwks_uri": format!("{base}/keys")}).to_string()),
+        "/a/.well-known/openid-configuration" => {
+            ok(json!({"issuer": "https://attacker.example", "jwks_uri": format!("{base}/keys")}).to_string())
+        }
+        "/b/.well-known/openid-configuration" => {
+            ok(json!({"issuer": format!("{base}/b/"), "jwks_uri": format!("{base}/keys")}).to_string())
+        }
         "/c/.well-known/openid-configuration" => ok(json!({"jwks_uri": format!("{base}/keys")}).to_string()),
-        "/d/.well-known/openid-configuration" => ok(json!({"issuer": 42, "jwks_uri": format!("{base}/keys")}).to_string()),
+        "/d/.well-known/openid-configuration" => {
+            ok(json!({"issuer": 42, "jwks_uri": format!("{base}/keys")}).to_string())
+        }
         "/keys" => ok(jwks(key.clone())),
         _ => status(404, "{}"),
     });
@@ -358,7 +382,8 @@ fn unreachable_server() {
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let e = assert_fails(&verify(&["--jwks-url", &format!("http://127.0.0.1:{port}/jwks.json")], "x.y.z"), "ERR_JWT_FETCH");
+    let e =
+        assert_fails(&verify(&["--jwks-url", &format!("http://127.0.0.1:{port}/jwks.json")], "x.y.z"), "ERR_JWT_FETCH");
     assert!(e.contains(&format!("127.0.0.1:{port}")), "{e}");
 }
 

@@ -7,7 +7,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sealpost_core::jwt::{Alg, InspectOptions, KeySet, SignKey, SignRequest, inspect, parse_object, sign, verify_signature};
+use sealpost_core::jwt::{
+    Alg, InspectOptions, KeySet, SignKey, SignRequest, inspect, parse_object, sign, verify_signature,
+};
 
 const RSA_KEY: &str = include_str!("../tests/fixtures/jwt/rsa2048.key");
 const RSA_PUB: &str = include_str!("../tests/fixtures/jwt/rsa2048.pub");
@@ -21,7 +23,15 @@ pub const CLAIMS: &str = r#"{"iss":"https://login.example.com/tenant-7f3a","sub"
 fn token(key: &str, alg: Alg) -> String {
     let k = SignKey::parse(key).unwrap();
     let header = parse_object(r#"{"typ":"at+jwt","kid":"2024-11-rsa-1"}"#, "header").unwrap();
-    sign(SignRequest { header, claims: parse_object(CLAIMS, "claims").unwrap(), alg: Some(alg), key: Some(&k), now: NOW, broken: None }).unwrap()
+    sign(SignRequest {
+        header,
+        claims: parse_object(CLAIMS, "claims").unwrap(),
+        alg: Some(alg),
+        key: Some(&k),
+        now: NOW,
+        broken: None,
+    })
+    .unwrap()
 }
 
 fn benches(c: &mut Criterion) {
@@ -29,7 +39,9 @@ fn benches(c: &mut Criterion) {
     let es = token(EC_KEY, Alg::ES256);
     println!("RS256 token: {} bytes", rs.len());
     let bare = InspectOptions::at(NOW);
-    c.bench_function("inspect RS256 ~800B (decode+explain+rules, no key)", |b| b.iter(|| inspect(black_box(&rs), &bare)));
+    c.bench_function("inspect RS256 ~800B (decode+explain+rules, no key)", |b| {
+        b.iter(|| inspect(black_box(&rs), &bare))
+    });
     let keyed = InspectOptions { keys: KeySet::parse(RSA_PUB).unwrap(), ..InspectOptions::at(NOW) };
     c.bench_function("inspect RS256 ~800B with verification", |b| b.iter(|| inspect(black_box(&rs), &keyed)));
 
@@ -39,10 +51,14 @@ fn benches(c: &mut Criterion) {
     };
     let (rs_in, rs_sig) = split(&rs);
     let rsa = KeySet::parse(RSA_PUB).unwrap().keys.remove(0).material;
-    c.bench_function("verify RS256 (2048)", |b| b.iter(|| verify_signature(Alg::RS256, &rsa, black_box(&rs_in), &rs_sig).unwrap()));
+    c.bench_function("verify RS256 (2048)", |b| {
+        b.iter(|| verify_signature(Alg::RS256, &rsa, black_box(&rs_in), &rs_sig).unwrap())
+    });
     let (es_in, es_sig) = split(&es);
     let ec = KeySet::parse(EC_PUB).unwrap().keys.remove(0).material;
-    c.bench_function("verify ES256", |b| b.iter(|| verify_signature(Alg::ES256, &ec, black_box(&es_in), &es_sig).unwrap()));
+    c.bench_function("verify ES256", |b| {
+        b.iter(|| verify_signature(Alg::ES256, &ec, black_box(&es_in), &es_sig).unwrap())
+    });
 }
 
 criterion_group!(jwt_benches, benches);

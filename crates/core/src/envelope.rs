@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::error::{ErrorCode, b64};
-use crate::keys::AgentPublicKey;
 #[cfg(feature = "keygen")]
 use crate::keys::AgentPrivateKey;
+use crate::keys::AgentPublicKey;
 
 /// `algorithm` value of the LinkAuth envelope.
 pub const ALG_LINKAUTH: &str = "RSA-OAEP-256+AES-256-GCM";
@@ -146,8 +146,8 @@ impl Credentials {
         if bytes.len() > MAX_CREDENTIALS_BYTES {
             return Err(EnvelopeError::InputTooLarge("credentials exceed 64 KiB"));
         }
-        let value: serde_json::Value = serde_json::from_slice(bytes)
-            .map_err(|_| EnvelopeError::CredentialsInvalid("not JSON"))?;
+        let value: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|_| EnvelopeError::CredentialsInvalid("not JSON"))?;
         let serde_json::Value::Object(object) = value else {
             return Err(EnvelopeError::CredentialsInvalid("not a JSON object"));
         };
@@ -365,8 +365,7 @@ pub fn seal_jwe(
 #[cfg(feature = "keygen")]
 pub fn open(key: &AgentPrivateKey, ciphertext: &str) -> Result<Credentials, EnvelopeError> {
     check_envelope_len(ciphertext)?;
-    let json = b64::decode_any(ciphertext.trim())
-        .ok_or(EnvelopeError::Malformed("outer base64"))?;
+    let json = b64::decode_any(ciphertext.trim()).ok_or(EnvelopeError::Malformed("outer base64"))?;
     let inner: Inner = from_json_object(&json, "inner JSON")?;
     let wrapped = b64::decode_any(&inner.wrapped_key).ok_or(EnvelopeError::Malformed("wrapped_key base64"))?;
     let iv = b64::decode_any(&inner.iv).ok_or(EnvelopeError::Malformed("iv base64"))?;
@@ -383,11 +382,7 @@ pub fn open(key: &AgentPrivateKey, ciphertext: &str) -> Result<Credentials, Enve
 
 /// Open a JWE envelope and check that it was sealed for `expected_session_id`.
 #[cfg(feature = "keygen")]
-pub fn open_jwe(
-    key: &AgentPrivateKey,
-    jwe: &str,
-    expected_session_id: &str,
-) -> Result<Credentials, EnvelopeError> {
+pub fn open_jwe(key: &AgentPrivateKey, jwe: &str, expected_session_id: &str) -> Result<Credentials, EnvelopeError> {
     check_envelope_len(jwe)?;
     let jwe = jwe.trim();
     let parts: Vec<&str> = jwe.split('.').collect();
@@ -457,11 +452,7 @@ fn unwrap_and_decrypt(
 
 #[cfg(feature = "keygen")]
 fn check_envelope_len(s: &str) -> Result<(), EnvelopeError> {
-    if s.len() > MAX_ENVELOPE_BYTES {
-        Err(EnvelopeError::InputTooLarge("envelope exceeds 256 KiB"))
-    } else {
-        Ok(())
-    }
+    if s.len() > MAX_ENVELOPE_BYTES { Err(EnvelopeError::InputTooLarge("envelope exceeds 256 KiB")) } else { Ok(()) }
 }
 
 /// The primitives the envelope is made of, exposed for test suites (Wycheproof)
@@ -476,9 +467,9 @@ pub mod primitives {
     use zeroize::Zeroizing;
 
     use super::EnvelopeError;
-    use crate::keys::AgentPublicKey;
     #[cfg(feature = "keygen")]
     use crate::keys::AgentPrivateKey;
+    use crate::keys::AgentPublicKey;
 
     /// AES-GCM IV length in bytes.
     pub const IV_LEN: usize = 12;
@@ -599,9 +590,7 @@ pub mod primitives {
         }
         let cipher = Aes256Gcm::new(key.into());
         let mut buffer = Zeroizing::new(ciphertext_and_tag.to_vec());
-        cipher
-            .decrypt_in_place(&nonce, aad, &mut *buffer)
-            .map_err(|_| EnvelopeError::DecryptFailed)?;
+        cipher.decrypt_in_place(&nonce, aad, &mut *buffer).map_err(|_| EnvelopeError::DecryptFailed)?;
         Ok(buffer)
     }
 }
@@ -675,7 +664,9 @@ mod rsa_public {
     /// on `w` and `d`, both derived from the public modulus only.
     fn shift_limb_mod(w: &mut Vec<u32>, d: &[u32]) {
         let l = d.len();
-        let (Some(&d_top), Some(&w_top), Some(&w_next)) = (d.last(), w.last(), w.get(l.wrapping_sub(2))) else { return };
+        let (Some(&d_top), Some(&w_top), Some(&w_next)) = (d.last(), w.last(), w.get(l.wrapping_sub(2))) else {
+            return;
+        };
         let estimate = (u64::from(w_top) << 32 | u64::from(w_next)) / u64::from(d_top);
         let q = estimate.min(u64::from(u32::MAX));
         // u = w * 2^32 (L + 1 limbs): the top limb leaves `w`, a zero comes in.
@@ -719,9 +710,8 @@ mod rsa_public {
         let n0inv = inv.wrapping_neg();
         // R^2 mod n: 2^sh shifted up 2L limbs modulo n << sh, then back down.
         let sh = n.last().map_or(0, |t| t.leading_zeros());
-        let d: Vec<u32> = (0..l)
-            .map(|i| n[i] << sh | if sh == 0 || i == 0 { 0 } else { n[i - 1] >> (32 - sh) })
-            .collect();
+        let d: Vec<u32> =
+            (0..l).map(|i| n[i] << sh | if sh == 0 || i == 0 { 0 } else { n[i - 1] >> (32 - sh) }).collect();
         let mut r2 = vec![0u32; l];
         r2[0] = 1 << sh;
         for _ in 0..2 * l {

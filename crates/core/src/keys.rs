@@ -168,11 +168,7 @@ impl AgentPublicKey {
     /// (`PUBLIC KEY`), PEM PKCS#1 (`RSA PUBLIC KEY`), or an RSA JWK (JSON object).
     pub fn parse(input: &str) -> Result<Self, KeyError> {
         check_len(input)?;
-        if input.trim_start().starts_with('{') {
-            Self::from_jwk(input)
-        } else {
-            Self::from_wire(input)
-        }
+        if input.trim_start().starts_with('{') { Self::from_jwk(input) } else { Self::from_wire(input) }
     }
 
     /// Parse base64 DER SPKI or PEM (SPKI or PKCS#1). No JSON: this is the parser
@@ -255,8 +251,7 @@ impl AgentPublicKey {
             n: Option<String>,
             e: Option<String>,
         }
-        let jwk: Jwk = serde_json::from_str(input)
-            .map_err(|_| KeyError::Malformed("not a JSON Web Key object"))?;
+        let jwk: Jwk = serde_json::from_str(input).map_err(|_| KeyError::Malformed("not a JSON Web Key object"))?;
         match jwk.kty.as_deref() {
             Some("RSA") => {}
             Some(_) => return Err(KeyError::NotRsa),
@@ -291,8 +286,8 @@ impl AgentPublicKey {
         }
         #[cfg(any(feature = "keygen", feature = "jwt"))]
         let key = {
-            let n_uint = BoxedUint::from_be_slice(n, (n.len() * 8) as u32)
-                .map_err(|_| KeyError::Malformed("RSA modulus"))?;
+            let n_uint =
+                BoxedUint::from_be_slice(n, (n.len() * 8) as u32).map_err(|_| KeyError::Malformed("RSA modulus"))?;
             let e_uint = BoxedUint::from_be_slice(e, 32).map_err(|_| KeyError::BadExponent)?;
             RsaPublicKey::new_with_size_limits(n_uint, e_uint, MIN_KEY_BITS..=MAX_KEY_BITS)
                 .map_err(|_| KeyError::Malformed("RSA public key rejected"))?
@@ -326,8 +321,7 @@ impl AgentPublicKey {
 
     /// PEM `PUBLIC KEY` form.
     pub fn to_pem(&self) -> String {
-        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki)
-            .unwrap_or_default()
+        pem_rfc7468::encode_string("PUBLIC KEY", pem_rfc7468::LineEnding::LF, &self.spki).unwrap_or_default()
     }
 
     /// Modulus size in bits.
@@ -353,11 +347,7 @@ impl AgentPublicKey {
 }
 
 fn check_len(input: &str) -> Result<(), KeyError> {
-    if input.len() > MAX_KEY_INPUT {
-        Err(KeyError::InputTooLarge)
-    } else {
-        Ok(())
-    }
+    if input.len() > MAX_KEY_INPUT { Err(KeyError::InputTooLarge) } else { Ok(()) }
 }
 
 /// Lax PEM: one `-----BEGIN L-----` / `-----END L-----` pair with the same label,
@@ -459,7 +449,8 @@ fn der_len(len: usize) -> usize {
 /// 8192 bits) and exponent 65537: `SEQUENCE { SEQUENCE { rsaEncryption, NULL },
 /// BIT STRING { RSAPublicKey } }`, as openssl and the `rsa` crate write it.
 fn encode_spki(n: &[u8]) -> Vec<u8> {
-    const ALGORITHM: &[u8] = &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
+    const ALGORITHM: &[u8] =
+        &[0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00];
     const EXPONENT: &[u8] = &[0x02, 0x03, 0x01, 0x00, 0x01];
     let sign = usize::from(n.first().is_some_and(|b| b & 0x80 != 0));
     let rsa_key = der_len(sign + n.len()) + EXPONENT.len();
@@ -538,9 +529,7 @@ mod private {
 
     impl fmt::Debug for AgentPrivateKey {
         fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.debug_struct("AgentPrivateKey")
-                .field("public", &self.public)
-                .finish_non_exhaustive()
+            f.debug_struct("AgentPrivateKey").field("public", &self.public).finish_non_exhaustive()
         }
     }
 
@@ -587,8 +576,7 @@ mod private {
             if info.algorithm.oid.as_bytes() != RSA_ENCRYPTION_OID {
                 return Err(KeyError::NotRsa);
             }
-            let key = RsaPrivateKey::try_from(info)
-                .map_err(|_| KeyError::Malformed("not a PKCS#8 RSA private key"))?;
+            let key = RsaPrivateKey::try_from(info).map_err(|_| KeyError::Malformed("not a PKCS#8 RSA private key"))?;
             Self::from_rsa(key)
         }
 
@@ -600,9 +588,7 @@ mod private {
         /// PKCS#8 PEM, in memory that is zeroized on drop.
         pub fn to_pkcs8_pem(&self) -> Result<Zeroizing<String>, KeyError> {
             use rsa::pkcs8::EncodePrivateKey;
-            self.key
-                .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
-                .map_err(|_| KeyError::Encoding)
+            self.key.to_pkcs8_pem(rsa::pkcs8::LineEnding::LF).map_err(|_| KeyError::Encoding)
         }
 
         /// The underlying `rsa` key.
@@ -639,10 +625,7 @@ mod tests {
     fn refusals_have_codes() {
         assert_eq!(AgentPublicKey::parse("!!!").unwrap_err().code(), "ERR_KEY_MALFORMED");
         assert_eq!(AgentPublicKey::parse("").unwrap_err().code(), "ERR_KEY_MALFORMED");
-        assert_eq!(
-            AgentPublicKey::parse(r#"{"kty":"EC","crv":"P-256"}"#).unwrap_err().code(),
-            "ERR_KEY_NOT_RSA"
-        );
+        assert_eq!(AgentPublicKey::parse(r#"{"kty":"EC","crv":"P-256"}"#).unwrap_err().code(), "ERR_KEY_NOT_RSA");
         let mut n = vec![0xffu8; 128];
         n[127] = 0xfb;
         assert_eq!(AgentPublicKey::from_components(&n, &[1, 0, 1]).unwrap_err().code(), "ERR_KEY_TOO_SMALL");

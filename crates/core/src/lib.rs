@@ -7,8 +7,8 @@
 
 pub mod envelope;
 pub mod error;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 pub mod keys;
 pub mod protocol;
 pub mod time;
-#[cfg(feature = "jwt")]
-pub mod jwt;

@@ -146,10 +146,7 @@ pub fn template(id: &str) -> Option<(&'static str, Vec<FieldSpec>)> {
     Some(match id {
         "api_key" => ("API Key", vec![FieldSpec::builtin("api_key", "API Key", Password, true)]),
         "openai" => ("OpenAI", vec![FieldSpec::builtin("api_key", "OpenAI API Key", Password, true)]),
-        "anthropic" => (
-            "Anthropic",
-            vec![FieldSpec::builtin("api_key", "Anthropic API Key", Password, true)],
-        ),
+        "anthropic" => ("Anthropic", vec![FieldSpec::builtin("api_key", "Anthropic API Key", Password, true)]),
         "basic_auth" => (
             "Login Credentials",
             vec![
@@ -249,13 +246,7 @@ pub struct CreateSessionResponse {
 
 impl CreateSessionResponse {
     /// A response with both spellings filled; `base_url` has no trailing slash.
-    pub fn new(
-        code: &str,
-        base_url: &str,
-        poll_token: String,
-        expires_at: String,
-        interval: u64,
-    ) -> Self {
+    pub fn new(code: &str, base_url: &str, poll_token: String, expires_at: String, interval: u64) -> Self {
         let complete = format!("{base_url}/connect/{code}");
         Self {
             session_id: session_id_for_code(code).unwrap_or_default(),
@@ -535,11 +526,8 @@ impl Problem {
 /// Normalize a user code as typed: drop hyphens and whitespace, upper-case.
 /// Returns the 8-character canonical form, or `None` when it cannot be a code.
 pub fn normalize_user_code(input: &str) -> Option<String> {
-    let compact: String = input
-        .chars()
-        .filter(|c| *c != '-' && !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let compact: String =
+        input.chars().filter(|c| *c != '-' && !c.is_whitespace()).map(|c| c.to_ascii_uppercase()).collect();
     let valid = compact.len() == USER_CODE_LEN && compact.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
     valid.then_some(compact)
 }
@@ -630,7 +618,20 @@ mod tests {
 
     #[test]
     fn display_text_rules() {
-        for bad in ["\u{202E}gpj.exe", "a\u{2066}b", "x\u{2028}y", "x\u{2029}", "a\u{0007}", "a\u{0085}", "a\u{7f}", "a\nb", "x\u{2029}", "\u{2028}x", "x\u{85}", " x\t"] {
+        for bad in [
+            "\u{202E}gpj.exe",
+            "a\u{2066}b",
+            "x\u{2028}y",
+            "x\u{2029}",
+            "a\u{0007}",
+            "a\u{0085}",
+            "a\u{7f}",
+            "a\nb",
+            "x\u{2029}",
+            "\u{2028}x",
+            "x\u{85}",
+            " x\t",
+        ] {
             assert!(normalize_sender_name(bad).is_none(), "{bad:?}");
         }
         assert_eq!(normalize_sender_name("  CI runner ").as_deref(), Some("CI runner"));

@@ -138,7 +138,10 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, Rfc3339Error> {
     let b = s.as_bytes();
     let digits = |at: usize, n: usize| -> Result<i64, Rfc3339Error> {
         let part = b.get(at..at + n).ok_or(Malformed)?;
-        part.iter().try_fold(0i64, |acc, &c| if c.is_ascii_digit() { Ok(acc * 10 + i64::from(c - b'0')) } else { Err(Malformed) })
+        part.iter().try_fold(
+            0i64,
+            |acc, &c| if c.is_ascii_digit() { Ok(acc * 10 + i64::from(c - b'0')) } else { Err(Malformed) },
+        )
     };
     let expect = |at: usize, ok: &[u8]| -> Result<(), Rfc3339Error> {
         match b.get(at) {
@@ -194,7 +197,19 @@ mod tests {
 
     /// Deterministic spread of i64 values: edges, powers of two, and an LCG.
     fn samples() -> Vec<i64> {
-        let mut v = vec![i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX, MIN_UNIX, MIN_UNIX - 1, MAX_UNIX, MAX_UNIX + 1];
+        let mut v = vec![
+            i64::MIN,
+            i64::MIN + 1,
+            -1,
+            0,
+            1,
+            i64::MAX - 1,
+            i64::MAX,
+            MIN_UNIX,
+            MIN_UNIX - 1,
+            MAX_UNIX,
+            MAX_UNIX + 1,
+        ];
         for k in 0..63 {
             v.extend([1i64 << k, -(1i64 << k), (1i64 << k) - 1, -(1i64 << k) + 1]);
         }
@@ -260,7 +275,8 @@ mod tests {
             let (y, m, d) = civil_from_days(z);
             assert_eq!(days_from_civil(y, m, d), Some(z));
             let next_day = (y, m, d) == (prev.0, prev.1, prev.2 + 1);
-            let next_month = d == 1 && ((y == prev.0 && m == prev.1 + 1) || (y == prev.0 + 1 && m == 1 && prev.1 == 12));
+            let next_month =
+                d == 1 && ((y == prev.0 && m == prev.1 + 1) || (y == prev.0 + 1 && m == 1 && prev.1 == 12));
             assert!(next_day || next_month, "{prev:?} -> {:?}", (y, m, d));
             assert_eq!(prev.2, if next_month { days_in_month(prev.0, prev.1).unwrap() } else { prev.2 });
             prev = (y, m, d);

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sealpost_core::envelope::{self, Credentials, EnvelopeError, ALG_JWE, ALG_LINKAUTH};
+use sealpost_core::envelope::{self, ALG_JWE, ALG_LINKAUTH, Credentials, EnvelopeError};
 use sealpost_core::keys::AgentPrivateKey;
 
 const KEYS: [(&str, usize); 3] = [("rsa2048", 256), ("rsa3072", 384), ("rsa4096", 512)];
@@ -216,7 +216,13 @@ fn jwe_flipped_bit_in_each_part() {
     let header = String::from_utf8(URL_SAFE_NO_PAD.decode(&parts[0]).unwrap()).unwrap();
     let at = header.find("SHA256:").unwrap() + 10;
     let mut bytes = header.into_bytes();
-    bytes[at] = if bytes[at] == b'A' { b'B' } else if bytes[at].is_ascii_alphanumeric() && (bytes[at] ^ 1).is_ascii_alphanumeric() { bytes[at] ^ 1 } else { b'A' };
+    bytes[at] = if bytes[at] == b'A' {
+        b'B'
+    } else if bytes[at].is_ascii_alphanumeric() && (bytes[at] ^ 1).is_ascii_alphanumeric() {
+        bytes[at] ^ 1
+    } else {
+        b'A'
+    };
     let mut q = parts.clone();
     q[0] = URL_SAFE_NO_PAD.encode(&bytes);
     let e = envelope::open_jwe(&sk, &q.join("."), SID).expect_err("header flip");
@@ -270,11 +276,7 @@ fn truncated_base64() {
     let jwe = envelope::seal_jwe(sk.public_key(), &creds(), SID).unwrap();
     for cut in [1, 20, jwe.len() / 2] {
         let e = envelope::open_jwe(&sk, &jwe[..jwe.len() - cut], SID).unwrap_err();
-        assert!(
-            ["ERR_ENVELOPE_MALFORMED", "ERR_DECRYPT_FAILED"].contains(&e.code()),
-            "JWE cut {cut}: {}",
-            e.code()
-        );
+        assert!(["ERR_ENVELOPE_MALFORMED", "ERR_DECRYPT_FAILED"].contains(&e.code()), "JWE cut {cut}: {}", e.code());
     }
 }
 
@@ -315,9 +317,21 @@ fn swapped_fields() {
 
     let jwe = envelope::seal_jwe(sk.public_key(), &creds(), SID).unwrap();
     let p: Vec<&str> = jwe.split('.').collect();
-    assert_code(envelope::open_jwe(&sk, &[p[0], p[2], p[1], p[3], p[4]].join("."), SID), "ERR_ENVELOPE_MALFORMED", "JWE key <-> iv");
-    assert_code(envelope::open_jwe(&sk, &[p[0], p[1], p[4], p[3], p[2]].join("."), SID), "ERR_ENVELOPE_MALFORMED", "JWE iv <-> tag");
-    assert_code(envelope::open_jwe(&sk, &[p[0], p[3], p[2], p[1], p[4]].join("."), SID), "ERR_DECRYPT_FAILED", "JWE key <-> ciphertext");
+    assert_code(
+        envelope::open_jwe(&sk, &[p[0], p[2], p[1], p[3], p[4]].join("."), SID),
+        "ERR_ENVELOPE_MALFORMED",
+        "JWE key <-> iv",
+    );
+    assert_code(
+        envelope::open_jwe(&sk, &[p[0], p[1], p[4], p[3], p[2]].join("."), SID),
+        "ERR_ENVELOPE_MALFORMED",
+        "JWE iv <-> tag",
+    );
+    assert_code(
+        envelope::open_jwe(&sk, &[p[0], p[3], p[2], p[1], p[4]].join("."), SID),
+        "ERR_DECRYPT_FAILED",
+        "JWE key <-> ciphertext",
+    );
 }
 
 #[test]
@@ -410,7 +424,10 @@ fn credentials_api_and_serde() {
     assert_eq!(serde_json::to_string(&c).unwrap(), r#"{"a":"1","b":"2"}"#);
     let back: Credentials = serde_json::from_str(r#"{"a":"1","b":"2"}"#).unwrap();
     assert_eq!(back, c);
-    let from_map = Credentials::from(std::collections::BTreeMap::from([("a".to_owned(), "1".to_owned()), ("b".to_owned(), "2".to_owned())]));
+    let from_map = Credentials::from(std::collections::BTreeMap::from([
+        ("a".to_owned(), "1".to_owned()),
+        ("b".to_owned(), "2".to_owned()),
+    ]));
     assert_eq!(from_map, c);
     let dbg = format!("{:?}", creds());
     assert!(!dbg.contains("alice@example.com") && !dbg.contains("w\u{f6}rd"), "Debug shows values: {dbg}");

@@ -10,7 +10,7 @@ mod support;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sealpost_core::envelope::{self, Credentials, EnvelopeError, ALG_JWE, ALG_LINKAUTH};
+use sealpost_core::envelope::{self, ALG_JWE, ALG_LINKAUTH, Credentials, EnvelopeError};
 
 struct Vector {
     expect: String,

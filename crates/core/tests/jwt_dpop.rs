@@ -3,8 +3,8 @@
 //! private header keys refused, and the `ath` / `cnf.jkt` binding to an access token.
 
 use sealpost_core::jwt::{
-    Alg, BindingStatus, InspectOptions, KeySet, ProofKeyStatus, Report, SignKey, VerifyStatus, access_token_hash, inspect, jwk_thumbprint,
-    sign_bytes,
+    Alg, BindingStatus, InspectOptions, KeySet, ProofKeyStatus, Report, SignKey, VerifyStatus, access_token_hash,
+    inspect, jwk_thumbprint, sign_bytes,
 };
 use serde_json::{Map, Value, json};
 
@@ -81,19 +81,31 @@ fn rfc7638_example_thumbprint() {
     // Member order and extra members do not change it; a missing member is an error with a code.
     let reordered = r#"{"crv":"P-256","y":"9VE4jf_Ok_o64zbTTlcuNJajHmt6v9TDVrU0CdvGRDA","use":"sig","x":"l8tFrhx-34tV3hRICRDY9zCkDlpBhF42UQUfWVAWBFs","kty":"EC"}"#;
     assert_eq!(jwk_thumbprint(&obj(reordered)).unwrap(), "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
-    assert_eq!(jwk_thumbprint(&obj(r#"{"kty":"EC","crv":"P-256","x":"AA"}"#)).unwrap_err().code(), "ERR_JWT_KEY_MALFORMED");
+    assert_eq!(
+        jwk_thumbprint(&obj(r#"{"kty":"EC","crv":"P-256","x":"AA"}"#)).unwrap_err().code(),
+        "ERR_JWT_KEY_MALFORMED"
+    );
     assert_eq!(jwk_thumbprint(&obj(r#"{"kty":"XYZ"}"#)).unwrap_err().code(), "ERR_JWT_KEY_UNSUPPORTED");
 }
 
 #[test]
 fn rfc9449_ath_example() {
     // RFC 9449 section 7.1: the access token and the ath of the proof sent with it.
-    assert_eq!(access_token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"), "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo");
+    assert_eq!(
+        access_token_hash("Kz~8mXK1EalYznwH-LC-1fBAo.4Ljp~zsPE_NeO.gxU"),
+        "fUHyO2r2Z3DZ53EsNrWBb0xWXoaNy59IiKCAqksmQEo"
+    );
 }
 
 #[test]
 fn valid_proofs_verify_with_their_header_key() {
-    for (alg, jwk, k) in [(Alg::ES256, EC_JWK, "ecp256.key"), (Alg::PS256, RSA_JWK, "rsa2048.key"), (Alg::RS256, RSA_JWK, "rsa2048.key"), (Alg::EdDSA, ED_JWK, "ed25519.key"), (Alg::ES384, EC384_JWK, "ecp384.key")] {
+    for (alg, jwk, k) in [
+        (Alg::ES256, EC_JWK, "ecp256.key"),
+        (Alg::PS256, RSA_JWK, "rsa2048.key"),
+        (Alg::RS256, RSA_JWK, "rsa2048.key"),
+        (Alg::EdDSA, ED_JWK, "ed25519.key"),
+        (Alg::ES384, EC384_JWK, "ecp384.key"),
+    ] {
         let t = sign(&hdr(alg.name(), jwk), &claims(), alg, &key(k));
         let r = run(&t, None);
         let d = r.dpop.as_ref().expect("a dpop section");
@@ -114,11 +126,13 @@ fn valid_proofs_verify_with_their_header_key() {
 #[test]
 fn a_proof_verified_also_against_a_trusted_key_keeps_both_results() {
     let t = es_proof(&claims());
-    let r = inspect(&t, &InspectOptions { keys: KeySet::parse(&file("ecp256.pub")).unwrap(), ..InspectOptions::at(NOW) });
+    let r =
+        inspect(&t, &InspectOptions { keys: KeySet::parse(&file("ecp256.pub")).unwrap(), ..InspectOptions::at(NOW) });
     assert_eq!(r.verification.status, VerifyStatus::Valid);
     assert_eq!(r.dpop.unwrap().proof_key_status, ProofKeyStatus::Valid);
     // A trusted key that is not the proof's: trusted verification fails, the proof still verifies with its own key.
-    let r = inspect(&t, &InspectOptions { keys: KeySet::parse(&file("rsa2048.pub")).unwrap(), ..InspectOptions::at(NOW) });
+    let r =
+        inspect(&t, &InspectOptions { keys: KeySet::parse(&file("rsa2048.pub")).unwrap(), ..InspectOptions::at(NOW) });
     assert_ne!(r.verification.status, VerifyStatus::Valid);
     assert_eq!(r.dpop.unwrap().proof_key_status, ProofKeyStatus::Valid);
 }
@@ -127,7 +141,8 @@ fn a_proof_verified_also_against_a_trusted_key_keeps_both_results() {
 fn tampered_or_wrong_key_proof_is_invalid() {
     let t = es_proof(&claims());
     let parts: Vec<&str> = t.split('.').collect();
-    let forged = format!("{}.{}.{}", parts[0], b64(with(claims(), "htm", json!("POST")).to_string().as_bytes()), parts[2]);
+    let forged =
+        format!("{}.{}.{}", parts[0], b64(with(claims(), "htm", json!("POST")).to_string().as_bytes()), parts[2]);
     let r = run(&forged, None);
     assert_eq!(r.dpop.as_ref().unwrap().proof_key_status, ProofKeyStatus::Invalid);
     assert!(!r.dpop.as_ref().unwrap().proof_key_verified);
@@ -160,7 +175,10 @@ fn private_header_jwk_is_refused() {
     assert!(f.message.contains('d') && !f.message.contains(EC_D), "names members, never values: {}", f.message);
     assert!(!d.detail.contains(EC_D));
     // A symmetric key is refused the same way.
-    let r = run(&sign(&hdr("ES256", r#"{"kty":"oct","k":"c2VjcmV0c2VjcmV0"}"#), &claims(), Alg::ES256, &key("ecp256.key")), None);
+    let r = run(
+        &sign(&hdr("ES256", r#"{"kty":"oct","k":"c2VjcmV0c2VjcmV0"}"#), &claims(), Alg::ES256, &key("ecp256.key")),
+        None,
+    );
     assert!(r.has("JWT_DPOP_PRIVATE_KEY"));
 }
 
@@ -177,10 +195,19 @@ fn header_key_and_alg_problems() {
     let r = run(&none, None);
     assert!(r.has("JWT_DPOP_ALG_NOT_ASYMMETRIC") && r.has("JWT_ALG_NONE"));
     assert!(!r.dpop.unwrap().proof_key_verified);
-    let bad_point = EC_JWK.replace("sjvvylxugbrQ7lh35VhGzfTGNFn4Q_7i5u-cq9pnQLY", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU");
-    assert!(run(&sign(&hdr("ES256", &bad_point), &claims(), Alg::ES256, &key("ecp256.key")), None).has("JWT_DPOP_JWK_INVALID"));
+    let bad_point =
+        EC_JWK.replace("sjvvylxugbrQ7lh35VhGzfTGNFn4Q_7i5u-cq9pnQLY", "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU");
+    assert!(
+        run(&sign(&hdr("ES256", &bad_point), &claims(), Alg::ES256, &key("ecp256.key")), None)
+            .has("JWT_DPOP_JWK_INVALID")
+    );
     // Shaped like a proof (htm, htu, jti) but not typed dpop+jwt.
-    let untyped = sign(&json!({"alg": "ES256", "typ": "JWT", "jwk": serde_json::from_str::<Value>(EC_JWK).unwrap()}), &claims(), Alg::ES256, &key("ecp256.key"));
+    let untyped = sign(
+        &json!({"alg": "ES256", "typ": "JWT", "jwk": serde_json::from_str::<Value>(EC_JWK).unwrap()}),
+        &claims(),
+        Alg::ES256,
+        &key("ecp256.key"),
+    );
     let r = run(&untyped, None);
     assert!(r.has("JWT_DPOP_TYP_INVALID") && r.has("JWT_HEADER_JWK"), "{:?}", codes(&r));
 }
@@ -189,7 +216,11 @@ fn header_key_and_alg_problems() {
 fn required_claims_htu_and_age() {
     for name in ["jti", "htm", "htu", "iat"] {
         let r = run(&es_proof(&without(claims(), name)), None);
-        let f = r.findings.iter().find(|f| f.code == "JWT_DPOP_CLAIM_MISSING").unwrap_or_else(|| panic!("{name}: {:?}", codes(&r)));
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.code == "JWT_DPOP_CLAIM_MISSING")
+            .unwrap_or_else(|| panic!("{name}: {:?}", codes(&r)));
         assert_eq!(f.location, format!("payload.{name}"));
     }
     assert!(run(&es_proof(&with(claims(), "htm", json!(7))), None).has("JWT_DPOP_CLAIM_MISSING"));
@@ -239,7 +270,10 @@ fn ath_and_jkt_binding() {
     let r = run(&proof, Some(&other_key_at));
     assert!(r.has("JWT_DPOP_JKT_MISMATCH") && !r.has("JWT_DPOP_ATH_MISMATCH"), "{:?}", codes(&r));
     let j = r.dpop.as_ref().unwrap().jkt.clone().unwrap();
-    assert_eq!((j.status, j.expected.as_deref(), j.actual.as_deref()), (BindingStatus::Mismatch, Some(ec_thumb().as_str()), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")));
+    assert_eq!(
+        (j.status, j.expected.as_deref(), j.actual.as_deref()),
+        (BindingStatus::Mismatch, Some(ec_thumb().as_str()), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"))
+    );
 
     // Not bound at all (no cnf.jkt), and an opaque token (jkt cannot be read).
     let unbound = access_token(None);
@@ -260,7 +294,12 @@ fn non_proofs_have_no_dpop_section() {
     assert!(r.dpop.is_none());
     assert!(r.findings.iter().all(|f| !f.code.starts_with("JWT_DPOP_")));
     // A JWT with a header jwk that is not a proof is still flagged as an untrusted embedded key.
-    let t = sign(&json!({"alg": "ES256", "typ": "at+jwt", "jwk": serde_json::from_str::<Value>(EC_JWK).unwrap()}), &json!({"sub": "x", "exp": NOW + 60}), Alg::ES256, &key("ecp256.key"));
+    let t = sign(
+        &json!({"alg": "ES256", "typ": "at+jwt", "jwk": serde_json::from_str::<Value>(EC_JWK).unwrap()}),
+        &json!({"sub": "x", "exp": NOW + 60}),
+        Alg::ES256,
+        &key("ecp256.key"),
+    );
     assert!(run(&t, None).has("JWT_HEADER_JWK"));
 }
 
@@ -268,7 +307,18 @@ fn non_proofs_have_no_dpop_section() {
 fn mutated_proofs_and_odd_access_tokens_never_panic() {
     let at = access_token(Some(&ec_thumb()));
     let proof = es_proof(&with(claims(), "ath", json!(access_token_hash(&at))));
-    let odd = ["", " ", "DPoP", "DPoP ", "dpop\u{e9}x", "Bearer \u{1F600}", "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}", "a.b.c", "..", &at];
+    let odd = [
+        "",
+        " ",
+        "DPoP",
+        "DPoP ",
+        "dpop\u{e9}x",
+        "Bearer \u{1F600}",
+        "\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}\u{e9}",
+        "a.b.c",
+        "..",
+        &at,
+    ];
     for (i, a) in odd.iter().enumerate() {
         let r = run(&proof, Some(a));
         let d = r.dpop.as_ref().unwrap();
@@ -285,7 +335,13 @@ fn mutated_proofs_and_odd_access_tokens_never_panic() {
             let r = run(&m, Some(&at));
             if m != proof {
                 if let Some(d) = &r.dpop {
-                    assert!(!(d.proof_key_verified && d.ath.as_ref().is_some_and(|b| b.status == BindingStatus::Match) && m.split('.').nth(1) != proof.split('.').nth(1) && m.split('.').nth(2) == proof.split('.').nth(2)), "a changed payload never verifies: {m}");
+                    assert!(
+                        !(d.proof_key_verified
+                            && d.ath.as_ref().is_some_and(|b| b.status == BindingStatus::Match)
+                            && m.split('.').nth(1) != proof.split('.').nth(1)
+                            && m.split('.').nth(2) == proof.split('.').nth(2)),
+                        "a changed payload never verifies: {m}"
+                    );
                 }
             }
         }

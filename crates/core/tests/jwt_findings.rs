@@ -4,7 +4,9 @@
 
 use std::collections::BTreeSet;
 
-use sealpost_core::jwt::{Alg, Code, InspectOptions, KeySet, MAX_TOKEN, Policy, SignKey, VerifyStatus, inspect, sign_bytes};
+use sealpost_core::jwt::{
+    Alg, Code, InspectOptions, KeySet, MAX_TOKEN, Policy, SignKey, VerifyStatus, inspect, sign_bytes,
+};
 
 const NOW: i64 = 1_800_000_000;
 const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/jwt/");
@@ -46,7 +48,12 @@ fn clean() -> String {
 fn opts() -> InspectOptions {
     InspectOptions {
         now: NOW,
-        policy: Policy { issuer: vec!["https://issuer.example".into()], audience: vec!["api://default".into()], typ: Some("at+jwt".into()), ..Policy::default() },
+        policy: Policy {
+            issuer: vec!["https://issuer.example".into()],
+            audience: vec!["api://default".into()],
+            typ: Some("at+jwt".into()),
+            ..Policy::default()
+        },
         keys: KeySet::parse(&file("ecp256.pub")).unwrap(),
         access_token: None,
     }
@@ -92,7 +99,10 @@ fn nested_act(depth: usize) -> String {
 const EC_JWK: &str = r#"{"kty":"EC","x":"sjvvylxugbrQ7lh35VhGzfTGNFn4Q_7i5u-cq9pnQLY","y":"Y9_1Feh4zMwPDIhWX6P6LG-I02Jjfcw4PI5l-wpm6nU","crv":"P-256"}"#;
 /// A DPoP proof signed by `ec_key()`, its header naming `jwk`, with claims `extra` added.
 fn dpop(alg: &str, jwk: &str, extra: &str) -> String {
-    let claims = format!(r#"{{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":{NOW}{}{extra}}}"#, if extra.is_empty() { "" } else { "," });
+    let claims = format!(
+        r#"{{"jti":"p1","htm":"GET","htu":"https://r.example/x","iat":{NOW}{}{extra}}}"#,
+        if extra.is_empty() { "" } else { "," }
+    );
     mk(&format!(r#"{{"typ":"dpop+jwt","alg":"{alg}","jwk":{jwk}}}"#), &claims)
 }
 fn with_at(at: &str) -> InspectOptions {
@@ -106,7 +116,10 @@ fn cases() -> Vec<(Code, String, InspectOptions)> {
     let o = opts;
     let at = bound_at("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I");
     let ath = sealpost_core::jwt::access_token_hash(&at);
-    let jwks2 = format!(r#"{{"keys":[{}]}}"#, r#"{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#);
+    let jwks2 = format!(
+        r#"{{"keys":[{}]}}"#,
+        r#"{"kty":"EC","crv":"P-256","kid":"k1","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#
+    );
     let rfc_a3 = r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}"#;
     let two_unnamed = format!(r#"{{"keys":[{rfc_a3},{rfc_a3}]}}"#);
     let rsa_pub = file("rsa2048.pub");
@@ -225,7 +238,12 @@ fn every_code_fires_on_its_crafted_token() {
     let mut covered = BTreeSet::new();
     for (code, token, o) in cases() {
         let r = inspect(&token, &o);
-        assert!(r.has(code.as_str()), "{} did not fire; got {:#?}", code.as_str(), r.findings.iter().map(|f| (f.code, &f.message)).collect::<Vec<_>>());
+        assert!(
+            r.has(code.as_str()),
+            "{} did not fire; got {:#?}",
+            code.as_str(),
+            r.findings.iter().map(|f| (f.code, &f.message)).collect::<Vec<_>>()
+        );
         let f = r.findings.iter().find(|f| f.code == code.as_str()).unwrap();
         assert!(!f.fix.is_empty() && !f.location.is_empty() && !f.message.is_empty());
         covered.insert(code.as_str());
@@ -258,7 +276,13 @@ fn parse_problems_are_precise() {
 
 #[test]
 fn explanation_times_act_chain_and_kind() {
-    let t = mk(HDR, &claims_with(&format!(r#""act":{},"cnf":{{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},"authorization_details":[{{"type":"payment","actions":["initiate"]}}]"#, nested_act(3))));
+    let t = mk(
+        HDR,
+        &claims_with(&format!(
+            r#""act":{},"cnf":{{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}},"authorization_details":[{{"type":"payment","actions":["initiate"]}}]"#,
+            nested_act(3)
+        )),
+    );
     let r = inspect(&t, &opts());
     let e = &r.explanation;
     assert_eq!(e.kind, Some(sealpost_core::jwt::TokenKind::AccessToken));

@@ -38,7 +38,12 @@ fn check(token: &str, opts: &InspectOptions, worst: &mut Duration) {
     assert!(r.findings.len() <= MAX_FINDINGS);
     let json = serde_json::to_string(&r).unwrap();
     // Bounded: the report never exceeds a fixed multiple of the (capped) input.
-    assert!(json.len() <= 64 * 1024 + 8 * token.len().min(MAX_TOKEN), "report {} bytes for input {}", json.len(), token.len());
+    assert!(
+        json.len() <= 64 * 1024 + 8 * token.len().min(MAX_TOKEN),
+        "report {} bytes for input {}",
+        json.len(),
+        token.len()
+    );
 }
 
 #[test]
@@ -89,7 +94,10 @@ fn arbitrary_inputs_never_panic_hang_or_explode() {
     check(&format!("{}.{}.", b(br#"{"alg":"none"}"#), b(deep_act.as_bytes())), &opts, &mut worst);
     check(&".".repeat(100_000), &opts, &mut worst);
     check(&"A".repeat(MAX_TOKEN + 10), &opts, &mut worst);
-    let many_claims: String = format!("{{{}}}", (0..5000).map(|i| format!("\"email{i}\":\"a{i}@example.com\"")).collect::<Vec<_>>().join(","));
+    let many_claims: String = format!(
+        "{{{}}}",
+        (0..5000).map(|i| format!("\"email{i}\":\"a{i}@example.com\"")).collect::<Vec<_>>().join(",")
+    );
     check(&format!("{}.{}.", b(br#"{"alg":"none"}"#), b(many_claims.as_bytes())), &opts, &mut worst);
     println!("fuzz: {n} inputs, worst inspect time {worst:?}");
 }

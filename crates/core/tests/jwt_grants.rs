@@ -3,7 +3,7 @@
 //! client assertion (iss = sub = client_id, aud = the token endpoint), names
 //! why, and reports their missing required claims. Frozen clock.
 
-use sealpost_core::jwt::{InspectOptions, Report, TokenKind, inspect, sign, SignKey, SignRequest, parse_object};
+use sealpost_core::jwt::{InspectOptions, Report, SignKey, SignRequest, TokenKind, inspect, parse_object, sign};
 
 const NOW: i64 = 1_800_000_000;
 
@@ -43,7 +43,10 @@ fn id_jag_is_recognised_by_its_typ_and_complete_claims_raise_nothing() {
 
 #[test]
 fn id_jag_without_client_id_and_jti_names_both() {
-    let t = token(r#"{"typ":"oauth-id-jag+jwt"}"#, r#"{"iss":"https://idp.example","sub":"u1","aud":"https://as.example","iat":"now","exp":"+5m"}"#);
+    let t = token(
+        r#"{"typ":"oauth-id-jag+jwt"}"#,
+        r#"{"iss":"https://idp.example","sub":"u1","aud":"https://as.example","iat":"now","exp":"+5m"}"#,
+    );
     let r = report(&t);
     let f = r.findings.iter().find(|f| f.code == "JWT_ID_JAG_MISSING_CLAIMS").expect("finding");
     assert_eq!(f.message, "ID-JAG lacks client_id, jti");
@@ -52,7 +55,10 @@ fn id_jag_without_client_id_and_jti_names_both() {
 
 #[test]
 fn private_key_jwt_client_assertion_is_recognised() {
-    let t = token(r#"{}"#, r#"{"iss":"client-7","sub":"client-7","aud":"https://as.example/token","jti":"a1","exp":"+1m","iat":"now"}"#);
+    let t = token(
+        r#"{}"#,
+        r#"{"iss":"client-7","sub":"client-7","aud":"https://as.example/token","jti":"a1","exp":"+1m","iat":"now"}"#,
+    );
     let r = report(&t);
     assert_eq!(r.explanation.kind, Some(TokenKind::ClientAssertion));
     assert!(!codes(&r).contains(&"JWT_CLIENT_ASSERTION_MISSING_CLAIMS"), "{:?}", codes(&r));

@@ -5,7 +5,9 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use sealpost_core::jwt::{Alg, InspectOptions, KeySet, SignKey, SignRequest, VerifyStatus, inspect, parse_object, sign};
+use sealpost_core::jwt::{
+    Alg, InspectOptions, KeySet, SignKey, SignRequest, VerifyStatus, inspect, parse_object, sign,
+};
 
 const EC_KEY: &str = include_str!("fixtures/jwt/ecp256.key");
 const EC_PUB: &str = include_str!("fixtures/jwt/ecp256.pub");

@@ -39,7 +39,11 @@ fn config(cases: u32) -> Config {
     let env = Config::default();
     Config {
         cases: if std::env::var_os("PROPTEST_CASES").is_some() { env.cases } else { cases },
-        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() { env.rng_seed } else { RngSeed::Fixed(0x5ea1_9057) },
+        rng_seed: if std::env::var_os("PROPTEST_RNG_SEED").is_some() {
+            env.rng_seed
+        } else {
+            RngSeed::Fixed(0x5ea1_9057)
+        },
         // no proptest-regressions/ files in the source tree; the failure is printed
         failure_persistence: None,
         max_shrink_time: 60_000,
@@ -67,7 +71,8 @@ fn keys() -> &'static KeySet {
 fn sign_keys() -> &'static [SignKey] {
     static KEYS: OnceLock<Vec<SignKey>> = OnceLock::new();
     KEYS.get_or_init(|| {
-        let mut v: Vec<SignKey> = ["ecp256.key", "ecp384.key", "ed25519.key"].iter().map(|f| SignKey::parse(&fixture(f)).unwrap()).collect();
+        let mut v: Vec<SignKey> =
+            ["ecp256.key", "ecp384.key", "ed25519.key"].iter().map(|f| SignKey::parse(&fixture(f)).unwrap()).collect();
         v.push(SignKey::secret(b"0123456789abcdef0123456789abcdef"));
         v
     })
@@ -115,22 +120,99 @@ fn check(token: &str, opts: &InspectOptions) {
 // ------------------------------------------------------------------ strategies
 
 const ALGS: &[&str] = &[
-    "none", "None", "NONE", "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512",
-    "EdDSA", "Ed25519", "RSA-OAEP-256", "RSA1_5", "dir", "A256KW", "ES256K", "",
+    "none",
+    "None",
+    "NONE",
+    "HS256",
+    "HS384",
+    "HS512",
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "EdDSA",
+    "Ed25519",
+    "RSA-OAEP-256",
+    "RSA1_5",
+    "dir",
+    "A256KW",
+    "ES256K",
+    "",
 ];
 
-const HEADER_NAMES: &[&str] = &["alg", "typ", "kid", "cty", "crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64", "zip", "enc", "epk", "iss", "exp"];
+const HEADER_NAMES: &[&str] = &[
+    "alg", "typ", "kid", "cty", "crit", "jku", "jwk", "x5u", "x5c", "x5t", "x5t#S256", "b64", "zip", "enc", "epk",
+    "iss", "exp",
+];
 
 const CLAIM_NAMES: &[&str] = &[
-    "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "azp", "client_id", "scope", "scp", "roles", "groups", "permissions", "act", "may_act",
-    "cnf", "auth_time", "nonce", "email", "email_verified", "phone_number", "name", "address", "birthdate", "authorization_details", "acr",
-    "amr", "sid", "token_use", "tid", "password", "ssn", "credit_card",
+    "iss",
+    "sub",
+    "aud",
+    "exp",
+    "nbf",
+    "iat",
+    "jti",
+    "azp",
+    "client_id",
+    "scope",
+    "scp",
+    "roles",
+    "groups",
+    "permissions",
+    "act",
+    "may_act",
+    "cnf",
+    "auth_time",
+    "nonce",
+    "email",
+    "email_verified",
+    "phone_number",
+    "name",
+    "address",
+    "birthdate",
+    "authorization_details",
+    "acr",
+    "amr",
+    "sid",
+    "token_use",
+    "tid",
+    "password",
+    "ssn",
+    "credit_card",
 ];
 
 const STRINGS: &[&str] = &[
-    "", "JWT", "at+jwt", "application/jwt", "dpop+jwt", "JOSE", "https://issuer.example", "http://127.0.0.1/", "user@example.com",
-    "4111 1111 1111 1111", "078-05-1120", "+1 202 555 0143", "read write admin", "../../etc/passwd", "k1\u{0}", "\u{202e}", "+1h", "-5m",
-    "now", "1700000000", "eyJhbGciOiJub25lIn0.e30.", "null", "NaN", "-0", "1e400",
+    "",
+    "JWT",
+    "at+jwt",
+    "application/jwt",
+    "dpop+jwt",
+    "JOSE",
+    "https://issuer.example",
+    "http://127.0.0.1/",
+    "user@example.com",
+    "4111 1111 1111 1111",
+    "078-05-1120",
+    "+1 202 555 0143",
+    "read write admin",
+    "../../etc/passwd",
+    "k1\u{0}",
+    "\u{202e}",
+    "+1h",
+    "-5m",
+    "now",
+    "1700000000",
+    "eyJhbGciOiJub25lIn0.e30.",
+    "null",
+    "NaN",
+    "-0",
+    "1e400",
 ];
 
 fn pick(list: &'static [&'static str]) -> impl Strategy<Value = String> {
@@ -140,11 +222,15 @@ fn pick(list: &'static [&'static str]) -> impl Strategy<Value = String> {
 fn time_number() -> impl Strategy<Value = Value> {
     prop_oneof![
         (1_600_000_000i64..1_900_000_000).prop_map(Value::from),
-        proptest::sample::select(&[i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX, 253_402_300_799, 253_402_300_800][..]).prop_map(Value::from),
+        proptest::sample::select(
+            &[i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX, 253_402_300_799, 253_402_300_800][..]
+        )
+        .prop_map(Value::from),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
         any::<f64>().prop_map(Value::from),
-        proptest::sample::select(&[1e300, -1e300, 9.3e18, -9.3e18, 1.7e9 + 0.5, f64::MIN_POSITIVE, -0.0][..]).prop_map(Value::from),
+        proptest::sample::select(&[1e300, -1e300, 9.3e18, -9.3e18, 1.7e9 + 0.5, f64::MIN_POSITIVE, -0.0][..])
+            .prop_map(Value::from),
     ]
 }
 
@@ -167,7 +253,8 @@ fn json() -> impl Strategy<Value = Value> {
     leaf().prop_recursive(4, 48, 6, |inner| {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            proptest::collection::vec((key_name(CLAIM_NAMES), inner), 0..6).prop_map(|kv| Value::Object(kv.into_iter().collect())),
+            proptest::collection::vec((key_name(CLAIM_NAMES), inner), 0..6)
+                .prop_map(|kv| Value::Object(kv.into_iter().collect())),
         ]
     })
 }
@@ -185,10 +272,12 @@ fn header_members() -> impl Strategy<Value = Members> {
 
 fn payload_members() -> impl Strategy<Value = Members> {
     let time = (pick(&["exp", "nbf", "iat", "auth_time"]), time_number());
-    (proptest::collection::vec(time, 0..4), proptest::collection::vec((key_name(CLAIM_NAMES), json()), 0..10)).prop_map(|(mut t, rest)| {
-        t.extend(rest);
-        t
-    })
+    (proptest::collection::vec(time, 0..4), proptest::collection::vec((key_name(CLAIM_NAMES), json()), 0..10)).prop_map(
+        |(mut t, rest)| {
+            t.extend(rest);
+            t
+        },
+    )
 }
 
 /// JSON object text, duplicates kept.
@@ -204,14 +293,16 @@ fn b64(bytes: &[u8]) -> String {
 fn signature() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
         Just(Vec::new()),
-        proptest::sample::select(&[32usize, 48, 64, 96, 132, 256][..]).prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n)),
+        proptest::sample::select(&[32usize, 48, 64, 96, 132, 256][..])
+            .prop_flat_map(|n| proptest::collection::vec(any::<u8>(), n)),
         proptest::collection::vec(any::<u8>(), 0..600),
     ]
 }
 
 /// A structured token in one of the forms the inspector knows, sometimes damaged.
 fn structured() -> impl Strategy<Value = String> {
-    let parts = (header_members(), payload_members(), signature(), 0u8..8, proptest::collection::vec(any::<u8>(), 0..64));
+    let parts =
+        (header_members(), payload_members(), signature(), 0u8..8, proptest::collection::vec(any::<u8>(), 0..64));
     parts.prop_map(|(h, p, sig, form, junk)| {
         let (h, p) = (object_text(&h), object_text(&p));
         match form {
@@ -219,12 +310,35 @@ fn structured() -> impl Strategy<Value = String> {
             // payload that is not JSON
             2 => format!("{}.{}.{}", b64(h.as_bytes()), b64(&junk), b64(&sig)),
             // JWE shape
-            3 => format!("{}.{}.{}.{}.{}", b64(h.as_bytes()), b64(&sig), b64(&junk[..junk.len().min(12)]), b64(p.as_bytes()), b64(&junk)),
+            3 => format!(
+                "{}.{}.{}.{}.{}",
+                b64(h.as_bytes()),
+                b64(&sig),
+                b64(&junk[..junk.len().min(12)]),
+                b64(p.as_bytes()),
+                b64(&junk)
+            ),
             // JWS JSON serialisation, flattened and general
-            4 => format!(r#"{{"protected":"{}","payload":"{}","signature":"{}","header":{}}}"#, b64(h.as_bytes()), b64(p.as_bytes()), b64(&sig), p),
-            5 => format!(r#"{{"payload":"{}","signatures":[{{"protected":"{}","signature":"{}"}},{{"header":{h}}}]}}"#, b64(p.as_bytes()), b64(h.as_bytes()), b64(&sig)),
+            4 => format!(
+                r#"{{"protected":"{}","payload":"{}","signature":"{}","header":{}}}"#,
+                b64(h.as_bytes()),
+                b64(p.as_bytes()),
+                b64(&sig),
+                p
+            ),
+            5 => format!(
+                r#"{{"payload":"{}","signatures":[{{"protected":"{}","signature":"{}"}},{{"header":{h}}}]}}"#,
+                b64(p.as_bytes()),
+                b64(h.as_bytes()),
+                b64(&sig)
+            ),
             // prefixes, whitespace, std-alphabet and padding quirks
-            6 => format!(" Bearer {}.{}.{}==\n", b64(h.as_bytes()).replace('-', "+"), b64(p.as_bytes()).replace('_', "/"), b64(&sig)),
+            6 => format!(
+                " Bearer {}.{}.{}==\n",
+                b64(h.as_bytes()).replace('-', "+"),
+                b64(p.as_bytes()).replace('_', "/"),
+                b64(&sig)
+            ),
             // extra segments
             _ => format!("{}.{}.{}.{}", b64(h.as_bytes()), b64(p.as_bytes()), b64(&sig), b64(&junk)),
         }
@@ -245,16 +359,20 @@ fn nested() -> impl Strategy<Value = String> {
 
 /// Really signed tokens (valid signatures), so everything after verification runs too.
 fn signed() -> impl Strategy<Value = String> {
-    (0..sign_keys().len(), payload_members(), proptest::collection::vec((key_name(HEADER_NAMES), json()), 0..4), any::<bool>()).prop_map(
-        |(k, claims, header, strip)| {
+    (
+        0..sign_keys().len(),
+        payload_members(),
+        proptest::collection::vec((key_name(HEADER_NAMES), json()), 0..4),
+        any::<bool>(),
+    )
+        .prop_map(|(k, claims, header, strip)| {
             let header: Map<String, Value> = header.into_iter().filter(|(k, _)| k != "alg").collect();
             let claims: Map<String, Value> = claims.into_iter().collect();
             let broken = strip.then_some(jwt::Broken::StripSignature);
             let req = SignRequest { header, claims, alg: None, key: Some(&sign_keys()[k]), now: 1_700_000_000, broken };
             // relative-time strings that do not resolve make sign refuse: inspect the refusal text then
             jwt::sign(req).unwrap_or_else(|e| e.to_string())
-        },
-    )
+        })
 }
 
 fn policy() -> impl Strategy<Value = Policy> {
@@ -271,9 +389,31 @@ fn policy() -> impl Strategy<Value = Policy> {
         0usize..8,
         strings(),
     )
-        .prop_map(|(issuer, audience, typ, required_claims, max_age, leeway, max_lifetime, max_act_depth, crit_understood)| {
-            Policy { issuer, audience, typ, required_claims, max_age, leeway, max_lifetime, max_act_depth, crit_understood }
-        })
+        .prop_map(
+            |(
+                issuer,
+                audience,
+                typ,
+                required_claims,
+                max_age,
+                leeway,
+                max_lifetime,
+                max_act_depth,
+                crit_understood,
+            )| {
+                Policy {
+                    issuer,
+                    audience,
+                    typ,
+                    required_claims,
+                    max_age,
+                    leeway,
+                    max_lifetime,
+                    max_act_depth,
+                    crit_understood,
+                }
+            },
+        )
 }
 
 fn options() -> impl Strategy<Value = InspectOptions> {
@@ -283,11 +423,13 @@ fn options() -> impl Strategy<Value = InspectOptions> {
         1 => proptest::sample::select(&[i64::MIN, -1, 0, i64::MAX][..]),
         1 => any::<i64>(),
     ];
-    (now, prop_oneof![Just(Policy::default()), policy()], any::<bool>()).prop_map(|(now, policy, with_keys)| InspectOptions {
-        now,
-        policy,
-        keys: if with_keys { keys().clone() } else { KeySet::default() },
-        access_token: None,
+    (now, prop_oneof![Just(Policy::default()), policy()], any::<bool>()).prop_map(|(now, policy, with_keys)| {
+        InspectOptions {
+            now,
+            policy,
+            keys: if with_keys { keys().clone() } else { KeySet::default() },
+            access_token: None,
+        }
     })
 }
 
@@ -363,7 +505,10 @@ fn pathological_shapes() {
     let act = format!("{}{{}}{}", r#"{"act":"#.repeat(500), "}".repeat(500));
     let dups = object_text(&(0..5000).map(|i| ("sub".to_owned(), Value::from(i))).collect());
     let many: Members = (0..5000).map(|i| (format!("email{i}"), Value::from(format!("a{i}@example.com")))).collect();
-    let crit = format!(r#"{{"alg":"HS256","crit":[{}]}}"#, (0..5000).map(|i| format!("\"x{i}\"")).collect::<Vec<_>>().join(","));
+    let crit = format!(
+        r#"{{"alg":"HS256","crit":[{}]}}"#,
+        (0..5000).map(|i| format!("\"x{i}\"")).collect::<Vec<_>>().join(",")
+    );
     for payload in [deep, deep_obj, act, dups, object_text(&many)] {
         check(&format!("{none}.{}.", b64(payload.as_bytes())), &opts);
     }
@@ -382,10 +527,12 @@ fn extreme_times() {
     let extremes = [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX - 1, i64::MAX];
     for now in extremes {
         for t in extremes {
-            let claims = format!(r#"{{"iat":{t},"auth_time":{t},"nbf":{t},"exp":{}}}"#, t.wrapping_neg().wrapping_sub(1));
+            let claims =
+                format!(r#"{{"iat":{t},"auth_time":{t},"nbf":{t},"exp":{}}}"#, t.wrapping_neg().wrapping_sub(1));
             let token = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(claims.as_bytes()));
             for limit in extremes {
-                let policy = Policy { max_age: Some(limit), max_lifetime: Some(limit), leeway: limit, ..Policy::default() };
+                let policy =
+                    Policy { max_age: Some(limit), max_lifetime: Some(limit), leeway: limit, ..Policy::default() };
                 check(&token, &InspectOptions { now, policy, keys: KeySet::default(), access_token: None });
             }
         }

@@ -86,7 +86,8 @@ fn private_jwks_sign_fresh_tokens_that_verify() {
         };
         for &alg in algs {
             let claims = sealpost_core::jwt::parse_object(r#"{"sub":"s","exp":"+1h","iat":"now"}"#, "claims").unwrap();
-            let t = sign(SignRequest { claims, alg: Some(alg), key: Some(&key), now: NOW, ..SignRequest::default() }).unwrap();
+            let t = sign(SignRequest { claims, alg: Some(alg), key: Some(&key), now: NOW, ..SignRequest::default() })
+                .unwrap();
             let r = inspect(&t, &opts(&jwk));
             assert_eq!(r.verification.status, VerifyStatus::Valid, "{name} {alg:?}");
             assert_eq!(r.payload.as_ref().unwrap()["exp"], NOW + 3600);

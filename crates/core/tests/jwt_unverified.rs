@@ -33,7 +33,10 @@ fn status(r: &Report) -> String {
 fn mac_matches_literal_bytes(token: &str, secret: &str) -> bool {
     let (input, sig) = if token.starts_with('{') {
         let v: Value = serde_json::from_str(token).unwrap();
-        (format!("{}.{}", v["protected"].as_str().unwrap(), v["payload"].as_str().unwrap()), v["signature"].as_str().unwrap().to_owned())
+        (
+            format!("{}.{}", v["protected"].as_str().unwrap(), v["payload"].as_str().unwrap()),
+            v["signature"].as_str().unwrap().to_owned(),
+        )
     } else {
         let t = token.trim();
         let t = t.strip_prefix("Bearer ").unwrap_or(t);
@@ -46,17 +49,32 @@ fn mac_matches_literal_bytes(token: &str, secret: &str) -> bool {
 
 fn check(name: &str) {
     let fx = fixture();
-    let case = fx["cases"].as_array().unwrap().iter().find(|c| c["name"] == name).unwrap_or_else(|| panic!("no vector {name}"));
+    let case = fx["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no vector {name}"));
     let token = case["token"].as_str().unwrap();
     let why = case["why"].as_str().unwrap();
-    assert!(mac_matches_literal_bytes(token, fx["secret"].as_str().unwrap()), "{name}: the vector's MAC does not match its literal bytes");
+    assert!(
+        mac_matches_literal_bytes(token, fx["secret"].as_str().unwrap()),
+        "{name}: the vector's MAC does not match its literal bytes"
+    );
 
     let r = inspect(token, &secret_opts());
-    let expect = format!("{name} ({why}): expected status {}, not verified, a critical JWT_SIGNATURE_UNVERIFIED and {}", case["status"], case["defect"]);
+    let expect = format!(
+        "{name} ({why}): expected status {}, not verified, a critical JWT_SIGNATURE_UNVERIFIED and {}",
+        case["status"], case["defect"]
+    );
     assert_eq!(status(&r), case["status"].as_str().unwrap(), "{expect}; got {:?}", r.verification);
     assert_ne!(r.verification.status, VerifyStatus::Valid, "{expect}");
     assert!(!r.summary.signature_verified, "{expect}");
-    let f = r.findings.iter().find(|f| f.code == "JWT_SIGNATURE_UNVERIFIED").unwrap_or_else(|| panic!("{expect}; findings {:#?}", r.findings));
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.code == "JWT_SIGNATURE_UNVERIFIED")
+        .unwrap_or_else(|| panic!("{expect}; findings {:#?}", r.findings));
     assert_eq!(f.severity, Severity::Critical, "{expect}");
     assert!(r.has(case["defect"].as_str().unwrap()), "{expect}; findings {:#?}", r.findings);
     assert_eq!(r.summary.highest, Some(Severity::Critical), "{expect}");
@@ -99,11 +117,16 @@ fn wrong_secret_is_invalid_and_critical() {
 #[test]
 fn no_key_with_the_tokens_kid_is_critical() {
     let good = fixture()["good"].as_str().unwrap().to_owned();
-    let jwks = r#"{"keys":[{"kty":"oct","kid":"other","k":"c2VhbHBvc3QtaXRlbTMtaHMyNTYtc2VjcmV0LThmMmM0MWQwN2JlOTVhNjM"}]}"#;
+    let jwks =
+        r#"{"keys":[{"kty":"oct","kid":"other","k":"c2VhbHBvc3QtaXRlbTMtaHMyNTYtc2VjcmV0LThmMmM0MWQwN2JlOTVhNjM"}]}"#;
     let r = inspect(&good, &opts_with(KeySet::parse(jwks).unwrap()));
     assert_eq!(r.verification.status, VerifyStatus::NoMatchingKey);
     assert!(!r.summary.signature_verified);
-    assert!(r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical), "{:#?}", r.findings);
+    assert!(
+        r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical),
+        "{:#?}",
+        r.findings
+    );
 }
 
 #[test]
@@ -112,7 +135,11 @@ fn key_of_another_family_is_critical() {
     let r = inspect(&good, &opts_with(KeySet::parse(include_str!("fixtures/jwt/ecp256.pub")).unwrap()));
     assert_ne!(r.verification.status, VerifyStatus::Valid);
     assert!(!r.summary.signature_verified);
-    assert!(r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical), "{:#?}", r.findings);
+    assert!(
+        r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical),
+        "{:#?}",
+        r.findings
+    );
 }
 
 #[test]
@@ -123,7 +150,11 @@ fn a_jwks_of_only_unusable_keys_is_a_key_source_and_critical() {
     let r = inspect(&good, &opts_with(set));
     assert_ne!(r.verification.status, VerifyStatus::Valid);
     assert!(!r.summary.signature_verified);
-    assert!(r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical), "{:#?}", r.findings);
+    assert!(
+        r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical),
+        "{:#?}",
+        r.findings
+    );
     assert!(!r.has("JWT_NOT_VERIFIED"), "a key source was given: not the informational no-key finding");
 }
 
@@ -132,5 +163,9 @@ fn an_encrypted_token_with_a_key_is_not_verified_and_critical() {
     let jwe = format!("{}.a2V5.aXY.Y2lwaGVy.dGFn", b64::encode(br#"{"alg":"RSA-OAEP-256","enc":"A256GCM"}"#));
     let r = inspect(&jwe, &secret_opts());
     assert_eq!(r.verification.status, VerifyStatus::Unsupported);
-    assert!(r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical), "{:#?}", r.findings);
+    assert!(
+        r.findings.iter().any(|f| f.code == "JWT_SIGNATURE_UNVERIFIED" && f.severity == Severity::Critical),
+        "{:#?}",
+        r.findings
+    );
 }

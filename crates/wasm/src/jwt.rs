@@ -138,7 +138,9 @@ impl Opts {
         match self.get(k) {
             None => Ok(Vec::new()),
             Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Array(a)) => a.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(|| opts_err(bad))).collect(),
+            Some(Value::Array(a)) => {
+                a.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(|| opts_err(bad))).collect()
+            }
             Some(_) => Err(opts_err(bad)),
         }
     }
@@ -214,7 +216,12 @@ fn give_back(text: String, set: KeySet) {
 /// was lent whole from the cache (the common case: one JWK or JWKS text, no
 /// secret; the parsed keys, with an RSA key's Montgomery parameters and an EC
 /// key's place in core's table cache, are then neither parsed nor copied).
-fn keys_from(key: Option<String>, jwks: Option<String>, secret: Option<String>, secret_b64: Option<String>) -> Result<(KeySet, Option<String>), JsValue> {
+fn keys_from(
+    key: Option<String>,
+    jwks: Option<String>,
+    secret: Option<String>,
+    secret_b64: Option<String>,
+) -> Result<(KeySet, Option<String>), JsValue> {
     if secret.is_none()
         && secret_b64.is_none()
         && let (Some(text), None) | (None, Some(text)) = (&key, &jwks)
@@ -267,7 +274,12 @@ pub fn inspect_jwt(
         match o.0.get("maxLifetime") {
             None => {}
             Some(Value::Null) => policy.max_lifetime = None,
-            Some(_) => policy.max_lifetime = o.number("maxLifetime", "maxLifetime must be a number or null")?.filter(|v| v.is_finite()).map(|v| v as i64),
+            Some(_) => {
+                policy.max_lifetime = o
+                    .number("maxLifetime", "maxLifetime must be a number or null")?
+                    .filter(|v| v.is_finite())
+                    .map(|v| v as i64)
+            }
         }
         if let Some(d) = o.number("maxActDepth", "maxActDepth must be a number")? {
             if !(0.0..=1024.0).contains(&d) {
@@ -283,7 +295,8 @@ pub fn inspect_jwt(
         o.string("secret", "secret must be a string")?,
         o.string("secretBase64", "secretBase64 must be a string")?,
     )?;
-    let access_token = o.string("accessToken", "accessToken must be a string (the access token a DPoP proof accompanies)")?;
+    let access_token =
+        o.string("accessToken", "accessToken must be a string (the access token a DPoP proof accompanies)")?;
     let opts = InspectOptions { now: secs(now), policy, keys, access_token };
     let report = jwt::inspect(&token, &opts);
     if let Some(text) = lent {
@@ -302,7 +315,9 @@ pub fn inspect_jwt(
 pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options: JsValue) -> Result<String, JsValue> {
     let o = Opts::read(&options, "options do not match SignJwtOptions")?;
     // Header and claims come from the same one-time stringify as the other options.
-    let object = |k: &'static str| jwt::parse_object(&o.get(k).map_or_else(|| "{}".to_owned(), Value::to_string), k).map_err(|e| err(&e));
+    let object = |k: &'static str| {
+        jwt::parse_object(&o.get(k).map_or_else(|| "{}".to_owned(), Value::to_string), k).map_err(|e| err(&e))
+    };
     let header = object("header")?;
     let claims = object("claims")?;
     let broken = match o.string("broken", "broken must be alg-none or strip-signature")?.as_deref() {
@@ -326,5 +341,13 @@ pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options
     } else {
         None
     };
-    jwt::sign(SignRequest { header, claims, alg, key: key.as_ref(), now: secs(o.number("now", "now must be a number (seconds since the epoch)")?), broken }).map_err(|e| err(&e))
+    jwt::sign(SignRequest {
+        header,
+        claims,
+        alg,
+        key: key.as_ref(),
+        now: secs(o.number("now", "now must be a number (seconds since the epoch)")?),
+        broken,
+    })
+    .map_err(|e| err(&e))
 }

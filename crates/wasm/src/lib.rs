@@ -143,7 +143,8 @@ fn is_plain_object(value: &JsValue) -> bool {
 /// holds U+FFFD is asked about, so well-formed input costs nothing extra; where
 /// `isWellFormed` is missing (browsers before 2023) such a text is refused.
 fn lost_surrogate(js: &JsValue, text: &str) -> bool {
-    text.as_bytes().windows(3).any(|w| w == "\u{FFFD}".as_bytes()) && !js.unchecked_ref::<WellFormed>().is_well_formed().unwrap_or(false)
+    text.as_bytes().windows(3).any(|w| w == "\u{FFFD}".as_bytes())
+        && !js.unchecked_ref::<WellFormed>().is_well_formed().unwrap_or(false)
 }
 
 fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {

@@ -36,10 +36,7 @@ use tokio::net::TcpStream;
 const PUBLIC_KEY: &str = "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEAu9DK1b4AlHlybAj9cQMfQPZx+QdWfy+kJRmj8ZgTPV+bahMxaLpWo/BdDnZTna2lVc55jwYWdMmf3bZZiqBmQpdQJGA1Ung2SZsqDya+jjt8REoUAg8xy7cNciGzB/kA6q1R5N8ojEslvsxTcdax0RlZ+sej/jlskBjfNOcXmQaU5X9p1r3hgC01EYw+gqZqF/HKN3lN6j8zTYhdvTU8QA8ExArDqqeK6kl6XQzCDXTSndgEJYXYVXbgATfykO8i9tL4T3wVg997umV5/Tes5MJ7mD31VZ7m3WCl3T/5TV36GcvH1sAB6GFHUE5+hGElFYEeuExVvRVtUuuYbxj3TwIDAQAB";
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "sealpost-loadtest",
-    about = "Load test a local sealpost-broker (loopback only)"
-)]
+#[command(name = "sealpost-loadtest", about = "Load test a local sealpost-broker (loopback only)")]
 struct Args {
     /// Broker binary to start (default: `sealpost-broker` next to this binary).
     #[arg(long)]
@@ -57,11 +54,7 @@ struct Args {
     #[arg(long, default_value_t = 5)]
     seconds: u64,
     /// Phases to run, in order (comma separated): create, poll, mixed, after-burst.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        default_value = "create,poll,mixed,after-burst"
-    )]
+    #[arg(long, value_delimiter = ',', default_value = "create,poll,mixed,after-burst")]
     phases: Vec<Phase>,
     /// Session creations in the `after-burst` phase's burst.
     #[arg(long, default_value_t = 100_000)]
@@ -95,24 +88,12 @@ impl Conn {
     async fn open(addr: SocketAddr) -> std::io::Result<Self> {
         let stream = TcpStream::connect(addr).await?;
         stream.set_nodelay(true)?;
-        Ok(Self {
-            io: BufReader::new(stream),
-            host: addr.to_string(),
-        })
+        Ok(Self { io: BufReader::new(stream), host: addr.to_string() })
     }
 
-    async fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        extra: &str,
-        body: &[u8],
-    ) -> std::io::Result<(u16, Vec<u8>)> {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Length: {}\r\n\r\n",
-            self.host,
-            body.len()
-        );
+    async fn request(&mut self, method: &str, path: &str, extra: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
+        let head =
+            format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Length: {}\r\n\r\n", self.host, body.len());
         let stream = self.io.get_mut();
         stream.write_all(head.as_bytes()).await?;
         if !body.is_empty() {
@@ -138,10 +119,7 @@ impl Conn {
             if let Some((k, v)) = l.split_once(':')
                 && k.eq_ignore_ascii_case("content-length")
             {
-                len = v
-                    .trim()
-                    .parse()
-                    .map_err(|_| std::io::Error::other("bad content-length"))?;
+                len = v.trim().parse().map_err(|_| std::io::Error::other("bad content-length"))?;
             }
         }
         let mut buf = vec![0u8; len];
@@ -162,10 +140,8 @@ struct PhaseResult {
 
 impl PhaseResult {
     fn record(&mut self, phase_start: Instant, t: Instant, status: u16) {
-        self.latencies_us
-            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-        self.done_ms
-            .push(u32::try_from(phase_start.elapsed().as_millis()).unwrap_or(u32::MAX));
+        self.latencies_us.push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        self.done_ms.push(u32::try_from(phase_start.elapsed().as_millis()).unwrap_or(u32::MAX));
         *self.statuses.entry(status).or_default() += 1;
     }
 }
@@ -185,12 +161,7 @@ fn report(name: &str, r: &PhaseResult, secs: f64, timeline: bool) {
     let mut sorted = r.latencies_us.clone();
     sorted.sort_unstable();
     let n = sorted.len();
-    let ok: u64 = r
-        .statuses
-        .iter()
-        .filter(|(s, _)| **s < 300)
-        .map(|(_, c)| *c)
-        .sum();
+    let ok: u64 = r.statuses.iter().filter(|(s, _)| **s < 300).map(|(_, c)| *c).sum();
     let slow = sorted.iter().filter(|l| **l > SLOW_US).count();
     println!(
         "{name:<8} {:>9.0} req/s  ({ok} ok of {n} in {secs:.1} s)  p50 {:.2} ms  p99 {:.2} ms  max {:.2} ms  >20ms {slow}  statuses {:?}  io-errors {}",
@@ -241,10 +212,7 @@ struct Stop {
 
 impl Stop {
     fn until(deadline: Instant) -> Self {
-        Self {
-            deadline,
-            budget: None,
-        }
+        Self { deadline, budget: None }
     }
 
     /// Whether the client may send one more request (takes one unit of the budget).
@@ -254,9 +222,7 @@ impl Stop {
         }
         match &self.budget {
             None => true,
-            Some(b) => b
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1))
-                .is_ok(),
+            Some(b) => b.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1)).is_ok(),
         }
     }
 }
@@ -283,21 +249,13 @@ fn spawn_creators(
             };
             while stop.go() {
                 let t = Instant::now();
-                match conn
-                    .request(
-                        "POST",
-                        "/v1/sessions",
-                        "Content-Type: application/json\r\n",
-                        body.as_bytes(),
-                    )
-                    .await
+                match conn.request("POST", "/v1/sessions", "Content-Type: application/json\r\n", body.as_bytes()).await
                 {
                     Ok((status, resp)) => {
                         r.record(start, t, status);
                         if status == 201
                             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp)
-                            && let (Some(id), Some(tok)) =
-                                (field(&v, "session_id"), field(&v, "poll_token"))
+                            && let (Some(id), Some(tok)) = (field(&v, "session_id"), field(&v, "poll_token"))
                         {
                             r.sessions.push((id.to_owned(), tok.to_owned()));
                         }
@@ -376,17 +334,9 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<PhaseResult>>) -> PhaseResult 
 }
 
 /// 10,000 sessions for a poll phase that has nothing to poll yet (line `seed`).
-async fn seed(
-    addr: SocketAddr,
-    clients: usize,
-    sessions: &mut Vec<(String, String)>,
-    timeline: bool,
-) {
+async fn seed(addr: SocketAddr, clients: usize, sessions: &mut Vec<(String, String)>, timeline: bool) {
     let start = Instant::now();
-    let stop = Stop {
-        deadline: start + Duration::from_secs(120),
-        budget: Some(Arc::new(AtomicUsize::new(10_000))),
-    };
+    let stop = Stop { deadline: start + Duration::from_secs(120), budget: Some(Arc::new(AtomicUsize::new(10_000))) };
     let mut r = merge(spawn_creators(addr, clients, start, stop)).await;
     sessions.append(&mut r.sessions);
     report("seed", &r, start.elapsed().as_secs_f64(), timeline);
@@ -416,44 +366,26 @@ impl Drop for TempDir {
 async fn start_broker(args: &Args) -> Result<(Broker, SocketAddr), String> {
     let bin = match &args.broker_bin {
         Some(b) => b.clone(),
-        None => std::env::current_exe()
-            .map_err(|e| format!("no current exe: {e}"))?
-            .with_file_name("sealpost-broker"),
+        None => std::env::current_exe().map_err(|e| format!("no current exe: {e}"))?.with_file_name("sealpost-broker"),
     };
     let dir = std::env::temp_dir().join(format!("sealpost-loadtest-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| format!("temp dir: {e}"))?;
     let dir = TempDir(dir);
     let mut cmd = tokio::process::Command::new(&bin);
-    cmd.args([
-        "--listen",
-        "127.0.0.1:0",
-        "--log",
-        "warn",
-        "--db-sync",
-        &args.db_sync,
-    ])
-    .arg("--db")
-    .arg(dir.0.join("load.db"))
-    // The load run lifts the per-client creation limit (all clients share 127.0.0.1)
-    // and the open-session cap. Interval 0: every poll is past its interval, so each
-    // one does the full work (token check, timestamp write) and none is a cheap 429.
-    .args([
-        "--create-rate",
-        "0",
-        "--create-rate-api-key",
-        "0",
-        "--max-open-sessions",
-        "10000000",
-    ])
-    .args(["--poll-interval", "0", "--max-connections-per-client", "0"])
-    .args(&args.broker_args)
-    .stdin(Stdio::null())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::null())
-    .kill_on_drop(true);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
+    cmd.args(["--listen", "127.0.0.1:0", "--log", "warn", "--db-sync", &args.db_sync])
+        .arg("--db")
+        .arg(dir.0.join("load.db"))
+        // The load run lifts the per-client creation limit (all clients share 127.0.0.1)
+        // and the open-session cap. Interval 0: every poll is past its interval, so each
+        // one does the full work (token check, timestamp write) and none is a cheap 429.
+        .args(["--create-rate", "0", "--create-rate-api-key", "0", "--max-open-sessions", "10000000"])
+        .args(["--poll-interval", "0", "--max-connections-per-client", "0"])
+        .args(&args.broker_args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true);
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start {}: {e}", bin.display()))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let first = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
@@ -461,19 +393,14 @@ async fn start_broker(args: &Args) -> Result<(Broker, SocketAddr), String> {
         .map_err(|_| "broker did not start in 20 s".to_owned())?
         .map_err(|e| format!("broker stdout: {e}"))?
         .ok_or("broker exited")?;
-    let url = first
-        .strip_prefix("sealpost-broker listening on ")
-        .ok_or("unexpected first line")?;
+    let url = first.strip_prefix("sealpost-broker listening on ").ok_or("unexpected first line")?;
     let addr = loopback_addr(url).ok_or("broker is not on loopback")?;
     Ok((Broker { child, _dir: dir }, addr))
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("runtime: {e}");
@@ -513,13 +440,7 @@ async fn run(args: Args) -> ExitCode {
         match phase {
             Phase::Create => {
                 let start = Instant::now();
-                let mut r = merge(spawn_creators(
-                    addr,
-                    clients,
-                    start,
-                    Stop::until(start + phase_len),
-                ))
-                .await;
+                let mut r = merge(spawn_creators(addr, clients, start, Stop::until(start + phase_len))).await;
                 sessions.append(&mut r.sessions);
                 report("create", &r, start.elapsed().as_secs_f64(), args.timeline);
             }
@@ -528,14 +449,7 @@ async fn run(args: Args) -> ExitCode {
                     seed(addr, clients, &mut sessions, args.timeline).await;
                 }
                 let start = Instant::now();
-                let r = merge(spawn_pollers(
-                    addr,
-                    clients,
-                    start,
-                    start + phase_len,
-                    Arc::new(sessions.clone()),
-                ))
-                .await;
+                let r = merge(spawn_pollers(addr, clients, start, start + phase_len, Arc::new(sessions.clone()))).await;
                 report("poll", &r, start.elapsed().as_secs_f64(), args.timeline);
                 println!("sessions polled round-robin: {}", sessions.len());
             }
@@ -553,10 +467,7 @@ async fn run(args: Args) -> ExitCode {
                 let took = start.elapsed().as_secs_f64();
                 report("mixed-create", &c, took, args.timeline);
                 report("mixed-poll", &p, took, args.timeline);
-                println!(
-                    "mixed: {creators} creating, {pollers} polling {} sessions",
-                    sessions.len()
-                );
+                println!("mixed: {creators} creating, {pollers} polling {} sessions", sessions.len());
                 sessions.append(&mut c.sessions);
             }
             Phase::AfterBurst => {
@@ -566,29 +477,12 @@ async fn run(args: Args) -> ExitCode {
                     budget: Some(Arc::new(AtomicUsize::new(args.burst))),
                 };
                 let mut burst = merge(spawn_creators(addr, clients, start, stop)).await;
-                report(
-                    "burst",
-                    &burst,
-                    start.elapsed().as_secs_f64(),
-                    args.timeline,
-                );
+                report("burst", &burst, start.elapsed().as_secs_f64(), args.timeline);
                 // Poll right away the sessions the burst created.
                 let fresh = Arc::new(std::mem::take(&mut burst.sessions));
                 let start = Instant::now();
-                let r = merge(spawn_pollers(
-                    addr,
-                    clients,
-                    start,
-                    start + phase_len,
-                    fresh.clone(),
-                ))
-                .await;
-                report(
-                    "after-burst",
-                    &r,
-                    start.elapsed().as_secs_f64(),
-                    args.timeline,
-                );
+                let r = merge(spawn_pollers(addr, clients, start, start + phase_len, fresh.clone())).await;
+                report("after-burst", &r, start.elapsed().as_secs_f64(), args.timeline);
                 println!("after-burst: polled {} sessions of the burst", fresh.len());
                 sessions.extend(fresh.iter().cloned());
             }
@@ -602,9 +496,7 @@ async fn run(args: Args) -> ExitCode {
     if let Some(mut b) = broker {
         if let Some(pid) = b.child.id() {
             // SIGTERM for a graceful stop; kill_on_drop is the fallback.
-            let _ = std::process::Command::new("kill")
-                .args(["-TERM", &pid.to_string()])
-                .status();
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
         }
         let _ = tokio::time::timeout(Duration::from_secs(10), b.child.wait()).await;
     }

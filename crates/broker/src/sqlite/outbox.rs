@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use sealpost_core::protocol::EnvelopeKind;
 
 use super::{Ctx, SqliteStore, classify_miss, insert_session, store_ready, token_gate};
-use crate::store::{Caps, CallbackJob, NewSession, SessionExtras, SessionId, StoreError, Transition, WebhookTarget};
+use crate::store::{CallbackJob, Caps, NewSession, SessionExtras, SessionId, StoreError, Transition, WebhookTarget};
 use crate::util::{TokenHash, hashes_equal};
 
 const SCHEMA_V3: &str = "
@@ -36,7 +36,8 @@ CREATE INDEX IF NOT EXISTS callback_outbox_due ON callback_outbox (next_at);
 ";
 
 /// A random version-4 UUID computed by SQLite (a delivery id is not a secret).
-const UUID_V4: &str = "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
+const UUID_V4: &str =
+    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-'
      || substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))";
 
 /// Upgrade to version 3 inside the migration transaction (idempotent).
@@ -74,14 +75,21 @@ type TargetRow = (String, Option<Vec<u8>>, i64, String, String);
 type OutboxRow = (String, Vec<u8>, String, String, String, String, i64);
 
 impl SqliteStore {
-    pub(super) async fn outbox_create_session_ext(&self, s: NewSession, caps: Caps, extras: SessionExtras) -> Result<(), StoreError> {
+    pub(super) async fn outbox_create_session_ext(
+        &self,
+        s: NewSession,
+        caps: Caps,
+        extras: SessionExtras,
+    ) -> Result<(), StoreError> {
         let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
         self.call(move |ctx: &mut Ctx<'_>| {
             insert_session(ctx, &s, &fields, caps)?;
             if !extras.is_empty() {
                 let (url, secret) = extras.callback.as_ref().map(|(u, k)| (u.as_str(), k.as_str())).unzip();
                 ctx.conn
-                    .prepare_cached("UPDATE sessions SET callback_url = ?2, callback_secret = ?3, webhook_hash = ?4 WHERE id = ?1")?
+                    .prepare_cached(
+                        "UPDATE sessions SET callback_url = ?2, callback_secret = ?3, webhook_hash = ?4 WHERE id = ?1",
+                    )?
                     .execute(params![&s.id[..], url, secret, extras.webhook_hash.as_ref().map(|h| &h[..])])?;
             }
             Ok(())
@@ -89,11 +97,18 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn outbox_webhook_target(&self, id: SessionId, token_hash: TokenHash, now: i64) -> Result<WebhookTarget, StoreError> {
+    pub(super) async fn outbox_webhook_target(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        now: i64,
+    ) -> Result<WebhookTarget, StoreError> {
         self.call(move |ctx: &mut Ctx<'_>| {
             let row: Option<TargetRow> = ctx
                 .conn
-                .prepare_cached("SELECT state, webhook_hash, expires_at, public_key, envelope FROM sessions WHERE id = ?1")?
+                .prepare_cached(
+                    "SELECT state, webhook_hash, expires_at, public_key, envelope FROM sessions WHERE id = ?1",
+                )?
                 .query_row([&id[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
                 .optional()?;
             let Some((state, stored, expires_at, public_key, envelope)) = row else {
@@ -117,7 +132,14 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn outbox_webhook_relay(&self, id: SessionId, token_hash: TokenHash, ciphertext: String, algorithm: String, now: i64) -> Result<Transition, StoreError> {
+    pub(super) async fn outbox_webhook_relay(
+        &self,
+        id: SessionId,
+        token_hash: TokenHash,
+        ciphertext: String,
+        algorithm: String,
+        now: i64,
+    ) -> Result<Transition, StoreError> {
         self.call(move |ctx: &mut Ctx<'_>| {
             if let Some(refused) = token_gate(ctx.conn, &id, "webhook_hash", &token_hash, now)? {
                 return Ok(refused);
@@ -140,7 +162,12 @@ impl SqliteStore {
         .await
     }
 
-    pub(super) async fn outbox_claim(&self, now: i64, lease_ms: i64, limit: u32) -> Result<Vec<CallbackJob>, StoreError> {
+    pub(super) async fn outbox_claim(
+        &self,
+        now: i64,
+        lease_ms: i64,
+        limit: u32,
+    ) -> Result<Vec<CallbackJob>, StoreError> {
         self.call(move |ctx: &mut Ctx<'_>| {
             ctx.conn.prepare_cached("DELETE FROM callback_outbox WHERE expires_at <= ?1")?.execute([now])?;
             let mut stmt = ctx.conn.prepare_cached(

@@ -55,10 +55,7 @@ pub(super) struct Readers {
 impl Readers {
     /// Open `READERS` connections to `path` and start their threads. The
     /// threads end when the last [`Readers`] is dropped.
-    pub(super) fn start(
-        path: &Path,
-        sync: &str,
-    ) -> Result<(Self, Vec<JoinHandle<()>>), StoreError> {
+    pub(super) fn start(path: &Path, sync: &str) -> Result<(Self, Vec<JoinHandle<()>>), StoreError> {
         let (tx, rx) = mpsc::channel::<ReadJob>(4096);
         let rx = Arc::new(Mutex::new(rx));
         let mut handles = Vec::with_capacity(READERS);
@@ -134,18 +131,10 @@ struct PaceEntry {
 
 impl Pace {
     pub(super) fn new(started_at: i64) -> Self {
-        Self {
-            shards: (0..PACE_SHARDS)
-                .map(|_| Mutex::new(HashMap::new()))
-                .collect(),
-            started_at,
-        }
+        Self { shards: (0..PACE_SHARDS).map(|_| Mutex::new(HashMap::new())).collect(), started_at }
     }
 
-    fn shard(
-        &self,
-        id: &SessionId,
-    ) -> Option<std::sync::MutexGuard<'_, HashMap<SessionId, PaceEntry>>> {
+    fn shard(&self, id: &SessionId) -> Option<std::sync::MutexGuard<'_, HashMap<SessionId, PaceEntry>>> {
         self.shards[usize::from(id[0]) % PACE_SHARDS].lock().ok()
     }
 
@@ -156,13 +145,7 @@ impl Pace {
     /// `now` is read before the request reaches here, so concurrent polls can
     /// arrive out of order: a poll stamped earlier than the last one recorded
     /// has a gap of 0, not a negative one.
-    pub(super) fn too_soon(
-        &self,
-        id: &SessionId,
-        now: i64,
-        interval_s: i64,
-        created_at: i64,
-    ) -> bool {
+    pub(super) fn too_soon(&self, id: &SessionId, now: i64, interval_s: i64, created_at: i64) -> bool {
         // 10% grace for network jitter between two polls a full interval apart.
         let min_gap_ms = interval_s.saturating_mul(900);
         let Some(mut map) = self.shard(id) else {
@@ -187,13 +170,7 @@ impl Pace {
                 map.reserve(before);
             }
         }
-        map.insert(
-            *id,
-            PaceEntry {
-                last: now,
-                min_gap_ms,
-            },
-        );
+        map.insert(*id, PaceEntry { last: now, min_gap_ms });
         false
     }
 
@@ -249,11 +226,7 @@ impl Checkpointer {
                 let _ = conn.close();
             })
             .map_err(|_| StoreError::Closed)?;
-        Ok(Self {
-            commits,
-            stop,
-            handle: Some(handle),
-        })
+        Ok(Self { commits, stop, handle: Some(handle) })
     }
 
     /// Count a commit (called by the writer thread after each COMMIT).
@@ -298,11 +271,7 @@ impl Recounter {
     pub(super) fn new(path: &Path, sync: &str) -> Result<Self, StoreError> {
         let conn = open_side(path, sync)?;
         conn.execute_batch("PRAGMA query_only = ON;")?;
-        Ok(Self {
-            asked: Arc::new(std::sync::atomic::AtomicI64::new(0)),
-            conn: Some(conn),
-            inflight: None,
-        })
+        Ok(Self { asked: Arc::new(std::sync::atomic::AtomicI64::new(0)), conn: Some(conn), inflight: None })
     }
 
     /// Between two batches: apply a finished count, start an asked one.
@@ -335,11 +304,7 @@ impl Recounter {
         // The snapshot is taken by the first read of the transaction, here, on
         // the writer thread and after its last COMMIT.
         let begun = conn.execute_batch("BEGIN").and_then(|()| {
-            conn.query_row(
-                "SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT 1)",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
+            conn.query_row("SELECT count(*) FROM (SELECT 1 FROM sessions LIMIT 1)", [], |r| r.get::<_, i64>(0))
         });
         if let Err(e) = begun {
             tracing::warn!(error = %e, "recount of open sessions could not start");
@@ -348,21 +313,13 @@ impl Recounter {
             return;
         }
         let (tx, rx) = std::sync::mpsc::channel();
-        let spawned = std::thread::Builder::new()
-            .name("sealpost-recount".into())
-            .spawn(move || {
-                let result = super::count_open(&conn, now);
-                let _ = conn.execute_batch("COMMIT");
-                let _ = tx.send((conn, result));
-            });
+        let spawned = std::thread::Builder::new().name("sealpost-recount".into()).spawn(move || {
+            let result = super::count_open(&conn, now);
+            let _ = conn.execute_batch("COMMIT");
+            let _ = tx.send((conn, result));
+        });
         match spawned {
-            Ok(_) => {
-                self.inflight = Some(Inflight {
-                    rx,
-                    open_at_snapshot: *open,
-                    stale: false,
-                })
-            }
+            Ok(_) => self.inflight = Some(Inflight { rx, open_at_snapshot: *open, stale: false }),
             Err(_) => tracing::warn!("recount thread could not start"),
         }
     }

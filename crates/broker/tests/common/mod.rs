@@ -176,7 +176,12 @@ impl Broker {
 
     /// Add a sender named `name` to an inbox: the 201 body.
     pub fn add_sender(&self, inbox: &str, token: &str, name: &str) -> serde_json::Value {
-        let r = self.call_auth("POST", &format!("/v1/inboxes/{inbox}/senders"), token, Some(&serde_json::json!({"name": name})));
+        let r = self.call_auth(
+            "POST",
+            &format!("/v1/inboxes/{inbox}/senders"),
+            token,
+            Some(&serde_json::json!({"name": name})),
+        );
         assert_eq!(r.status, 201, "{}", r.body);
         r.json()
     }
@@ -307,9 +312,8 @@ pub fn parse_response(raw: &[u8]) -> Resp {
     let body = raw[end + 4..].to_vec();
     let mut lines = head.lines();
     let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).unwrap();
-    let headers = lines
-        .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())))
-        .collect();
+    let headers =
+        lines.filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))).collect();
     Resp { status, headers, body: String::from_utf8_lossy(&body).into_owned(), raw: body, wire_len: raw.len() }
 }
 

@@ -40,7 +40,8 @@ pub fn with_database(url: &str, db: &str) -> String {
 pub fn with_client<T>(url: &str, f: impl AsyncFnOnce(&tokio_postgres::Client) -> T) -> T {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(async {
-        let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to the test PostgreSQL");
+        let (client, conn) =
+            tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect to the test PostgreSQL");
         let task = tokio::spawn(conn);
         let out = f(&client).await;
         drop(client);
@@ -71,7 +72,8 @@ pub fn fresh_db(tag: &str) -> Option<String> {
     static N: AtomicU32 = AtomicU32::new(0);
     let server = server()?;
     let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let tag: String = tag.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect::<String>().to_ascii_lowercase();
+    let tag: String =
+        tag.chars().filter(|c| c.is_ascii_alphanumeric()).take(20).collect::<String>().to_ascii_lowercase();
     let name = format!("t_{tag}_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
     Some(database(&server, &name))
 }

@@ -26,26 +26,48 @@ fn time_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, p
             match numeric_date(v) {
                 Some(t) => {
                     if v.as_f64().is_some_and(|f| f > 1.0e11) {
-                        push(out, Code::NumericDateMalformed, &format!("payload.{name}"), format!("{name} looks like milliseconds, not seconds"));
+                        push(
+                            out,
+                            Code::NumericDateMalformed,
+                            &format!("payload.{name}"),
+                            format!("{name} looks like milliseconds, not seconds"),
+                        );
                     }
                     dates[i] = Some(t);
                 }
-                None => push(out, Code::NumericDateMalformed, &format!("payload.{name}"), format!("{name} is not a NumericDate (got {})", clip(&v.to_string(), 32))),
+                None => push(
+                    out,
+                    Code::NumericDateMalformed,
+                    &format!("payload.{name}"),
+                    format!("{name} is not a NumericDate (got {})", clip(&v.to_string(), 32)),
+                ),
             }
         }
     }
     let [exp, nbf, iat, auth_time] = dates;
     let dpop = kind == TokenKind::DpopProof;
     match exp {
-        None if !p.contains_key("exp") && !dpop && kind != TokenKind::LogoutToken => push(out, Code::ExpMissing, "payload.exp", "no exp: the token never expires".to_owned()),
+        None if !p.contains_key("exp") && !dpop && kind != TokenKind::LogoutToken => {
+            push(out, Code::ExpMissing, "payload.exp", "no exp: the token never expires".to_owned())
+        }
         Some(x) if now > x.saturating_add(leeway) => {
-            push(out, Code::Expired, "payload.exp", format!("expired {} ({})", time::relative(x, now), time::utc(x).unwrap_or_default()));
+            push(
+                out,
+                Code::Expired,
+                "payload.exp",
+                format!("expired {} ({})", time::relative(x, now), time::utc(x).unwrap_or_default()),
+            );
         }
         _ => {}
     }
     if let Some(n) = nbf {
         if n > now.saturating_add(leeway) {
-            push(out, Code::NbfFuture, "payload.nbf", format!("not valid before {} ({})", time::utc(n).unwrap_or_default(), time::relative(n, now)));
+            push(
+                out,
+                Code::NbfFuture,
+                "payload.nbf",
+                format!("not valid before {} ({})", time::utc(n).unwrap_or_default(), time::relative(n, now)),
+            );
         }
         if exp.is_some_and(|x| n > x) {
             push(out, Code::NbfAfterExp, "payload.nbf", "nbf is after exp: the token is never valid".to_owned());
@@ -61,7 +83,16 @@ fn time_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, p
             // i128: exp and iat are attacker-chosen i64 values
             let lifetime = i128::from(x) - i128::from(start);
             if lifetime > i128::from(max) {
-                push(out, Code::LifetimeTooLong, "payload.exp", format!("lifetime {} exceeds {}", time::duration(u64::try_from(lifetime).unwrap_or(0)), time::duration(u64::try_from(max).unwrap_or(0))));
+                push(
+                    out,
+                    Code::LifetimeTooLong,
+                    "payload.exp",
+                    format!(
+                        "lifetime {} exceeds {}",
+                        time::duration(u64::try_from(lifetime).unwrap_or(0)),
+                        time::duration(u64::try_from(max).unwrap_or(0))
+                    ),
+                );
             }
         }
     }
@@ -74,9 +105,23 @@ fn time_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, p
         let age = t.map(|t| i128::from(now) - i128::from(t));
         match age {
             Some(age) if age > i128::from(max_age.saturating_add(leeway)) => {
-                push(out, Code::TooOld, &format!("payload.{claim}"), format!("{claim} is {} old; maximum age is {}", time::duration(u64::try_from(age).unwrap_or(0)), time::duration(u64::try_from(max_age).unwrap_or(0))));
+                push(
+                    out,
+                    Code::TooOld,
+                    &format!("payload.{claim}"),
+                    format!(
+                        "{claim} is {} old; maximum age is {}",
+                        time::duration(u64::try_from(age).unwrap_or(0)),
+                        time::duration(u64::try_from(max_age).unwrap_or(0))
+                    ),
+                );
             }
-            None => push(out, Code::TooOld, "payload.iat", "a maximum age is required but the token has no iat or auth_time".to_owned()),
+            None => push(
+                out,
+                Code::TooOld,
+                "payload.iat",
+                "a maximum age is required but the token has no iat or auth_time".to_owned(),
+            ),
             _ => {}
         }
     }
@@ -95,9 +140,24 @@ fn party_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, 
     let dpop = kind == TokenKind::DpopProof;
     if aud.is_empty() && !dpop {
         let sev = if policy.audience.is_empty() { Severity::Medium } else { Severity::High };
-        push_sev(out, Code::AudMissing, sev, "payload.aud", "no aud: any service accepting this issuer would accept the token".to_owned());
+        push_sev(
+            out,
+            Code::AudMissing,
+            sev,
+            "payload.aud",
+            "no aud: any service accepting this issuer would accept the token".to_owned(),
+        );
     } else if !policy.audience.is_empty() && !aud.iter().any(|a| policy.audience.iter().any(|e| e == a)) {
-        push(out, Code::AudMismatch, "payload.aud", format!("aud {} does not include any expected audience ({})", clip(&aud.join(", "), 120), clip(&policy.audience.join(", "), 120)));
+        push(
+            out,
+            Code::AudMismatch,
+            "payload.aud",
+            format!(
+                "aud {} does not include any expected audience ({})",
+                clip(&aud.join(", "), 120),
+                clip(&policy.audience.join(", "), 120)
+            ),
+        );
     }
     match p.get("iss").and_then(Value::as_str) {
         None if !dpop => {
@@ -105,17 +165,34 @@ fn party_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, 
             push_sev(out, Code::IssMissing, sev, "payload.iss", "no iss".to_owned());
         }
         Some(iss) if !policy.issuer.is_empty() && !policy.issuer.iter().any(|e| e == iss) => {
-            push(out, Code::IssMismatch, "payload.iss", format!("iss \"{}\" is not an expected issuer ({})", clip(iss, 120), clip(&policy.issuer.join(", "), 120)));
+            push(
+                out,
+                Code::IssMismatch,
+                "payload.iss",
+                format!(
+                    "iss \"{}\" is not an expected issuer ({})",
+                    clip(iss, 120),
+                    clip(&policy.issuer.join(", "), 120)
+                ),
+            );
         }
         _ => {}
     }
     for c in &policy.required_claims {
         if !p.contains_key(c) {
-            push(out, Code::RequiredClaimMissing, &format!("payload.{}", clip(c, 40)), format!("required claim \"{}\" is missing", clip(c, 40)));
+            push(
+                out,
+                Code::RequiredClaimMissing,
+                &format!("payload.{}", clip(c, 40)),
+                format!("required claim \"{}\" is missing", clip(c, 40)),
+            );
         }
     }
     if kind == TokenKind::AccessToken {
-        let missing: Vec<&str> = ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"].into_iter().filter(|c| !p.contains_key(*c)).collect();
+        let missing: Vec<&str> = ["iss", "exp", "aud", "sub", "client_id", "iat", "jti"]
+            .into_iter()
+            .filter(|c| !p.contains_key(*c))
+            .collect();
         if !missing.is_empty() {
             push(out, Code::AtJwtMissingClaims, "payload", format!("at+jwt token lacks {}", missing.join(", ")));
         }
@@ -127,7 +204,11 @@ fn party_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, 
     };
     let missing: Vec<&str> = required.iter().copied().filter(|c| !p.contains_key(*c)).collect();
     if !missing.is_empty() {
-        let (code, what) = if kind == TokenKind::IdJag { (Code::IdJagMissingClaims, "ID-JAG") } else { (Code::ClientAssertionMissingClaims, "client assertion") };
+        let (code, what) = if kind == TokenKind::IdJag {
+            (Code::IdJagMissingClaims, "ID-JAG")
+        } else {
+            (Code::ClientAssertionMissingClaims, "client assertion")
+        };
         push(out, code, "payload", format!("{what} lacks {}", missing.join(", ")));
     }
     if kind == TokenKind::IdToken && aud.len() > 1 && !p.contains_key("azp") {
@@ -143,7 +224,12 @@ fn act_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, policy: &Policy) {
     }
     let chain = act_chain(p);
     if chain.len() > policy.max_act_depth {
-        push(out, Code::ActTooDeep, "payload.act", format!("delegation chain has {} actors; the limit is {}", chain.len(), policy.max_act_depth));
+        push(
+            out,
+            Code::ActTooDeep,
+            "payload.act",
+            format!("delegation chain has {} actors; the limit is {}", chain.len(), policy.max_act_depth),
+        );
     }
     let sub = p.get("sub").and_then(Value::as_str);
     for (i, a) in chain.iter().enumerate() {
@@ -151,15 +237,32 @@ fn act_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, policy: &Policy) {
         let prev_sub = if i == 0 { sub.map(str::to_owned) } else { chain.get(i - 1).and_then(|x| x.sub.clone()) };
         if a.sub.is_some() && a.sub == prev_sub {
             let whom = if i == 0 { "the token's subject" } else { "the actor it acts for" };
-            push(out, Code::ActSelfDelegation, &loc, format!("actor \"{}\" is also {whom}", clip(a.sub.as_deref().unwrap_or_default(), 80)));
+            push(
+                out,
+                Code::ActSelfDelegation,
+                &loc,
+                format!("actor \"{}\" is also {whom}", clip(a.sub.as_deref().unwrap_or_default(), 80)),
+            );
         }
     }
     match p.get("may_act") {
         Some(Value::Object(may)) => {
             if let Some(cur) = p.get("act").and_then(Value::as_object) {
-                let mismatch: Vec<&String> = may.keys().filter(|k| matches!(k.as_str(), "sub" | "iss" | "client_id")).filter(|k| cur.get(k.as_str()) != may.get(k.as_str())).collect();
+                let mismatch: Vec<&String> = may
+                    .keys()
+                    .filter(|k| matches!(k.as_str(), "sub" | "iss" | "client_id"))
+                    .filter(|k| cur.get(k.as_str()) != may.get(k.as_str()))
+                    .collect();
                 if !mismatch.is_empty() {
-                    push(out, Code::ActNotAllowed, "payload.act", format!("current actor does not match may_act ({} differ)", mismatch.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")));
+                    push(
+                        out,
+                        Code::ActNotAllowed,
+                        "payload.act",
+                        format!(
+                            "current actor does not match may_act ({} differ)",
+                            mismatch.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+                        ),
+                    );
                 }
             }
         }
@@ -169,7 +272,9 @@ fn act_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, policy: &Policy) {
 }
 
 fn thumbprint_ok(v: &Value) -> bool {
-    v.as_str().is_some_and(|s| s.len() == 43 && super::b64::decode(s.as_bytes()).is_ok_and(|(b, q)| b.len() == 32 && q.is_empty()))
+    v.as_str().is_some_and(|s| {
+        s.len() == 43 && super::b64::decode(s.as_bytes()).is_ok_and(|(b, q)| b.len() == 32 && q.is_empty())
+    })
 }
 
 fn cnf_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
@@ -181,7 +286,12 @@ fn cnf_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
     for name in ["jkt", "x5t#S256"] {
         if let Some(v) = o.get(name) {
             if !thumbprint_ok(v) {
-                push(out, Code::CnfMalformed, &format!("payload.cnf.{name}"), format!("cnf.{name} is not a base64url SHA-256 thumbprint (43 characters, 32 bytes)"));
+                push(
+                    out,
+                    Code::CnfMalformed,
+                    &format!("payload.cnf.{name}"),
+                    format!("cnf.{name} is not a base64url SHA-256 thumbprint (43 characters, 32 bytes)"),
+                );
             }
         }
     }
@@ -190,7 +300,12 @@ fn cnf_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
 fn authz_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
     let Some(ad) = p.get("authorization_details") else { return };
     let Some(arr) = ad.as_array() else {
-        push(out, Code::AuthzDetailsMalformed, "payload.authorization_details", "authorization_details is not an array".to_owned());
+        push(
+            out,
+            Code::AuthzDetailsMalformed,
+            "payload.authorization_details",
+            "authorization_details is not an array".to_owned(),
+        );
         return;
     };
     for (i, d) in arr.iter().enumerate().take(64) {
@@ -205,13 +320,23 @@ fn authz_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
         for f in ["locations", "actions", "datatypes", "privileges"] {
             if let Some(v) = o.get(f) {
                 if !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
-                    push(out, Code::AuthzDetailsMalformed, &format!("{loc}.{f}"), format!("{f} must be an array of strings"));
+                    push(
+                        out,
+                        Code::AuthzDetailsMalformed,
+                        &format!("{loc}.{f}"),
+                        format!("{f} must be an array of strings"),
+                    );
                 }
             }
         }
         if let Some(v) = o.get("identifier") {
             if !v.is_string() {
-                push(out, Code::AuthzDetailsMalformed, &format!("{loc}.identifier"), "identifier must be a string".to_owned());
+                push(
+                    out,
+                    Code::AuthzDetailsMalformed,
+                    &format!("{loc}.identifier"),
+                    "identifier must be a string".to_owned(),
+                );
             }
         }
     }

@@ -62,7 +62,12 @@ struct Part<'a> {
 pub fn decode_unverified(token: &str) -> Decoded {
     let mut d = Decoded::default();
     if token.len() > MAX_TOKEN {
-        push(&mut d.findings, Code::InputTooLarge, "token", format!("input is {} bytes; the inspector stops at {MAX_TOKEN}", token.len()));
+        push(
+            &mut d.findings,
+            Code::InputTooLarge,
+            "token",
+            format!("input is {} bytes; the inspector stops at {MAX_TOKEN}", token.len()),
+        );
         d.input = Some(InputSummary { length: token.len(), form: InputForm::Unknown, segments: Vec::new() });
         return d;
     }
@@ -71,14 +76,24 @@ pub fn decode_unverified(token: &str) -> Decoded {
     let mut body = token.trim();
     let mut base = lead;
     if body.len() != token.len() {
-        push(&mut d.findings, Code::NonCompactInput, "token", "surrounding whitespace removed before decoding".to_owned());
+        push(
+            &mut d.findings,
+            Code::NonCompactInput,
+            "token",
+            "surrounding whitespace removed before decoding".to_owned(),
+        );
     }
     for prefix in ["Bearer ", "bearer ", "DPoP ", "JWT "] {
         if let Some(rest) = body.strip_prefix(prefix) {
             let inner = rest.trim_start();
             base += body.len() - inner.len();
             body = inner;
-            push(&mut d.findings, Code::NonCompactInput, "token", format!("\"{}\" prefix removed before decoding", prefix.trim()));
+            push(
+                &mut d.findings,
+                Code::NonCompactInput,
+                "token",
+                format!("\"{}\" prefix removed before decoding", prefix.trim()),
+            );
             break;
         }
     }
@@ -113,13 +128,24 @@ pub fn decode_unverified(token: &str) -> Decoded {
         );
     }
     for (i, p) in parts.iter_mut().enumerate() {
-        p.name = names.get(i).copied().unwrap_or(if i == 0 { "header" } else if i == 1 { "payload" } else { "segment" });
+        p.name = names.get(i).copied().unwrap_or(if i == 0 {
+            "header"
+        } else if i == 1 {
+            "payload"
+        } else {
+            "segment"
+        });
     }
     let mut segments = Vec::with_capacity(parts.len().min(8));
     let mut decoded: Vec<Option<Vec<u8>>> = Vec::with_capacity(parts.len().min(8));
     for p in parts.iter().take(8) {
         let bytes = decode_segment(&mut d.findings, p);
-        segments.push(Segment { name: p.name, offset: p.offset, length: p.text.len(), decoded_length: bytes.as_ref().map(Vec::len) });
+        segments.push(Segment {
+            name: p.name,
+            offset: p.offset,
+            length: p.text.len(),
+            decoded_length: bytes.as_ref().map(Vec::len),
+        });
         decoded.push(bytes);
     }
     d.input = Some(InputSummary { length: token.len(), form, segments });
@@ -129,7 +155,12 @@ pub fn decode_unverified(token: &str) -> Decoded {
         d.header = parse_object(&mut d.findings, &h, Section::Header);
     }
     if form == InputForm::CompactJwe {
-        push(&mut d.findings, Code::Encrypted, "token", "JWE: the payload is encrypted; only the protected header can be shown".to_owned());
+        push(
+            &mut d.findings,
+            Code::Encrypted,
+            "token",
+            "JWE: the payload is encrypted; only the protected header can be shown".to_owned(),
+        );
         return d;
     }
     if let Some(Some(p)) = it.next() {
@@ -150,10 +181,16 @@ pub fn decode_unverified(token: &str) -> Decoded {
 }
 
 fn finish_payload(d: &mut Decoded) {
-    let nested = d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
+    let nested =
+        d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
     if nested {
         if std::str::from_utf8(&d.payload_bytes).is_err() {
-            push(&mut d.findings, Code::PayloadNotUtf8, "payload", "cty is JWT but the payload is not UTF-8 text".to_owned());
+            push(
+                &mut d.findings,
+                Code::PayloadNotUtf8,
+                "payload",
+                "cty is JWT but the payload is not UTF-8 text".to_owned(),
+            );
         }
         return;
     }
@@ -171,24 +208,45 @@ fn decode_segment(findings: &mut Vec<Finding>, p: &Part<'_>) -> Option<Vec<u8>> 
                 let (at, what) = match q {
                     Quirk::Padding(o) => (o, "'=' padding (JWS uses unpadded base64url)"),
                     Quirk::StdAlphabet(o) => (o, "standard-base64 '+' or '/' instead of base64url '-' or '_'"),
-                    Quirk::TrailingBits(o) => (o, "non-zero unused bits in the last character (non-canonical encoding; the same bytes have another spelling)"),
+                    Quirk::TrailingBits(o) => (
+                        o,
+                        "non-zero unused bits in the last character (non-canonical encoding; the same bytes have another spelling)",
+                    ),
                 };
-                push(findings, Code::B64NonCanonical, p.name, format!("{} segment, byte {at} (token offset {}): {what}", p.name, p.offset + at));
+                push(
+                    findings,
+                    Code::B64NonCanonical,
+                    p.name,
+                    format!("{} segment, byte {at} (token offset {}): {what}", p.name, p.offset + at),
+                );
             }
             Some(bytes)
         }
         Err(B64Error::InvalidByte { offset, byte }) => {
-            let shown = if byte.is_ascii_graphic() { format!("'{}'", char::from(byte)) } else { format!("0x{byte:02x}") };
+            let shown =
+                if byte.is_ascii_graphic() { format!("'{}'", char::from(byte)) } else { format!("0x{byte:02x}") };
             push(
                 findings,
                 Code::B64Invalid,
                 p.name,
-                format!("{} segment, byte {offset} (token offset {}): {shown} is not base64url", p.name, p.offset + offset),
+                format!(
+                    "{} segment, byte {offset} (token offset {}): {shown} is not base64url",
+                    p.name,
+                    p.offset + offset
+                ),
             );
             None
         }
         Err(B64Error::InvalidLength(len)) => {
-            push(findings, Code::B64Invalid, p.name, format!("{} segment: length {len} is impossible for base64url (one character too many or too few)", p.name));
+            push(
+                findings,
+                Code::B64Invalid,
+                p.name,
+                format!(
+                    "{} segment: length {len} is impossible for base64url (one character too many or too few)",
+                    p.name
+                ),
+            );
             None
         }
     }
@@ -207,13 +265,23 @@ fn parse_object(findings: &mut Vec<Finding>, bytes: &[u8], section: Section) -> 
         Section::Payload => ("payload", Code::PayloadNotUtf8, Code::PayloadNotJsonObject, Code::DuplicateClaim),
     };
     if let Err(e) = std::str::from_utf8(bytes) {
-        push(findings, not_utf8, name, format!("decoded {name} is not UTF-8 (invalid byte at offset {})", e.valid_up_to()));
+        push(
+            findings,
+            not_utf8,
+            name,
+            format!("decoded {name} is not UTF-8 (invalid byte at offset {})", e.valid_up_to()),
+        );
         return None;
     }
     match json::parse_with_dups(bytes) {
         Ok((Value::Object(map), dups)) => {
             for path in dups {
-                push(findings, dup, &format!("{name}.{path}"), format!("\"{path}\" appears more than once in the {name}; parsers disagree on which one wins"));
+                push(
+                    findings,
+                    dup,
+                    &format!("{name}.{path}"),
+                    format!("\"{path}\" appears more than once in the {name}; parsers disagree on which one wins"),
+                );
             }
             Some(map)
         }
@@ -240,7 +308,12 @@ fn parse_object(findings: &mut Vec<Finding>, bytes: &[u8], section: Section) -> 
 fn decode_json_serialization(d: &mut Decoded, length: usize, body: &str) {
     let parsed = json::parse_with_dups(body.as_bytes());
     let Ok((Value::Object(obj), _)) = parsed else {
-        push(&mut d.findings, Code::Malformed, "token", "input starts with '{' but is not a JSON object (nor a compact token)".to_owned());
+        push(
+            &mut d.findings,
+            Code::Malformed,
+            "token",
+            "input starts with '{' but is not a JSON object (nor a compact token)".to_owned(),
+        );
         d.input = Some(InputSummary { length, form: InputForm::Unknown, segments: Vec::new() });
         return;
     };
@@ -250,11 +323,19 @@ fn decode_json_serialization(d: &mut Decoded, length: usize, body: &str) {
         &mut d.findings,
         Code::JsonSerialization,
         "token",
-        format!("JWS/JWE JSON serialization ({}); JWT consumers expect the compact form", if obj.contains_key("signatures") { "general" } else { "flattened" }),
+        format!(
+            "JWS/JWE JSON serialization ({}); JWT consumers expect the compact form",
+            if obj.contains_key("signatures") { "general" } else { "flattened" }
+        ),
     );
     d.input = Some(InputSummary { length, form, segments: Vec::new() });
     // first signature of the general form, or the flattened form itself
-    let sig_obj = obj.get("signatures").and_then(Value::as_array).and_then(|a| a.first()).and_then(Value::as_object).unwrap_or(&obj);
+    let sig_obj = obj
+        .get("signatures")
+        .and_then(Value::as_array)
+        .and_then(|a| a.first())
+        .and_then(Value::as_object)
+        .unwrap_or(&obj);
     let protected = sig_obj.get("protected").and_then(Value::as_str).unwrap_or("");
     let parts = [Part { name: "header", text: protected, offset: 0 }];
     if let Some(Some(h)) = parts.iter().map(|p| decode_segment(&mut d.findings, p)).next() {
@@ -262,7 +343,12 @@ fn decode_json_serialization(d: &mut Decoded, length: usize, body: &str) {
     }
     if is_jwe {
         d.encrypted = true;
-        push(&mut d.findings, Code::Encrypted, "token", "JWE: the payload is encrypted; only the protected header can be shown".to_owned());
+        push(
+            &mut d.findings,
+            Code::Encrypted,
+            "token",
+            "JWE: the payload is encrypted; only the protected header can be shown".to_owned(),
+        );
         return;
     }
     let payload = obj.get("payload").and_then(Value::as_str).unwrap_or("");

@@ -121,7 +121,10 @@ pub fn jwk_thumbprint(jwk: &Map<String, Value>) -> Result<String, JwtError> {
     };
     let mut canon = String::from("{");
     for (i, m) in members.iter().enumerate() {
-        let v = jwk.get(*m).filter(|v| v.is_string()).ok_or(JwtError::KeyMalformed("JWK member required for the thumbprint"))?;
+        let v = jwk
+            .get(*m)
+            .filter(|v| v.is_string())
+            .ok_or(JwtError::KeyMalformed("JWK member required for the thumbprint"))?;
         if i > 0 {
             canon.push(',');
         }
@@ -146,7 +149,8 @@ pub fn access_token_hash(access_token: &str) -> String {
 pub fn bare_access_token(text: &str) -> &str {
     let t = text.trim();
     for scheme in ["dpop ", "bearer "] {
-        if t.len() > scheme.len() && t.is_char_boundary(scheme.len()) && t[..scheme.len()].eq_ignore_ascii_case(scheme) {
+        if t.len() > scheme.len() && t.is_char_boundary(scheme.len()) && t[..scheme.len()].eq_ignore_ascii_case(scheme)
+        {
             return t[scheme.len()..].trim_start();
         }
     }
@@ -155,7 +159,14 @@ pub fn bare_access_token(text: &str) -> &str {
 
 /// Every DPoP rule for a token that is a DPoP proof (by `typ` or shape).
 /// `defect` names a structural problem of the input (then nothing is accepted).
-pub fn check(d: &Decoded, access_token: Option<&str>, now: i64, leeway: i64, defect: Option<&str>, out: &mut Vec<Finding>) -> DpopReport {
+pub fn check(
+    d: &Decoded,
+    access_token: Option<&str>,
+    now: i64,
+    leeway: i64,
+    defect: Option<&str>,
+    out: &mut Vec<Finding>,
+) -> DpopReport {
     let header = d.header.as_ref();
     let typed = d.header_str("typ").is_some_and(|t| typ_eq(t, "dpop+jwt"));
     if typed {
@@ -163,7 +174,12 @@ pub fn check(d: &Decoded, access_token: Option<&str>, now: i64, leeway: i64, def
         out.retain(|f| f.code != Code::HeaderJwk.as_str());
     } else {
         let shown = d.header_str("typ").map_or_else(|| "missing".to_owned(), |t| format!("\"{}\"", clip(t, 40)));
-        push(out, Code::DpopTypInvalid, "header.typ", format!("a DPoP proof must have typ \"dpop+jwt\"; typ is {shown}"));
+        push(
+            out,
+            Code::DpopTypInvalid,
+            "header.typ",
+            format!("a DPoP proof must have typ \"dpop+jwt\"; typ is {shown}"),
+        );
     }
     let mut r = DpopReport {
         thumbprint: None,
@@ -182,7 +198,12 @@ pub fn check(d: &Decoded, access_token: Option<&str>, now: i64, leeway: i64, def
     if let Some(p) = &d.payload {
         claim_rules(p, now, leeway, &mut r, out);
     } else if header.is_some() {
-        push(out, Code::DpopClaimMissing, "payload", "the proof has no claims object: jti, htm, htu and iat are required".to_owned());
+        push(
+            out,
+            Code::DpopClaimMissing,
+            "payload",
+            "the proof has no claims object: jti, htm, htu and iat are required".to_owned(),
+        );
     }
     if let Some(at) = access_token.map(bare_access_token).filter(|t| !t.is_empty()) {
         r.access_token_given = true;
@@ -196,8 +217,12 @@ fn alg_rule(d: &Decoded, out: &mut Vec<Finding>) -> Option<Alg> {
     let alg = name.and_then(Alg::parse);
     let why = match (name, alg) {
         (_, Some(a)) if !a.is_hmac() => return Some(a),
-        (_, Some(a)) => format!("alg {} is symmetric: a DPoP proof is signed with the private key of its header jwk", a.name()),
-        (Some(n), None) if n.eq_ignore_ascii_case("none") => "alg none: a DPoP proof must be signed with an asymmetric algorithm".to_owned(),
+        (_, Some(a)) => {
+            format!("alg {} is symmetric: a DPoP proof is signed with the private key of its header jwk", a.name())
+        }
+        (Some(n), None) if n.eq_ignore_ascii_case("none") => {
+            "alg none: a DPoP proof must be signed with an asymmetric algorithm".to_owned()
+        }
         (Some(n), None) => format!("alg \"{}\" is not a supported asymmetric algorithm", clip(n, 40)),
         (None, None) => "no alg: a DPoP proof must name an asymmetric algorithm".to_owned(),
     };
@@ -220,8 +245,16 @@ fn proof_key(d: &Decoded, alg: Option<Alg>, defect: Option<&str>, r: &mut DpopRe
     if !private.is_empty() {
         r.proof_key_status = ProofKeyStatus::PrivateKey;
         // Names only: the values are secret and never copied into a message.
-        r.detail = format!("the header jwk carries private or symmetric members ({}): refused, not used to verify", private.join(", "));
-        push(out, Code::DpopPrivateKey, "header.jwk", format!("the header jwk contains {}: the sender has published its private key", private.join(", ")));
+        r.detail = format!(
+            "the header jwk carries private or symmetric members ({}): refused, not used to verify",
+            private.join(", ")
+        );
+        push(
+            out,
+            Code::DpopPrivateKey,
+            "header.jwk",
+            format!("the header jwk contains {}: the sender has published its private key", private.join(", ")),
+        );
         return;
     }
     match jwk_thumbprint(jwk) {
@@ -282,11 +315,17 @@ fn proof_key(d: &Decoded, alg: Option<Alg>, defect: Option<&str>, r: &mut DpopRe
         Ok(()) if defect.is_none() => {
             r.proof_key_status = ProofKeyStatus::Valid;
             r.proof_key_verified = true;
-            r.detail = format!("the proof's signature verifies with the {} key in its own header", key.material.crv().unwrap_or(key.material.kty()));
+            r.detail = format!(
+                "the proof's signature verifies with the {} key in its own header",
+                key.material.crv().unwrap_or(key.material.kty())
+            );
         }
         Ok(()) => {
             r.proof_key_status = ProofKeyStatus::Malformed;
-            r.detail = format!("not well-formed ({}); the signature matches its literal bytes but is not accepted", defect.unwrap_or_default());
+            r.detail = format!(
+                "not well-formed ({}); the signature matches its literal bytes but is not accepted",
+                defect.unwrap_or_default()
+            );
         }
         Err(_) => {
             r.proof_key_status = ProofKeyStatus::Invalid;
@@ -300,13 +339,20 @@ fn claim_rules(p: &Map<String, Value>, now: i64, leeway: i64, r: &mut DpopReport
     for name in REQUIRED_CLAIMS {
         let loc = format!("payload.{name}");
         match p.get(name) {
-            None => push(out, Code::DpopClaimMissing, &loc, format!("the proof has no {name} (required by RFC 9449 section 4.2)")),
+            None => push(
+                out,
+                Code::DpopClaimMissing,
+                &loc,
+                format!("the proof has no {name} (required by RFC 9449 section 4.2)"),
+            ),
             Some(v) if name == "iat" => {
                 if numeric_date(v).is_none() {
                     push(out, Code::DpopClaimMissing, &loc, "iat is not a NumericDate".to_owned());
                 }
             }
-            Some(v) if v.as_str().is_none_or(str::is_empty) => push(out, Code::DpopClaimMissing, &loc, format!("{name} must be a non-empty string")),
+            Some(v) if v.as_str().is_none_or(str::is_empty) => {
+                push(out, Code::DpopClaimMissing, &loc, format!("{name} must be a non-empty string"))
+            }
             Some(_) => {}
         }
     }
@@ -315,15 +361,33 @@ fn claim_rules(p: &Map<String, Value>, now: i64, leeway: i64, r: &mut DpopReport
     if let Some(htu) = p.get("htu").and_then(Value::as_str) {
         let lower = htu.to_ascii_lowercase();
         if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-            push(out, Code::DpopHtuInvalid, "payload.htu", "htu must be the absolute http(s) URI of the request".to_owned());
+            push(
+                out,
+                Code::DpopHtuInvalid,
+                "payload.htu",
+                "htu must be the absolute http(s) URI of the request".to_owned(),
+            );
         } else if htu.contains(['?', '#']) {
-            push(out, Code::DpopHtuInvalid, "payload.htu", "htu must not carry a query or fragment (RFC 9449 section 4.2)".to_owned());
+            push(
+                out,
+                Code::DpopHtuInvalid,
+                "payload.htu",
+                "htu must not carry a query or fragment (RFC 9449 section 4.2)".to_owned(),
+            );
         }
     }
     if let Some(iat) = p.get("iat").and_then(numeric_date) {
         let age = now.saturating_sub(iat);
         if age > MAX_PROOF_AGE.saturating_add(leeway.max(0)) {
-            push(out, Code::DpopStale, "payload.iat", format!("the proof was made {} ago; servers accept proofs only minutes old", super::time::duration(age.unsigned_abs())));
+            push(
+                out,
+                Code::DpopStale,
+                "payload.iat",
+                format!(
+                    "the proof was made {} ago; servers accept proofs only minutes old",
+                    super::time::duration(age.unsigned_abs())
+                ),
+            );
         }
     }
 }
@@ -333,16 +397,27 @@ fn binding_rules(d: &Decoded, at: &str, r: &mut DpopReport, out: &mut Vec<Findin
     let ath = d.payload.as_ref().and_then(|p| p.get("ath"));
     let status = match ath {
         None => {
-            push(out, Code::DpopAthMissing, "payload.ath", "an access token was given but the proof has no ath: it is not bound to that token".to_owned());
+            push(
+                out,
+                Code::DpopAthMissing,
+                "payload.ath",
+                "an access token was given but the proof has no ath: it is not bound to that token".to_owned(),
+            );
             BindingStatus::Missing
         }
         Some(Value::String(s)) if *s == expected => BindingStatus::Match,
         Some(_) => {
-            push(out, Code::DpopAthMismatch, "payload.ath", "ath is not the SHA-256 of the given access token: the proof was made for another token".to_owned());
+            push(
+                out,
+                Code::DpopAthMismatch,
+                "payload.ath",
+                "ath is not the SHA-256 of the given access token: the proof was made for another token".to_owned(),
+            );
             BindingStatus::Mismatch
         }
     };
-    r.ath = Some(Binding { status, expected: Some(expected), actual: ath.and_then(Value::as_str).map(|s| clip(s, 64)) });
+    r.ath =
+        Some(Binding { status, expected: Some(expected), actual: ath.and_then(Value::as_str).map(|s| clip(s, 64)) });
 
     let atd = decode::decode_unverified(at);
     let jkt = atd.payload.as_ref().map(|p| p.get("cnf").and_then(Value::as_object).and_then(|c| c.get("jkt")));
@@ -353,7 +428,12 @@ fn binding_rules(d: &Decoded, at: &str, r: &mut DpopReport, out: &mut Vec<Findin
             BindingStatus::Unchecked
         }
         (Some(None), _) => {
-            push(out, Code::DpopJktMissing, "access_token.cnf", "the access token has no cnf.jkt: it is not bound to a DPoP key".to_owned());
+            push(
+                out,
+                Code::DpopJktMissing,
+                "access_token.cnf",
+                "the access token has no cnf.jkt: it is not bound to a DPoP key".to_owned(),
+            );
             BindingStatus::Missing
         }
         (Some(Some(_)), None) => BindingStatus::Unchecked,

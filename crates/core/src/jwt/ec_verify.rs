@@ -32,12 +32,12 @@ macro_rules! curve {
             use std::rc::Rc;
             use std::sync::OnceLock;
 
+            use sha2::Digest;
             use $c::ecdsa::{Signature, VerifyingKey};
             use $c::elliptic_curve::group::Group;
             use $c::elliptic_curve::ops::Reduce;
             use $c::elliptic_curve::point::{AffineCoordinates, BatchNormalize};
             use $c::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
-            use sha2::Digest;
 
             use super::{MAX_KEYS, SigFailure};
 
@@ -139,7 +139,8 @@ macro_rules! curve {
                 /// Signed radix-2^GW digits of `k`, each in `-2^(GW-1)..2^(GW-1)`.
                 fn digits(k: &Scalar) -> [i16; G_WINDOWS] {
                     let bytes = k.to_bytes();
-                    let bit = |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
+                    let bit =
+                        |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
                     let mut d = [0i16; G_WINDOWS];
                     let mut carry = 0i16;
                     for (w, dw) in d.iter_mut().enumerate() {

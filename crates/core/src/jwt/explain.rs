@@ -32,7 +32,9 @@ fn list(v: Option<&Value>, split_spaces: bool) -> Vec<String> {
     match v {
         Some(Value::String(s)) if split_spaces => s.split_whitespace().take(MAX_LIST).map(str::to_owned).collect(),
         Some(Value::String(s)) => vec![super::findings::clip(s, 512)],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).take(MAX_LIST).map(|s| super::findings::clip(s, 512)).collect(),
+        Some(Value::Array(a)) => {
+            a.iter().filter_map(Value::as_str).take(MAX_LIST).map(|s| super::findings::clip(s, 512)).collect()
+        }
         _ => Vec::new(),
     }
 }
@@ -54,7 +56,11 @@ pub fn act_chain(payload: &Map<String, Value>) -> Vec<Actor> {
 
 /// Decide what the token looks like, and why.
 #[must_use]
-pub fn kind(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Value>>, encrypted: bool) -> (TokenKind, String) {
+pub fn kind(
+    header: Option<&Map<String, Value>>,
+    payload: Option<&Map<String, Value>>,
+    encrypted: bool,
+) -> (TokenKind, String) {
     if encrypted {
         return (TokenKind::Encrypted, "JWE (5 segments or ciphertext member)".to_owned());
     }
@@ -70,11 +76,17 @@ pub fn kind(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Va
             return (TokenKind::LogoutToken, "typ is logout+jwt".to_owned());
         }
         if typ_eq(t, "oauth-id-jag+jwt") {
-            return (TokenKind::IdJag, "typ is oauth-id-jag+jwt (Identity Assertion JWT authorization grant)".to_owned());
+            return (
+                TokenKind::IdJag,
+                "typ is oauth-id-jag+jwt (Identity Assertion JWT authorization grant)".to_owned(),
+            );
         }
     }
     let Some(p) = payload else { return (TokenKind::Other, "no claims".to_owned()) };
-    if p.get("events").and_then(Value::as_object).is_some_and(|e| e.contains_key("http://schemas.openid.net/event/backchannel-logout")) {
+    if p.get("events")
+        .and_then(Value::as_object)
+        .is_some_and(|e| e.contains_key("http://schemas.openid.net/event/backchannel-logout"))
+    {
         return (TokenKind::LogoutToken, "events contains the back-channel logout event".to_owned());
     }
     let has = |k: &str| p.contains_key(k);
@@ -84,13 +96,23 @@ pub fn kind(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Va
     // private_key_jwt (RFC 7523 section 3, OIDC Core section 9): the client is
     // both issuer and subject; it carries an aud and no user-facing claims.
     let iss = p.get("iss").and_then(Value::as_str);
-    if iss.is_some() && iss == p.get("sub").and_then(Value::as_str) && has("aud") && !["scope", "scp", "nonce", "client_id", "act"].iter().any(|k| has(k)) {
-        return (TokenKind::ClientAssertion, "iss equals sub and there is an aud (private_key_jwt client assertion shape)".to_owned());
+    if iss.is_some()
+        && iss == p.get("sub").and_then(Value::as_str)
+        && has("aud")
+        && !["scope", "scp", "nonce", "client_id", "act"].iter().any(|k| has(k))
+    {
+        return (
+            TokenKind::ClientAssertion,
+            "iss equals sub and there is an aud (private_key_jwt client assertion shape)".to_owned(),
+        );
     }
     let oidc_markers = ["nonce", "at_hash", "c_hash", "auth_time", "acr", "amr"];
     if has("iss") && has("sub") && has("aud") && has("exp") && !has("scope") && !has("scp") {
         if let Some(m) = oidc_markers.iter().find(|m| has(m)) {
-            return (TokenKind::IdToken, format!("iss, sub, aud, exp and {m} without scope (OpenID Connect ID token shape)"));
+            return (
+                TokenKind::IdToken,
+                format!("iss, sub, aud, exp and {m} without scope (OpenID Connect ID token shape)"),
+            );
         }
     }
     if has("scope") || has("scp") || has("client_id") {
@@ -101,7 +123,12 @@ pub fn kind(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Va
 
 /// Build the explanation.
 #[must_use]
-pub fn explain(header: Option<&Map<String, Value>>, payload: Option<&Map<String, Value>>, encrypted: bool, now: i64) -> Explanation {
+pub fn explain(
+    header: Option<&Map<String, Value>>,
+    payload: Option<&Map<String, Value>>,
+    encrypted: bool,
+    now: i64,
+) -> Explanation {
     let (k, reason) = kind(header, payload, encrypted);
     let mut e = Explanation { kind: Some(k), kind_reason: Some(reason), ..Explanation::default() };
     if let Some(h) = header {

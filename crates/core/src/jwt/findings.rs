@@ -231,18 +231,37 @@ pub fn push_sev(findings: &mut Vec<Finding>, code: Code, severity: Severity, loc
 
 /// Header parameters registered by JWS/JWE/JWA (not allowed in `crit`).
 const REGISTERED_HEADER: &[&str] = &[
-    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip", "epk", "apu", "apv", "iv", "tag", "p2s", "p2c",
+    "alg", "jku", "jwk", "kid", "x5u", "x5c", "x5t", "x5t#S256", "typ", "cty", "crit", "enc", "zip", "epk", "apu",
+    "apv", "iv", "tag", "p2s", "p2c",
 ];
 
 /// Rules over the header (alg, embedded keys, kid, crit, typ) and the signature shape.
-pub fn header_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, sig: &[u8], sig_decoded: bool, expected_typ: Option<&str>, crit_understood: &[String], encrypted: bool) {
+pub fn header_rules(
+    out: &mut Vec<Finding>,
+    header: &Map<String, Value>,
+    sig: &[u8],
+    sig_decoded: bool,
+    expected_typ: Option<&str>,
+    crit_understood: &[String],
+    encrypted: bool,
+) {
     match header.get("alg") {
         None => push(out, Code::AlgMissing, "header.alg", "the header has no alg".to_owned()),
         Some(Value::String(a)) if a.eq_ignore_ascii_case("none") => {
-            push(out, Code::AlgNone, "header.alg", format!("alg is \"{a}\": the token is unsigned and anyone can forge it"));
+            push(
+                out,
+                Code::AlgNone,
+                "header.alg",
+                format!("alg is \"{a}\": the token is unsigned and anyone can forge it"),
+            );
         }
         Some(Value::String(a)) if !encrypted && Alg::parse(a).is_none() => {
-            push(out, Code::AlgUnknown, "header.alg", format!("alg \"{}\" is not a supported JWS algorithm", clip(a, 40)));
+            push(
+                out,
+                Code::AlgUnknown,
+                "header.alg",
+                format!("alg \"{}\" is not a supported JWS algorithm", clip(a, 40)),
+            );
         }
         Some(Value::String(_)) => {}
         Some(_) => push(out, Code::AlgUnknown, "header.alg", "alg is not a string".to_owned()),
@@ -257,9 +276,21 @@ pub fn header_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, sig: &[
         }
     }
     for (name, code, what) in [
-        ("jwk", Code::HeaderJwk, "embeds a public key (jwk); a verifier that trusts it accepts tokens signed by anyone"),
-        ("jku", Code::HeaderJku, "names a JWKS URL (jku); fetching it lets the sender choose the key (and enables SSRF)"),
-        ("x5u", Code::HeaderX5u, "names a certificate URL (x5u); fetching it lets the sender choose the key (and enables SSRF)"),
+        (
+            "jwk",
+            Code::HeaderJwk,
+            "embeds a public key (jwk); a verifier that trusts it accepts tokens signed by anyone",
+        ),
+        (
+            "jku",
+            Code::HeaderJku,
+            "names a JWKS URL (jku); fetching it lets the sender choose the key (and enables SSRF)",
+        ),
+        (
+            "x5u",
+            Code::HeaderX5u,
+            "names a certificate URL (x5u); fetching it lets the sender choose the key (and enables SSRF)",
+        ),
         ("x5c", Code::HeaderX5c, "embeds a certificate chain (x5c); it proves nothing without chain validation"),
     ] {
         if header.contains_key(name) {
@@ -269,7 +300,12 @@ pub fn header_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, sig: &[
     if let Some(kid) = header.get("kid") {
         match kid.as_str() {
             Some(k) => kid_rules(out, k),
-            None => push(out, Code::KidSqlInjection, "header.kid", "kid is not a string; type confusion in key lookup".to_owned()),
+            None => push(
+                out,
+                Code::KidSqlInjection,
+                "header.kid",
+                "kid is not a string; type confusion in key lookup".to_owned(),
+            ),
         }
     }
     if let Some(crit) = header.get("crit") {
@@ -277,9 +313,17 @@ pub fn header_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, sig: &[
     }
     let typ = header.get("typ").and_then(Value::as_str);
     match (typ, expected_typ) {
-        (None, Some(exp)) => push_sev(out, Code::TypMismatch, Severity::High, "header.typ", format!("typ is missing; expected \"{exp}\"")),
+        (None, Some(exp)) => push_sev(
+            out,
+            Code::TypMismatch,
+            Severity::High,
+            "header.typ",
+            format!("typ is missing; expected \"{exp}\""),
+        ),
         (None, None) if !encrypted => push(out, Code::TypMissing, "header.typ", "the header has no typ".to_owned()),
-        (Some(t), Some(exp)) if !typ_eq(t, exp) => push(out, Code::TypMismatch, "header.typ", format!("typ is \"{}\"; expected \"{exp}\"", clip(t, 40))),
+        (Some(t), Some(exp)) if !typ_eq(t, exp) => {
+            push(out, Code::TypMismatch, "header.typ", format!("typ is \"{}\"; expected \"{exp}\"", clip(t, 40)))
+        }
         _ => {}
     }
 }
@@ -299,24 +343,59 @@ fn signature_shape(out: &mut Vec<Finding>, alg: Alg, sig: &[u8]) {
     let Some(expected) = alg.fixed_sig_len() else { return };
     if sig.len() != expected {
         if alg.is_ecdsa() && verify::looks_like_der_ecdsa(sig) {
-            push(out, Code::EcdsaDerSignature, "signature", format!("{} signature is DER-encoded ({} bytes); JWS requires {expected} bytes r||s", alg.name(), sig.len()));
+            push(
+                out,
+                Code::EcdsaDerSignature,
+                "signature",
+                format!(
+                    "{} signature is DER-encoded ({} bytes); JWS requires {expected} bytes r||s",
+                    alg.name(),
+                    sig.len()
+                ),
+            );
         } else {
-            push(out, Code::SignatureLength, "signature", format!("{} signature is {} bytes; expected {expected}", alg.name(), sig.len()));
+            push(
+                out,
+                Code::SignatureLength,
+                "signature",
+                format!("{} signature is {} bytes; expected {expected}", alg.name(), sig.len()),
+            );
         }
         return;
     }
     if let Some(why) = verify::ecdsa_out_of_range(alg, sig) {
-        push(out, Code::EcdsaPsychicSignature, "signature", format!("ECDSA {why}: a valid signature never has this; vulnerable verifiers accept it for any message"));
+        push(
+            out,
+            Code::EcdsaPsychicSignature,
+            "signature",
+            format!("ECDSA {why}: a valid signature never has this; vulnerable verifiers accept it for any message"),
+        );
     }
 }
 
 fn kid_rules(out: &mut Vec<Finding>, kid: &str) {
     let lower = kid.to_ascii_lowercase();
     if kid.contains('\0') || kid.chars().any(|c| c.is_control()) {
-        push(out, Code::KidNul, "header.kid", "kid contains NUL or control characters (path truncation, log injection)".to_owned());
+        push(
+            out,
+            Code::KidNul,
+            "header.kid",
+            "kid contains NUL or control characters (path truncation, log injection)".to_owned(),
+        );
     }
-    if kid.contains("../") || kid.contains("..\\") || lower.contains("%2e%2e") || kid.starts_with('/') || lower.starts_with("file:") || kid.contains(":\\") {
-        push(out, Code::KidPathTraversal, "header.kid", "kid looks like a file path or traversal (e.g. ../../dev/null used as an empty key)".to_owned());
+    if kid.contains("../")
+        || kid.contains("..\\")
+        || lower.contains("%2e%2e")
+        || kid.starts_with('/')
+        || lower.starts_with("file:")
+        || kid.contains(":\\")
+    {
+        push(
+            out,
+            Code::KidPathTraversal,
+            "header.kid",
+            "kid looks like a file path or traversal (e.g. ../../dev/null used as an empty key)".to_owned(),
+        );
     }
     let sql_words = [" or ", " and ", "union select", "union all", "select ", "drop table", "sleep(", "--", "/*", "#"];
     if kid.contains('\'') || kid.contains('"') || kid.contains(';') || sql_words.iter().any(|w| lower.contains(w)) {
@@ -347,10 +426,20 @@ fn crit_rules(out: &mut Vec<Finding>, header: &Map<String, Value>, crit: &Value,
         if REGISTERED_HEADER.contains(&name) {
             push(out, Code::CritRegistered, "header.crit", format!("crit lists the registered parameter \"{name}\""));
         } else if !understood.iter().any(|u| u == name) {
-            push(out, Code::CritUnknown, "header.crit", format!("crit requires the extension \"{}\", which this recipient does not understand", clip(name, 40)));
+            push(
+                out,
+                Code::CritUnknown,
+                "header.crit",
+                format!("crit requires the extension \"{}\", which this recipient does not understand", clip(name, 40)),
+            );
         }
         if !header.contains_key(name) {
-            push(out, Code::CritMalformed, "header.crit", format!("crit lists \"{}\" but the header does not contain it", clip(name, 40)));
+            push(
+                out,
+                Code::CritMalformed,
+                "header.crit",
+                format!("crit lists \"{}\" but the header does not contain it", clip(name, 40)),
+            );
         }
     }
 }

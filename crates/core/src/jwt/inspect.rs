@@ -46,27 +46,56 @@ pub fn inspect(token: &str, opts: &InspectOptions) -> Report {
 fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
     let mut d = decode::decode_unverified(token);
     let mut out: Vec<Finding> = std::mem::take(&mut d.findings);
-    let defect = out.iter().find(|f| STRUCTURAL.iter().any(|c| c.as_str() == f.code)).map(|f| format!("{} ({})", f.message, f.code));
+    let defect = out
+        .iter()
+        .find(|f| STRUCTURAL.iter().any(|c| c.as_str() == f.code))
+        .map(|f| format!("{} ({})", f.message, f.code));
     if let Some(h) = &d.header {
-        findings::header_rules(&mut out, h, &d.signature, d.signature_decoded, opts.policy.typ.as_deref(), &opts.policy.crit_understood, d.encrypted);
+        findings::header_rules(
+            &mut out,
+            h,
+            &d.signature,
+            d.signature_decoded,
+            opts.policy.typ.as_deref(),
+            &opts.policy.crit_understood,
+            d.encrypted,
+        );
     }
     let explanation = explain::explain(d.header.as_ref(), d.payload.as_ref(), d.encrypted, opts.now);
     if let Some(p) = &d.payload {
-        claims::claim_rules(&mut out, p, explanation.kind.unwrap_or(super::report::TokenKind::Other), &opts.policy, opts.now);
+        claims::claim_rules(
+            &mut out,
+            p,
+            explanation.kind.unwrap_or(super::report::TokenKind::Other),
+            &opts.policy,
+            opts.now,
+        );
         pii::scan(&mut out, p);
     }
     let verification = verify_token(&d, opts, defect.as_deref(), &mut out);
-    let dpop = (explanation.kind == Some(super::report::TokenKind::DpopProof))
-        .then(|| super::dpop::check(&d, opts.access_token.as_deref(), opts.now, opts.policy.leeway, defect.as_deref(), &mut out));
+    let dpop = (explanation.kind == Some(super::report::TokenKind::DpopProof)).then(|| {
+        super::dpop::check(&d, opts.access_token.as_deref(), opts.now, opts.policy.leeway, defect.as_deref(), &mut out)
+    });
     let mut nested = None;
-    let is_nested = d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
+    let is_nested =
+        d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
     if is_nested {
         if let Ok(inner) = std::str::from_utf8(&d.payload_bytes) {
             if depth < MAX_NESTING {
-                push(&mut out, Code::Nested, "payload", "cty is JWT: the payload is a nested token, inspected below".to_owned());
+                push(
+                    &mut out,
+                    Code::Nested,
+                    "payload",
+                    "cty is JWT: the payload is a nested token, inspected below".to_owned(),
+                );
                 nested = Some(Box::new(inspect_at(inner, opts, depth + 1)));
             } else {
-                push(&mut out, Code::Nested, "payload", format!("nested token not inspected: nesting deeper than {MAX_NESTING}"));
+                push(
+                    &mut out,
+                    Code::Nested,
+                    "payload",
+                    format!("nested token not inspected: nesting deeper than {MAX_NESTING}"),
+                );
             }
         }
     }
@@ -96,7 +125,11 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
     });
     Report {
         payload_text: decode::payload_text(&d),
-        input: d.input.take().unwrap_or(super::report::InputSummary { length: token.len(), form: super::report::InputForm::Unknown, segments: Vec::new() }),
+        input: d.input.take().unwrap_or(super::report::InputSummary {
+            length: token.len(),
+            form: super::report::InputForm::Unknown,
+            segments: Vec::new(),
+        }),
         header: d.header.take().map(serde_json::Value::Object),
         payload: d.payload.take().map(serde_json::Value::Object),
         signature,
@@ -155,7 +188,11 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
     let Some(alg) = Alg::parse(alg_name) else {
         let shown = findings::clip(alg_name, 40);
         // (Quoted by hand: `{:?}` would link str's Debug escaping into the WASM bundle.)
-        let why = if alg_name.eq_ignore_ascii_case("none") { format!("alg \"{shown}\": an unsigned token cannot be verified") } else { format!("alg \"{shown}\" is not a supported algorithm: cannot verify") };
+        let why = if alg_name.eq_ignore_ascii_case("none") {
+            format!("alg \"{shown}\": an unsigned token cannot be verified")
+        } else {
+            format!("alg \"{shown}\" is not a supported algorithm: cannot verify")
+        };
         unsupported(&mut v, &why);
         return v;
     };
@@ -169,9 +206,19 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
     // Checks that need no key: the well-known weak HMAC secrets.
     if alg.is_hmac() && !sig.is_empty() {
         if verify::hmac_ok(alg, b"", msg, sig) {
-            push(out, Code::HmacEmptySecret, "header.alg", format!("{} signature verifies with an empty secret", alg.name()));
+            push(
+                out,
+                Code::HmacEmptySecret,
+                "header.alg",
+                format!("{} signature verifies with an empty secret", alg.name()),
+            );
         } else if let Some(w) = weak::SECRETS.iter().find(|w| verify::hmac_ok(alg, w.as_bytes(), msg, sig)) {
-            push(out, Code::HmacWeakSecret, "header.alg", format!("{} signature verifies with the well-known secret \"{w}\"", alg.name()));
+            push(
+                out,
+                Code::HmacWeakSecret,
+                "header.alg",
+                format!("{} signature verifies with the well-known secret \"{w}\"", alg.name()),
+            );
         }
     }
     for s in opts.keys.skipped.iter().take(4) {
@@ -190,7 +237,17 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
     if alg.is_hmac() {
         for k in keys.iter().filter(|k| !matches!(k.material, PublicMaterial::Hmac(_))) {
             if k.public_forms.iter().any(|form| verify::hmac_ok(alg, form, msg, sig)) {
-                push(out, Code::KeyConfusion, "header.alg", format!("{} signature verifies with the bytes of the {} public key ({}) used as an HMAC secret", alg.name(), k.material.kty(), k.source));
+                push(
+                    out,
+                    Code::KeyConfusion,
+                    "header.alg",
+                    format!(
+                        "{} signature verifies with the bytes of the {} public key ({}) used as an HMAC secret",
+                        alg.name(),
+                        k.material.kty(),
+                        k.source
+                    ),
+                );
             }
         }
     }
@@ -203,7 +260,12 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
             v.key = Some(k.summary());
             v.detail = format!("not verified: {why}");
             for (k, why) in sel.mismatched.iter().take(4) {
-                push(out, Code::AlgKeyMismatch, "header.alg", format!("{why} (key {})", k.kid.as_deref().unwrap_or(&k.source)));
+                push(
+                    out,
+                    Code::AlgKeyMismatch,
+                    "header.alg",
+                    format!("{why} (key {})", k.kid.as_deref().unwrap_or(&k.source)),
+                );
             }
         } else {
             v.status = VerifyStatus::NoMatchingKey;
@@ -216,7 +278,12 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
         return v;
     }
     if sel.candidates.len() > 1 {
-        push(out, Code::SeveralKeysMatch, "header.kid", format!("{} supplied keys match kid/alg/kty; each was tried", sel.candidates.len()));
+        push(
+            out,
+            Code::SeveralKeysMatch,
+            "header.kid",
+            format!("{} supplied keys match kid/alg/kty; each was tried", sel.candidates.len()),
+        );
     }
     let mut malformed = false;
     for k in &sel.candidates {
@@ -225,7 +292,11 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
             Ok(()) => {
                 v.status = VerifyStatus::Valid;
                 v.key = Some(k.summary());
-                v.detail = format!("signature verifies with {} key {}", k.material.kty(), k.kid.as_deref().unwrap_or(&k.source));
+                v.detail = format!(
+                    "signature verifies with {} key {}",
+                    k.material.kty(),
+                    k.kid.as_deref().unwrap_or(&k.source)
+                );
                 return v;
             }
             Err(SigFailure::Malformed) => malformed = true,
@@ -234,7 +305,11 @@ fn check_signature(d: &Decoded, opts: &InspectOptions, out: &mut Vec<Finding>) -
     }
     v.status = VerifyStatus::Invalid;
     v.key = sel.candidates.first().map(|k| k.summary());
-    v.detail = if malformed { "signature is malformed for the algorithm".to_owned() } else { "signature does not verify with the supplied key(s)".to_owned() };
+    v.detail = if malformed {
+        "signature is malformed for the algorithm".to_owned()
+    } else {
+        "signature does not verify with the supplied key(s)".to_owned()
+    };
     push(out, Code::SignatureInvalid, "signature", v.detail.clone());
     v
 }
@@ -243,10 +318,20 @@ fn key_strength(out: &mut Vec<Finding>, alg: Alg, k: &super::keys::VerifyKey) {
     let bits = k.material.bits();
     match &k.material {
         PublicMaterial::Rsa(_) if bits < 2048 => {
-            push(out, Code::KeyRsaTooSmall, "key", format!("RSA key {} is {bits} bits", k.kid.as_deref().unwrap_or(&k.source)));
+            push(
+                out,
+                Code::KeyRsaTooSmall,
+                "key",
+                format!("RSA key {} is {bits} bits", k.kid.as_deref().unwrap_or(&k.source)),
+            );
         }
         PublicMaterial::Hmac(s) if s.len() < alg.hash_len() && !s.is_empty() => {
-            push(out, Code::KeyHmacTooShort, "key", format!("HMAC secret is {} bytes; {} needs at least {}", s.len(), alg.name(), alg.hash_len()));
+            push(
+                out,
+                Code::KeyHmacTooShort,
+                "key",
+                format!("HMAC secret is {} bytes; {} needs at least {}", s.len(), alg.name(), alg.hash_len()),
+            );
         }
         _ => {}
     }

@@ -214,7 +214,11 @@ impl KeySet {
                 let arr = keys.as_array().ok_or(JwtError::KeyMalformed("JWKS \"keys\" must be an array"))?;
                 let mut set = Self { is_jwks: true, ..Self::default() };
                 for (i, k) in arr.iter().take(MAX_JWKS_KEYS).enumerate() {
-                    match k.as_object().ok_or(JwtError::KeyMalformed("JWKS entry is not an object")).and_then(|o| jwk_public(o, &format!("jwks[{i}]"))) {
+                    match k
+                        .as_object()
+                        .ok_or(JwtError::KeyMalformed("JWKS entry is not an object"))
+                        .and_then(|o| jwk_public(o, &format!("jwks[{i}]")))
+                    {
                         Ok(key) => set.keys.push(key),
                         Err(e) => set.skipped.push(format!("jwks[{i}]: {e}")),
                     }
@@ -265,7 +269,8 @@ pub(crate) fn rsa_from_ne(n: &[u8], e: &[u8]) -> Result<RsaPublicKey, JwtError> 
     if n.len() > 2048 {
         return Err(JwtError::KeyUnsupported("RSA modulus over 16384 bits"));
     }
-    RsaPublicKey::new_with_size_limits(uint(n)?, uint(e)?, 512..=16384).map_err(|_| JwtError::KeyMalformed("RSA public key"))
+    RsaPublicKey::new_with_size_limits(uint(n)?, uint(e)?, 512..=16384)
+        .map_err(|_| JwtError::KeyMalformed("RSA public key"))
 }
 
 const NOT_ON_CURVE: JwtError = JwtError::KeyMalformed("EC point not on the curve");
@@ -281,11 +286,17 @@ macro_rules! ec_uncompressed {
         match point.split_first() {
             Some((4, xy)) if xy.len() == 2 * len => {
                 let (x, y) = xy.split_at(len);
-                let (x, y) = (<$crv::FieldBytes>::try_from(x).map_err(|_| NOT_ON_CURVE)?, <$crv::FieldBytes>::try_from(y).map_err(|_| NOT_ON_CURVE)?);
-                let affine = Option::<$crv::AffinePoint>::from($crv::AffinePoint::from_coordinates(&x, &y)).ok_or(NOT_ON_CURVE)?;
+                let (x, y) = (
+                    <$crv::FieldBytes>::try_from(x).map_err(|_| NOT_ON_CURVE)?,
+                    <$crv::FieldBytes>::try_from(y).map_err(|_| NOT_ON_CURVE)?,
+                );
+                let affine = Option::<$crv::AffinePoint>::from($crv::AffinePoint::from_coordinates(&x, &y))
+                    .ok_or(NOT_ON_CURVE)?;
                 $crv::ecdsa::VerifyingKey::from_affine(affine).map_err(|_| NOT_ON_CURVE)?
             }
-            Some((2 | 3, xy)) if xy.len() == len => return Err(JwtError::KeyUnsupported("compressed EC point (use the uncompressed form)")),
+            Some((2 | 3, xy)) if xy.len() == len => {
+                return Err(JwtError::KeyUnsupported("compressed EC point (use the uncompressed form)"));
+            }
             _ => return Err(JwtError::KeyMalformed("EC point")),
         }
     }};
@@ -346,7 +357,12 @@ fn pem_public(text: &str) -> Result<VerifyKey, JwtError> {
     let mut key = VerifyKey::bare(material, source);
     key.pss_only = pss_only;
     // What a naive HS256 verifier would use as the secret: the file bytes.
-    key.public_forms = vec![text.as_bytes().to_vec(), text.trim().as_bytes().to_vec(), format!("{}\n", text.trim()).into_bytes(), der_bytes];
+    key.public_forms = vec![
+        text.as_bytes().to_vec(),
+        text.trim().as_bytes().to_vec(),
+        format!("{}\n", text.trim()).into_bytes(),
+        der_bytes,
+    ];
     key.public_forms.dedup();
     Ok(key)
 }
@@ -496,8 +512,10 @@ impl SignKey {
                         ec_private(curve.or(c2).ok_or(JwtError::KeyMalformed("EC curve"))?, d)?
                     }
                     a if a == der::OID_ED25519 => {
-                        let (inner, _) = der::expect(pk, der::OCTET_STRING).ok_or(JwtError::KeyMalformed("Ed25519 private key"))?;
-                        let arr: [u8; 32] = inner.content.try_into().map_err(|_| JwtError::KeyMalformed("Ed25519 private key"))?;
+                        let (inner, _) =
+                            der::expect(pk, der::OCTET_STRING).ok_or(JwtError::KeyMalformed("Ed25519 private key"))?;
+                        let arr: [u8; 32] =
+                            inner.content.try_into().map_err(|_| JwtError::KeyMalformed("Ed25519 private key"))?;
                         SignMaterial::Ed25519(Box::new(ed25519_dalek::SigningKey::from_bytes(&arr)))
                     }
                     _ => return Err(JwtError::KeyUnsupported("private key algorithm")),
@@ -572,11 +590,18 @@ fn jwk_private(o: &Map<String, Value>) -> Result<SignKey, JwtError> {
         "RSA" => {
             let n = member_b64(o, "n")?;
             let bits = u32::try_from(der::strip_zeros(&n).len() * 8).map_err(|_| JwtError::KeyMalformed("n"))?;
-            let wide = |b: &[u8]| BoxedUint::from_be_slice(der::strip_zeros(b), bits).map_err(|_| JwtError::KeyMalformed("RSA integer"));
+            let wide = |b: &[u8]| {
+                BoxedUint::from_be_slice(der::strip_zeros(b), bits).map_err(|_| JwtError::KeyMalformed("RSA integer"))
+            };
             let p = Zeroizing::new(member_b64(o, "p")?);
             let q = Zeroizing::new(member_b64(o, "q")?);
-            let key = RsaPrivateKey::from_components(uint(&n)?, uint(&member_b64(o, "e")?)?, wide(&d)?, vec![wide(&p)?, wide(&q)?])
-                .map_err(|_| JwtError::KeyMalformed("RSA private key"))?;
+            let key = RsaPrivateKey::from_components(
+                uint(&n)?,
+                uint(&member_b64(o, "e")?)?,
+                wide(&d)?,
+                vec![wide(&p)?, wide(&q)?],
+            )
+            .map_err(|_| JwtError::KeyMalformed("RSA private key"))?;
             SignMaterial::Rsa(Box::new(key))
         }
         "EC" => {

@@ -14,10 +14,10 @@
 mod alg;
 pub mod b64;
 mod claims;
-pub mod der;
 mod decode;
-mod ec_verify;
+pub mod der;
 mod dpop;
+mod ec_verify;
 mod error;
 mod explain;
 mod findings;

@@ -35,7 +35,12 @@ impl Scan<'_> {
         if let Some(c) = self.counts.get_mut(i) {
             if *c < MAX_PER_CODE {
                 *c += 1;
-                push(self.out, code, &format!("payload.{}", clip(path, 80)), format!("{} holds {what}", clip(path, 80)));
+                push(
+                    self.out,
+                    code,
+                    &format!("payload.{}", clip(path, 80)),
+                    format!("{} holds {what}", clip(path, 80)),
+                );
             }
         }
     }
@@ -60,14 +65,27 @@ fn key_class(key: &str) -> Option<(Code, &'static str)> {
     Some(match k {
         "email" | "emailaddress" | "mail" | "upn" => (Code::PiiEmail, "an e-mail address"),
         "phone" | "phonenumber" | "mobile" | "tel" | "telephone" | "msisdn" => (Code::PiiPhone, "a phone number"),
-        "name" | "givenname" | "familyname" | "middlename" | "fullname" | "firstname" | "lastname" | "surname" | "displayname" => (Code::PiiName, "a person's name"),
-        "address" | "streetaddress" | "postalcode" | "zip" | "zipcode" | "homeaddress" | "street" => (Code::PiiAddress, "a postal address"),
-        "birthdate" | "birthday" | "dob" | "dateofbirth" => (Code::PiiBirthdate, "a birth date"),
-        "ssn" | "socialsecuritynumber" | "nationalid" | "passport" | "passportnumber" | "taxid" | "nin" | "nino" | "bsn" | "dni" | "nif" | "driverslicense" => (Code::PiiGovernmentId, "a government identifier"),
-        "cardnumber" | "ccnumber" | "creditcard" | "pan" => (Code::PiiCardNumber, "a payment card number"),
-        "password" | "passwd" | "pwd" | "secret" | "clientsecret" | "apikey" | "privatekey" | "refreshtoken" | "accesstoken" | "sessionsecret" | "pin" => {
-            (Code::SecretInPayload, "a secret (password, API key or token)")
+        "name" | "givenname" | "familyname" | "middlename" | "fullname" | "firstname" | "lastname" | "surname"
+        | "displayname" => (Code::PiiName, "a person's name"),
+        "address" | "streetaddress" | "postalcode" | "zip" | "zipcode" | "homeaddress" | "street" => {
+            (Code::PiiAddress, "a postal address")
         }
+        "birthdate" | "birthday" | "dob" | "dateofbirth" => (Code::PiiBirthdate, "a birth date"),
+        "ssn"
+        | "socialsecuritynumber"
+        | "nationalid"
+        | "passport"
+        | "passportnumber"
+        | "taxid"
+        | "nin"
+        | "nino"
+        | "bsn"
+        | "dni"
+        | "nif"
+        | "driverslicense" => (Code::PiiGovernmentId, "a government identifier"),
+        "cardnumber" | "ccnumber" | "creditcard" | "pan" => (Code::PiiCardNumber, "a payment card number"),
+        "password" | "passwd" | "pwd" | "secret" | "clientsecret" | "apikey" | "privatekey" | "refreshtoken"
+        | "accesstoken" | "sessionsecret" | "pin" => (Code::SecretInPayload, "a secret (password, API key or token)"),
         _ => return None,
     })
 }
@@ -78,7 +96,8 @@ fn walk_object(s: &mut Scan<'_>, o: &Map<String, Value>, prefix: &str, depth: us
     }
     // A JWK with private members (anywhere: cnf.jwk, a "key" claim...)
     if o.get("kty").is_some_and(Value::is_string) {
-        let private: Vec<&str> = ["d", "p", "q", "dp", "dq", "qi", "k"].into_iter().filter(|m| o.contains_key(*m)).collect();
+        let private: Vec<&str> =
+            ["d", "p", "q", "dp", "dq", "qi", "k"].into_iter().filter(|m| o.contains_key(*m)).collect();
         if !private.is_empty() {
             let path = if prefix.is_empty() { "(claims)" } else { prefix };
             s.hit(Code::PrivateKeyInPayload, path, &format!("a JWK with private members ({})", private.join(", ")));
@@ -195,7 +214,12 @@ pub fn is_card(v: &str) -> bool {
         return false;
     }
     let p2 = d.first().map_or(0, |a| u32::from(*a) * 10) + d.get(1).map_or(0, |b| u32::from(*b));
-    let network = matches!(d.first(), Some(4)) || (51..=55).contains(&p2) || (22..=27).contains(&p2) || p2 == 34 || p2 == 37 || matches!(d.first(), Some(6));
+    let network = matches!(d.first(), Some(4))
+        || (51..=55).contains(&p2)
+        || (22..=27).contains(&p2)
+        || p2 == 34
+        || p2 == 37
+        || matches!(d.first(), Some(6));
     network && luhn(&d) && !d.iter().all(|&x| x == d.first().copied().unwrap_or(0))
 }
 

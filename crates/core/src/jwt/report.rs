@@ -382,7 +382,6 @@ impl Report {
     /// Whether any finding is at or above `sev` (nested report included).
     #[must_use]
     pub fn fails_at(&self, sev: Severity) -> bool {
-        self.findings.iter().any(|f| f.severity >= sev)
-            || self.nested.as_ref().is_some_and(|n| n.fails_at(sev))
+        self.findings.iter().any(|f| f.severity >= sev) || self.nested.as_ref().is_some_and(|n| n.fails_at(sev))
     }
 }

@@ -61,7 +61,11 @@ pub fn verify_signature(alg: Alg, key: &PublicMaterial, msg: &[u8], sig: &[u8]) 
             if hmac_ok(a, k, msg, sig) { Ok(()) } else { Err(SigFailure::Invalid) }
         }
         (PublicMaterial::Rsa(k), a) if a.is_rsa() => {
-            if super::rsa_verify::verify(a, k, msg, sig) { Ok(()) } else { Err(SigFailure::Invalid) }
+            if super::rsa_verify::verify(a, k, msg, sig) {
+                Ok(())
+            } else {
+                Err(SigFailure::Invalid)
+            }
         }
         (PublicMaterial::P256(k), Alg::ES256) => super::ec_verify::p256v::verify(k, msg, sig),
         (PublicMaterial::P384(k), Alg::ES384) => {
@@ -84,7 +88,8 @@ pub fn verify_signature(alg: Alg, key: &PublicMaterial, msg: &[u8], sig: &[u8]) 
 #[must_use]
 pub fn curve_order(alg: Alg) -> Option<&'static [u8]> {
     const P256: [u8; 32] = hex32(*b"ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551");
-    const P384: [u8; 48] = hex48(*b"ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973");
+    const P384: [u8; 48] =
+        hex48(*b"ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973");
     const P521: [u8; 66] = hex66(*b"01fffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409");
     match alg {
         Alg::ES256 => Some(&P256),
