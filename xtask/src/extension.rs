@@ -171,7 +171,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
 ///   (the MV3 CSP forbids both; the bundler adds neither).
 ///
 /// `extension/` keeps its sources as ES modules that work unbundled.
-fn bundle_scripts(files: &mut Vec<(String, Vec<u8>)>, manifest: &Value, externals: &[&str]) -> Result<()> {
+fn bundle_scripts(files: &mut [(String, Vec<u8>)], manifest: &Value, externals: &[&str]) -> Result<()> {
     let mut entry_points: Vec<String> = Vec::new();
     for (rel, bytes) in files.iter() {
         if !rel.ends_with(".html") {
@@ -191,13 +191,12 @@ fn bundle_scripts(files: &mut Vec<(String, Vec<u8>)>, manifest: &Value, external
             }
         }
     }
-    if manifest["background"]["type"] == "module" {
-        if let Some(worker) = manifest["background"]["service_worker"].as_str() {
-            let worker =
-                resolve_href("", worker).ok_or_else(|| format!("background `{worker}` is not a package path"))?;
-            if !entry_points.contains(&worker) {
-                entry_points.push(worker);
-            }
+    if manifest["background"]["type"] == "module"
+        && let Some(worker) = manifest["background"]["service_worker"].as_str()
+    {
+        let worker = resolve_href("", worker).ok_or_else(|| format!("background `{worker}` is not a package path"))?;
+        if !entry_points.contains(&worker) {
+            entry_points.push(worker);
         }
     }
     if entry_points.is_empty() {

@@ -94,6 +94,13 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     steps.run("setup: firefox-esr", ensure_firefox);
     steps.run("setup: npm ci (if node_modules is stale)", ensure_node_modules);
     steps.run("setup: python requirements", ensure_python);
+    steps.run("setup: rustup components rustfmt, clippy", ensure_rust_components);
+
+    // --- style: formatting and lints gate everything else (rustfmt.toml, clippy.toml).
+    steps.run("cargo fmt --all --check", || run_cmd(cargo().args(["fmt", "--all", "--check"])));
+    steps.run("cargo clippy --workspace --all-targets --all-features -- -D warnings", || {
+        run_cmd(cargo().args(["clippy", "--workspace", "--all-targets", "--all-features", "--", "-D", "warnings"]))
+    });
 
     // --- build
     let bundles = steps.run("cargo xtask build (dist/seal, dist/full)", || {
@@ -213,6 +220,22 @@ fn ensure_rust_target() -> Result<()> {
         return Ok(());
     }
     run_cmd(Command::new("rustup").args(["target", "add", build::WASM_TARGET]))
+}
+
+fn ensure_rust_components() -> Result<()> {
+    let out = Command::new("rustup")
+        .args(["component", "list", "--installed"])
+        .output()
+        .map_err(|e| format!("rustup: {e}"))?;
+    let installed = String::from_utf8_lossy(&out.stdout);
+    let missing: Vec<&str> = ["rustfmt", "clippy"]
+        .into_iter()
+        .filter(|c| !installed.lines().any(|l| l.trim().starts_with(&format!("{c}-"))))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    run_cmd(Command::new("rustup").args(["component", "add"]).args(&missing))
 }
 
 fn is_root() -> bool {

@@ -259,10 +259,10 @@ fn verify_cmd(mut v: VerifyArgs) -> CmdResult {
     }
     // Keys discovered from an issuer only vouch for that issuer's tokens: expect
     // its `iss` unless --iss names the expected issuer(s) explicitly.
-    if v.common.issuer.is_empty() {
-        if let Some(iss) = v.oidc_issuer.take() {
-            v.common.issuer.push(iss);
-        }
+    if v.common.issuer.is_empty()
+        && let Some(iss) = v.oidc_issuer.take()
+    {
+        v.common.issuer.push(iss);
     }
     inspect_cmd(v.common, keys, "high", true)
 }

@@ -47,7 +47,7 @@ fn benches(c: &mut Criterion) {
 
     let split = |t: &str| {
         let i = t.rfind('.').unwrap();
-        (t[..i].as_bytes().to_vec(), sealpost_core::jwt::b64::decode(t[i + 1..].as_bytes()).unwrap().0)
+        (t.as_bytes()[..i].to_vec(), sealpost_core::jwt::b64::decode(&t.as_bytes()[i + 1..]).unwrap().0)
     };
     let (rs_in, rs_sig) = split(&rs);
     let rsa = KeySet::parse(RSA_PUB).unwrap().keys.remove(0).material;

@@ -147,7 +147,7 @@ fn cases() -> Vec<(Code, String, InspectOptions)> {
         (Code::AlgNone, format!("{}.{}.", b64(br#"{"alg":"nOnE","typ":"at+jwt"}"#), b64(claims_with("").as_bytes())), o()),
         (Code::AlgUnknown, mk(r#"{"alg":"HS1","typ":"at+jwt"}"#, &claims_with("")), o()),
         (Code::SignatureEmpty, format!("{}.", &clean()[..clean().rfind('.').unwrap()]), o()),
-        (Code::SignatureInvalid, mk_raw(HDR.as_bytes(), claims_with("").as_bytes(), Alg::ES256, &SignKey::parse(&format!(r#"{{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}}"#)).unwrap()), o()),
+        (Code::SignatureInvalid, mk_raw(HDR.as_bytes(), claims_with("").as_bytes(), Alg::ES256, &SignKey::parse(r#"{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"jpsQnnGQmL-YBIffH1136cspYG6-0iY7X1fCE9-E9LI"}"#).unwrap()), o()),
         (Code::SignatureUnverified, mk(r#"{"alg":"foo","typ":"at+jwt"}"#, &claims_with("")), o()),
         (Code::SignatureLength, replace_sig(&clean(), &[7u8; 63]), o()),
         (Code::EcdsaDerSignature, { let t = clean(); replace_sig(&t, &der_sig(&sig_of(&t))) }, o()),

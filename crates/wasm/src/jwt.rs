@@ -258,12 +258,14 @@ pub fn inspect_jwt(
     }
     let token: String = token.into();
     let o = Opts::read(&options, "options do not match InspectJwtOptions")?;
-    let mut policy = Policy::default();
-    policy.issuer = o.strings("issuer", "issuer must be a string or an array of strings")?;
-    policy.audience = o.strings("audience", "audience must be a string or an array of strings")?;
-    policy.typ = o.string("typ", "typ must be a string")?;
-    policy.required_claims = o.strings("requiredClaims", "requiredClaims must be an array of strings")?;
-    policy.crit_understood = o.strings("critUnderstood", "critUnderstood must be an array of strings")?;
+    let mut policy = Policy {
+        issuer: o.strings("issuer", "issuer must be a string or an array of strings")?,
+        audience: o.strings("audience", "audience must be a string or an array of strings")?,
+        typ: o.string("typ", "typ must be a string")?,
+        required_claims: o.strings("requiredClaims", "requiredClaims must be an array of strings")?,
+        crit_understood: o.strings("critUnderstood", "critUnderstood must be an array of strings")?,
+        ..Policy::default()
+    };
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     {
         policy.max_age = o.number("maxAge", "maxAge must be a number")?.filter(|v| v.is_finite()).map(|v| v as i64);

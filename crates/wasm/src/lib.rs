@@ -266,7 +266,7 @@ pub fn user_code(#[wasm_bindgen(unchecked_param_type = "string")] code: JsValue)
     let display = [head, "-", tail].concat();
     let out = Object::new();
     for (name, value) in [("code", canonical), ("display", display.as_str()), ("sessionId", sid.as_str())] {
-        Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(&value))?;
+        Reflect::set(&out, &JsValue::from_str(name), &JsValue::from_str(value))?;
     }
     Ok(out.into())
 }

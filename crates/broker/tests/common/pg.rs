@@ -55,12 +55,10 @@ pub fn database(server: &str, name: &str) -> String {
     assert!(name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_'));
     with_client(server, async |c| {
         let exists = c.query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name]).await.unwrap().is_some();
-        if !exists {
-            if let Err(e) = c.batch_execute(&format!("CREATE DATABASE {name}")).await {
-                // Another process created it first.
-                if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
-                    panic!("CREATE DATABASE {name}: {e}");
-                }
+        if !exists && let Err(e) = c.batch_execute(&format!("CREATE DATABASE {name}")).await {
+            // Another process created it first.
+            if e.code() != Some(&tokio_postgres::error::SqlState::DUPLICATE_DATABASE) {
+                panic!("CREATE DATABASE {name}: {e}");
             }
         }
     });

@@ -73,27 +73,27 @@ fn time_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, p
             push(out, Code::NbfAfterExp, "payload.nbf", "nbf is after exp: the token is never valid".to_owned());
         }
     }
-    if let Some(i) = iat {
-        if i > now.saturating_add(leeway) {
-            push(out, Code::IatFuture, "payload.iat", format!("issued {} — in the future", time::relative(i, now)));
-        }
+    if let Some(i) = iat
+        && i > now.saturating_add(leeway)
+    {
+        push(out, Code::IatFuture, "payload.iat", format!("issued {} — in the future", time::relative(i, now)));
     }
-    if let (Some(x), Some(start)) = (exp, iat.or(nbf)) {
-        if let Some(max) = policy.max_lifetime {
-            // i128: exp and iat are attacker-chosen i64 values
-            let lifetime = i128::from(x) - i128::from(start);
-            if lifetime > i128::from(max) {
-                push(
-                    out,
-                    Code::LifetimeTooLong,
-                    "payload.exp",
-                    format!(
-                        "lifetime {} exceeds {}",
-                        time::duration(u64::try_from(lifetime).unwrap_or(0)),
-                        time::duration(u64::try_from(max).unwrap_or(0))
-                    ),
-                );
-            }
+    if let (Some(x), Some(start)) = (exp, iat.or(nbf))
+        && let Some(max) = policy.max_lifetime
+    {
+        // i128: exp and iat are attacker-chosen i64 values
+        let lifetime = i128::from(x) - i128::from(start);
+        if lifetime > i128::from(max) {
+            push(
+                out,
+                Code::LifetimeTooLong,
+                "payload.exp",
+                format!(
+                    "lifetime {} exceeds {}",
+                    time::duration(u64::try_from(lifetime).unwrap_or(0)),
+                    time::duration(u64::try_from(max).unwrap_or(0))
+                ),
+            );
         }
     }
     if let Some(max_age) = policy.max_age {
@@ -217,10 +217,10 @@ fn party_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, kind: TokenKind, 
 }
 
 fn act_rules(out: &mut Vec<Finding>, p: &Map<String, Value>, policy: &Policy) {
-    if let Some(act) = p.get("act") {
-        if !act.is_object() {
-            push(out, Code::ActMalformed, "payload.act", "act is not a JSON object".to_owned());
-        }
+    if let Some(act) = p.get("act")
+        && !act.is_object()
+    {
+        push(out, Code::ActMalformed, "payload.act", "act is not a JSON object".to_owned());
     }
     let chain = act_chain(p);
     if chain.len() > policy.max_act_depth {
@@ -284,15 +284,15 @@ fn cnf_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
         return;
     };
     for name in ["jkt", "x5t#S256"] {
-        if let Some(v) = o.get(name) {
-            if !thumbprint_ok(v) {
-                push(
-                    out,
-                    Code::CnfMalformed,
-                    &format!("payload.cnf.{name}"),
-                    format!("cnf.{name} is not a base64url SHA-256 thumbprint (43 characters, 32 bytes)"),
-                );
-            }
+        if let Some(v) = o.get(name)
+            && !thumbprint_ok(v)
+        {
+            push(
+                out,
+                Code::CnfMalformed,
+                &format!("payload.cnf.{name}"),
+                format!("cnf.{name} is not a base64url SHA-256 thumbprint (43 characters, 32 bytes)"),
+            );
         }
     }
 }
@@ -318,26 +318,26 @@ fn authz_rules(out: &mut Vec<Finding>, p: &Map<String, Value>) {
             push(out, Code::AuthzDetailsMalformed, &format!("{loc}.type"), "entry has no string type".to_owned());
         }
         for f in ["locations", "actions", "datatypes", "privileges"] {
-            if let Some(v) = o.get(f) {
-                if !v.as_array().is_some_and(|a| a.iter().all(Value::is_string)) {
-                    push(
-                        out,
-                        Code::AuthzDetailsMalformed,
-                        &format!("{loc}.{f}"),
-                        format!("{f} must be an array of strings"),
-                    );
-                }
-            }
-        }
-        if let Some(v) = o.get("identifier") {
-            if !v.is_string() {
+            if let Some(v) = o.get(f)
+                && !v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            {
                 push(
                     out,
                     Code::AuthzDetailsMalformed,
-                    &format!("{loc}.identifier"),
-                    "identifier must be a string".to_owned(),
+                    &format!("{loc}.{f}"),
+                    format!("{f} must be an array of strings"),
                 );
             }
+        }
+        if let Some(v) = o.get("identifier")
+            && !v.is_string()
+        {
+            push(
+                out,
+                Code::AuthzDetailsMalformed,
+                &format!("{loc}.identifier"),
+                "identifier must be a string".to_owned(),
+            );
         }
     }
 }

@@ -107,13 +107,18 @@ pub fn kind(
         );
     }
     let oidc_markers = ["nonce", "at_hash", "c_hash", "auth_time", "acr", "amr"];
-    if has("iss") && has("sub") && has("aud") && has("exp") && !has("scope") && !has("scp") {
-        if let Some(m) = oidc_markers.iter().find(|m| has(m)) {
-            return (
-                TokenKind::IdToken,
-                format!("iss, sub, aud, exp and {m} without scope (OpenID Connect ID token shape)"),
-            );
-        }
+    if has("iss")
+        && has("sub")
+        && has("aud")
+        && has("exp")
+        && !has("scope")
+        && !has("scp")
+        && let Some(m) = oidc_markers.iter().find(|m| has(m))
+    {
+        return (
+            TokenKind::IdToken,
+            format!("iss, sub, aud, exp and {m} without scope (OpenID Connect ID token shape)"),
+        );
     }
     if has("scope") || has("scp") || has("client_id") {
         return (TokenKind::AccessTokenLike, "scope/scp/client_id claims but typ is not at+jwt".to_owned());

@@ -270,10 +270,10 @@ pub fn header_rules(
     if !encrypted && sig_decoded && sig.is_empty() && !alg.is_some_and(|a| a.eq_ignore_ascii_case("none")) {
         push(out, Code::SignatureEmpty, "signature", "the signature segment is empty".to_owned());
     }
-    if let Some(a) = alg.and_then(Alg::parse) {
-        if !sig.is_empty() {
-            signature_shape(out, a, sig);
-        }
+    if let Some(a) = alg.and_then(Alg::parse)
+        && !sig.is_empty()
+    {
+        signature_shape(out, a, sig);
     }
     for (name, code, what) in [
         (

@@ -79,27 +79,25 @@ fn inspect_at(token: &str, opts: &InspectOptions, depth: usize) -> Report {
     let mut nested = None;
     let is_nested =
         d.header_str("cty").is_some_and(|c| c.eq_ignore_ascii_case("JWT") || c.eq_ignore_ascii_case("application/jwt"));
-    if is_nested {
-        if let Ok(inner) = std::str::from_utf8(&d.payload_bytes) {
-            if depth < MAX_NESTING {
-                push(
-                    &mut out,
-                    Code::Nested,
-                    "payload",
-                    "cty is JWT: the payload is a nested token, inspected below".to_owned(),
-                );
-                nested = Some(Box::new(inspect_at(inner, opts, depth + 1)));
-            } else {
-                push(
-                    &mut out,
-                    Code::Nested,
-                    "payload",
-                    format!("nested token not inspected: nesting deeper than {MAX_NESTING}"),
-                );
-            }
+    if is_nested && let Ok(inner) = std::str::from_utf8(&d.payload_bytes) {
+        if depth < MAX_NESTING {
+            push(
+                &mut out,
+                Code::Nested,
+                "payload",
+                "cty is JWT: the payload is a nested token, inspected below".to_owned(),
+            );
+            nested = Some(Box::new(inspect_at(inner, opts, depth + 1)));
+        } else {
+            push(
+                &mut out,
+                Code::Nested,
+                "payload",
+                format!("nested token not inspected: nesting deeper than {MAX_NESTING}"),
+            );
         }
     }
-    out.sort_by(|a, b| b.severity.cmp(&a.severity));
+    out.sort_by_key(|f| std::cmp::Reverse(f.severity));
     let truncated = out.len() > MAX_FINDINGS;
     out.truncate(MAX_FINDINGS);
     let mut summary = Summary { signature_verified: verification.status == VerifyStatus::Valid, ..Summary::default() };

@@ -106,10 +106,8 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         while let Some(k) = map.next_key::<String>()? {
             let path = Path::Key(&self.path, &k);
             let v = map.next_value_seed(Seed { dups: &mut *self.dups, path })?;
-            if out.contains_key(&k) {
-                if self.dups.len() < MAX_DUPS {
-                    self.dups.push(Path::Key(&self.path, &k).to_string());
-                }
+            if out.contains_key(&k) && self.dups.len() < MAX_DUPS {
+                self.dups.push(Path::Key(&self.path, &k).to_string());
             }
             out.insert(k, v);
         }

@@ -143,20 +143,20 @@ impl VerifyKey {
             let what = self.material.crv().unwrap_or(self.material.kty());
             return Some(format!("alg {} cannot be used with a {what} key", alg.name()));
         }
-        if let Some(ka) = &self.alg {
-            if ka != alg.name() {
-                return Some(format!("the key is restricted to alg {ka}, the token uses {}", alg.name()));
-            }
+        if let Some(ka) = &self.alg
+            && ka != alg.name()
+        {
+            return Some(format!("the key is restricted to alg {ka}, the token uses {}", alg.name()));
         }
-        if let Some(u) = &self.use_ {
-            if u != "sig" {
-                return Some(format!("the key's use is \"{u}\", not \"sig\""));
-            }
+        if let Some(u) = &self.use_
+            && u != "sig"
+        {
+            return Some(format!("the key's use is \"{u}\", not \"sig\""));
         }
-        if let Some(ops) = &self.key_ops {
-            if !ops.iter().any(|o| o == "verify") {
-                return Some("the key's key_ops do not include \"verify\"".to_owned());
-            }
+        if let Some(ops) = &self.key_ops
+            && !ops.iter().any(|o| o == "verify")
+        {
+            return Some("the key's key_ops do not include \"verify\"".to_owned());
         }
         None
     }

@@ -32,16 +32,11 @@ fn slot(code: Code) -> usize {
 impl Scan<'_> {
     fn hit(&mut self, code: Code, path: &str, what: &str) {
         let i = slot(code);
-        if let Some(c) = self.counts.get_mut(i) {
-            if *c < MAX_PER_CODE {
-                *c += 1;
-                push(
-                    self.out,
-                    code,
-                    &format!("payload.{}", clip(path, 80)),
-                    format!("{} holds {what}", clip(path, 80)),
-                );
-            }
+        if let Some(c) = self.counts.get_mut(i)
+            && *c < MAX_PER_CODE
+        {
+            *c += 1;
+            push(self.out, code, &format!("payload.{}", clip(path, 80)), format!("{} holds {what}", clip(path, 80)));
         }
     }
 }
@@ -116,14 +111,12 @@ fn walk_object(s: &mut Scan<'_>, o: &Map<String, Value>, prefix: &str, depth: us
             _ => true,
         };
         let mut key_hit = false;
-        if non_empty {
-            if let Some((code, what)) = key_class(k) {
-                // `name` of an object that is not a person (e.g. authorization_details) is still
-                // flagged only at the top level or in address/person-like containers.
-                if !(code == Code::PiiName && depth > 0) {
-                    s.hit(code, &path(), what);
-                    key_hit = true;
-                }
+        if non_empty && let Some((code, what)) = key_class(k) {
+            // `name` of an object that is not a person (e.g. authorization_details) is still
+            // flagged only at the top level or in address/person-like containers.
+            if !(code == Code::PiiName && depth > 0) {
+                s.hit(code, &path(), what);
+                key_hit = true;
             }
         }
         match v {
@@ -203,7 +196,7 @@ pub fn luhn(d: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// 13–19 digits (spaces/dashes allowed), a card-network prefix, Luhn-valid.
