@@ -3,8 +3,9 @@
 
 use serde_json::{Map, Value};
 
+use super::codes::{Code, push, push_sev};
 use super::explain::{act_chain, numeric_date};
-use super::findings::{Code, clip, push, push_sev};
+use super::findings::clip;
 use super::policy::Policy;
 use super::report::{Finding, Severity, TokenKind};
 use super::time;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::b64::{self, B64Error, Quirk};
-use super::findings::{Code, push};
+use super::codes::{Code, push};
 use super::json;
 use super::report::{Finding, InputForm, InputSummary, Segment};
 

@@ -14,10 +14,11 @@ use sha2::{Digest, Sha256};
 
 use super::alg::Alg;
 use super::b64;
+use super::codes::{Code, push};
 use super::decode::{self, Decoded};
 use super::error::JwtError;
 use super::explain::numeric_date;
-use super::findings::{Code, clip, push, typ_eq};
+use super::findings::{clip, typ_eq};
 use super::keys::{KeySet, PublicMaterial};
 use super::report::{Finding, KeySummary};
 use super::verify;

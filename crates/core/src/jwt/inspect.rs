@@ -2,9 +2,10 @@
 
 use super::alg::Alg;
 use super::claims;
+use super::codes::{Code, push, push_sev};
 use super::decode::{self, Decoded};
 use super::explain;
-use super::findings::{self, Code, push, push_sev};
+use super::findings;
 use super::keys::PublicMaterial;
 use super::pii;
 use super::policy::InspectOptions;

@@ -14,6 +14,7 @@
 mod alg;
 pub mod b64;
 mod claims;
+mod codes;
 mod decode;
 pub mod der;
 mod dpop;
@@ -34,10 +35,10 @@ mod verify;
 mod weak;
 
 pub use alg::Alg;
+pub use codes::Code;
 pub use decode::{Decoded, MAX_TOKEN, decode_unverified};
 pub use dpop::{Binding, BindingStatus, DpopReport, ProofKeyStatus, access_token_hash, jwk_thumbprint};
 pub use error::JwtError;
-pub use findings::Code;
 pub use inspect::{MAX_FINDINGS, inspect};
 pub use keys::{KeySet, PublicMaterial, SignKey, SignMaterial, VerifyKey};
 pub use policy::{InspectOptions, Policy};

@@ -2,7 +2,8 @@
 
 use serde_json::{Map, Value};
 
-use super::findings::{Code, clip, push};
+use super::codes::{Code, push};
+use super::findings::clip;
 use super::report::Finding;
 
 const MAX_NODES: usize = 4096;
