@@ -20,10 +20,10 @@ use sealpost_core::protocol::{
     template,
 };
 
+use crate::app::{App, Limit};
 use crate::problem::ApiError;
 use crate::store::{Caps, InboxAccess, NewSender, NewSession, PollOutcome, SessionView, Store, StoreError, Transition};
 use crate::util::{self, TokenHash, hash_token, now_ms};
-use crate::{App, Limit};
 
 /// Largest `ciphertext` accepted by `complete`, in bytes.
 pub const MAX_CIPHERTEXT: usize = 32 * 1024;

@@ -29,7 +29,7 @@ use hyper::body::Bytes;
 use sha2::Sha256;
 use tokio::sync::Notify;
 
-use crate::App;
+use crate::app::App;
 use crate::proxy::IpNet;
 use crate::store::{CallbackJob, Store};
 use crate::util;
@@ -45,6 +45,7 @@ const CLAIM_BATCH: u32 = 16;
 
 /// Why a callback URL is refused at session creation (400, stable codes).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CallbackError {
     /// Not an absolute http(s) URL this broker can use.
     #[error("{0}")]

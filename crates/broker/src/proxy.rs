@@ -40,7 +40,16 @@ pub struct IpNet {
 /// A `--trust-proxy` entry that is not an address or network.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("expected an IP address or network such as 10.0.0.1, 10.0.0.0/8 or fd00::/8")]
+#[non_exhaustive]
 pub struct IpNetError;
+
+impl IpNetError {
+    /// The stable code.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        "ERR_TRUST_PROXY_INVALID"
+    }
+}
 
 impl IpNet {
     /// Prefix length in bits.

@@ -156,6 +156,7 @@ pub enum InboxAccess<T> {
 
 /// Storage failures (never carry request data).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error: {0}")]
@@ -204,6 +205,32 @@ pub enum StoreError {
     /// the failure (SQLSTATE, constraint, connection error), never a value.
     #[error("database error: {0}")]
     Backend(String),
+}
+
+impl StoreError {
+    /// The stable code. The refusals a client can meet carry the code of the
+    /// problem the API answers with (`ERR_CAPACITY`, `ERR_INBOX_FULL`, ...);
+    /// failures of the storage itself, which the API answers as `ERR_INTERNAL`,
+    /// have their own `ERR_STORE_*` codes for logs.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        match self {
+            StoreError::Db(_) => "ERR_STORE_DATABASE",
+            StoreError::Io(_) => "ERR_STORE_IO",
+            StoreError::Closed => "ERR_STORE_CLOSED",
+            StoreError::Corrupt => "ERR_STORE_CORRUPT",
+            StoreError::Full | StoreError::TooManyInboxes => "ERR_CAPACITY",
+            StoreError::InboxFull => "ERR_INBOX_FULL",
+            StoreError::NoInbox => "ERR_INBOX_NOT_FOUND",
+            StoreError::SenderInvalid => "ERR_SENDER_INVALID",
+            StoreError::SenderQuota => "ERR_SENDER_QUOTA",
+            StoreError::TooManySenders => "ERR_TOO_MANY_SENDERS",
+            StoreError::SchemaTooNew(_) => "ERR_STORE_SCHEMA_TOO_NEW",
+            StoreError::Duplicate => "ERR_STORE_DUPLICATE",
+            StoreError::Unsupported(_) => "ERR_NOT_SUPPORTED",
+            StoreError::Backend(_) => "ERR_STORE_BACKEND",
+        }
+    }
 }
 
 /// Optional LinkAuth features of a session, stored with it atomically

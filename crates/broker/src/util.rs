@@ -28,7 +28,16 @@ pub fn hashes_equal(a: &[u8], b: &[u8]) -> bool {
 /// Error from the operating system's random source.
 #[derive(Debug, thiserror::Error)]
 #[error("random source unavailable")]
+#[non_exhaustive]
 pub struct RandomError;
+
+impl RandomError {
+    /// The stable code, as core's `ERR_RANDOM_UNAVAILABLE`.
+    #[must_use]
+    pub fn code(&self) -> &'static str {
+        "ERR_RANDOM_UNAVAILABLE"
+    }
+}
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     let mut buf = [0u8; N];

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::App;
+use crate::app::App;
 pub use crate::assets::AssetDir;
 use crate::assets::{Assets, Coding, negotiate, none_match};
 use crate::problem::ApiError;

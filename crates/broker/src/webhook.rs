@@ -36,8 +36,8 @@ use sealpost_core::envelope::{self, ALG_JWE, ALG_LINKAUTH, Credentials, Envelope
 use sealpost_core::keys::AgentPublicKey;
 use sealpost_core::protocol::{CreateSessionRequest, CreateSessionResponse, EnvelopeKind};
 
-use crate::App;
 use crate::api::ClientIp;
+use crate::app::App;
 use crate::callbacks::{self, Policy};
 use crate::problem::ApiError;
 use crate::store::{SessionExtras, Store, StoreError, Transition, WebhookTarget};
