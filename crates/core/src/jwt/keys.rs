@@ -171,6 +171,9 @@ pub struct KeySet {
     pub is_jwks: bool,
     /// Keys of a JWKS that were skipped, with the reason (no key material).
     pub skipped: Vec<String>,
+    /// Whether the input held private or symmetric material anywhere (a PEM
+    /// private key, a JWK member `d`, `k`, `p`... even in a skipped entry, a secret).
+    secret_input: bool,
 }
 
 impl KeySet {
@@ -187,6 +190,7 @@ impl KeySet {
             keys: vec![VerifyKey::bare(PublicMaterial::Hmac(Zeroizing::new(secret.to_vec())), "secret")],
             is_jwks: false,
             skipped: Vec::new(),
+            secret_input: true,
         }
     }
 
@@ -210,9 +214,10 @@ impl KeySet {
         if t.starts_with('{') {
             let v: Value = serde_json::from_str(t).map_err(|_| JwtError::KeyMalformed("not valid JSON"))?;
             let obj = v.as_object().ok_or(JwtError::KeyMalformed("JWK must be a JSON object"))?;
+            let secret_input = holds_private_member(&v);
             if let Some(keys) = obj.get("keys") {
                 let arr = keys.as_array().ok_or(JwtError::KeyMalformed("JWKS \"keys\" must be an array"))?;
-                let mut set = Self { is_jwks: true, ..Self::default() };
+                let mut set = Self { is_jwks: true, secret_input, ..Self::default() };
                 for (i, k) in arr.iter().take(MAX_JWKS_KEYS).enumerate() {
                     match k
                         .as_object()
@@ -228,10 +233,11 @@ impl KeySet {
                 }
                 return Ok(set);
             }
-            return Ok(Self { keys: vec![jwk_public(obj, "jwk")?], ..Self::default() });
+            return Ok(Self { keys: vec![jwk_public(obj, "jwk")?], secret_input, ..Self::default() });
         }
         if t.contains("-----BEGIN ") {
-            return Ok(Self { keys: vec![pem_public(text)?], ..Self::default() });
+            let secret_input = !pem_labels_public(text);
+            return Ok(Self { keys: vec![pem_public(text)?], secret_input, ..Self::default() });
         }
         Err(JwtError::KeyMalformed("expected a JWK, a JWKS or a PEM document (use a secret option for shared secrets)"))
     }
@@ -239,9 +245,40 @@ impl KeySet {
     /// Merge another set into this one.
     pub fn extend(&mut self, other: KeySet) {
         self.is_jwks |= other.is_jwks || !self.keys.is_empty();
+        self.secret_input |= other.secret_input;
         self.keys.extend(other.keys);
         self.skipped.extend(other.skipped);
     }
+
+    /// Whether the set and the text it was parsed from hold public material
+    /// only: no shared secret, no PEM block other than a public key or a
+    /// certificate, no JWK member that carries private or symmetric material
+    /// (`d`, `k`, `p`, `q`, `dp`, `dq`, `qi`, `oth`; JSON escapes are resolved
+    /// first, skipped JWKS entries count). Only such a set, and its text, may be
+    /// kept beyond one call (the full bundle's cache of parsed keys).
+    #[must_use]
+    pub fn is_public_only(&self) -> bool {
+        !self.secret_input && self.keys.iter().all(|k| !matches!(k.material, PublicMaterial::Hmac(_)))
+    }
+}
+
+/// Whether any object in `v` has a member that holds private or symmetric key material.
+fn holds_private_member(v: &Value) -> bool {
+    match v {
+        Value::Object(o) => {
+            o.iter().any(|(name, v)| super::dpop::PRIVATE_MEMBERS.contains(&name.as_str()) || holds_private_member(v))
+        }
+        Value::Array(a) => a.iter().any(holds_private_member),
+        _ => false,
+    }
+}
+
+/// Whether every PEM block of `text` is a public key or a certificate.
+fn pem_labels_public(text: &str) -> bool {
+    text.split("-----BEGIN ").skip(1).all(|rest| {
+        rest.split_once("-----")
+            .is_some_and(|(label, _)| matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE"))
+    })
 }
 
 pub(crate) fn decode_b64_any(s: &str) -> Result<Vec<u8>, JwtError> {
@@ -460,6 +497,27 @@ impl SignKey {
     #[must_use]
     pub fn secret(bytes: &[u8]) -> Self {
         Self { material: SignMaterial::Hmac(Zeroizing::new(bytes.to_vec())), kid: None }
+    }
+
+    /// The signing key of one request from its inputs as given: a key text (PEM
+    /// private key or private JWK) wins over a UTF-8 secret, which wins over a
+    /// base64/base64url secret. `None` when none is given (`alg: none` needs no key).
+    ///
+    /// # Errors
+    /// As [`SignKey::parse`] for the key text; `ERR_JWT_KEY_MALFORMED` when the
+    /// base64 secret is not base64.
+    pub fn choose(
+        key: Option<&str>,
+        secret: Option<&[u8]>,
+        secret_base64: Option<&str>,
+    ) -> Result<Option<Self>, JwtError> {
+        if let Some(text) = key {
+            return Self::parse(text).map(Some);
+        }
+        if let Some(bytes) = secret {
+            return Ok(Some(Self::secret(bytes)));
+        }
+        secret_base64.map(|s| Ok(Self::secret(&Zeroizing::new(decode_b64_any(s)?)))).transpose()
     }
 
     /// JWK `kty` of the key.

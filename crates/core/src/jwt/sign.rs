@@ -11,6 +11,7 @@ use super::alg::Alg;
 use super::b64;
 use super::error::JwtError;
 use super::keys::{SignKey, SignMaterial};
+use super::options::JsonOptions;
 use super::time;
 
 /// Claims whose string values `+1h`, `-5m`, `now` are resolved against `now`.
@@ -53,6 +54,80 @@ pub struct SignRequest<'a> {
     pub now: i64,
     /// Produce a deliberately broken token.
     pub broken: Option<Broken>,
+}
+
+/// The algorithm a caller named for signing.
+///
+/// # Errors
+/// `ERR_JWT_ALG_UNSUPPORTED` (the name clipped to 16 characters) for a name
+/// that is not a supported JWS algorithm.
+pub fn alg_named(name: &str) -> Result<Alg, JwtError> {
+    Alg::parse(name).ok_or_else(|| JwtError::AlgUnsupported(name.chars().take(16).collect()))
+}
+
+/// A sign request as plain values, owning its key (see [`SignOptions::from_json`]).
+#[derive(Debug)]
+pub struct SignOptions {
+    /// Extra header members.
+    pub header: Map<String, Value>,
+    /// Claims.
+    pub claims: Map<String, Value>,
+    /// Algorithm; default from the key.
+    pub alg: Option<Alg>,
+    /// Signing key, chosen by [`SignKey::choose`].
+    pub key: Option<SignKey>,
+    /// Deliberately broken output.
+    pub broken: Option<Broken>,
+    /// `now` as given (seconds since the epoch); the caller supplies the clock when absent.
+    pub now: Option<f64>,
+}
+
+impl SignOptions {
+    /// Read a `SignJwtOptions` object: `header` and `claims` (objects), `broken`
+    /// (`alg-none` or `strip-signature`), `alg`, then the key: `key` (PEM or
+    /// private JWK), else `secret` (UTF-8), else `secretBase64` (members after
+    /// the one that wins are not read), and `now`.
+    ///
+    /// # Errors
+    /// `ERR_JWT_JSON_INVALID`, `ERR_JWT_OPTIONS_INVALID`, `ERR_JWT_ALG_UNSUPPORTED`,
+    /// or the key's error, for the first member that fails in that order.
+    pub fn from_json(o: &JsonOptions) -> Result<Self, JwtError> {
+        // Header and claims come from the same one-time stringify as the other options.
+        let object = |k: &'static str| parse_object(&o.get(k).map_or_else(|| "{}".to_owned(), Value::to_string), k);
+        let header = object("header")?;
+        let claims = object("claims")?;
+        const BROKEN: &str = "broken must be alg-none or strip-signature";
+        let broken = match o.string("broken", BROKEN)?.as_deref() {
+            None => None,
+            Some(b) => Some(Broken::parse(b).ok_or(JwtError::OptionsInvalid(BROKEN))?),
+        };
+        let alg = o.string("alg", "alg must be a string")?.as_deref().map(alg_named).transpose()?;
+        let key = o.string("key", "key must be a string")?;
+        let secret = if key.is_none() { o.string("secret", "secret must be a string")? } else { None };
+        let secret_base64 = if key.is_none() && secret.is_none() {
+            o.string("secretBase64", "secretBase64 must be a string")?
+        } else {
+            None
+        };
+        let key = SignKey::choose(key.as_deref(), secret.as_deref().map(str::as_bytes), secret_base64.as_deref())?;
+        let now = o.number("now", "now must be a number (seconds since the epoch)")?;
+        Ok(Self { header, claims, alg, key, broken, now })
+    }
+
+    /// Sign at `now` (seconds since the epoch).
+    ///
+    /// # Errors
+    /// As [`sign`].
+    pub fn sign(self, now: i64) -> Result<String, JwtError> {
+        sign(SignRequest {
+            header: self.header,
+            claims: self.claims,
+            alg: self.alg,
+            key: self.key.as_ref(),
+            now,
+            broken: self.broken,
+        })
+    }
 }
 
 /// Parse header/claims JSON text into an object.
