@@ -1,11 +1,12 @@
-//! JWT exports of the full bundle: `inspectJwt` and `signJwt`. Conversion only;
-//! the engine is `sealpost_core::jwt`, tested natively.
+//! JWT exports of the full bundle: `inspectJwt` and `signJwt`. Conversion only
+//! (JS values to core's options, errors to JS errors) and the cache of parsed
+//! public keys; the engine and every decision (option meaning, policy, signing
+//! key, which keys may be cached) is `sealpost_core::jwt`, tested natively.
 
 use std::cell::RefCell;
 
 use js_sys::JsString;
-use sealpost_core::jwt::{self, Alg, Broken, InspectOptions, JwtError, KeySet, Policy, SignKey, SignRequest};
-use serde_json::Value;
+use sealpost_core::jwt::{self, InspectOptions, JsonOptions, JwtError, KeySet, PolicyOptions, SignOptions};
 use wasm_bindgen::prelude::*;
 
 use crate::js_error;
@@ -107,43 +108,14 @@ export interface SignJwtOptions {
 }
 "#;
 
-/// An options object read through one `JSON.stringify` + `serde_json` (one
-/// boundary crossing instead of one per property). Read by hand rather than with
-/// `#[derive(Deserialize)]`: serde's typed error messages link float formatting,
-/// ~14 KB of WASM. `null` counts as absent except where noted.
-struct Opts(serde_json::Map<String, Value>);
-
-impl Opts {
-    fn read(v: &JsValue, what: &'static str) -> Result<Self, JsValue> {
-        if v.is_undefined() || v.is_null() {
-            return Ok(Self(serde_json::Map::new()));
-        }
-        let text = js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).ok_or_else(|| opts_err(what))?;
-        match serde_json::from_str::<Value>(&text) {
-            Ok(Value::Object(m)) => Ok(Self(m)),
-            _ => Err(opts_err(what)),
-        }
+/// An options object, read through one `JSON.stringify` (one boundary crossing
+/// instead of one per property) into core's [`JsonOptions`].
+fn read_opts(v: &JsValue, what: &'static str) -> Result<JsonOptions, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        return Ok(JsonOptions::default());
     }
-    fn get(&self, k: &str) -> Option<&Value> {
-        self.0.get(k).filter(|v| !v.is_null())
-    }
-    fn string(&self, k: &str, bad: &'static str) -> Result<Option<String>, JsValue> {
-        self.get(k).map(|v| v.as_str().map(str::to_owned).ok_or_else(|| opts_err(bad))).transpose()
-    }
-    fn number(&self, k: &str, bad: &'static str) -> Result<Option<f64>, JsValue> {
-        self.get(k).map(|v| v.as_f64().ok_or_else(|| opts_err(bad))).transpose()
-    }
-    /// A string or an array of strings.
-    fn strings(&self, k: &str, bad: &'static str) -> Result<Vec<String>, JsValue> {
-        match self.get(k) {
-            None => Ok(Vec::new()),
-            Some(Value::String(s)) => Ok(vec![s.clone()]),
-            Some(Value::Array(a)) => {
-                a.iter().map(|v| v.as_str().map(str::to_owned).ok_or_else(|| opts_err(bad))).collect()
-            }
-            Some(_) => Err(opts_err(bad)),
-        }
-    }
+    let text = js_sys::JSON::stringify(v).ok().and_then(|s| s.as_string()).ok_or_else(|| opts_err(what))?;
+    JsonOptions::parse(&text, what).map_err(|e| err(&e))
 }
 
 fn err(e: &JwtError) -> JsValue {
@@ -154,6 +126,7 @@ fn opts_err(msg: &'static str) -> JsValue {
     err(&JwtError::OptionsInvalid(msg))
 }
 
+/// Seconds since the epoch as given, else the current time.
 #[allow(clippy::cast_possible_truncation)]
 fn secs(v: Option<f64>) -> i64 {
     let now = v.unwrap_or_else(|| js_sys::Date::now() / 1000.0);
@@ -167,18 +140,8 @@ thread_local! {
     /// Parsed public keys by their exact text. Pages and the extension check many
     /// tokens against the same key or JWKS, and parsing an RSA key (its Montgomery
     /// parameters need a 2048-bit division) costs as much as verifying with it.
+    /// Only sets core calls public-only ([`KeySet::is_public_only`]) are kept.
     static PARSED_KEYS: RefCell<Vec<(String, KeySet)>> = const { RefCell::new(Vec::new()) };
-}
-
-/// Whether a key text may be kept after the call: public material only. Any text
-/// that could hold a private or symmetric member (PEM private keys, JWK `d`/`k`,
-/// or JSON escapes that could spell them) is parsed afresh every time and dropped.
-fn cacheable(text: &str, set: &KeySet) -> bool {
-    !text.contains("PRIVATE")
-        && !text.contains('\\')
-        && !text.contains("\"d\"")
-        && !text.contains("\"k\"")
-        && set.keys.iter().all(|k| !matches!(k.material, jwt::PublicMaterial::Hmac(_)))
 }
 
 fn parse_keys(text: &str) -> Result<KeySet, JsValue> {
@@ -186,13 +149,8 @@ fn parse_keys(text: &str) -> Result<KeySet, JsValue> {
         return Ok(hit);
     }
     let set = KeySet::parse(text).map_err(|e| err(&e))?;
-    if cacheable(text, &set) {
-        PARSED_KEYS.with_borrow_mut(|c| {
-            if c.len() >= KEY_CACHE {
-                c.remove(0);
-            }
-            c.push((text.to_owned(), set.clone()));
-        });
+    if set.is_public_only() {
+        give_back(text.to_owned(), set.clone());
     }
     Ok(set)
 }
@@ -202,7 +160,7 @@ fn take_cached(text: &str) -> Option<KeySet> {
     PARSED_KEYS.with_borrow_mut(|c| c.iter().position(|(t, _)| t == text).map(|i| c.remove(i).1))
 }
 
-/// Return a set lent by [`take_cached`] (as the most recently used entry).
+/// Keep a set (as the most recently used entry), or return one lent by [`take_cached`].
 fn give_back(text: String, set: KeySet) {
     PARSED_KEYS.with_borrow_mut(|c| {
         if c.len() >= KEY_CACHE {
@@ -257,48 +215,18 @@ pub fn inspect_jwt(
         return Err(err(&JwtError::InputTooLarge { limit: jwt::MAX_TOKEN }));
     }
     let token: String = token.into();
-    let o = Opts::read(&options, "options do not match InspectJwtOptions")?;
-    let mut policy = Policy {
-        issuer: o.strings("issuer", "issuer must be a string or an array of strings")?,
-        audience: o.strings("audience", "audience must be a string or an array of strings")?,
-        typ: o.string("typ", "typ must be a string")?,
-        required_claims: o.strings("requiredClaims", "requiredClaims must be an array of strings")?,
-        crit_understood: o.strings("critUnderstood", "critUnderstood must be an array of strings")?,
-        ..Policy::default()
-    };
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    {
-        policy.max_age = o.number("maxAge", "maxAge must be a number")?.filter(|v| v.is_finite()).map(|v| v as i64);
-        if let Some(l) = o.number("leeway", "leeway must be a number")?.filter(|v| v.is_finite()) {
-            policy.leeway = l as i64;
-        }
-        // `maxLifetime: null` turns the lifetime check off; absent keeps the default.
-        match o.0.get("maxLifetime") {
-            None => {}
-            Some(Value::Null) => policy.max_lifetime = None,
-            Some(_) => {
-                policy.max_lifetime = o
-                    .number("maxLifetime", "maxLifetime must be a number or null")?
-                    .filter(|v| v.is_finite())
-                    .map(|v| v as i64)
-            }
-        }
-        if let Some(d) = o.number("maxActDepth", "maxActDepth must be a number")? {
-            if !(0.0..=1024.0).contains(&d) {
-                return Err(opts_err("maxActDepth must be between 0 and 1024"));
-            }
-            policy.max_act_depth = d as usize;
-        }
-    }
-    let now = o.number("now", "now must be a number (seconds since the epoch)")?;
+    let o = read_opts(&options, "options do not match InspectJwtOptions")?;
+    let policy = PolicyOptions::from_json(&o).map_err(|e| err(&e))?.into();
+    let string = |k: &str, bad: &'static str| o.string(k, bad).map_err(|e| err(&e));
+    let now = o.number("now", "now must be a number (seconds since the epoch)").map_err(|e| err(&e))?;
     let (keys, lent) = keys_from(
-        o.string("key", "key must be a string")?,
-        o.string("jwks", "jwks must be a string (JWKS JSON text)")?,
-        o.string("secret", "secret must be a string")?,
-        o.string("secretBase64", "secretBase64 must be a string")?,
+        string("key", "key must be a string")?,
+        string("jwks", "jwks must be a string (JWKS JSON text)")?,
+        string("secret", "secret must be a string")?,
+        string("secretBase64", "secretBase64 must be a string")?,
     )?;
     let access_token =
-        o.string("accessToken", "accessToken must be a string (the access token a DPoP proof accompanies)")?;
+        string("accessToken", "accessToken must be a string (the access token a DPoP proof accompanies)")?;
     let opts = InspectOptions { now: secs(now), policy, keys, access_token };
     let report = jwt::inspect(&token, &opts);
     if let Some(text) = lent {
@@ -315,41 +243,8 @@ pub fn inspect_jwt(
 /// `broken: "alg-none" | "strip-signature"` produces deliberately invalid tokens.
 #[wasm_bindgen(js_name = signJwt)]
 pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options: JsValue) -> Result<String, JsValue> {
-    let o = Opts::read(&options, "options do not match SignJwtOptions")?;
-    // Header and claims come from the same one-time stringify as the other options.
-    let object = |k: &'static str| {
-        jwt::parse_object(&o.get(k).map_or_else(|| "{}".to_owned(), Value::to_string), k).map_err(|e| err(&e))
-    };
-    let header = object("header")?;
-    let claims = object("claims")?;
-    let broken = match o.string("broken", "broken must be alg-none or strip-signature")?.as_deref() {
-        None => None,
-        Some(b) => Some(Broken::parse(b).ok_or_else(|| opts_err("broken must be alg-none or strip-signature"))?),
-    };
-    let alg = match o.string("alg", "alg must be a string")?.as_deref() {
-        None => None,
-        Some(a) => Some(Alg::parse(a).ok_or_else(|| err(&JwtError::AlgUnsupported(a.chars().take(16).collect())))?),
-    };
-    let key = if let Some(k) = o.string("key", "key must be a string")? {
-        Some(SignKey::parse(&k).map_err(|e| err(&e))?)
-    } else if let Some(s) = o.string("secret", "secret must be a string")? {
-        Some(SignKey::secret(s.as_bytes()))
-    } else if let Some(s) = o.string("secretBase64", "secretBase64 must be a string")? {
-        let set = KeySet::secret_base64(&s).map_err(|e| err(&e))?;
-        match set.keys.first().map(|k| &k.material) {
-            Some(jwt::PublicMaterial::Hmac(b)) => Some(SignKey::secret(b)),
-            _ => None,
-        }
-    } else {
-        None
-    };
-    jwt::sign(SignRequest {
-        header,
-        claims,
-        alg,
-        key: key.as_ref(),
-        now: secs(o.number("now", "now must be a number (seconds since the epoch)")?),
-        broken,
-    })
-    .map_err(|e| err(&e))
+    let o = read_opts(&options, "options do not match SignJwtOptions")?;
+    let request = SignOptions::from_json(&o).map_err(|e| err(&e))?;
+    let now = secs(request.now);
+    request.sign(now).map_err(|e| err(&e))
 }
