@@ -11,7 +11,7 @@
 //! On failure: exit status 1 and `error: <ERR_CODE>: <message>` on stderr.
 
 use crate::{Args, Result};
-use sealpost_core::envelope::{self, ALG_JWE, ALG_LINKAUTH, Credentials};
+use sealpost_core::envelope::{self, Credentials, EnvelopeKind};
 use sealpost_core::keys::{AgentPrivateKey, AgentPublicKey};
 use std::fs;
 
@@ -27,21 +27,19 @@ pub fn cmd_open(args: &[String]) -> Result<()> {
     let mut a = Args::new(args);
     let key = a.required("--key")?;
     let env_path = a.required("--envelope")?;
-    let algorithm = a.value("--algorithm")?.unwrap_or_else(|| ALG_LINKAUTH.to_owned());
+    let algorithm = a.value("--algorithm")?;
     let sid = a.value("--session-id")?;
     a.finish()?;
     let sk = AgentPrivateKey::from_pem(&read(&key)?).map_err(|e| coded(e.code(), e))?;
     let ciphertext = read(&env_path)?;
-    let ciphertext = ciphertext.trim();
-    let creds = if algorithm == ALG_JWE {
-        let sid = sid.ok_or("--session-id is required for JWE")?;
-        envelope::open_jwe(&sk, ciphertext, &sid)
-    } else if algorithm == ALG_LINKAUTH {
-        envelope::open(&sk, ciphertext)
-    } else {
-        return Err(format!("unknown --algorithm `{algorithm}`"));
+    let kind = match algorithm.as_deref() {
+        None => EnvelopeKind::Linkauth,
+        Some(alg) => EnvelopeKind::from_algorithm(alg).ok_or_else(|| format!("unknown --algorithm `{alg}`"))?,
+    };
+    if kind == EnvelopeKind::Jwe && sid.is_none() {
+        return Err("--session-id is required for JWE".into());
     }
-    .map_err(|e| coded(e.code(), e))?;
+    let creds = envelope::open_any(&sk, kind, ciphertext.trim(), sid.as_deref()).map_err(|e| coded(e.code(), e))?;
     let json = serde_json::to_string(&creds).map_err(|e| format!("serialize: {e}"))?;
     println!("{json}");
     Ok(())

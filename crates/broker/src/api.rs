@@ -15,9 +15,9 @@ use serde::de::DeserializeOwned;
 use sealpost_core::keys::AgentPublicKey;
 use sealpost_core::protocol::{
     CompleteRequest, ConfirmResponse, ConnectResponse, CreateInboxResponse, CreateSenderRequest, CreateSenderResponse,
-    CreateSessionRequest, CreateSessionResponse, FieldSpec, FieldType, InboxRequest, PollResponse, ResolveRequest,
-    SenderInfo, SessionStatus, format_user_code, is_unsafe_display_char, normalize_sender_name, normalize_user_code,
-    template,
+    CreateSessionRequest, CreateSessionResponse, FieldSpec, InboxRequest, PollResponse, ResolveRequest, SenderInfo,
+    SessionStatus, format_user_code, is_unsafe_display_char, normalize_sender_name, normalize_user_code, template,
+    validate_fields,
 };
 
 use crate::app::{App, Limit};
@@ -27,11 +27,6 @@ use crate::util::{self, TokenHash, hash_token, now_ms};
 
 /// Largest `ciphertext` accepted by `complete`, in bytes.
 pub const MAX_CIPHERTEXT: usize = 32 * 1024;
-/// Most fields in a custom form.
-pub const MAX_FIELDS: usize = 32;
-const MAX_NAME: usize = 64;
-const MAX_LABEL: usize = 200;
-const MAX_OPTIONS: usize = 64;
 const MAX_DISPLAY_NAME: usize = 200;
 const MAX_AGENT_NAME: usize = 100;
 const MAX_REASON: usize = 1000;
@@ -236,52 +231,6 @@ fn check_text(value: Option<&str>, max: usize, what: &'static str, allow_newline
     Ok(())
 }
 
-fn validate_fields(fields: &[FieldSpec]) -> Result<(), ApiError> {
-    if fields.is_empty() {
-        return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "fields must not be empty."));
-    }
-    if fields.len() > MAX_FIELDS {
-        return Err(ApiError::bad_request("ERR_TOO_MANY_FIELDS", format!("At most {MAX_FIELDS} fields are accepted.")));
-    }
-    let mut names = std::collections::BTreeSet::new();
-    for f in fields {
-        let name_ok = !f.name.is_empty()
-            && f.name.len() <= MAX_NAME
-            && f.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
-        if !name_ok {
-            return Err(ApiError::bad_request(
-                "ERR_FIELDS_INVALID",
-                format!("Field names are 1-{MAX_NAME} characters of A-Z a-z 0-9 _ - ."),
-            ));
-        }
-        if !names.insert(f.name.as_str()) {
-            return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "Field names must be unique."));
-        }
-        if f.label.trim().is_empty() {
-            return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "Every field needs a label."));
-        }
-        check_text(Some(&f.label), MAX_LABEL, "A field label", false)?;
-        match (&f.kind, &f.options) {
-            (FieldType::Select, Some(opts)) if !opts.is_empty() && opts.len() <= MAX_OPTIONS => {
-                for o in opts {
-                    check_text(Some(o), MAX_LABEL, "A select option", false)?;
-                }
-            }
-            (FieldType::Select, _) => {
-                return Err(ApiError::bad_request(
-                    "ERR_FIELDS_INVALID",
-                    format!("A select field needs 1-{MAX_OPTIONS} options."),
-                ));
-            }
-            (_, Some(_)) => {
-                return Err(ApiError::bad_request("ERR_FIELDS_INVALID", "Only select fields take options."));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
 /// Resolve the form the way the LinkAuth reference broker does: a built-in
 /// template wins; otherwise custom `fields`; neither is an error.
 fn resolve_form(req: &CreateSessionRequest) -> Result<(String, Vec<FieldSpec>), ApiError> {
@@ -289,7 +238,8 @@ fn resolve_form(req: &CreateSessionRequest) -> Result<(String, Vec<FieldSpec>), 
     let (default_name, fields) = match (builtin, &req.fields) {
         (Some((name, fields)), _) => (name.to_owned(), fields),
         (None, Some(fields)) => {
-            validate_fields(fields)?;
+            // one rule for broker and CLI: sealpost_core::protocol::validate_fields
+            validate_fields(fields).map_err(|e| ApiError::bad_request(e.code(), e.to_string()))?;
             ("Custom Credentials".to_owned(), fields.clone())
         }
         (None, None) => {

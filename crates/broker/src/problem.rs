@@ -135,6 +135,7 @@ impl ApiError {
             detail: Some(self.detail.clone().into_owned()),
             code: Some(self.code.to_owned()),
             error: (self.kind == SLOW_DOWN_TYPE).then(|| "slow_down".to_owned()),
+            error_description: None,
             interval: self.interval,
         }
     }

@@ -121,11 +121,11 @@ pub fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// Raw session id of a user code (any accepted spelling): SHA-256 of the
-/// normalized code, as in [`sealpost_core::protocol::session_id_for_code`].
+/// Raw session id of a user code (any accepted spelling): core's
+/// [`sealpost_core::protocol::session_digest_for_code`], the bytes of
+/// [`sealpost_core::protocol::session_id_for_code`].
 pub fn raw_session_id(code: &str) -> Option<[u8; 32]> {
-    let normalized = sealpost_core::protocol::normalize_user_code(code)?;
-    Some(Sha256::digest(normalized.as_bytes()).into())
+    sealpost_core::protocol::session_digest_for_code(code)
 }
 
 /// Decode a 64-character lowercase (or uppercase) hex session id.

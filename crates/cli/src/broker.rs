@@ -7,7 +7,7 @@ use zeroize::Zeroizing;
 
 use crate::errors::{CliError, sanitize};
 use crate::signals;
-use crate::wire::{CreateSession, Problem, SessionCreatedRaw};
+use sealpost_core::protocol::{CreateSessionRequest, Problem, SessionCreatedReply};
 
 /// How transient failures are retried.
 #[derive(Debug, Clone, Copy)]
@@ -139,7 +139,7 @@ impl Broker {
             }
             match self.once(path, body, bearer) {
                 Ok(reply) if reply.status >= 500 => {
-                    last = format!("HTTP {}{}", reply.status, Problem::parse(&reply.body).summary());
+                    last = format!("HTTP {}{}", reply.status, summary(&Problem::parse(&reply.body)));
                 }
                 Ok(reply) => return Ok(reply),
                 Err(e) => {
@@ -167,9 +167,9 @@ impl Broker {
     /// `POST /v1/sessions`.
     pub fn create_session(
         &self,
-        req: &CreateSession<'_>,
+        req: &CreateSessionRequest,
         on_retry: &mut dyn FnMut(&str, Duration),
-    ) -> Result<SessionCreatedRaw, CliError> {
+    ) -> Result<SessionCreatedReply, CliError> {
         let body =
             serde_json::to_string(req).map_err(|e| CliError::Usage(format!("cannot encode the request: {e}")))?;
         let reply = self.call("/v1/sessions", Some(&body), None, on_retry)?;
@@ -224,12 +224,26 @@ const EXPLAINED: &[(&str, &str)] = &[
 /// A 4xx on create: typed when the broker names a code sealpost knows.
 fn rejected(status: u16, p: &Problem) -> CliError {
     if let Some((code, hint)) = p.code.as_deref().and_then(|c| EXPLAINED.iter().find(|(k, _)| *k == c)) {
-        let said = Problem { code: None, ..Problem::parse("{}") };
-        let said = Problem { title: p.title.clone(), detail: p.detail.clone(), ..said }.summary();
+        let said = summary(&Problem { title: p.title.clone(), detail: p.detail.clone(), ..Problem::default() });
         let said = said.strip_prefix(": ").map(|d| format!("(broker: {d})")).unwrap_or_default();
         return CliError::BrokerCode { status, code, hint, detail: said };
     }
-    CliError::Rejected { status, detail: p.summary() }
+    CliError::Rejected { status, detail: summary(p) }
+}
+
+/// A problem as a short, sanitised one-line suffix (`": title — detail [CODE]"`), or "" when the body had none.
+pub fn summary(p: &Problem) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for s in [Some(&p.title), p.detail.as_ref(), p.error.as_ref(), p.error_description.as_ref()].into_iter().flatten() {
+        let s = s.trim();
+        if !s.is_empty() && !parts.iter().any(|p| p == s) {
+            parts.push(s.to_string());
+        }
+    }
+    if let Some(code) = &p.code {
+        parts.push(format!("[{code}]"));
+    }
+    if parts.is_empty() { String::new() } else { format!(": {}", sanitize(&parts.join(" — "), 300)) }
 }
 
 fn redirected(reply: &Reply) -> CliError {

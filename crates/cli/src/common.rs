@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Args;
-use sealpost_core::envelope;
+use sealpost_core::envelope::{self, EnvelopeKind};
 use sealpost_core::keys::AgentPrivateKey;
 
 use crate::allow::Allowlist;
@@ -78,30 +78,49 @@ impl OutputArgs {
 /// `--jwe` was asked for and the answer is another envelope: refused before
 /// anything is decrypted (a broker or completer must not pick the weaker,
 /// unbound envelope for us).
-pub fn check_envelope(algorithm: &str, require_jwe: bool) -> Result<(), CliError> {
-    if require_jwe && algorithm != envelope::ALG_JWE {
-        return Err(CliError::EnvelopeDowngrade(format!(
-            "the session asked for a JWE envelope (bound to this session) and the answer is \"{}\": refused as a downgrade",
-            crate::errors::sanitize(algorithm, 40)
-        )));
+pub fn check_envelope(kind: EnvelopeKind, require_jwe: bool) -> Result<(), CliError> {
+    if require_jwe && kind != EnvelopeKind::Jwe {
+        return Err(downgrade(kind.algorithm()));
     }
     Ok(())
+}
+
+/// The downgrade refusal, naming the `algorithm` the answer stated.
+pub fn downgrade(algorithm: &str) -> CliError {
+    CliError::EnvelopeDowngrade(format!(
+        "the session asked for a JWE envelope (bound to this session) and the answer is \"{}\": refused as a downgrade",
+        crate::errors::sanitize(algorithm, 40)
+    ))
+}
+
+/// The envelope kind of an answer's `algorithm` (exact spellings). Anything
+/// else is refused: as a downgrade when a JWE is required, else as
+/// `ERR_ENVELOPE_UNSUPPORTED`.
+pub fn envelope_kind(algorithm: &str, require_jwe: bool) -> Result<EnvelopeKind, CliError> {
+    match envelope::envelope_kind(algorithm) {
+        Ok(kind) => Ok(kind),
+        Err(_) if require_jwe => Err(downgrade(algorithm)),
+        Err(e) => Err(CliError::Envelope(e)),
+    }
 }
 
 /// Open, summarise JWTs, drop the key, deliver.
 pub fn finish(
     sk: AgentPrivateKey,
     answer: &Answer,
-    session_id: &str,
+    session_id: Option<&str>,
     require_jwe: bool,
     delivery: &Delivery,
     ui: &mut Ui,
 ) -> Result<ExitCode, CliError> {
-    check_envelope(&answer.algorithm, require_jwe)?;
-    let creds = envelope::open_any(&sk, &answer.algorithm, &answer.ciphertext, session_id)?;
+    check_envelope(answer.algorithm, require_jwe)?;
+    let creds = envelope::open_any(&sk, answer.algorithm, &answer.ciphertext, session_id)?;
     drop(sk);
     let names: Vec<String> = creds.iter().map(|(k, _)| crate::errors::sanitize(k, 64)).collect();
-    let kind = if answer.algorithm == envelope::ALG_JWE { "JWE" } else { "LinkAuth" };
+    let kind = match answer.algorithm {
+        EnvelopeKind::Jwe => "JWE",
+        EnvelopeKind::Linkauth => "LinkAuth",
+    };
     ui.note(&format!("received {} field(s) in a {kind} envelope: {}", names.len(), names.join(", ")));
     output::deliver(&creds, delivery, ui)
 }

@@ -21,7 +21,6 @@ mod session;
 mod signals;
 mod timefmt;
 mod ui;
-mod wire;
 
 use std::process::ExitCode;
 

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use sealpost_core::envelope::{ALG_JWE, ALG_LINKAUTH};
+use sealpost_core::envelope::{ALG_JWE, ALG_LINKAUTH, EnvelopeKind};
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
-use crate::common::{OutputArgs, check_envelope, finish};
+use crate::common::{OutputArgs, downgrade, finish};
 use crate::errors::{CliError, sanitize};
 use crate::keyfile;
 use crate::session::Answer;
@@ -114,7 +114,9 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     if let (Some(stated), Some(asked)) = (&algorithm, &args.algorithm)
         && !stated.eq_ignore_ascii_case(asked)
     {
-        check_envelope(stated, require_jwe)?;
+        if require_jwe && stated != ALG_JWE {
+            return Err(downgrade(stated));
+        }
         return Err(CliError::Usage(format!(
             "the input says algorithm \"{}\", --algorithm says \"{}\"",
             sanitize(stated, 40),
@@ -127,25 +129,21 @@ pub fn run(args: OpenArgs) -> Result<ExitCode, CliError> {
     if let Some(s) = args.session_id.clone().or_else(|| saved.session_id().map(str::to_string)) {
         session_id = Some(s);
     }
-    // JWE compact serialization: five base64url parts
-    let algorithm = algorithm.unwrap_or_else(|| {
-        if ciphertext.split('.').count() == 5 { ALG_JWE.to_string() } else { ALG_LINKAUTH.to_string() }
-    });
-    let is_jwe = algorithm.eq_ignore_ascii_case(ALG_JWE);
-    let algorithm = if is_jwe { ALG_JWE.to_string() } else { algorithm };
-    if algorithm != ALG_JWE && algorithm != ALG_LINKAUTH {
-        return Err(CliError::Usage(format!(
-            "unknown --algorithm \"{}\": use {ALG_LINKAUTH} or {ALG_JWE}",
-            sanitize(&algorithm, 40)
-        )));
-    }
-    let session_id = match session_id {
-        Some(s) => s,
-        None if is_jwe => return Err(CliError::Usage("a JWE envelope needs --session-id (its sid is checked)".into())),
-        None => String::new(),
+    let kind = match algorithm.as_deref() {
+        // `jwe` in any case; the LinkAuth name exactly
+        Some(a) if a.eq_ignore_ascii_case(ALG_JWE) => EnvelopeKind::Jwe,
+        Some(a) => EnvelopeKind::from_algorithm(a).ok_or_else(|| {
+            CliError::Usage(format!("unknown --algorithm \"{}\": use {ALG_LINKAUTH} or {ALG_JWE}", sanitize(a, 40)))
+        })?,
+        // JWE compact serialization: five base64url parts
+        None if ciphertext.split('.').count() == 5 => EnvelopeKind::Jwe,
+        None => EnvelopeKind::Linkauth,
     };
-    let answer = Answer { ciphertext, algorithm };
-    finish(sk, &answer, &session_id, require_jwe, &delivery, &mut ui)
+    if kind == EnvelopeKind::Jwe && session_id.is_none() {
+        return Err(CliError::Usage("a JWE envelope needs --session-id (its sid is checked)".into()));
+    }
+    let answer = Answer { ciphertext, algorithm: kind };
+    finish(sk, &answer, session_id.as_deref(), require_jwe, &delivery, &mut ui)
 }
 
 fn ui_warn(w: &str) {

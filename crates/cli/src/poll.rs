@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use sealpost_core::protocol::EnvelopeKind;
 use serde::Deserialize;
 use zeroize::Zeroizing;
 
@@ -92,7 +93,7 @@ pub struct Saved {
 
 impl Saved {
     pub fn wants_jwe(&self) -> bool {
-        self.envelope.as_deref() == Some("jwe")
+        self.envelope.as_deref().and_then(EnvelopeKind::parse) == Some(EnvelopeKind::Jwe)
     }
 
     pub fn session_id(&self) -> Option<&str> {
@@ -205,6 +206,6 @@ pub fn run(args: PollArgs) -> Result<ExitCode, CliError> {
             expires_in: session.time_left(),
         });
     }
-    let answer = session::wait_for_answer(&broker, &mut session, &mut ui)?;
-    finish(sk, &answer, &session.session_id, require_jwe, &delivery, &mut ui)
+    let answer = session::wait_for_answer(&broker, &mut session, require_jwe, &mut ui)?;
+    finish(sk, &answer, Some(&session.session_id), require_jwe, &delivery, &mut ui)
 }

@@ -8,6 +8,7 @@ use std::time::Instant;
 use clap::Args;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use sealpost_core::keys::{AgentPrivateKey, KeyBits};
+use sealpost_core::protocol::{CreateSessionRequest, EnvelopeKind, FieldSpec, FieldType, validate_fields};
 
 use crate::allow::{Allowlist, is_identifier};
 use crate::broker::{self, Broker};
@@ -15,7 +16,6 @@ use crate::common::{NetArgs, OutputArgs, finish};
 use crate::errors::{CliError, sanitize};
 use crate::session::{self, Session};
 use crate::ui::{Banner, Ui};
-use crate::wire::{CreateSession, FieldSpec};
 use crate::{keyfile, signals};
 
 pub const EXAMPLES: &str = "\
@@ -176,15 +176,18 @@ pub fn parse_field(spec: &str) -> Result<FieldSpec, CliError> {
         return Err(bad("the label must not contain control characters, bidi overrides or line separators"));
     }
     let kind = parts.next().map(str::trim).filter(|k| !k.is_empty()).unwrap_or("password").to_ascii_lowercase();
-    if !matches!(kind.as_str(), "text" | "password" | "textarea") {
-        return Err(bad("the type must be text, password or textarea"));
-    }
+    let kind = match kind.as_str() {
+        "text" => FieldType::Text,
+        "password" => FieldType::Password,
+        "textarea" => FieldType::Textarea,
+        _ => return Err(bad("the type must be text, password or textarea")),
+    };
     let required = match parts.next().map(|r| r.trim().to_ascii_lowercase()).as_deref() {
         None | Some("" | "true" | "required" | "yes" | "1") => true,
         Some("false" | "optional" | "no" | "0") => false,
         Some(_) => return Err(bad("required must be true or false")),
     };
-    Ok(FieldSpec { name: name.to_string(), label: label.to_string(), kind, required })
+    Ok(FieldSpec { name: name.to_string(), label: label.to_string(), kind, required, options: None })
 }
 
 pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
@@ -196,6 +199,10 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
         if !seen.insert(f.name.clone()) {
             return Err(CliError::Usage(format!("--field {} is given twice", f.name)));
         }
+    }
+    // the broker's own check of a form (count, names, labels), before anything is generated or sent
+    if !fields.is_empty() {
+        validate_fields(&fields).map_err(|e| CliError::UsageCode(e.code(), format!("--field: {e}")))?;
     }
     // the allowlist: what this agent asks for, never what an answer happens to carry
     let allowed = match (&args.template, fields.is_empty()) {
@@ -266,16 +273,17 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
     if signals::interrupted() {
         return Err(CliError::Interrupted);
     }
-    let body = CreateSession {
+    let body = CreateSessionRequest {
         public_key: pk.to_wire(),
-        template: args.template.as_deref(),
-        fields: (!fields.is_empty()).then_some(fields.as_slice()),
-        display_name: args.display_name.as_deref(),
+        template: args.template.clone(),
+        fields: (!fields.is_empty()).then_some(fields),
+        display_name: args.display_name.clone(),
         ttl: args.ttl,
-        envelope: args.jwe.then_some("jwe"),
-        inbox: args.inbox.as_deref().map(str::trim),
-        agent_name: args.agent_name.as_deref(),
-        reason: args.reason.as_deref(),
+        envelope: args.jwe.then_some(EnvelopeKind::Jwe),
+        inbox: args.inbox.as_deref().map(|i| i.trim().to_owned()),
+        agent_name: args.agent_name.clone(),
+        reason: args.reason.clone(),
+        ..CreateSessionRequest::default()
     };
     let raw = broker.create_session(&body, &mut |why, delay| {
         ui.warn(&format!("broker unreachable ({why}); retrying in {:.1}s", delay.as_secs_f64()));
@@ -306,7 +314,7 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
             "fingerprint_short": fp.short(),
             "expires_at": session.expires_at.and_then(sealpost_core::time::format_rfc3339),
             "interval": session.interval,
-            "envelope": if args.jwe { "jwe" } else { "linkauth" },
+            "envelope": if args.jwe { EnvelopeKind::Jwe } else { EnvelopeKind::Linkauth }.as_str(),
             "fields": delivery.allowed.names(),
             "key_file": args.key_file.as_ref().map(|p| p.display().to_string()),
         });
@@ -314,8 +322,8 @@ pub fn run(args: RequestArgs) -> Result<ExitCode, CliError> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let answer = session::wait_for_answer(&broker, &mut session, &mut ui)?;
-    finish(sk, &answer, &session.session_id, args.jwe, &delivery, &mut ui)
+    let answer = session::wait_for_answer(&broker, &mut session, args.jwe, &mut ui)?;
+    finish(sk, &answer, Some(&session.session_id), args.jwe, &delivery, &mut ui)
 }
 
 #[cfg(test)]

@@ -2,14 +2,15 @@
 
 use std::time::{Duration, Instant};
 
+use sealpost_core::envelope::EnvelopeKind;
+use sealpost_core::protocol::{PollReply, Problem, SessionCreatedReply};
 use zeroize::Zeroizing;
 
-use crate::broker::Broker;
+use crate::broker::{Broker, summary};
 use crate::errors::{CliError, sanitize};
 use crate::signals;
 use crate::timefmt::{human_duration, now_unix, parse_rfc3339};
 use crate::ui::Ui;
-use crate::wire::{PollReply, Problem, SessionCreatedRaw};
 
 /// Polling faster than this is never useful; slower than this is never asked.
 const MIN_INTERVAL: u64 = 1;
@@ -32,7 +33,7 @@ pub struct Session {
 /// The sealed answer, exactly as the broker handed it over (once).
 pub struct Answer {
     pub ciphertext: Zeroizing<String>,
-    pub algorithm: String,
+    pub algorithm: EnvelopeKind,
 }
 
 /// A broker's (or a saved session's) `interval` in seconds, as we obey it:
@@ -51,20 +52,20 @@ pub fn check_session_id(id: &str) -> Result<(), CliError> {
 
 impl Session {
     /// Accept either spelling of every member; fill the URL in from the code if missing.
-    pub fn from_created(raw: SessionCreatedRaw, base: &str, ttl: Option<u64>) -> Result<Session, CliError> {
-        let session_id = raw.session_id.ok_or_else(|| CliError::InvalidAnswer("no session_id in the answer".into()))?;
+    pub fn from_created(mut raw: SessionCreatedReply, base: &str, ttl: Option<u64>) -> Result<Session, CliError> {
+        let session_id =
+            raw.session_id.take().ok_or_else(|| CliError::InvalidAnswer("no session_id in the answer".into()))?;
         check_session_id(&session_id)?;
         let poll_token = Zeroizing::new(
-            raw.poll_token.ok_or_else(|| CliError::InvalidAnswer("no poll_token in the answer".into()))?,
+            raw.poll_token.take().ok_or_else(|| CliError::InvalidAnswer("no poll_token in the answer".into()))?,
         );
         if poll_token.is_empty() || poll_token.bytes().any(|c| !c.is_ascii_graphic()) {
             return Err(CliError::InvalidAnswer("unusable poll_token".into()));
         }
-        let code = raw.code.or(raw.user_code).map(|c| sanitize(&c, 40));
+        let code = raw.user_code().map(|c| sanitize(c, 40));
         let url = raw
-            .url
-            .or(raw.verification_uri_complete)
-            .map(|u| absolute(&u, base))
+            .complete_url()
+            .map(|u| absolute(u, base))
             .or_else(|| code.as_ref().map(|c| format!("{base}/connect/{c}")))
             .map(|u| sanitize(&u, 500));
         let manual_url = raw.verification_uri.map(|u| sanitize(&absolute(&u, base), 500));
@@ -112,8 +113,10 @@ fn status_text(status: &str) -> &'static str {
     }
 }
 
-/// Poll until the answer arrives, obeying `interval` and `slow_down`.
-pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<Answer, CliError> {
+/// Poll until the answer arrives, obeying `interval` and `slow_down`. An
+/// answer whose `algorithm` names no envelope is refused (as a downgrade when
+/// `require_jwe`).
+pub fn wait_for_answer(broker: &Broker, s: &mut Session, require_jwe: bool, ui: &mut Ui) -> Result<Answer, CliError> {
     let mut interval = s.interval;
     let mut status = String::from("pending");
     let mut last_note = Instant::now();
@@ -151,8 +154,11 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
                 }
                 let new_status = body.status.as_deref().unwrap_or("").to_ascii_lowercase();
                 if let Some(ciphertext) = body.ciphertext.filter(|c| !c.is_empty()) {
-                    let algorithm = body.algorithm.unwrap_or_else(|| sealpost_core::envelope::ALG_LINKAUTH.to_string());
                     ui.done();
+                    let algorithm = match body.algorithm.as_deref() {
+                        None => EnvelopeKind::Linkauth,
+                        Some(alg) => crate::common::envelope_kind(alg, require_jwe)?,
+                    };
                     return Ok(Answer { ciphertext: Zeroizing::new(ciphertext), algorithm });
                 }
                 match new_status.as_str() {
@@ -175,8 +181,7 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
             }
             429 => {
                 let p = Problem::parse(&reply.body);
-                let asked =
-                    p.interval.map(clamp_interval).or(reply.retry_after.map(|r| r.clamp(MIN_INTERVAL, MAX_INTERVAL)));
+                let asked = p.interval.or(reply.retry_after).map(|r| r.clamp(MIN_INTERVAL, MAX_INTERVAL));
                 let next = match asked {
                     Some(n) => n.max(interval + 1),
                     // RFC 8628 §3.5: without a value, add 5 seconds
@@ -197,7 +202,7 @@ pub fn wait_for_answer(broker: &Broker, s: &mut Session, ui: &mut Ui) -> Result<
             }
             410 => return Err(CliError::Expired(" (HTTP 410 Gone)".into())),
             status => {
-                return Err(CliError::Rejected { status, detail: Problem::parse(&reply.body).summary() });
+                return Err(CliError::Rejected { status, detail: summary(&Problem::parse(&reply.body)) });
             }
         }
     }
@@ -213,7 +218,7 @@ mod tests {
 
     #[test]
     fn draft_and_reference_names() {
-        let raw: SessionCreatedRaw = serde_json::from_str(
+        let raw: SessionCreatedReply = serde_json::from_str(
             r#"{"session_id":"abc","user_code":"ABCD-1234","verification_uri_complete":"https://b.example/connect/ABCD-1234","poll_token":"pt_x","expires_at":"2099-01-01T00:00:00Z","interval":0.5}"#,
         )
         .unwrap();
@@ -226,7 +231,7 @@ mod tests {
 
     #[test]
     fn url_fallbacks() {
-        let raw: SessionCreatedRaw =
+        let raw: SessionCreatedReply =
             serde_json::from_str(r#"{"session_id":"abc","code":"WXYZ-0000","poll_token":"pt_x"}"#).unwrap();
         let s = Session::from_created(raw, "http://127.0.0.1:9/base", Some(60)).unwrap();
         assert_eq!(s.url.as_deref(), Some("http://127.0.0.1:9/base/connect/WXYZ-0000"));
@@ -248,7 +253,7 @@ mod tests {
     fn bad_ids_are_refused() {
         assert!(check_session_id("../admin").is_err());
         assert!(check_session_id("ab12ef").is_ok());
-        let raw: SessionCreatedRaw = serde_json::from_str(r#"{"session_id":"abc","code":"X"}"#).unwrap();
+        let raw: SessionCreatedReply = serde_json::from_str(r#"{"session_id":"abc","code":"X"}"#).unwrap();
         assert!(Session::from_created(raw, "http://h", None).is_err());
     }
 }

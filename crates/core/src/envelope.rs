@@ -17,14 +17,12 @@ use crate::error::{ErrorCode, b64};
 use crate::keys::AgentPrivateKey;
 use crate::keys::AgentPublicKey;
 
-/// `algorithm` value of the LinkAuth envelope.
-pub const ALG_LINKAUTH: &str = "RSA-OAEP-256+AES-256-GCM";
-/// `algorithm` value of the JWE envelope (Sealpost extension).
-pub const ALG_JWE: &str = "JWE";
+pub use crate::protocol::{ALG_JWE, ALG_LINKAUTH, EnvelopeKind};
 /// Largest serialized credentials (JSON bytes) that may be sealed.
 pub const MAX_CREDENTIALS_BYTES: usize = 64 * 1024;
-/// Largest number of credential fields.
-pub const MAX_FIELDS: usize = 256;
+/// Largest number of credentials (fields) an envelope may carry. Not
+/// [`crate::protocol::MAX_FORM_FIELDS`], which bounds the fields a form asks for.
+pub const MAX_CREDENTIAL_FIELDS: usize = 256;
 /// Largest envelope text that `open`/`open_jwe` will look at.
 pub const MAX_ENVELOPE_BYTES: usize = 256 * 1024;
 
@@ -40,7 +38,7 @@ pub enum EnvelopeError {
     #[error("credentials must be an object of string values: {0}")]
     CredentialsInvalid(&'static str),
     /// The input exceeds the size limits ([`MAX_CREDENTIALS_BYTES`],
-    /// [`MAX_FIELDS`], [`MAX_ENVELOPE_BYTES`]).
+    /// [`MAX_CREDENTIAL_FIELDS`], [`MAX_ENVELOPE_BYTES`]).
     #[error("input too large: {0}")]
     InputTooLarge(&'static str),
     /// The envelope's structure is wrong (base64, JSON, part count or lengths).
@@ -179,7 +177,7 @@ impl Credentials {
 
     /// Check the limits and field names.
     pub fn validate(&self) -> Result<(), EnvelopeError> {
-        if self.0.len() > MAX_FIELDS {
+        if self.0.len() > MAX_CREDENTIAL_FIELDS {
             return Err(EnvelopeError::InputTooLarge("too many fields"));
         }
         if self.0.keys().any(String::is_empty) {
@@ -383,6 +381,16 @@ pub fn open(key: &AgentPrivateKey, ciphertext: &str) -> Result<Credentials, Enve
 /// Open a JWE envelope and check that it was sealed for `expected_session_id`.
 #[cfg(feature = "keygen")]
 pub fn open_jwe(key: &AgentPrivateKey, jwe: &str, expected_session_id: &str) -> Result<Credentials, EnvelopeError> {
+    open_jwe_for(key, jwe, Some(expected_session_id))
+}
+
+/// [`open_jwe`]; without a session id every JWE is refused as a mismatch, after the same structural checks.
+#[cfg(feature = "keygen")]
+fn open_jwe_for(
+    key: &AgentPrivateKey,
+    jwe: &str,
+    expected_session_id: Option<&str>,
+) -> Result<Credentials, EnvelopeError> {
     check_envelope_len(jwe)?;
     let jwe = jwe.trim();
     let parts: Vec<&str> = jwe.split('.').collect();
@@ -404,7 +412,7 @@ pub fn open_jwe(key: &AgentPrivateKey, jwe: &str, expected_session_id: &str) -> 
     if header.crit.is_some() {
         return Err(EnvelopeError::Unsupported("JWE crit is not supported"));
     }
-    if header.sid.as_deref() != Some(expected_session_id) {
+    if expected_session_id.is_none() || header.sid.as_deref() != expected_session_id {
         return Err(EnvelopeError::SessionMismatch);
     }
     let wrapped = decode(parts[1], "JWE encrypted key base64url")?;
@@ -422,18 +430,24 @@ pub fn open_jwe(key: &AgentPrivateKey, jwe: &str, expected_session_id: &str) -> 
     Credentials::from_json(&plaintext)
 }
 
-/// Open whichever envelope `algorithm` names ([`ALG_LINKAUTH`] or [`ALG_JWE`]).
+/// The envelope kind an `algorithm` value names ([`ALG_LINKAUTH`] or [`ALG_JWE`],
+/// exact spellings); anything else is [`EnvelopeError::Unsupported`].
+pub fn envelope_kind(algorithm: &str) -> Result<EnvelopeKind, EnvelopeError> {
+    EnvelopeKind::from_algorithm(algorithm).ok_or(EnvelopeError::Unsupported("unknown algorithm"))
+}
+
+/// Open an envelope of `kind`. A JWE must name `session_id` (`None`: refused
+/// as [`EnvelopeError::SessionMismatch`]); a LinkAuth envelope ignores it.
 #[cfg(feature = "keygen")]
 pub fn open_any(
     key: &AgentPrivateKey,
-    algorithm: &str,
+    kind: EnvelopeKind,
     ciphertext: &str,
-    session_id: &str,
+    session_id: Option<&str>,
 ) -> Result<Credentials, EnvelopeError> {
-    match algorithm {
-        ALG_LINKAUTH => open(key, ciphertext),
-        ALG_JWE => open_jwe(key, ciphertext, session_id),
-        _ => Err(EnvelopeError::Unsupported("unknown algorithm")),
+    match kind {
+        EnvelopeKind::Linkauth => open(key, ciphertext),
+        EnvelopeKind::Jwe => open_jwe_for(key, ciphertext, session_id),
     }
 }
 
@@ -759,7 +773,7 @@ mod tests {
         let sk = AgentPrivateKey::generate(KeyBits::B2048).unwrap();
         let sealed = seal(sk.public_key(), &creds()).unwrap();
         assert_eq!(open(&sk, &sealed).unwrap(), creds());
-        assert_eq!(open_any(&sk, ALG_LINKAUTH, &sealed, "").unwrap(), creds());
+        assert_eq!(open_any(&sk, EnvelopeKind::Linkauth, &sealed, None).unwrap(), creds());
     }
 
     #[test]

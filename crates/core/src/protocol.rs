@@ -22,6 +22,10 @@ pub const SLOW_DOWN_TYPE: &str = "urn:ietf:params:oauth:error:slow_down";
 pub const DECLINED_TITLE: &str = "Request Declined";
 /// Media type of every error body.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
+/// `algorithm` value of the LinkAuth envelope ([`EnvelopeKind::Linkauth`]).
+pub const ALG_LINKAUTH: &str = "RSA-OAEP-256+AES-256-GCM";
+/// `algorithm` value of the JWE envelope ([`EnvelopeKind::Jwe`], Sealpost extension).
+pub const ALG_JWE: &str = "JWE";
 
 /// Session state, lower case on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -92,6 +96,23 @@ impl EnvelopeKind {
             _ => None,
         }
     }
+
+    /// The `algorithm` a ciphertext of this kind travels with ([`ALG_LINKAUTH`], [`ALG_JWE`]).
+    pub fn algorithm(self) -> &'static str {
+        match self {
+            Self::Linkauth => ALG_LINKAUTH,
+            Self::Jwe => ALG_JWE,
+        }
+    }
+
+    /// The kind an `algorithm` value names: exact spellings only, `None` for anything else.
+    pub fn from_algorithm(algorithm: &str) -> Option<Self> {
+        match algorithm {
+            ALG_LINKAUTH => Some(Self::Linkauth),
+            ALG_JWE => Some(Self::Jwe),
+            _ => None,
+        }
+    }
 }
 
 /// Input type of a credential form field.
@@ -107,6 +128,18 @@ pub enum FieldType {
     Textarea,
     /// One of `options`.
     Select,
+}
+
+impl FieldType {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Text => "text",
+            Self::Password => "password",
+            Self::Textarea => "textarea",
+            Self::Select => "select",
+        }
+    }
 }
 
 fn default_true() -> bool {
@@ -164,6 +197,118 @@ pub fn template(id: &str) -> Option<(&'static str, Vec<FieldSpec>)> {
         ),
         _ => return None,
     })
+}
+
+/// Most fields a custom form may request (a broker refuses more: `ERR_TOO_MANY_FIELDS`).
+/// Not [`crate::envelope::MAX_CREDENTIAL_FIELDS`], which bounds what an envelope may carry.
+pub const MAX_FORM_FIELDS: usize = 32;
+/// Longest field name, in bytes.
+pub const MAX_FIELD_NAME: usize = 64;
+/// Longest field label or select option, in characters.
+pub const MAX_FIELD_LABEL: usize = 200;
+/// Most options of a `select` field.
+pub const MAX_SELECT_OPTIONS: usize = 64;
+
+/// Why a custom form was refused by [`validate_fields`]. The messages are the
+/// broker's problem details.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum FieldsError {
+    /// No fields at all.
+    #[error("fields must not be empty.")]
+    Empty,
+    /// More than [`MAX_FORM_FIELDS`].
+    #[error("At most {MAX_FORM_FIELDS} fields are accepted.")]
+    TooMany,
+    /// A name outside 1-[`MAX_FIELD_NAME`] characters of `A-Z a-z 0-9 _ - .`.
+    #[error("Field names are 1-{MAX_FIELD_NAME} characters of A-Z a-z 0-9 _ - .")]
+    BadName,
+    /// Two fields share a name.
+    #[error("Field names must be unique.")]
+    DuplicateName,
+    /// A blank label.
+    #[error("Every field needs a label.")]
+    NoLabel,
+    /// A label or option longer than [`MAX_FIELD_LABEL`] characters.
+    #[error("{0} is too long (at most {MAX_FIELD_LABEL} characters).")]
+    TooLong(&'static str),
+    /// A label or option with a character of [`is_unsafe_display_char`].
+    #[error("{0} contains control characters, bidirectional overrides or isolates, or line separators.")]
+    UnsafeText(&'static str),
+    /// A `select` field without 1-[`MAX_SELECT_OPTIONS`] options.
+    #[error("A select field needs 1-{MAX_SELECT_OPTIONS} options.")]
+    SelectOptions,
+    /// `options` on a field that is not a `select`.
+    #[error("Only select fields take options.")]
+    OptionsWithoutSelect,
+}
+
+impl FieldsError {
+    /// The stable code: `ERR_TOO_MANY_FIELDS`, `ERR_TEXT_INVALID` or `ERR_FIELDS_INVALID`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::TooMany => "ERR_TOO_MANY_FIELDS",
+            Self::UnsafeText(_) => "ERR_TEXT_INVALID",
+            _ => "ERR_FIELDS_INVALID",
+        }
+    }
+}
+
+impl crate::error::ErrorCode for FieldsError {
+    fn code(&self) -> &'static str {
+        FieldsError::code(self)
+    }
+}
+
+fn check_field_text(text: &str, what: &'static str) -> Result<(), FieldsError> {
+    if text.chars().count() > MAX_FIELD_LABEL {
+        return Err(FieldsError::TooLong(what));
+    }
+    if text.chars().any(is_unsafe_display_char) {
+        return Err(FieldsError::UnsafeText(what));
+    }
+    Ok(())
+}
+
+/// The one check of a custom form (`fields` of `POST /v1/sessions`), used by
+/// the broker and by the CLI before it asks: 1-[`MAX_FORM_FIELDS`] fields,
+/// unique names of 1-[`MAX_FIELD_NAME`] characters `A-Z a-z 0-9 _ - .`, a
+/// non-blank label of at most [`MAX_FIELD_LABEL`] characters that a person may
+/// safely read, and `options` exactly on `select` fields (1-[`MAX_SELECT_OPTIONS`]).
+pub fn validate_fields(fields: &[FieldSpec]) -> Result<(), FieldsError> {
+    if fields.is_empty() {
+        return Err(FieldsError::Empty);
+    }
+    if fields.len() > MAX_FORM_FIELDS {
+        return Err(FieldsError::TooMany);
+    }
+    let mut names = std::collections::BTreeSet::new();
+    for f in fields {
+        let name_ok = !f.name.is_empty()
+            && f.name.len() <= MAX_FIELD_NAME
+            && f.name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.');
+        if !name_ok {
+            return Err(FieldsError::BadName);
+        }
+        if !names.insert(f.name.as_str()) {
+            return Err(FieldsError::DuplicateName);
+        }
+        if f.label.trim().is_empty() {
+            return Err(FieldsError::NoLabel);
+        }
+        check_field_text(&f.label, "A field label")?;
+        match (f.kind, &f.options) {
+            (FieldType::Select, Some(opts)) if !opts.is_empty() && opts.len() <= MAX_SELECT_OPTIONS => {
+                for o in opts {
+                    check_field_text(o, "A select option")?;
+                }
+            }
+            (FieldType::Select, _) => return Err(FieldsError::SelectOptions),
+            (_, Some(_)) => return Err(FieldsError::OptionsWithoutSelect),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// `POST /v1/sessions` request body.
@@ -368,7 +513,7 @@ pub struct CompleteRequest {
 }
 
 fn default_algorithm() -> String {
-    "RSA-OAEP-256+AES-256-GCM".to_owned()
+    ALG_LINKAUTH.to_owned()
 }
 
 /// `POST /v1/inboxes` 201 response.
@@ -502,6 +647,9 @@ pub struct Problem {
     /// OAuth-style error (`slow_down`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// OAuth-style description of `error` (sent by some LinkAuth brokers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_description: Option<String>,
     /// New polling interval (seconds) for `slow_down`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<u64>,
@@ -511,16 +659,127 @@ fn about_blank() -> String {
     "about:blank".to_owned()
 }
 
+impl Default for Problem {
+    fn default() -> Self {
+        Self {
+            kind: about_blank(),
+            title: String::new(),
+            status: 0,
+            detail: None,
+            code: None,
+            error: None,
+            error_description: None,
+            interval: None,
+        }
+    }
+}
+
 impl Problem {
+    /// Read an error body as a client does, leniently: members of the wrong
+    /// JSON type are ignored, a body that is not a JSON object is an empty
+    /// problem, and `interval` may be any number (rounded up to whole seconds;
+    /// negative is 0).
+    pub fn parse(body: &str) -> Problem {
+        let Ok(serde_json::Value::Object(m)) = serde_json::from_str::<serde_json::Value>(body) else {
+            return Problem::default();
+        };
+        let text = |k: &str| m.get(k).and_then(serde_json::Value::as_str).map(str::to_owned);
+        Problem {
+            kind: text("type").unwrap_or_else(about_blank),
+            title: text("title").unwrap_or_default(),
+            status: m
+                .get("status")
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|s| u16::try_from(s).ok())
+                .unwrap_or(0),
+            detail: text("detail"),
+            code: text("code"),
+            error: text("error"),
+            error_description: text("error_description"),
+            interval: m.get("interval").and_then(serde_json::Value::as_f64).map(whole_secs),
+        }
+    }
+
     /// Whether this is a `slow_down` answer, in either spelling.
     pub fn is_slow_down(&self) -> bool {
         self.kind == SLOW_DOWN_TYPE || self.error.as_deref() == Some("slow_down")
     }
 
-    /// Whether this is the inbox decline answer.
+    /// Whether this is the inbox decline answer: its title (any case), its
+    /// code `ERR_REQUEST_DECLINED` or the OAuth-style `request_declined`.
     pub fn is_declined(&self) -> bool {
-        self.title == DECLINED_TITLE
+        self.title.trim().eq_ignore_ascii_case(DECLINED_TITLE)
+            || self.code.as_deref() == Some("ERR_REQUEST_DECLINED")
+            || self.error.as_deref() == Some("request_declined")
     }
+}
+
+/// Seconds as a client obeys them: rounded up, negative and NaN are 0, huge saturates.
+fn whole_secs(v: f64) -> u64 {
+    if v > 0.0 {
+        // `as` saturates for floats: 1e300 -> u64::MAX, the caller clamps.
+        v.ceil() as u64
+    } else {
+        0
+    }
+}
+
+/// The `201` answer to `POST /v1/sessions` as a client reads it: every member
+/// optional (a missing one is the client's error to report), both spellings
+/// of the code and URL, `expires_in` (RFC 8628) beside `expires_at`, and
+/// intervals as any JSON number. Unknown members are ignored. A broker
+/// answers with [`CreateSessionResponse`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct SessionCreatedReply {
+    /// Lowercase hex session id.
+    pub session_id: Option<String>,
+    /// Reference broker spelling of the user code.
+    pub code: Option<String>,
+    /// Draft (RFC 8628) spelling of the user code.
+    pub user_code: Option<String>,
+    /// Reference broker spelling of the complete verification URL.
+    pub url: Option<String>,
+    /// Draft spelling of the complete verification URL.
+    pub verification_uri_complete: Option<String>,
+    /// Manual code entry page.
+    pub verification_uri: Option<String>,
+    /// Bearer token for polling.
+    pub poll_token: Option<String>,
+    /// RFC 3339 UTC.
+    pub expires_at: Option<String>,
+    /// Seconds from now (RFC 8628 spelling).
+    pub expires_in: Option<f64>,
+    /// Minimum polling interval in seconds.
+    pub interval: Option<f64>,
+}
+
+impl SessionCreatedReply {
+    /// The user code, whichever spelling the broker used (`code` first).
+    pub fn user_code(&self) -> Option<&str> {
+        self.code.as_deref().or(self.user_code.as_deref())
+    }
+
+    /// The complete verification URL, whichever spelling the broker used (`url` first).
+    pub fn complete_url(&self) -> Option<&str> {
+        self.url.as_deref().or(self.verification_uri_complete.as_deref())
+    }
+}
+
+/// The `200` answer to `GET /v1/sessions/{id}` as a client reads it: every
+/// member optional, `status` in any case, intervals as any JSON number. A
+/// broker answers with [`PollResponse`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+pub struct PollReply {
+    /// Session state as sent.
+    pub status: Option<String>,
+    /// The sealed credentials, exactly once.
+    pub ciphertext: Option<String>,
+    /// Envelope algorithm of `ciphertext` as sent (see [`EnvelopeKind::from_algorithm`]).
+    pub algorithm: Option<String>,
+    /// Minimum polling interval in seconds.
+    pub interval: Option<f64>,
+    /// RFC 3339 UTC.
+    pub expires_at: Option<String>,
 }
 
 /// Normalize a user code as typed: drop hyphens and whitespace, upper-case.
@@ -538,10 +797,16 @@ pub fn format_user_code(input: &str) -> Option<String> {
     Some(format!("{}-{}", &c[..4], &c[4..]))
 }
 
+/// The 32 bytes of the session id of a code (any accepted spelling):
+/// `SHA-256(ascii(upper(code without hyphens)))`.
+pub fn session_digest_for_code(code: &str) -> Option<[u8; 32]> {
+    let c = normalize_user_code(code)?;
+    Some(Sha256::digest(c.as_bytes()).into())
+}
+
 /// `session_id = lowercase hex SHA-256(ascii(upper(code without hyphens)))`.
 pub fn session_id_for_code(code: &str) -> Option<String> {
-    let c = normalize_user_code(code)?;
-    let digest = Sha256::digest(c.as_bytes());
+    let digest = session_digest_for_code(code)?;
     let mut out = String::with_capacity(64);
     for b in digest.iter() {
         out.push(char::from(HEX[usize::from(b >> 4)]));
@@ -639,6 +904,153 @@ mod tests {
         assert!(normalize_sender_name("   ").is_none());
         assert!(normalize_sender_name(&"x".repeat(65)).is_none());
         assert!(normalize_sender_name(&"é".repeat(64)).is_some());
+    }
+
+    fn field(name: &str, label: &str) -> FieldSpec {
+        FieldSpec::builtin(name, label, FieldType::Text, true)
+    }
+
+    fn fields_code(fields: &[FieldSpec]) -> &'static str {
+        validate_fields(fields).map_or_else(|e| e.code(), |()| "ok")
+    }
+
+    #[test]
+    fn one_field_validator_as_the_broker_answers() {
+        // The cases of crates/broker/tests/conformance.rs and senders.rs.
+        let many: Vec<_> = (0..=MAX_FORM_FIELDS).map(|i| field(&format!("f{i}"), "F")).collect();
+        assert_eq!(fields_code(&many), "ERR_TOO_MANY_FIELDS");
+        assert_eq!(fields_code(&many[..MAX_FORM_FIELDS]), "ok");
+        assert_eq!(validate_fields(&many).unwrap_err().to_string(), "At most 32 fields are accepted.");
+        assert_eq!(fields_code(&[field("a", "A"), field("a", "B")]), "ERR_FIELDS_INVALID");
+        let select = FieldSpec { kind: FieldType::Select, ..field("a", "A") };
+        assert_eq!(validate_fields(std::slice::from_ref(&select)), Err(FieldsError::SelectOptions));
+        let with_options = FieldSpec { options: Some(vec!["x".into()]), ..select.clone() };
+        assert_eq!(fields_code(&[with_options.clone()]), "ok");
+        let text_with_options = FieldSpec { kind: FieldType::Text, ..with_options };
+        assert_eq!(validate_fields(&[text_with_options]), Err(FieldsError::OptionsWithoutSelect));
+        let too_many_options = FieldSpec { options: Some(vec!["x".into(); MAX_SELECT_OPTIONS + 1]), ..select };
+        assert_eq!(validate_fields(&[too_many_options]), Err(FieldsError::SelectOptions));
+        assert_eq!(validate_fields(&[]), Err(FieldsError::Empty));
+        // the wire's name rule: A-Z a-z 0-9 _ - ., 1-64 bytes
+        for ok in ["api_key", "a-b", "a.b", "1a", &"x".repeat(MAX_FIELD_NAME)] {
+            assert_eq!(fields_code(&[field(ok, "L")]), "ok", "{ok}");
+        }
+        for bad in ["", "a b", "a/b", "é", &"x".repeat(MAX_FIELD_NAME + 1)] {
+            assert_eq!(validate_fields(&[field(bad, "L")]), Err(FieldsError::BadName), "{bad}");
+        }
+        assert_eq!(validate_fields(&[field("a", "  ")]), Err(FieldsError::NoLabel));
+        // labels: what a person reads
+        let e = validate_fields(&[field("a", "La\u{202e}bel")]).unwrap_err();
+        assert_eq!(e.code(), "ERR_TEXT_INVALID");
+        assert_eq!(
+            e.to_string(),
+            "A field label contains control characters, bidirectional overrides or isolates, or line separators."
+        );
+        assert_eq!(fields_code(&[field("a", "a\nb")]), "ERR_TEXT_INVALID");
+        let e = validate_fields(&[field("a", &"é".repeat(MAX_FIELD_LABEL + 1))]).unwrap_err();
+        assert_eq!(
+            (e.code(), e.to_string().as_str()),
+            ("ERR_FIELDS_INVALID", "A field label is too long (at most 200 characters).")
+        );
+        assert_eq!(fields_code(&[field("a", &"é".repeat(MAX_FIELD_LABEL))]), "ok");
+        // every built-in template passes its own rule
+        for id in TEMPLATE_IDS {
+            assert_eq!(fields_code(&template(id).unwrap().1), "ok", "{id}");
+        }
+    }
+
+    #[test]
+    fn algorithms_name_envelope_kinds() {
+        for kind in [EnvelopeKind::Linkauth, EnvelopeKind::Jwe] {
+            assert_eq!(EnvelopeKind::from_algorithm(kind.algorithm()), Some(kind));
+            assert_eq!(EnvelopeKind::parse(kind.as_str()), Some(kind));
+        }
+        assert_eq!(EnvelopeKind::Linkauth.algorithm(), "RSA-OAEP-256+AES-256-GCM");
+        assert_eq!(EnvelopeKind::Jwe.algorithm(), "JWE");
+        for other in ["", "jwe", "linkauth", "RSA-OAEP-256", "rsa-oaep-256+aes-256-gcm"] {
+            assert_eq!(EnvelopeKind::from_algorithm(other), None, "{other}");
+        }
+        assert_eq!(FieldType::Textarea.as_str(), "textarea");
+    }
+
+    #[test]
+    fn lenient_problems() {
+        // both slow_down shapes
+        let rfc = Problem::parse(
+            r#"{"type":"urn:ietf:params:oauth:error:slow_down","title":"Slow down","status":429,"interval":10}"#,
+        );
+        assert!(rfc.is_slow_down());
+        assert_eq!((rfc.status, rfc.interval), (429, Some(10)));
+        let draft = Problem::parse(r#"{"error":"slow_down","interval":7.2}"#);
+        assert!(draft.is_slow_down());
+        assert_eq!(draft.interval, Some(8), "rounded up");
+        assert_eq!(Problem::parse(r#"{"error":"slow_down","interval":-3}"#).interval, Some(0));
+        assert!(!Problem::parse("not json").is_slow_down());
+        assert_eq!(Problem::parse("[1]"), Problem::default());
+        // wrong-typed members are ignored, not fatal
+        let p = Problem::parse(r#"{"title":5,"status":"x","error":"slow_down","interval":"soon","detail":null}"#);
+        assert!(p.is_slow_down());
+        assert_eq!((p.title.as_str(), p.status, p.interval, p.detail), ("", 0, None, None));
+        let p = Problem::parse(r#"{"error":"invalid_request","error_description":"bad key"}"#);
+        assert_eq!(p.error_description.as_deref(), Some("bad key"));
+        // declined: by title (any case), code or OAuth-style error
+        assert!(Problem::parse(r#"{"type":"about:blank","title":"Request Declined","status":404}"#).is_declined());
+        assert!(Problem::parse(r#"{"title":" request declined "}"#).is_declined());
+        assert!(Problem::parse(r#"{"code":"ERR_REQUEST_DECLINED"}"#).is_declined());
+        assert!(Problem::parse(r#"{"error":"request_declined"}"#).is_declined());
+        assert!(
+            !Problem::parse(r#"{"title":"Not Found","status":404,"detail":"Session not found or expired."}"#)
+                .is_declined()
+        );
+        // a broker's own problem reads back the same
+        let mine = Problem {
+            kind: SLOW_DOWN_TYPE.into(),
+            title: "Slow Down".into(),
+            status: 429,
+            error: Some("slow_down".into()),
+            interval: Some(10),
+            ..Problem::default()
+        };
+        assert_eq!(Problem::parse(&serde_json::to_string(&mine).unwrap()), mine);
+    }
+
+    #[test]
+    fn lenient_replies_take_both_spellings() {
+        let reference: SessionCreatedReply = serde_json::from_str(
+            r#"{"session_id":"ab","code":"ABCD-1234","url":"http://x/connect/ABCD-1234","poll_token":"pt_x","expires_at":"2026-01-01T00:00:00Z","interval":5}"#,
+        )
+        .unwrap();
+        assert_eq!(reference.user_code(), Some("ABCD-1234"));
+        assert_eq!(reference.complete_url(), Some("http://x/connect/ABCD-1234"));
+        assert_eq!(reference.interval, Some(5.0));
+        let draft: SessionCreatedReply = serde_json::from_str(
+            r#"{"session_id":"ab","user_code":"WXYZ-0000","verification_uri_complete":"u","expires_in":600,"interval":0.5}"#,
+        )
+        .unwrap();
+        assert_eq!((draft.user_code(), draft.complete_url()), (Some("WXYZ-0000"), Some("u")));
+        assert_eq!((draft.expires_in, draft.interval, draft.poll_token), (Some(600.0), Some(0.5), None));
+        // both spellings at once must not be a duplicate-field error
+        let both: SessionCreatedReply = serde_json::from_str(
+            r#"{"session_id":"ab","code":"A","user_code":"A","url":"u","verification_uri_complete":"u","poll_token":"p"}"#,
+        )
+        .unwrap();
+        assert_eq!(both.user_code(), Some("A"));
+        // what a Sealpost broker sends reads as a reply
+        let sent = CreateSessionResponse::new("ABCD-1234", "http://h:1", "pt_x".into(), "t".into(), 5);
+        let read: SessionCreatedReply = serde_json::from_value(serde_json::to_value(&sent).unwrap()).unwrap();
+        assert_eq!((read.user_code(), read.poll_token.as_deref()), (Some("ABCD-1234"), Some("pt_x")));
+        let poll: PollReply =
+            serde_json::from_str(r#"{"status":"Pending","interval":2.5,"unknown":{"x":1},"algorithm":"JWE"}"#).unwrap();
+        assert_eq!((poll.status.as_deref(), poll.interval), (Some("Pending"), Some(2.5)));
+        assert_eq!(poll.algorithm.as_deref().and_then(EnvelopeKind::from_algorithm), Some(EnvelopeKind::Jwe));
+    }
+
+    #[test]
+    fn session_digest_is_the_session_id() {
+        let raw = session_digest_for_code("abcd-1234").unwrap();
+        assert_eq!(raw[0], 0x16);
+        assert!(session_id_for_code("ABCD1234").unwrap().starts_with("1635c852"));
+        assert_eq!(session_digest_for_code("ABCD-123"), None);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use sealpost_core::envelope::{self, ALG_JWE, ALG_LINKAUTH, Credentials, EnvelopeError};
+use sealpost_core::envelope::{self, Credentials, EnvelopeError, EnvelopeKind};
 use sealpost_core::keys::AgentPrivateKey;
 
 const KEYS: [(&str, usize); 3] = [("rsa2048", 256), ("rsa3072", 384), ("rsa4096", 512)];
@@ -59,7 +59,11 @@ fn seal_open_round_trip_per_key_size_1kb() {
         let c = support::credentials_of_size(1024);
         let ct = envelope::seal(pk, &c).unwrap();
         assert_eq!(envelope::open(&sk, &ct).unwrap(), c, "{name}");
-        assert_eq!(envelope::open_any(&sk, ALG_LINKAUTH, &ct, "ignored").unwrap(), c, "{name} open_any");
+        assert_eq!(
+            envelope::open_any(&sk, EnvelopeKind::Linkauth, &ct, Some("ignored")).unwrap(),
+            c,
+            "{name} open_any"
+        );
 
         // Wire shape, byte for byte as docs/protocol.md "The envelope" says.
         let inner = inner_of(&ct);
@@ -109,7 +113,7 @@ fn jwe_round_trip_per_key_size() {
         let c = support::credentials_of_size(1024);
         let jwe = envelope::seal_jwe(sk.public_key(), &c, SID).unwrap();
         assert_eq!(envelope::open_jwe(&sk, &jwe, SID).unwrap(), c, "{name}");
-        assert_eq!(envelope::open_any(&sk, ALG_JWE, &jwe, SID).unwrap(), c, "{name} open_any");
+        assert_eq!(envelope::open_any(&sk, EnvelopeKind::Jwe, &jwe, Some(SID)).unwrap(), c, "{name} open_any");
 
         let parts: Vec<&str> = jwe.split('.').collect();
         assert_eq!(parts.len(), 5);
@@ -134,7 +138,12 @@ fn jwe_for_another_session_is_refused() {
     assert_code(envelope::open_jwe(&sk, &jwe, OTHER_SID), "ERR_JWE_SESSION_MISMATCH", "other sid");
     assert_code(envelope::open_jwe(&sk, &jwe, ""), "ERR_JWE_SESSION_MISMATCH", "empty sid");
     assert_code(envelope::open_jwe(&sk, &jwe, &SID.to_uppercase()), "ERR_JWE_SESSION_MISMATCH", "case differs");
-    assert_code(envelope::open_any(&sk, ALG_JWE, &jwe, OTHER_SID), "ERR_JWE_SESSION_MISMATCH", "open_any");
+    assert_code(
+        envelope::open_any(&sk, EnvelopeKind::Jwe, &jwe, Some(OTHER_SID)),
+        "ERR_JWE_SESSION_MISMATCH",
+        "open_any",
+    );
+    assert_code(envelope::open_any(&sk, EnvelopeKind::Jwe, &jwe, None), "ERR_JWE_SESSION_MISMATCH", "no sid");
 }
 
 #[test]
@@ -143,10 +152,22 @@ fn open_any_refuses_unknown_algorithms_and_crossed_formats() {
     let ct = envelope::seal(sk.public_key(), &creds()).unwrap();
     let jwe = envelope::seal_jwe(sk.public_key(), &creds(), SID).unwrap();
     for alg in ["", "RSA-OAEP-256", "jwe", "RSA-OAEP+AES-256-GCM", "A256GCM"] {
-        assert_code(envelope::open_any(&sk, alg, &ct, SID), "ERR_ENVELOPE_UNSUPPORTED", alg);
+        assert_code(
+            envelope::envelope_kind(alg).and_then(|k| envelope::open_any(&sk, k, &ct, Some(SID))),
+            "ERR_ENVELOPE_UNSUPPORTED",
+            alg,
+        );
     }
-    assert_code(envelope::open_any(&sk, ALG_JWE, &ct, SID), "ERR_ENVELOPE_MALFORMED", "LinkAuth as JWE");
-    assert_code(envelope::open_any(&sk, ALG_LINKAUTH, &jwe, SID), "ERR_ENVELOPE_MALFORMED", "JWE as LinkAuth");
+    assert_code(
+        envelope::open_any(&sk, EnvelopeKind::Jwe, &ct, Some(SID)),
+        "ERR_ENVELOPE_MALFORMED",
+        "LinkAuth as JWE",
+    );
+    assert_code(
+        envelope::open_any(&sk, EnvelopeKind::Linkauth, &jwe, Some(SID)),
+        "ERR_ENVELOPE_MALFORMED",
+        "JWE as LinkAuth",
+    );
 }
 
 /// Every crypto failure is the same error with the same text, whichever part was hit.
@@ -341,7 +362,7 @@ fn oversize_inputs() {
     let huge = "A".repeat(1024 * 1024);
     assert_code(envelope::open(&sk, &huge), "ERR_INPUT_TOO_LARGE", "1 MiB envelope");
     assert_code(envelope::open_jwe(&sk, &huge, SID), "ERR_INPUT_TOO_LARGE", "1 MiB JWE");
-    assert_code(envelope::open_any(&sk, ALG_LINKAUTH, &huge, SID), "ERR_INPUT_TOO_LARGE", "open_any");
+    assert_code(envelope::open_any(&sk, EnvelopeKind::Linkauth, &huge, Some(SID)), "ERR_INPUT_TOO_LARGE", "open_any");
     // A 1 MiB envelope that is otherwise a perfectly valid one (padded with spaces).
     let ct = envelope::seal(pk, &creds()).unwrap();
     let padded = format!("{}{ct}", " ".repeat(1024 * 1024));

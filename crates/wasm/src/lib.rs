@@ -14,7 +14,7 @@
 mod jwt;
 
 use js_sys::{Array, JsString, Object, Reflect};
-use sealpost_core::envelope::{self, Credentials, EnvelopeError, MAX_CREDENTIALS_BYTES, MAX_FIELDS};
+use sealpost_core::envelope::{self, Credentials, EnvelopeError, MAX_CREDENTIAL_FIELDS, MAX_CREDENTIALS_BYTES};
 use sealpost_core::keys::{AgentPublicKey, KeyError, MAX_KEY_INPUT};
 use wasm_bindgen::prelude::*;
 
@@ -155,7 +155,7 @@ fn credentials_from_js(value: &JsValue) -> Result<Credentials, JsValue> {
         return Err(js_error(ERR_CREDENTIALS_INVALID, NOT_OBJECT));
     }
     let entries = object_entries(value).map_err(|_| js_error(ERR_CREDENTIALS_INVALID, NOT_OBJECT))?;
-    if entries.length() as usize > MAX_FIELDS {
+    if entries.length() as usize > MAX_CREDENTIAL_FIELDS {
         return Err(to_js!(EnvelopeError::InputTooLarge("too many fields")));
     }
     // Check types and (UTF-16) sizes before copying any secret into WASM memory,
