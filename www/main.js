@@ -6,7 +6,13 @@
 // view shows code and fingerprint as soon as both are there. (An `async`
 // script here measured slower in bench/consent.mjs: Chromium ran it no
 // earlier and it competed with the first paint.)
-import { connectApi } from "./consent-api.js";
+//
+// The broker's answer for /connect/{code} carries a `Link` header that
+// preloads `GET /v1/connect/{code}` (crates/broker/src/web.rs), so the request
+// is on its way before this module even loads. `lookup` below makes that same
+// request (CORS mode, same-origin credentials: what a `crossorigin` preload
+// uses) so the browser hands it the preloaded answer instead of asking again.
+import { ApiError, NetworkError, retryAfterSeconds } from "./consent-api.js";
 import { codeFromPath, loadBundle } from "./consent-flow.js";
 
 const TITLES = {
@@ -18,13 +24,46 @@ const TITLES = {
   stopped: "Stopped",
 };
 
+/**
+ * `GET /v1/connect/{code}` on this page's origin, answered like consent-api.js
+ * `callApi` (the parsed body, or ApiError/NetworkError), except for the
+ * credentials mode: "same-origin" instead of "omit", the one difference that
+ * would make the browser ignore the preloaded answer. The broker sets no
+ * cookies, so nothing more is sent.
+ */
+async function lookup(code) {
+  let res;
+  try {
+    res = await fetch(`/v1/connect/${encodeURIComponent(code)}`, {
+      headers: { Accept: "application/json, application/problem+json" },
+      credentials: "same-origin",
+      cache: "no-store",
+      redirect: "error",
+      referrerPolicy: "no-referrer",
+    });
+  } catch {
+    throw new NetworkError();
+  }
+  const text = await res.text().catch(() => "");
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) throw new ApiError(res.status, data, retryAfterSeconds(res, data));
+  return data;
+}
+
 const code = codeFromPath(location.pathname);
 // One promise per URL: the view's flow gets this same one from loadBundle.
 const bundleUrl = new URL("/pkg/sealpost_wasm.js", location.href).href;
 loadBundle(bundleUrl).catch(() => {});
-// Used once by the flow; a retry asks again.
-const lookup = code ? connectApi("").lookup(code) : undefined;
-if (lookup) lookup.catch(() => {});
+// Used once by the flow; a retry asks again (through consent-api.js).
+const first = code ? lookup(code) : undefined;
+if (first) first.catch(() => {});
 
 const view = import("./consent-view.js");
 const parsed =
@@ -38,5 +77,5 @@ view.then(async ({ mountConsent }) => {
     const t = TITLES[ev.detail && ev.detail.state];
     if (t) document.title = `${t} · Sealpost`;
   });
-  mountConsent(host, { apiBase: "", code, bundleUrl, lookup });
+  mountConsent(host, { apiBase: "", code, bundleUrl, lookup: first });
 });

@@ -83,6 +83,8 @@ pub struct Prepared {
     hash: String,
     /// Length and modification time of the file on disk (`None` when embedded).
     validator: Option<(u64, Option<SystemTime>)>,
+    /// Something derived from `bytes` once (the page's `Link` preload header, see [`Prepared::derived`]).
+    derived: OnceLock<String>,
 }
 
 impl Prepared {
@@ -93,6 +95,11 @@ impl Prepared {
             Coding::Gzip => self.gzip.as_ref(),
             Coding::Brotli => self.brotli.get().and_then(Option::as_ref),
         }
+    }
+
+    /// `derive(bytes)`, computed on first use and kept with this version of the file.
+    pub fn derived(&self, derive: impl FnOnce(&[u8]) -> String) -> &str {
+        self.derived.get_or_init(|| derive(&self.bytes))
     }
 
     /// Strong ETag of the variant: each content coding is its own representation.
@@ -154,7 +161,7 @@ fn prepare_with(bytes: Bytes, compress: bool, validator: Option<(u64, Option<Sys
     } else if full || bytes.len() <= BROTLI_INLINE_MAX {
         let _ = brotli_cell.set(smaller(bytes.len(), brotli(&bytes)));
     }
-    Prepared { bytes, gzip, brotli: brotli_cell, hash, validator }
+    Prepared { bytes, gzip, brotli: brotli_cell, hash, validator, derived: OnceLock::new() }
 }
 
 /// A directory of static files and the prepared versions served so far.
