@@ -7,7 +7,10 @@
 //             confirm button visible (the consent flow's "review" state);
 //  - static:  an HTML page with one module script that adds a button, served
 //             from the same --www-dir by the same broker (same transport, same
-//             headers, same compression) -> that button visible.
+//             headers, same compression) -> that button visible. (The consent
+//             page's own answer also carries the broker's `Link` preload
+//             header, web.rs `page`: part of what is measured; the static page,
+//             a plain file under /assets/, has none.)
 // Each run uses a fresh browser context (empty HTTP cache, no connection
 // reuse across runs); times are taken in the page from its navigation start
 // (performance.now()) at the first animation frame in which the condition
