@@ -140,7 +140,7 @@ impl fmt::Display for Fingerprint {
 
 /// An agent's RSA public key, validated: rsaEncryption, 2048..=8192 bits, e = 65537.
 ///
-/// Sealing uses the modulus through [`crate::envelope::primitives`] (a small
+/// Sealing uses the modulus through [`crate::crypto`] (a small
 /// public-key-only RSA-OAEP); the `rsa` crate's key is only built where the agent
 /// side or the JWT engine is compiled in (features `keygen`, `jwt`), so the
 /// seal-only WASM bundle carries no general big-number library.
@@ -536,7 +536,7 @@ mod private {
     impl AgentPrivateKey {
         /// Generate a fresh key pair with e = 65537 from the OS / browser CSPRNG.
         pub fn generate(bits: KeyBits) -> Result<Self, KeyError> {
-            crate::envelope::primitives::check_rng().map_err(|_| KeyError::KeygenFailed)?;
+            crate::crypto::check_rng().map_err(|_| KeyError::KeygenFailed)?;
             let mut rng = rand_core::UnwrapErr(getrandom::SysRng);
             let key = RsaPrivateKey::new(&mut rng, bits.bits()).map_err(|_| KeyError::KeygenFailed)?;
             Self::from_rsa(key)

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod crypto;
 pub mod envelope;
 pub mod error;
 #[cfg(feature = "jwt")]
