@@ -313,6 +313,40 @@ fn embedded_files_are_compressed_and_revalidated() {
     assert_common_headers(&r);
 }
 
+/// The page's `Link` header: what its `<head>` loads and, on `/connect/{code}`,
+/// the page's first API call (`GET /v1/connect/{code}`, as the page fetches
+/// it), first; never for a code that is not a plain user code. The body is
+/// the file as it is, 304s included.
+#[test]
+fn page_link_header_preloads_the_lookup_and_the_head() {
+    let dir = TempDir::new("link");
+    let (www, pkg, _, _) = fixture_files(&dir.0);
+    let b = Broker::start(&dir.0, &["--www-dir", www.to_str().unwrap(), "--bundle-dir", pkg.to_str().unwrap()]);
+    let head = "</assets/app.js>; rel=modulepreload";
+    let r = get(&b, "/connect/ABCD-1234", &[("Accept-Encoding", "gzip")]);
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("link"),
+        Some(format!("</v1/connect/ABCD-1234>; rel=preload; as=fetch; crossorigin, {head}").as_str())
+    );
+    assert_eq!(decode(&r), std::fs::read(www.join("index.html")).unwrap());
+    let tag = r.header("etag").unwrap().to_owned();
+    let r = get(&b, "/connect/abcd1234", &[("Accept-Encoding", "gzip"), ("If-None-Match", &tag)]);
+    assert_eq!(r.status, 304);
+    assert_eq!(
+        r.header("link"),
+        Some(format!("</v1/connect/abcd1234>; rel=preload; as=fetch; crossorigin, {head}").as_str())
+    );
+    assert_eq!(get(&b, "/connect", &[]).header("link"), Some(head));
+    for odd in ["/connect/AB%3ECD", "/connect/a%2Cb", "/connect/%C3%A9"] {
+        let r = get(&b, odd, &[]);
+        assert_eq!((r.status, r.header("link")), (200, Some(head)), "{odd}");
+    }
+    // Other files carry none.
+    assert_eq!(get(&b, "/assets/index.html", &[]).header("link"), None);
+    assert_eq!(get(&b, "/assets/app.js", &[]).header("link"), None);
+}
+
 /// Every file is compressed at start: even a large file (brotli of files over
 /// 64 KiB used to run in the background after the first request) is sent as
 /// brotli on the very first request, which waits for it if need be.
