@@ -1,11 +1,12 @@
 // The stand-alone consent page: the broker serves this for /connect and
-// /connect/{code}. It starts, at once and in parallel, the request
-// `GET /v1/connect/{code}` and the seal-only WASM bundle (glue import plus the
-// streaming compile of the .wasm that index.html preloads), and only then
-// evaluates the view (consent-view.js, preloaded meanwhile) and mounts it; the
-// view shows code and fingerprint as soon as both are there. (An `async`
-// script here measured slower in bench/consent.mjs: Chromium ran it no
-// earlier and it competed with the first paint.)
+// /connect/{code}. One deferred module with static imports only: the three
+// flow modules arrive in parallel (the broker's `Link` header and index.html
+// preload them), and this module starts the seal-only WASM bundle (glue
+// import plus the streaming compile of the preloaded .wasm), takes the
+// preloaded `GET /v1/connect/{code}` answer and mounts the view in the same
+// task; the view shows code and fingerprint as soon as both are there.
+// (Measured in bench/consent.mjs, interleaved in one run: an `async` script
+// and a dynamic import of the view were both slower.)
 //
 // The broker's answer for /connect/{code} carries a `Link` header that
 // preloads `GET /v1/connect/{code}` (crates/broker/src/web.rs), so the request
@@ -14,6 +15,7 @@
 // uses) so the browser hands it the preloaded answer instead of asking again.
 import { ApiError, NetworkError, retryAfterSeconds } from "./consent-api.js";
 import { codeFromPath, loadBundle } from "./consent-flow.js";
+import { mountConsent } from "./consent-view.js";
 
 const TITLES = {
   entry: "Enter a code",
@@ -65,17 +67,11 @@ loadBundle(bundleUrl).catch(() => {});
 const first = code ? lookup(code) : undefined;
 if (first) first.catch(() => {});
 
-const view = import("./consent-view.js");
-const parsed =
-  document.readyState === "loading" ? new Promise((r) => document.addEventListener("DOMContentLoaded", r, { once: true })) : null;
-
-view.then(async ({ mountConsent }) => {
-  await parsed;
-  const host = document.getElementById("consent");
-  if (!host) return;
+const host = document.getElementById("consent");
+if (host) {
   host.addEventListener("sealpost-state", (ev) => {
     const t = TITLES[ev.detail && ev.detail.state];
     if (t) document.title = `${t} · Sealpost`;
   });
   mountConsent(host, { apiBase: "", code, bundleUrl, lookup: first });
-});
+}
