@@ -11,7 +11,10 @@
 # started by `cargo xtask with-pg --durable` (Debian's postgresql installed when
 # missing). SQLite runs with --db-sync full (its default).
 #
-# Usage: bench/broker-backends.sh [--seconds N] [--no-build]
+# Usage: bench/broker-backends.sh [--seconds N] [--no-build] [--baseline DIR]
+#   --baseline DIR: also run the two PostgreSQL set-ups with the sealpost-broker
+#   in DIR (e.g. a copy of an earlier build), in the same run, for a side-by-side
+#   before/after on a machine whose load varies.
 # Goal (issue 14): two instances on PostgreSQL within 0.5x of one on SQLite,
 # p99 under 20 ms for each.
 set -euo pipefail
@@ -20,11 +23,13 @@ cd "$(dirname "$0")/.."
 SECONDS_PER_PHASE=5
 BUILD=1
 INNER=0
+BASELINE=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER_PHASE="$2"; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --inner) INNER=1; shift ;;
+    --baseline) BASELINE="$(cd "$2" && pwd)"; shift 2 ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -37,6 +42,7 @@ if [ "$INNER" = 0 ]; then
     cargo build --release -q -p sealpost-broker --bins
   fi
   args=(--inner --no-build --seconds "$SECONDS_PER_PHASE")
+  if [ -n "$BASELINE" ]; then args+=(--baseline "$BASELINE"); fi
   exec cargo xtask with-pg --durable -- bash "$0" "${args[@]}"
 fi
 
@@ -54,10 +60,10 @@ trap cleanup EXIT
 BROKER_FLAGS=(--listen 127.0.0.1:0 --log warn --create-rate 0 --create-rate-api-key 0
   --max-open-sessions 10000000 --poll-interval 0 --max-connections-per-client 0)
 
-# start_broker NAME DB -> sets URL_<NAME> and PID_<NAME>
+# start_broker NAME DB [BINDIR] -> sets URL_<NAME> and PID_<NAME>
 start_broker() {
-  local name="$1" db="$2" out="$WORK/$1.out"
-  "$BIN/sealpost-broker" "${BROKER_FLAGS[@]}" --db "$db" >"$out" 2>"$WORK/$name.err" &
+  local name="$1" db="$2" bin="${3:-$BIN}" out="$WORK/$1.out"
+  "$bin/sealpost-broker" "${BROKER_FLAGS[@]}" --db "$db" >"$out" 2>"$WORK/$name.err" &
   local pid=$!
   PIDS+=("$pid")
   for _ in $(seq 1 200); do
@@ -101,36 +107,56 @@ row() { # LABEL FILE
     "$(field "$2" poll rate)" "$(field "$2" poll p50)" "$(field "$2" poll p99)"
 }
 
+# pg_runs PREFIX [BINDIR]: one instance, then two at once, on fresh databases.
+pg_runs() {
+  local p="$1" bin="${2:-$BIN}"
+  echo "== one instance on PostgreSQL ($bin)"
+  start_broker "${p}1" "$(pg_db "bench_${p}_one")" "$bin"
+  local u1="URL_${p}1" p1="PID_${p}1"
+  loadtest "${p}1" "${!u1}" "${!p1}" 64
+  kill "${!p1}"
+
+  echo "== two instances on one PostgreSQL (32 connections each, at once; $bin)"
+  local db
+  db="$(pg_db "bench_${p}_two")"
+  start_broker "${p}A" "$db" "$bin"
+  start_broker "${p}B" "$db" "$bin"
+  local ua="URL_${p}A" pa="PID_${p}A" ub="URL_${p}B" pb="PID_${p}B"
+  loadtest "${p}A" "${!ua}" "${!pa}" 32 &
+  local la=$!
+  loadtest "${p}B" "${!ub}" "${!pb}" 32 &
+  local lb=$!
+  wait "$la" "$lb"
+  kill "${!pa}" "${!pb}"
+}
+
 echo "== one instance on SQLite"
 start_broker sqlite "$WORK/sqlite/sealpost.db"
 loadtest sqlite "$URL_sqlite" "$PID_sqlite" 64
 kill "$PID_sqlite"
 
-echo "== one instance on PostgreSQL"
-start_broker pg1 "$(pg_db bench_one)"
-loadtest pg1 "$URL_pg1" "$PID_pg1" 64
-kill "$PID_pg1"
-
-echo "== two instances on one PostgreSQL (32 connections each, at once)"
-DB_TWO="$(pg_db bench_two)"
-start_broker pgA "$DB_TWO"
-start_broker pgB "$DB_TWO"
-loadtest pgA "$URL_pgA" "$PID_pgA" 32 &
-LA=$!
-loadtest pgB "$URL_pgB" "$PID_pgB" 32 &
-LB=$!
-wait "$LA" "$LB"
+pg_runs pg
+if [ -n "$BASELINE" ]; then pg_runs base "$BASELINE"; fi
 
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a + b }'; }
 echo
 echo "sealpost-loadtest, 64 connections in total, ${SECONDS_PER_PHASE} s per phase ($(nproc) cores; other load on the machine counts)"
 printf '%-34s %10s %8s %8s %10s %8s %8s\n' "" "create/s" "p50 ms" "p99 ms" "poll/s" "p50 ms" "p99 ms"
 row "1 x SQLite" "$WORK/sqlite.txt"
-row "1 x PostgreSQL" "$WORK/pg1.txt"
-row "2 x PostgreSQL: instance A" "$WORK/pgA.txt"
-row "2 x PostgreSQL: instance B" "$WORK/pgB.txt"
-C2="$(sum "$(field "$WORK/pgA.txt" create rate)" "$(field "$WORK/pgB.txt" create rate)")"
-P2="$(sum "$(field "$WORK/pgA.txt" poll rate)" "$(field "$WORK/pgB.txt" poll rate)")"
-printf '%-34s %10s %8s %8s %10s %8s %8s\n' "2 x PostgreSQL: total" "$C2" "" "" "$P2" "" ""
-awk -v c2="$C2" -v p2="$P2" -v c1="$(field "$WORK/sqlite.txt" create rate)" -v p1="$(field "$WORK/sqlite.txt" poll rate)" \
-  'BEGIN { printf "2 x PostgreSQL / 1 x SQLite: creations %.2fx, polls %.2fx (goal >= 0.5x)\n", c2 / c1, p2 / p1 }'
+sqlite_c="$(field "$WORK/sqlite.txt" create rate)"
+sqlite_p="$(field "$WORK/sqlite.txt" poll rate)"
+# pg_rows PREFIX LABEL
+pg_rows() {
+  local p="$1" l="$2"
+  row "1 x PostgreSQL$l" "$WORK/${p}1.txt"
+  row "2 x PostgreSQL$l: instance A" "$WORK/${p}A.txt"
+  row "2 x PostgreSQL$l: instance B" "$WORK/${p}B.txt"
+  local c2 p2
+  c2="$(sum "$(field "$WORK/${p}A.txt" create rate)" "$(field "$WORK/${p}B.txt" create rate)")"
+  p2="$(sum "$(field "$WORK/${p}A.txt" poll rate)" "$(field "$WORK/${p}B.txt" poll rate)")"
+  printf '%-34s %10s %8s %8s %10s %8s %8s\n' "2 x PostgreSQL$l: total" "$c2" "" "" "$p2" "" ""
+  awk -v c2="$c2" -v p2="$p2" -v c1="$sqlite_c" -v p1="$sqlite_p" -v l="$l" \
+    'BEGIN { printf "2 x PostgreSQL%s / 1 x SQLite: creations %.2fx, polls %.2fx (goal >= 0.5x)\n", l, c2 / c1, p2 / p1 }'
+}
+pg_rows pg ""
+if [ -n "$BASELINE" ]; then pg_rows base " (baseline)"; fi

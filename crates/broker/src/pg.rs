@@ -37,8 +37,10 @@ use crate::store::{
 };
 use crate::util::{TokenHash, hashes_equal};
 
-/// Rows of the open-session counter.
-pub const SHARDS: u32 = 16;
+/// Rows of the open-session counter (16 before migration 3). More rows than
+/// transactions that can hold one at once (two instances' pools), so a writer
+/// nearly always finds a free row (`SKIP LOCKED`, see `pick_shard`).
+pub const SHARDS: u32 = 64;
 /// Sessions removed per sweep call (same as the SQLite store).
 pub const SWEEP_CHUNK: i64 = crate::sqlite::SWEEP_CHUNK;
 /// Advisory lock key held while migrating ("sealpost" in ASCII, truncated).
@@ -127,10 +129,16 @@ CREATE TABLE callback_outbox (
 CREATE INDEX callback_outbox_due ON callback_outbox (next_at);
 ",
     ),
+    (
+        3,
+        // 64 counter rows instead of 16 (fewer writers waiting on one row). The sum
+        // is unchanged (new rows count 0); older instances keep using rows 0-15.
+        "INSERT INTO open_counts (shard, n) SELECT g, 0 FROM generate_series(16, 63) AS g ON CONFLICT DO NOTHING;",
+    ),
 ];
 
 /// Latest schema version this build writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 3;
 
 /// A database failure as text without any value of the request.
 fn db_err(e: &tokio_postgres::Error) -> StoreError {
@@ -159,10 +167,21 @@ impl From<tokio_postgres::Error> for StoreError {
     }
 }
 
-/// A shard of the open-session counter (spreads row locks).
+/// Where a writer starts looking for a free row of the open-session counter
+/// (round robin, from a per-process offset so instances start apart).
 fn shard() -> i32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
-    i32::try_from(NEXT.fetch_add(1, Ordering::Relaxed) % SHARDS).unwrap_or(0)
+    let n = NEXT.fetch_add(1, Ordering::Relaxed).wrapping_add(std::process::id().wrapping_mul(7));
+    i32::try_from(n % SHARDS).unwrap_or(0)
+}
+
+/// The counter row a writer adjusts: the first one no other transaction holds,
+/// from row `$N` on (`{p}` is that parameter), locked for this statement's
+/// transaction; if every row is held, row `$N` itself (and wait for it). Without
+/// it, creations that hit a row another creation holds until its commit is on
+/// disk would queue behind that fsync instead of sharing it.
+fn pick_shard(p: &str) -> String {
+    format!("coalesce((SELECT shard FROM open_counts ORDER BY shard < {p}, shard LIMIT 1 FOR UPDATE SKIP LOCKED), {p})")
 }
 
 fn to_i64(v: u64) -> i64 {
@@ -172,7 +191,109 @@ fn to_i64(v: u64) -> i64 {
 /// PostgreSQL-backed [`Store`].
 #[derive(Clone)]
 pub struct PgStore {
+    /// Connections lent to one request at a time: transactions and every
+    /// write that must be on disk before the answer (each commit waits for its
+    /// fsync, and many connections let commits share one).
     pool: Pool,
+    /// Connections shared by all requests at once for reads and the poll-pace
+    /// stamp (see [`Readers`]).
+    readers: std::sync::Arc<Readers>,
+}
+
+/// The hot single-statement reads (a poll's session row, a view) go to a few
+/// connections that every request uses at once: tokio-postgres pipelines the
+/// statements of concurrent requests on one socket, so PostgreSQL reads and
+/// answers them in batches instead of one backend wake-up per request (on two
+/// cores, 16 backends taking turns cost more than the statements themselves).
+///
+/// These connections run with `synchronous_commit = off` and carry exactly one
+/// kind of write: `sessions.last_poll_at`, the stamp only `slow_down` pacing
+/// reads (a server crash may forget the last stamps: a client may then poll
+/// once early; no state transition, session or ciphertext is written here).
+/// Only autocommit statements run on them (never a transaction block), so
+/// requests sharing one cannot see each other's state.
+struct Readers {
+    cfg: tokio_postgres::Config,
+    slots: Vec<ReaderSlot>,
+    next: std::sync::atomic::AtomicUsize,
+}
+
+#[derive(Default)]
+struct ReaderSlot {
+    conn: std::sync::RwLock<Option<std::sync::Arc<Reader>>>,
+    /// Held while (re)connecting, so a dead connection is replaced once.
+    connecting: tokio::sync::Mutex<()>,
+}
+
+/// One shared connection and its prepared statements.
+struct Reader {
+    client: tokio_postgres::Client,
+    poll: tokio_postgres::Statement,
+    view: tokio_postgres::Statement,
+    stamp: tokio_postgres::Statement,
+}
+
+const POLL_SQL: &str = "SELECT state, poll_hash, expires_at, interval_s, last_poll_at FROM sessions WHERE id = $1";
+/// The pace stamp skips a row another transaction holds (a transition in
+/// progress): a forgotten stamp is one early poll, a wait would stall every
+/// request pipelined on the connection behind that transaction's fsync.
+const STAMP_SQL: &str = "UPDATE sessions SET last_poll_at = GREATEST(coalesce(last_poll_at, $2), $2)
+     WHERE id = (SELECT id FROM sessions WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+
+fn view_sql() -> String {
+    format!("SELECT {VIEW_COLUMNS} FROM sessions WHERE id = $1 AND expires_at > $2 AND state <> 'declined'")
+}
+
+/// Shared connections for a pool of `pool_size`: a quarter of it, 1 to 2.
+fn reader_count(pool_size: usize) -> usize {
+    (pool_size / 4).clamp(1, 2)
+}
+
+impl Readers {
+    fn new(cfg: tokio_postgres::Config, n: usize) -> Self {
+        Self { cfg, slots: (0..n).map(|_| ReaderSlot::default()).collect(), next: Default::default() }
+    }
+
+    /// A live shared connection (round robin), connecting when needed.
+    async fn get(&self) -> Result<std::sync::Arc<Reader>, StoreError> {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len().max(1);
+        let Some(slot) = self.slots.get(i) else { return Err(StoreError::Closed) };
+        if let Some(r) = Self::live(slot) {
+            return Ok(r);
+        }
+        let _guard = slot.connecting.lock().await;
+        if let Some(r) = Self::live(slot) {
+            return Ok(r);
+        }
+        let r = std::sync::Arc::new(self.connect().await?);
+        *slot.conn.write().unwrap_or_else(|e| e.into_inner()) = Some(r.clone());
+        Ok(r)
+    }
+
+    fn live(slot: &ReaderSlot) -> Option<std::sync::Arc<Reader>> {
+        let conn = slot.conn.read().unwrap_or_else(|e| e.into_inner());
+        conn.as_ref().filter(|r| !r.client.is_closed()).cloned()
+    }
+
+    async fn connect(&self) -> Result<Reader, StoreError> {
+        let connect = async {
+            let (client, conn) = self.cfg.connect(NoTls).await?;
+            tokio::spawn(async move {
+                if let Err(e) = conn.await {
+                    tracing::warn!(error = %db_err(&e), "shared database connection closed");
+                }
+            });
+            client.batch_execute("SET synchronous_commit = off").await?;
+            let poll = client.prepare(POLL_SQL).await?;
+            let view = client.prepare(&view_sql()).await?;
+            let stamp = client.prepare(STAMP_SQL).await?;
+            Ok::<_, tokio_postgres::Error>(Reader { client, poll, view, stamp })
+        };
+        match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
+            Ok(r) => r.map_err(|e| db_err(&e)),
+            Err(_) => Err(StoreError::Backend("timed out connecting to the database".into())),
+        }
+    }
 }
 
 /// Whether `db` names a PostgreSQL database rather than a SQLite file.
@@ -204,19 +325,22 @@ pub fn redact_url(db: &str) -> String {
 }
 
 impl PgStore {
-    /// Connect (a pool of at most `pool_size` connections) and apply migrations.
+    /// Connect (at most `pool_size` connections, 2 at least: a pool plus one or
+    /// two shared ones, see [`Readers`]) and apply migrations.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self, StoreError> {
         let cfg: tokio_postgres::Config =
             url.parse().map_err(|_| StoreError::Backend("the PostgreSQL URL could not be parsed".into()))?;
+        let readers = reader_count(pool_size);
+        let shared = Readers::new(cfg.clone(), readers);
         let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(mgr)
-            .max_size(pool_size.max(1))
+            .max_size(pool_size.saturating_sub(readers).max(1))
             .wait_timeout(Some(std::time::Duration::from_secs(10)))
             .create_timeout(Some(std::time::Duration::from_secs(10)))
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
-        let store = Self { pool };
+        let store = Self { pool, readers: std::sync::Arc::new(shared) };
         store.migrate().await?;
         Ok(store)
     }
@@ -338,8 +462,9 @@ async fn decline_all(c: &impl GenericClient, column: &str, value: &str, now: i64
         "WITH d AS (UPDATE sessions SET state = 'declined', connect_hash = NULL
                     WHERE {column} = $1 AND state IN ('pending','confirmed') AND expires_at > $2 RETURNING 1),
               c AS (UPDATE open_counts SET n = n - (SELECT count(*) FROM d)
-                    WHERE shard = $3 AND EXISTS (SELECT 1 FROM d))
-         SELECT count(*) FROM d"
+                    WHERE shard = {} AND EXISTS (SELECT 1 FROM d))
+         SELECT count(*) FROM d",
+        pick_shard("$3::INTEGER")
     );
     let stmt = c.prepare_cached(&sql).await?;
     Ok(c.query_one(&stmt, &[&value, &now, &shard()]).await?.get(0))
@@ -408,9 +533,12 @@ async fn ready_if_hash(
 }
 
 /// Insert with the open-session cap in one statement: `(bumped, inserted)`.
-const INSERT_SESSION: &str = "
+fn insert_session_sql() -> String {
+    format!(
+        "
 WITH cap AS (SELECT coalesce(sum(n), 0)::BIGINT AS open FROM open_counts),
-     bump AS (UPDATE open_counts SET n = n + 1 WHERE shard = $15::INTEGER AND (SELECT open FROM cap) < $16::BIGINT RETURNING 1),
+     bump AS (UPDATE open_counts SET n = n + 1
+              WHERE shard = {} AND (SELECT open FROM cap) < $16::BIGINT RETURNING 1),
      ins AS (
         INSERT INTO sessions (id, code, state, public_key, display_name, fields, envelope, agent_name, reason,
                               inbox_id, poll_hash, created_at, expires_at, interval_s, sender_id,
@@ -420,7 +548,10 @@ WITH cap AS (SELECT coalesce(sum(n), 0)::BIGINT AS open FROM open_counts),
                $17::TEXT, $18::TEXT, $19::BYTEA
         FROM bump
         ON CONFLICT (id) DO NOTHING RETURNING 1)
-SELECT (SELECT count(*) FROM bump), (SELECT count(*) FROM ins)";
+SELECT (SELECT count(*) FROM bump), (SELECT count(*) FROM ins)",
+        pick_shard("$15::INTEGER")
+    )
+}
 
 async fn insert_session(
     c: &impl GenericClient,
@@ -430,7 +561,8 @@ async fn insert_session(
     target: Option<&(String, String)>,
     extras: &SessionExtras,
 ) -> Result<(), StoreError> {
-    let stmt = c.prepare_cached(INSERT_SESSION).await?;
+    static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(insert_session_sql);
+    let stmt = c.prepare_cached(&SQL).await?;
     let code = target.map(|_| s.code.as_str());
     let inbox = target.map(|(i, _)| i.as_str());
     let sender = target.map(|(_, se)| se.as_str());
@@ -467,7 +599,10 @@ async fn insert_session(
     }
     if inserted == 0 {
         // Code collision: give back the bump.
-        let undo = c.prepare_cached("UPDATE open_counts SET n = n - 1 WHERE shard = $1").await?;
+        static UNDO: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!("UPDATE open_counts SET n = n - 1 WHERE shard = {}", pick_shard("$1::INTEGER"))
+        });
+        let undo = c.prepare_cached(&UNDO).await?;
         c.execute(&undo, &[&sh]).await?;
         return Err(StoreError::Duplicate);
     }
@@ -520,11 +655,8 @@ impl Store for PgStore {
     }
 
     async fn poll(&self, id: SessionId, poll_hash: TokenHash, now: i64) -> Result<PollOutcome, StoreError> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached("SELECT state, poll_hash, expires_at, interval_s, last_poll_at FROM sessions WHERE id = $1")
-            .await?;
-        let Some(row) = c.query_opt(&stmt, &[&&id[..]]).await? else {
+        let reader = self.readers.get().await?;
+        let Some(row) = reader.client.query_opt(&reader.poll, &[&&id[..]]).await? else {
             return Ok(PollOutcome::NotFound);
         };
         let state: String = row.try_get(0)?;
@@ -552,15 +684,18 @@ impl Store for PgStore {
         if state == "ready" {
             // The gate: one statement moves the row out of `ready`, takes the
             // envelope and adjusts the counter; only one poll on any instance can.
-            let stmt = c
-                .prepare_cached(
+            static DELIVER: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+                format!(
                     "WITH c AS (UPDATE sessions SET state = 'consumed', last_poll_at = $2
                                 WHERE id = $1 AND state = 'ready' RETURNING id, algorithm),
-                          n AS (UPDATE open_counts SET n = n - 1 WHERE shard = $3 AND EXISTS (SELECT 1 FROM c)),
+                          n AS (UPDATE open_counts SET n = n - 1 WHERE shard = {} AND EXISTS (SELECT 1 FROM c)),
                           e AS (DELETE FROM envelopes WHERE session_id IN (SELECT id FROM c) RETURNING ciphertext)
                      SELECT (SELECT algorithm FROM c), (SELECT ciphertext FROM e), EXISTS (SELECT 1 FROM c)",
+                    pick_shard("$3::INTEGER")
                 )
-                .await?;
+            });
+            let c = self.client().await?;
+            let stmt = c.prepare_cached(&DELIVER).await?;
             let row = c.query_one(&stmt, &[&&id[..], &now, &shard()]).await?;
             let moved: bool = row.try_get(2)?;
             if moved {
@@ -577,33 +712,17 @@ impl Store for PgStore {
             return Ok(PollOutcome::Status { status: SessionStatus::Consumed, expires_at, interval });
         }
         if interval > 0 {
-            // Only slow_down reads this stamp: written without waiting for the
-            // WAL flush (a crash may forget a stamp, never a transition), in
-            // one round trip. The statement holds no request text: the id as
-            // hex and two integers.
-            let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-            let sql = format!(
-                "BEGIN; SET LOCAL synchronous_commit = off;
-                 UPDATE sessions SET last_poll_at = GREATEST(coalesce(last_poll_at, {now}), {now})
-                 WHERE id = decode('{hex}', 'hex'); COMMIT"
-            );
-            if let Err(e) = c.batch_execute(&sql).await {
-                // The connection may be left inside the failed transaction: never reuse it.
-                let _ = deadpool_postgres::Object::take(c);
-                return Err(db_err(&e));
-            }
+            // Only slow_down reads this stamp: on the shared connection, whose
+            // commits do not wait for the WAL flush (a crash may forget a
+            // stamp, never a transition), pipelined with other requests.
+            reader.client.execute(&reader.stamp, &[&&id[..], &now]).await?;
         }
         Ok(PollOutcome::Status { status: status_of(&state)?, expires_at, interval })
     }
 
     async fn view(&self, id: SessionId, now: i64) -> Result<Option<SessionView>, StoreError> {
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(&format!(
-                "SELECT {VIEW_COLUMNS} FROM sessions WHERE id = $1 AND expires_at > $2 AND state <> 'declined'"
-            ))
-            .await?;
-        c.query_opt(&stmt, &[&&id[..], &now]).await?.as_ref().map(build_view).transpose()
+        let reader = self.readers.get().await?;
+        reader.client.query_opt(&reader.view, &[&&id[..], &now]).await?.as_ref().map(build_view).transpose()
     }
 
     async fn confirm(&self, id: SessionId, connect_hash: TokenHash, now: i64) -> Result<Transition, StoreError> {
@@ -702,15 +821,17 @@ impl Store for PgStore {
         if let Some(denied) = check_inbox(&c, &inbox_id, &token_hash, false).await? {
             return Ok(deny(denied));
         }
-        let stmt = c
-            .prepare_cached(
+        static DECLINE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+            format!(
                 "WITH d AS (UPDATE sessions SET state = 'declined', connect_hash = NULL
                             WHERE id = $1 AND inbox_id = $2 AND state IN ('pending','confirmed') AND expires_at > $3
                             RETURNING 1),
-                      n AS (UPDATE open_counts SET n = n - 1 WHERE shard = $4 AND EXISTS (SELECT 1 FROM d))
+                      n AS (UPDATE open_counts SET n = n - 1 WHERE shard = {} AND EXISTS (SELECT 1 FROM d))
                  SELECT count(*) FROM d",
+                pick_shard("$4::INTEGER")
             )
-            .await?;
+        });
+        let stmt = c.prepare_cached(&DECLINE).await?;
         let done: i64 = c.query_one(&stmt, &[&&id[..], &inbox_id, &now, &shard()]).await?.get(0);
         if done > 0 {
             return Ok(InboxAccess::Granted(Transition::Done));

@@ -360,11 +360,52 @@ fn pg_migrations_are_idempotent_and_safe_when_instances_start_at_once() {
     });
     let versions = common::pg::query_i64(&url, "SELECT count(*) FROM sealpost_migrations");
     assert_eq!(versions, i64::from(sealpost_broker::pg::SCHEMA_VERSION), "each migration applied once");
-    assert_eq!(common::pg::query_i64(&url, "SELECT count(*) FROM open_counts"), 16);
+    assert_eq!(common::pg::query_i64(&url, "SELECT count(*) FROM open_counts"), i64::from(sealpost_broker::pg::SHARDS));
     // A database written by a newer broker is refused.
     common::pg::with_client(&url, async |c| {
         c.execute("INSERT INTO sealpost_migrations VALUES (9999, 0)", &[]).await.unwrap();
     });
     let err = rt().block_on(PgStore::connect(&url, 2)).err().expect("refused");
     assert!(matches!(err, StoreError::SchemaTooNew(9999)), "{err}");
+}
+
+/// A transaction holding counter rows or a session row (another instance's
+/// creation or transition waiting for its fsync) stalls neither a creation nor
+/// a poll: creations take a free counter row (`SKIP LOCKED`), and the poll-pace
+/// stamp skips a held session row. The count stays exact.
+#[test]
+fn pg_held_counter_rows_and_session_rows_stall_neither_creations_nor_polls() {
+    let Some(url) = common::pg::fresh_db("heldrows") else { return };
+    rt().block_on(async {
+        let store = PgStore::connect(&url, 8).await.unwrap();
+        store.create_session(session(1, 5, None), CAPS).await.unwrap();
+        let (other, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap();
+        let task = tokio::spawn(conn);
+        other
+            .batch_execute(&format!(
+                "BEGIN; SELECT shard FROM open_counts WHERE shard <> {} FOR UPDATE;
+                 SELECT 1 FROM sessions WHERE id = decode('{}', 'hex') FOR UPDATE;",
+                sealpost_broker::pg::SHARDS - 1,
+                sid(1).iter().map(|b| format!("{b:02x}")).collect::<String>()
+            ))
+            .await
+            .unwrap();
+        let within = std::time::Duration::from_secs(3);
+        tokio::time::timeout(within, store.create_session(session(2, 5, None), CAPS))
+            .await
+            .expect("a creation does not wait for held counter rows")
+            .unwrap();
+        let polled = tokio::time::timeout(within, store.poll(sid(1), pt(1), T0 + 1_000))
+            .await
+            .expect("a poll does not wait for a held session row")
+            .unwrap();
+        assert!(matches!(polled, PollOutcome::Status { status: SessionStatus::Pending, .. }), "{polled:?}");
+        other.batch_execute("ROLLBACK").await.unwrap();
+        // Pacing still holds once the row is free.
+        assert!(matches!(store.poll(sid(1), pt(1), T0 + 2_000).await.unwrap(), PollOutcome::Status { .. }));
+        assert_eq!(store.poll(sid(1), pt(1), T0 + 2_001).await.unwrap(), PollOutcome::SlowDown(10));
+        assert_eq!(store.open_count().await.unwrap(), 2);
+        drop(other);
+        let _ = task.await;
+    });
 }
