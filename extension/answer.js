@@ -6,19 +6,29 @@
 // and calls only the broker's JSON API (GET /v1/connect/{code}, confirm,
 // complete): never the broker's HTML or JS.
 //
-// Speed: packaging bundles this module with its imports into one script
-// (xtask/src/extension.rs), loaded async at the end of answer.html's body
-// (preloaded from the head), so it runs without waiting for style sheets.
-// The WASM starts loading and compiling first thing, and the connect call
-// starts as soon as the broker's permission is known, both before the view
-// is built; the view then uses them (consent-flow.js `lookup`, `loadBundle`).
+// Speed: packaging bundles this module with its imports into one classic
+// script (xtask/src/extension.rs), loaded async from answer.html's head, so it
+// may run before the body is parsed. Before waiting for the body it starts
+// everything slow at once: the .wasm's compilation, the seal bundle's glue
+// module, the permission check and (for a loopback broker, granted at
+// install) the connect call. The view then uses them (consent-flow.js
+// `loadBundle`, `lookup`).
 import { connectApi } from "./www/consent-api.js";
 import { formatCode, loadBundle, mark, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
 import { mountConsent } from "./www/consent-view.js";
-import { permissions } from "./lib/browser.js";
+import { permissions, runtime } from "./lib/browser.js";
 
-/** The seal-only bundle (seal, sealJwe, fingerprint, userCode). */
-const BUNDLE_URL = new URL("./pkg-seal/sealpost_wasm.js", import.meta.url).href;
+/** The seal-only bundle (seal, sealJwe, fingerprint, userCode): its glue and its .wasm. */
+const BUNDLE_URL = runtime.getURL("pkg-seal/sealpost_wasm.js");
+const WASM_URL = runtime.getURL("pkg-seal/sealpost_wasm_bg.wasm");
+const STYLES_URL = runtime.getURL("www/consent.css");
+
+/** Compile the .wasm (streaming where the browser can), while the glue module loads. */
+function compileWasm() {
+  const plain = () => fetch(WASM_URL).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b));
+  if (typeof WebAssembly.compileStreaming !== "function") return plain();
+  return WebAssembly.compileStreaming(fetch(WASM_URL)).catch(plain);
+}
 
 const TITLES = {
   entry: "Enter a code",
@@ -60,7 +70,7 @@ function mount(target, lookup = null) {
     apiBase: target.apiBase,
     code: target.code,
     bundleUrl: BUNDLE_URL,
-    stylesUrl: new URL("./www/consent.css", import.meta.url).href,
+    stylesUrl: STYLES_URL,
     origin: target.origin,
     securityMode: originSecurityMode(target.origin),
     lookup,
@@ -70,17 +80,14 @@ function mount(target, lookup = null) {
 /** The first connect call (none for a link without a code: manual entry looks nothing up). */
 const firstLookup = (target) => (target.code ? connectApi(target.apiBase).lookup(formatCode(target.code)) : null);
 
-async function open(target) {
+async function open(target, granted, early) {
   // Loopback brokers are granted at install (manifest host_permissions), so
   // their connect call starts at once and the view is built during the
   // permission check; should the person have withdrawn that access, the view
   // gives way to the permission request. Any other origin is called only once
   // its permission is known to be granted, and is asked for one at a time,
   // with a click (the browser's prompt needs one).
-  const granted = permissions.has(target.origin).catch(() => false);
-  if (originSecurityMode(target.origin) === "development") {
-    const early = firstLookup(target);
-    early?.catch(() => {});
+  if (early) {
     const view = mount(target, early);
     if (await granted) return;
     view.destroy();
@@ -108,36 +115,60 @@ async function open(target) {
   $("grant-title").focus();
 }
 
+/** Run `fn` once the body is parsed. */
+function whenParsed(fn) {
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", fn, { once: true });
+  else fn();
+}
+
 function main() {
   mark("sealpost:answer-start");
   const q = new URLSearchParams(location.search);
   const link = q.get("link") || q.get("broker") || "";
   const code = q.get("code") || "";
-  $("pick-form").addEventListener("submit", (ev) => {
-    ev.preventDefault();
-    const l = $("pick-link").value.trim();
-    const c = $("pick-code").value.trim();
+  let target = null;
+  let bad = null;
+  let granted = null;
+  let early = null;
+  if (link) {
+    // The WASM compiles while the permission check and the connect call run
+    // (the view's flow gets the same promise from loadBundle: one per URL).
+    loadBundle(BUNDLE_URL, compileWasm()).catch(() => {});
     try {
-      parseAnswerLink(l, c);
+      target = parseAnswerLink(link, code);
     } catch (e) {
-      showPick(e.message, l, c);
-      return;
+      bad = e;
     }
-    const next = new URLSearchParams({ link: l });
-    if (c) next.set("code", c);
-    location.search = next.toString();
-  });
-  if (!link) return showPick("");
-  // The WASM compiles while the permission check and the connect call run
-  // (the view's flow gets the same promise: one per URL).
-  loadBundle(BUNDLE_URL).catch(() => {});
-  let target;
-  try {
-    target = parseAnswerLink(link, code);
-  } catch (e) {
-    return showPick(e.message, link, code);
   }
-  open(target);
+  if (target) {
+    granted = permissions.has(target.origin).catch(() => false);
+    // Loopback brokers are granted at install: their connect call starts now.
+    if (originSecurityMode(target.origin) === "development") {
+      early = firstLookup(target);
+      early?.catch(() => {});
+      // A link without a code: manual entry, nothing looked up; the view still mounts at once.
+      early ??= Promise.resolve(null);
+    }
+  }
+  whenParsed(() => {
+    $("pick-form").addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      const l = $("pick-link").value.trim();
+      const c = $("pick-code").value.trim();
+      try {
+        parseAnswerLink(l, c);
+      } catch (e) {
+        showPick(e.message, l, c);
+        return;
+      }
+      const next = new URLSearchParams({ link: l });
+      if (c) next.set("code", c);
+      location.search = next.toString();
+    });
+    if (!link) return showPick("");
+    if (bad) return showPick(bad.message, link, code);
+    open(target, granted, early);
+  });
 }
 
 main();

@@ -19,6 +19,18 @@ import {
 } from "./lib/brokers.js";
 import { countdown, h, replace, say } from "./lib/dom.js";
 
+// Speed: packaging bundles this file with its imports into one classic script
+// (xtask/src/extension.rs), loaded async from popup.html's head, so it may run
+// before the body is parsed. The two storage reads start here, first thing,
+// and the list renders as soon as both they and the DOM are there: no other
+// await before the first paint.
+const firstRead = Promise.all([session.get("last"), loadBrokers()]);
+firstRead.catch(() => {});
+const domReady =
+  document.readyState === "loading"
+    ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
+    : Promise.resolve();
+
 const $ = (id) => document.getElementById(id);
 /** A performance mark (bench/extension.mjs reports `sealpost:*` marks). */
 const mark = (name) => {
@@ -284,7 +296,6 @@ function tick() {
     }
   }
 }
-setInterval(tick, 1000);
 
 // ---- polling
 
@@ -324,58 +335,72 @@ async function offerActiveTab() {
 /** The broker's base path in a pasted address: `/`, `/connect` (the manual entry page) -> "". */
 const basePath = (u) => u.pathname.replace(/\/+$/, "").replace(/\/connect$/, "");
 
-$("paste-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const err = $("paste-error");
-  const linkText = $("paste-link").value.trim();
-  const codeText = $("paste-code").value.trim();
-  const direct = parseConnectUrl(linkText);
-  if (direct) return void answer(connectUrl(direct.base, direct.code));
-  let origin;
-  try {
-    const u = new URL(linkText.includes("://") ? linkText : `https://${linkText}`);
-    origin = brokerOrigin(linkText) + basePath(u);
-  } catch {
-    // A broker elsewhere over plain http is allowed here: the answer page says how safe it is.
+/** The page's own controls (once the body is parsed). */
+function wire() {
+  $("paste-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const err = $("paste-error");
+    const linkText = $("paste-link").value.trim();
+    const codeText = $("paste-code").value.trim();
+    const direct = parseConnectUrl(linkText);
+    if (direct) return void answer(connectUrl(direct.base, direct.code));
+    let origin;
     try {
-      const u = new URL(linkText);
-      if (u.protocol === "http:" || u.protocol === "https:") origin = u.origin + basePath(u);
+      const u = new URL(linkText.includes("://") ? linkText : `https://${linkText}`);
+      origin = brokerOrigin(linkText) + basePath(u);
     } catch {
-      origin = null;
+      // A broker elsewhere over plain http is allowed here: the answer page says how safe it is.
+      try {
+        const u = new URL(linkText);
+        if (u.protocol === "http:" || u.protocol === "https:") origin = u.origin + basePath(u);
+      } catch {
+        origin = null;
+      }
     }
-  }
-  const code = normalizeCode(codeText);
-  if (!origin) {
-    say(err, "Paste the link the agent printed (…/connect/ABCD-1234), or the broker's address and the code.", "error");
-    $("paste-link").focus();
-    return;
-  }
-  if (!code) {
-    say(err, "Enter the 8-character code the agent printed, like ABCD-1234.", "error");
-    $("paste-code").focus();
-    return;
-  }
-  void answer(connectUrl(origin, code));
-});
+    const code = normalizeCode(codeText);
+    if (!origin) {
+      say(err, "Paste the link the agent printed (…/connect/ABCD-1234), or the broker's address and the code.", "error");
+      $("paste-link").focus();
+      return;
+    }
+    if (!code) {
+      say(err, "Enter the 8-character code the agent printed, like ABCD-1234.", "error");
+      $("paste-code").focus();
+      return;
+    }
+    void answer(connectUrl(origin, code));
+  });
 
-$("refresh").addEventListener("click", () => void refresh());
-$("settings").addEventListener("click", () => {
-  void runtime.openOptionsPage();
-  window.close();
-});
-$("inspect-jwt").addEventListener("click", async () => {
-  await tabs.create(pageUrl("inspector.html"));
-  window.close();
-});
-$("empty-add").addEventListener("click", () => {
-  void runtime.openOptionsPage();
-  window.close();
-});
+  $("refresh").addEventListener("click", () => void refresh());
+  $("settings").addEventListener("click", () => {
+    void runtime.openOptionsPage();
+    window.close();
+  });
+  $("inspect-jwt").addEventListener("click", async () => {
+    await tabs.create(pageUrl("inspector.html"));
+    window.close();
+  });
+  $("empty-add").addEventListener("click", () => {
+    void runtime.openOptionsPage();
+    window.close();
+  });
+}
 
 async function start() {
-  // Both reads at once: the last list shows without waiting for the poll.
+  // Both reads started at the top: the last list shows without waiting for the poll.
   mark("sealpost:popup-start");
-  const [{ last }, brokers] = await Promise.all([session.get("last").finally(() => mark("sealpost:popup-session")), loadBrokers().finally(() => mark("sealpost:popup-local"))]);
+  await domReady;
+  mark("sealpost:popup-dom");
+  wire();
+  setInterval(tick, 1000);
+  let first;
+  try {
+    first = await firstRead;
+  } catch {
+    first = [{}, await loadBrokers()];
+  }
+  mark("sealpost:popup-read");
+  const [{ last }, brokers] = first;
   await render(last || null, { brokers });
   mark("sealpost:popup-listed");
   void offerActiveTab();

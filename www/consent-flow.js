@@ -167,12 +167,17 @@ export function mark(name) {
 
 const bundles = new Map();
 
-/** Import and initialise the bundle at `url` (absolute); one promise per URL. */
-export function loadBundle(url) {
+/**
+ * Import and initialise the bundle at `url` (absolute); one promise per URL.
+ * `wasm` (optional, first call only): the bundle's WebAssembly module, or a
+ * promise of it, already being compiled by the caller (the extension's answer
+ * page starts that first thing); by default the glue fetches its own `.wasm`.
+ */
+export function loadBundle(url, wasm) {
   let p = bundles.get(url);
   if (!p) {
     p = import(url).then(async (mod) => {
-      await mod.default();
+      await mod.default(wasm === undefined ? undefined : { module_or_path: wasm });
       return mod;
     });
     p.catch(() => bundles.delete(url));

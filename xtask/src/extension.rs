@@ -159,13 +159,25 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
 ///
 /// - Entries: every `<script type="module" src=…>` of every `.html` in the
 ///   package, and `background.service_worker` when `background.type` is
-///   `"module"`. Each bundle replaces its entry file (same path, still an ES
-///   module), so the HTML and the manifest keep their references.
+///   `"module"`. Each bundle replaces its entry file (same path), so the HTML
+///   and the manifest keep their references.
+/// - A page script whose bundle imports nothing statically (only dynamic
+///   `import()`s, if any, of a WASM bundle's glue) becomes a **classic**
+///   script (`--format=iife`) and its tag loses `type="module"` (a tag
+///   without `async` gets `defer`, the module default): an extension page
+///   runs a classic script sooner than a module one. `import.meta.url` is
+///   `undefined` in a classic bundle: extension pages name their files with
+///   `runtime.getURL`, and code that would resolve a URL from it fails loudly.
+///   The background and pages that import a WASM bundle statically stay ES
+///   modules.
 /// - The WASM bundle directories (`externals`: `pkg/`, `pkg-seal/`) stay
 ///   separate files: their glue finds its `.wasm` from `import.meta.url`.
 /// - The `<link rel="modulepreload">` hints to modules that were inlined are
 ///   dropped. The modules themselves stay in the package (unused by its
 ///   pages; the e2e tests import `lib/brokers.js` from an extension page).
+/// - Each page's style sheets from the package are inlined as `<style>`
+///   (one request fewer each; the CSP restricts scripts, not styles), except a
+///   sheet with `url(`/`@import` (relative to the sheet) or a `media` attribute.
 /// - The output is plain ES2022+ for the minimum browser versions, not
 ///   minified (readable in a store review), with no eval or `new Function`
 ///   (the MV3 CSP forbids both; the bundler adds neither).
@@ -173,6 +185,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
 /// `extension/` keeps its sources as ES modules that work unbundled.
 fn bundle_scripts(files: &mut [(String, Vec<u8>)], manifest: &Value, externals: &[&str]) -> Result<()> {
     let mut entry_points: Vec<String> = Vec::new();
+    let mut page_entries: Vec<String> = Vec::new();
     for (rel, bytes) in files.iter() {
         if !rel.ends_with(".html") {
             continue;
@@ -187,17 +200,22 @@ fn bundle_scripts(files: &mut [(String, Vec<u8>)], manifest: &Value, externals: 
             let target = resolve_href(rel, src)
                 .ok_or_else(|| format!("{rel}: module script `{src}` is not a file in the package"))?;
             if !entry_points.contains(&target) {
-                entry_points.push(target);
+                entry_points.push(target.clone());
+            }
+            if !page_entries.contains(&target) {
+                page_entries.push(target);
             }
         }
     }
+    let mut worker_entry = None;
     if manifest["background"]["type"] == "module"
         && let Some(worker) = manifest["background"]["service_worker"].as_str()
     {
         let worker = resolve_href("", worker).ok_or_else(|| format!("background `{worker}` is not a package path"))?;
         if !entry_points.contains(&worker) {
-            entry_points.push(worker);
+            entry_points.push(worker.clone());
         }
+        worker_entry = Some(worker);
     }
     if entry_points.is_empty() {
         return Ok(());
@@ -214,29 +232,49 @@ fn bundle_scripts(files: &mut [(String, Vec<u8>)], manifest: &Value, externals: 
         std::process::id(),
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0)
     ));
-    let result = run_esbuild(&stage, files, &entry_points, manifest, externals);
+    let result = run_esbuild(&stage, files, &entry_points, manifest, externals, |e| {
+        page_entries.iter().any(|p| p == e) && worker_entry.as_deref() != Some(e)
+    });
     let _ = fs::remove_dir_all(&stage);
-    let (outputs, inlined) = result?;
+    let Bundled { outputs, inlined, classic } = result?;
 
+    let css: Vec<(String, String)> = files
+        .iter()
+        .filter(|(rel, _)| rel.ends_with(".css"))
+        .map(|(rel, b)| (rel.clone(), String::from_utf8_lossy(b).into_owned()))
+        .collect();
     for (rel, bytes) in files.iter_mut() {
         if let Some(out) = outputs.iter().find(|(e, _)| e == rel) {
             *bytes = out.1.clone();
         } else if rel.ends_with(".html") {
-            *bytes = drop_preloads(rel, &String::from_utf8_lossy(bytes), &inlined).into_bytes();
+            let html = drop_preloads(rel, &String::from_utf8_lossy(bytes), &inlined);
+            let html = classic_script_tags(rel, &html, &classic);
+            *bytes = inline_styles(rel, &html, &css)?.into_bytes();
         }
     }
     Ok(())
 }
 
+/// What [`run_esbuild`] made: (entry, bundled bytes), the inlined modules, the
+/// entries bundled as classic scripts.
+struct Bundled {
+    outputs: Vec<(String, Vec<u8>)>,
+    inlined: Vec<String>,
+    classic: Vec<String>,
+}
+
 /// Runs esbuild on `entry_points` (package paths) in a staging copy of the
-/// package's scripts. Returns (entry, bundled bytes) and the inlined modules.
+/// package's scripts, as ES modules; then again, as classic scripts, on the
+/// entries that `may_be_classic` allows and whose module bundle has no static
+/// import left.
 fn run_esbuild(
     stage: &Path,
     files: &[(String, Vec<u8>)],
     entry_points: &[String],
     manifest: &Value,
     externals: &[&str],
-) -> Result<(Vec<(String, Vec<u8>)>, Vec<String>)> {
+    may_be_classic: impl Fn(&str) -> bool,
+) -> Result<Bundled> {
     let src = stage.join("src");
     for (rel, bytes) in files {
         if rel.ends_with(".js") || rel.ends_with(".mjs") {
@@ -250,27 +288,33 @@ fn run_esbuild(
     let bin = ensure_esbuild()?;
     let chrome = manifest["minimum_chrome_version"].as_str().unwrap_or("120");
     let firefox = FIREFOX_MIN_VERSION.split('.').next().unwrap_or(FIREFOX_MIN_VERSION);
-    let mut cmd = std::process::Command::new(&bin);
-    cmd.current_dir(&src)
-        .args(entry_points)
-        .args([
-            "--bundle",
-            "--format=esm",
-            "--charset=utf8",
-            "--outbase=.",
-            "--outdir=../out",
-            "--metafile=../meta.json",
-            "--log-level=warning",
-            "--log-override:empty-import-meta=error",
-        ])
-        .arg(format!("--target=chrome{chrome},firefox{firefox}"));
-    for dir in externals {
-        cmd.arg(format!("--external:./{dir}/*"));
-    }
-    crate::run_cmd(&mut cmd)?;
-
-    let meta: Value = serde_json::from_str(&read_to_string(&stage.join("meta.json"))?)
-        .map_err(|e| format!("esbuild metafile: {e}"))?;
+    let esbuild = |entries: &[String], classic: bool| -> Result<Value> {
+        let (format, out, meta) =
+            if classic { ("iife", "out-classic", "meta-classic.json") } else { ("esm", "out", "meta.json") };
+        let mut cmd = std::process::Command::new(&bin);
+        cmd.current_dir(&src)
+            .args(entries)
+            .args([
+                "--bundle",
+                "--charset=utf8",
+                "--outbase=.",
+                "--log-level=warning",
+                "--log-override:empty-import-meta=error",
+            ])
+            .arg(format!("--format={format}"))
+            .arg(format!("--outdir=../{out}"))
+            .arg(format!("--metafile=../{meta}"))
+            .arg(format!("--target=chrome{chrome},firefox{firefox}"));
+        if classic {
+            cmd.arg("--define:import.meta.url=undefined");
+        }
+        for dir in externals {
+            cmd.arg(format!("--external:./{dir}/*"));
+        }
+        crate::run_cmd(&mut cmd)?;
+        serde_json::from_str(&read_to_string(&stage.join(meta))?).map_err(|e| format!("esbuild metafile: {e}"))
+    };
+    let meta = esbuild(entry_points, false)?;
     let inputs: Vec<String> = meta["inputs"].as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default();
     for i in &inputs {
         if externals.iter().any(|d| i.starts_with(&format!("{d}/"))) {
@@ -280,21 +324,103 @@ fn run_esbuild(
         }
     }
     let mut outputs = Vec::new();
+    let mut classic = Vec::new();
     for e in entry_points {
         let out = stage.join("out").join(e);
         outputs.push((e.clone(), fs::read(&out).map_err(|err| format!("esbuild output {}: {err}", out.display()))?));
         // Every import left in the bundle must name a file of the package.
         let key = format!("../out/{e}");
+        let mut static_import = false;
         for imp in meta["outputs"][&key]["imports"].as_array().into_iter().flatten() {
             let path = imp["path"].as_str().unwrap_or_default();
             let ok = resolve_href(e, path).is_some_and(|p| files.iter().any(|(rel, _)| *rel == p));
             if !ok {
                 return Err(format!("bundled `{e}` imports `{path}`, which is not a file in the package"));
             }
+            static_import |= imp["kind"].as_str() != Some("dynamic-import");
+        }
+        if !static_import && may_be_classic(e) {
+            classic.push(e.clone());
+        }
+    }
+    if !classic.is_empty() {
+        esbuild(&classic, true)?;
+        for e in &classic {
+            let out = stage.join("out-classic").join(e);
+            let bytes = fs::read(&out).map_err(|err| format!("esbuild output {}: {err}", out.display()))?;
+            if let Some(slot) = outputs.iter_mut().find(|(x, _)| x == e) {
+                slot.1 = bytes;
+            }
         }
     }
     let inlined = inputs.into_iter().filter(|i| !entry_points.contains(i)).collect();
-    Ok((outputs, inlined))
+    Ok(Bundled { outputs, inlined, classic })
+}
+
+/// `html` with its module script tags for the `classic` entries made classic:
+/// `type="module"` dropped, `defer` added when the tag has neither `async`
+/// nor `defer` (a module script is deferred by default).
+fn classic_script_tags(rel: &str, html: &str, classic: &[String]) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut at = 0;
+    for tag in tags(html, "script") {
+        let a = attrs(tag.text);
+        let src = attr(&a, "src").and_then(|s| resolve_href(rel, s));
+        if attr(&a, "type") != Some("module") || !src.is_some_and(|s| classic.contains(&s)) {
+            continue;
+        }
+        let mut t = String::from("<script");
+        for (name, value) in &a {
+            if name == "type" {
+                continue;
+            }
+            if value.is_empty() {
+                t.push_str(&format!(" {name}"));
+            } else {
+                t.push_str(&format!(" {name}=\"{value}\""));
+            }
+        }
+        if attr(&a, "async").is_none() && attr(&a, "defer").is_none() {
+            t.push_str(" defer");
+        }
+        t.push('>');
+        out.push_str(&html[at..tag.start]);
+        out.push_str(&t);
+        at = tag.end;
+    }
+    out.push_str(&html[at..]);
+    out
+}
+
+/// `html` with each `<link rel="stylesheet" href=…>` to a package style sheet
+/// in `css` replaced by a `<style>` with its text; left as a link: a sheet
+/// with `url(` or `@import` (they resolve from the sheet's own path), a link
+/// with a `media` attribute, anything not in the package.
+fn inline_styles(rel: &str, html: &str, css: &[(String, String)]) -> Result<String> {
+    let mut out = String::with_capacity(html.len());
+    let mut at = 0;
+    for tag in tags(html, "link") {
+        let a = attrs(tag.text);
+        let sheet =
+            attr(&a, "rel").is_some_and(|r| r.split_ascii_whitespace().any(|t| t.eq_ignore_ascii_case("stylesheet")));
+        if !sheet || attr(&a, "media").is_some() {
+            continue;
+        }
+        let Some(target) = attr(&a, "href").and_then(|h| resolve_href(rel, h)) else { continue };
+        let Some((_, text)) = css.iter().find(|(p, _)| *p == target) else { continue };
+        let lower = text.to_ascii_lowercase();
+        if lower.contains("url(") || lower.contains("@import") {
+            continue;
+        }
+        if lower.contains("</style") {
+            return Err(format!("{target}: `</style` in a style sheet cannot be inlined into {rel}"));
+        }
+        out.push_str(&html[at..tag.start]);
+        out.push_str(&format!("<style>/* {target} */\n{}</style>", text.trim_end_matches('\n').to_owned() + "\n"));
+        at = tag.end;
+    }
+    out.push_str(&html[at..]);
+    Ok(out)
 }
 
 /// `node_modules/.bin/esbuild` (npm devDependency, pinned in package.json); runs `npm ci` when missing.
@@ -656,6 +782,27 @@ mod tests {
     }
 
     #[test]
+    fn classic_tags_and_inlined_styles() {
+        let html = "<script type=\"module\" src=\"a.js\" async></script>\n<script type=\"module\" src=\"b.js\"></script>\n<script type=\"module\" src=\"c.js\"></script>";
+        let out = classic_script_tags("p.html", html, &["a.js".to_owned(), "b.js".to_owned()]);
+        assert_eq!(
+            out,
+            "<script src=\"a.js\" async></script>\n<script src=\"b.js\" defer></script>\n<script type=\"module\" src=\"c.js\"></script>"
+        );
+        let css = vec![
+            ("www/a.css".to_owned(), "p { color: red }\n".to_owned()),
+            ("b.css".to_owned(), "p { background: url(x.png) }".to_owned()),
+        ];
+        let html = "<link rel=\"stylesheet\" href=\"www/a.css\">\n<link rel=\"stylesheet\" href=\"b.css\">\n<link rel=\"stylesheet\" href=\"www/a.css\" media=\"print\">";
+        assert_eq!(
+            inline_styles("p.html", html, &css).unwrap(),
+            "<style>/* www/a.css */\np { color: red }\n</style>\n<link rel=\"stylesheet\" href=\"b.css\">\n<link rel=\"stylesheet\" href=\"www/a.css\" media=\"print\">"
+        );
+        let bad = vec![("a.css".to_owned(), "/* </style> */".to_owned())];
+        assert!(inline_styles("p.html", "<link rel=stylesheet href=a.css>", &bad).is_err());
+    }
+
+    #[test]
     fn preload_hints_to_inlined_modules_are_dropped() {
         let html = "<head>\n<link rel=\"modulepreload\" href=\"lib/a.js\">\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>";
         let out = drop_preloads("page.html", html, &["lib/a.js".to_owned()]);
@@ -690,7 +837,13 @@ mod tests {
                 let js = fs::read_to_string(p.dir.join(format!("{page}.js"))).unwrap();
                 assert!(!js.contains("from \"./lib/") && !js.contains("from \"./www/"), "{page}.js not bundled");
                 assert!(!js.contains("eval(") && !js.contains("new Function"), "{page}.js would break the CSP");
+                // A classic script (no static import left), and style sheets inlined.
+                assert!(html.contains(&format!("<script src=\"{page}.js\"")), "{page}.html: {page}.js not classic");
+                assert!(!html.contains("rel=\"stylesheet\""), "{page}.html still links a style sheet");
             }
+            // The JWT inspector imports the full WASM bundle statically: it stays a module.
+            let html = fs::read_to_string(p.dir.join("inspector.html")).unwrap();
+            assert!(html.contains("<script type=\"module\" src=\"inspector.js\""));
         }
         fs::remove_dir_all(&dist).unwrap();
     }
