@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::error::{ErrorCode, b64};
+use crate::encoding::b64;
+use crate::error::ErrorCode;
 #[cfg(feature = "keygen")]
 use crate::keys::AgentPrivateKey;
 use crate::keys::AgentPublicKey;

@@ -10,7 +10,8 @@ use core::fmt;
 use rsa::{BoxedUint, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
-use crate::error::{ErrorCode, b64};
+use crate::encoding::{b64, pem};
+use crate::error::ErrorCode;
 
 /// Smallest modulus accepted, in bits.
 pub const MIN_KEY_BITS: usize = 2048;
@@ -350,24 +351,9 @@ fn check_len(input: &str) -> Result<(), KeyError> {
     if input.len() > MAX_KEY_INPUT { Err(KeyError::InputTooLarge) } else { Ok(()) }
 }
 
-/// Lax PEM: one `-----BEGIN L-----` / `-----END L-----` pair with the same label,
-/// a base64 body in any line width (64 per RFC 7468, 76 from MIME encoders, or one
-/// long line as JS string concatenation builds it), CRLF or LF. Headers are refused.
+/// One PEM block, strictly ([`pem::decode_strict`]): `(label, DER)`.
 fn decode_pem(input: &str) -> Result<(String, Vec<u8>), KeyError> {
-    const MALFORMED: KeyError = KeyError::Malformed("not a valid PEM block");
-    let text = input.trim();
-    let rest = text.strip_prefix("-----BEGIN ").ok_or(MALFORMED)?;
-    let (label, rest) = rest.split_once("-----").ok_or(MALFORMED)?;
-    let body = rest
-        .strip_suffix("-----")
-        .and_then(|r| r.strip_suffix(label))
-        .and_then(|r| r.strip_suffix("-----END "))
-        .ok_or(MALFORMED)?;
-    if body.contains(['-', ':']) || label.is_empty() || label.len() > 64 {
-        return Err(MALFORMED);
-    }
-    let der = b64::decode_any(body).ok_or(MALFORMED)?;
-    Ok((label.to_string(), der))
+    pem::decode_strict(input).ok_or(KeyError::Malformed("not a valid PEM block"))
 }
 
 const SEQUENCE: u8 = 0x30;

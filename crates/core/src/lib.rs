@@ -6,6 +6,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod crypto;
+pub mod encoding;
 pub mod envelope;
 pub mod error;
 #[cfg(feature = "jwt")]

@@ -163,23 +163,9 @@ pub fn sec1(der: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
     Some((d.content, curve))
 }
 
-/// Decode a PEM document: returns (label, DER).
+/// Decode the first PEM block of a text, leniently
+/// ([`crate::encoding::pem::decode_lenient`]): returns (label, DER).
 #[must_use]
 pub fn pem(text: &str) -> Option<(String, Vec<u8>)> {
-    use base64::Engine;
-    let start = text.find("-----BEGIN ")?;
-    let after = text.get(start + 11..)?;
-    let label_end = after.find("-----")?;
-    let label = after.get(..label_end)?.trim().to_owned();
-    let body_start = after.get(label_end + 5..)?;
-    let end = body_start.find("-----END ")?;
-    let body: String = body_start
-        .get(..end)?
-        .lines()
-        .filter(|l| !l.contains(':'))
-        .flat_map(str::chars)
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    let der = base64::engine::general_purpose::STANDARD.decode(body.as_bytes()).ok()?;
-    Some((label, der))
+    crate::encoding::pem::decode_lenient(text)
 }

@@ -1,0 +1,92 @@
+//! PEM blocks (RFC 7468): one reader of `-----BEGIN L-----` ... `-----END L-----`,
+//! two policies over it.
+//!
+//! - [`decode_strict`] (agent keys): the text is exactly one block (surrounding
+//!   whitespace aside), the END label equals the BEGIN label, no headers, a
+//!   base64 body in any line width (64 per RFC 7468, 76 from MIME encoders, or
+//!   one long line as JS string concatenation builds it), CRLF or LF, in either
+//!   alphabet, padding optional ([`super::b64::decode_any`]).
+//! - [`decode_lenient`] (the JWT engine's keys and certificates): the first block
+//!   anywhere in the text (pasted with prose around it), header lines (`Name:
+//!   value`) skipped, the END label unchecked, a canonical padded standard base64
+//!   body ([`super::b64::decode_std_canonical`]).
+
+use super::b64;
+
+/// The first block of a text, cut at its markers.
+struct Block<'a> {
+    /// Text before `-----BEGIN `.
+    before: &'a str,
+    /// Between `-----BEGIN ` and the next `-----`.
+    label: &'a str,
+    /// Between the BEGIN line's `-----` and the first `-----END `.
+    body: &'a str,
+    /// `(label, text after)` of the END marker, when it is closed by `-----`.
+    end: Option<(&'a str, &'a str)>,
+}
+
+fn first_block(text: &str) -> Option<Block<'_>> {
+    let start = text.find("-----BEGIN ")?;
+    let before = text.get(..start)?;
+    let (label, rest) = text.get(start + 11..)?.split_once("-----")?;
+    let end_at = rest.find("-----END ")?;
+    let body = rest.get(..end_at)?;
+    let end = rest.get(end_at + 9..)?.split_once("-----");
+    Some(Block { before, label, body, end })
+}
+
+/// One whole-text block, strictly (see the module documentation): `(label, DER)`.
+#[must_use]
+pub fn decode_strict(text: &str) -> Option<(String, Vec<u8>)> {
+    let b = first_block(text)?;
+    let (end_label, after) = b.end?;
+    let single = b.before.trim().is_empty() && after.trim().is_empty() && end_label == b.label;
+    if !single || b.body.contains(['-', ':']) || b.label.is_empty() || b.label.len() > 64 {
+        return None;
+    }
+    Some((b.label.to_owned(), b64::decode_any(b.body)?))
+}
+
+/// The first block in the text, leniently (see the module documentation):
+/// `(label trimmed, DER)`.
+#[must_use]
+pub fn decode_lenient(text: &str) -> Option<(String, Vec<u8>)> {
+    let b = first_block(text)?;
+    let body: String = b.body.lines().filter(|l| !l.contains(':')).collect();
+    Some((b.label.trim().to_owned(), b64::decode_std_canonical(&body)?))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    const BODY: &str = "MIIBIjANBgkqhkiG9w0B\nAQEFAAOCAQ8A\n";
+
+    #[test]
+    fn strict_is_one_whole_block() {
+        let der = b64::decode_any(BODY).unwrap();
+        let ok = format!("\n -----BEGIN PUBLIC KEY-----\r\n{BODY}-----END PUBLIC KEY-----\n");
+        assert_eq!(decode_strict(&ok), Some(("PUBLIC KEY".to_owned(), der.clone())));
+        for bad in [
+            format!("x-----BEGIN PUBLIC KEY-----\n{BODY}-----END PUBLIC KEY-----"),
+            format!("-----BEGIN PUBLIC KEY-----\n{BODY}-----END PUBLIC KEY-----x"),
+            format!("-----BEGIN PUBLIC KEY-----\n{BODY}-----END RSA PUBLIC KEY-----"),
+            format!("-----BEGIN PUBLIC KEY-----\nProc-Type: 4\n{BODY}-----END PUBLIC KEY-----"),
+            format!("-----BEGIN -----\n{BODY}-----END -----"),
+            format!("-----BEGIN PUBLIC KEY-----\n{BODY}-----END PUBLIC KEY"),
+        ] {
+            assert_eq!(decode_strict(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn lenient_finds_the_first_block() {
+        let der = b64::decode_any(BODY).unwrap();
+        let text = format!("cert:\n-----BEGIN  CERTIFICATE -----\nProc-Type: 4\n{BODY}-----END X-----\nmore");
+        assert_eq!(decode_lenient(&text), Some(("CERTIFICATE".to_owned(), der)));
+        let unpadded = "-----BEGIN K-----\nQQ\n-----END K-----";
+        assert_eq!(decode_lenient(unpadded), None);
+        assert_eq!(decode_strict(unpadded).unwrap().1, b"A");
+    }
+}
