@@ -4,7 +4,7 @@
 #![cfg(feature = "jwt")]
 
 use sealpost_core::jwt::{
-    InspectOptions, JsonOptions, KeySet, Policy, PolicyOptions, SignKey, SignOptions, VerifyStatus, alg_named, inspect,
+    InspectOptions, JsonOptions, KeySet, Policy, SignKey, SignOptions, VerifyStatus, alg_named, inspect,
 };
 
 const EC_KEY: &str = include_str!("fixtures/jwt/ecp256.key");
@@ -49,21 +49,20 @@ fn only_public_inputs_are_public_only() {
 }
 
 #[test]
-fn policy_options_from_json() {
-    assert_eq!(Policy::from(PolicyOptions::from_json(&JsonOptions::default()).unwrap()), Policy::default());
-    let p: Policy = PolicyOptions::from_json(&json(
+fn policy_from_json() {
+    assert_eq!(Policy::from_json(&JsonOptions::default()).unwrap(), Policy::default());
+    let p = Policy::from_json(&json(
         r#"{"issuer":"https://i","audience":["a","b"],"typ":"at+jwt","requiredClaims":["sub"],
             "critUnderstood":["x"],"maxAge":30.9,"leeway":5,"maxLifetime":null,"maxActDepth":2,"key":1}"#,
     ))
-    .unwrap()
-    .into();
+    .unwrap();
     assert_eq!(p.issuer, ["https://i"]);
     assert_eq!(p.audience, ["a", "b"]);
     assert_eq!(p.typ.as_deref(), Some("at+jwt"));
     assert_eq!(p.required_claims, ["sub"]);
     assert_eq!(p.crit_understood, ["x"]);
     assert_eq!((p.max_age, p.leeway, p.max_lifetime, p.max_act_depth), (Some(30), 5, None, 2));
-    let p: Policy = PolicyOptions::from_json(&json(r#"{"maxLifetime":600,"issuer":null}"#)).unwrap().into();
+    let p = Policy::from_json(&json(r#"{"maxLifetime":600,"issuer":null}"#)).unwrap();
     assert_eq!((p.max_lifetime, p.issuer.len()), (Some(600), 0));
 
     for (bad, msg) in [
@@ -73,7 +72,7 @@ fn policy_options_from_json() {
         (r#"{"maxActDepth":1025}"#, "maxActDepth must be between 0 and 1024"),
         (r#"{"maxActDepth":-1}"#, "maxActDepth must be between 0 and 1024"),
     ] {
-        let e = PolicyOptions::from_json(&json(bad)).unwrap_err();
+        let e = Policy::from_json(&json(bad)).unwrap_err();
         assert_eq!(e.code(), "ERR_JWT_OPTIONS_INVALID");
         assert_eq!(e.to_string(), format!("invalid options: {msg}"));
     }

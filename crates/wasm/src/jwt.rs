@@ -6,7 +6,7 @@
 use std::cell::RefCell;
 
 use js_sys::JsString;
-use sealpost_core::jwt::{self, InspectOptions, JsonOptions, JwtError, KeySet, PolicyOptions, SignOptions};
+use sealpost_core::jwt::{self, InspectOptions, JsonOptions, JwtError, KeySet, Policy, SignOptions};
 use wasm_bindgen::prelude::*;
 
 use crate::js_error;
@@ -216,7 +216,7 @@ pub fn inspect_jwt(
     }
     let token: String = token.into();
     let o = read_opts(&options, "options do not match InspectJwtOptions")?;
-    let policy = PolicyOptions::from_json(&o).map_err(|e| err(&e))?.into();
+    let policy = Policy::from_json(&o).map_err(|e| err(&e))?;
     let string = |k: &str, bad: &'static str| o.string(k, bad).map_err(|e| err(&e));
     let now = o.number("now", "now must be a number (seconds since the epoch)").map_err(|e| err(&e))?;
     let (keys, lent) = keys_from(

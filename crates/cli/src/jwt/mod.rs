@@ -3,7 +3,7 @@
 //! This module holds the arguments and the commands; `fetch` gets JWKS and
 //! OpenID configurations over the network (and its URL rules), `render` prints
 //! a report for people. What the flags mean (policy, signing key) is core's
-//! `PolicyOptions` and `SignKey::choose`, the same as the full WASM bundle's.
+//! `Policy` (its defaults) and `SignKey::choose`, the same as the full WASM bundle's.
 
 mod fetch;
 mod render;
@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use sealpost_core::jwt::{self, Broken, InspectOptions, KeySet, PolicyOptions, Severity, SignKey, SignRequest};
+use sealpost_core::jwt::{self, Broken, InspectOptions, KeySet, Policy, Severity, SignKey, SignRequest};
 
 /// Exit status when a finding at or above `--fail-on` exists.
 pub const EXIT_FINDINGS: u8 = 10;
@@ -195,16 +195,15 @@ fn read_token(t: Option<String>) -> Result<String, (&'static str, String)> {
 /// signature, whatever `--fail-on` says.
 fn inspect_cmd(c: Common, keys: KeySet, default_fail: &str, require_verified: bool) -> CmdResult {
     let token = read_token(c.token)?;
-    let policy = PolicyOptions {
+    let policy = Policy {
         issuer: c.issuer,
         audience: c.audience,
         typ: c.typ,
         required_claims: c.require,
         max_age: c.max_age,
-        leeway: Some(c.leeway),
-        ..PolicyOptions::default()
-    }
-    .into();
+        leeway: c.leeway,
+        ..Policy::default()
+    };
     let access_token = c.access_token_file.as_deref().map(read_file).transpose()?;
     let opts = InspectOptions { now: now_or_clock(c.now), policy, keys, access_token };
     let report = jwt::inspect(&token, &opts);

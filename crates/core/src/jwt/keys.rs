@@ -273,11 +273,13 @@ fn holds_private_member(v: &Value) -> bool {
     }
 }
 
-/// Whether every PEM block of `text` is a public key or a certificate.
+/// Whether every PEM block of `text` is a public key or a certificate (a byte
+/// scan: the string searcher would cost WASM bytes for this one check).
 fn pem_labels_public(text: &str) -> bool {
-    text.split("-----BEGIN ").skip(1).all(|rest| {
-        rest.split_once("-----")
-            .is_some_and(|(label, _)| matches!(label, "PUBLIC KEY" | "RSA PUBLIC KEY" | "CERTIFICATE"))
+    let b = text.as_bytes();
+    (0..b.len()).filter(|&i| b[i..].starts_with(b"-----BEGIN ")).all(|i| {
+        let label = &b[i + 11..];
+        [&b"PUBLIC KEY-----"[..], b"RSA PUBLIC KEY-----", b"CERTIFICATE-----"].iter().any(|l| label.starts_with(l))
     })
 }
 

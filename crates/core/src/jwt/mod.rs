@@ -43,7 +43,7 @@ pub use error::JwtError;
 pub use inspect::{MAX_FINDINGS, inspect};
 pub use keys::{KeySet, PublicMaterial, SignKey, SignMaterial, VerifyKey};
 pub use options::JsonOptions;
-pub use policy::{InspectOptions, MAX_ACT_DEPTH, Policy, PolicyOptions};
+pub use policy::{InspectOptions, MAX_ACT_DEPTH, Policy};
 pub use report::*;
 pub use sign::{Broken, SignOptions, SignRequest, alg_named, parse_object, resolve_times, sign, sign_bytes};
 pub use verify::{SigFailure, hmac, verify_signature};

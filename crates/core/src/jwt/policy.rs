@@ -64,40 +64,16 @@ impl Default for Policy {
     }
 }
 
-/// The claim policy as plain values, filled by every front-end (the full WASM
-/// bundle from its options object with [`PolicyOptions::from_json`], the CLI
-/// from its flags) and turned into a [`Policy`] here. `None` keeps the default.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PolicyOptions {
-    /// Accepted issuers.
-    pub issuer: Vec<String>,
-    /// Accepted audiences.
-    pub audience: Vec<String>,
-    /// Expected `typ`.
-    pub typ: Option<String>,
-    /// Claims that must be present.
-    pub required_claims: Vec<String>,
-    /// `crit` extensions understood.
-    pub crit_understood: Vec<String>,
-    /// Maximum age in seconds of `auth_time` (or `iat`).
-    pub max_age: Option<i64>,
-    /// Clock leeway in seconds (default 60).
-    pub leeway: Option<i64>,
-    /// Longest acceptable lifetime; `Some(None)` turns the check off (default one day).
-    pub max_lifetime: Option<Option<i64>>,
-    /// Deepest acceptable `act` chain (default 4).
-    pub max_act_depth: Option<usize>,
-}
-
 /// Deepest `act` chain a caller may allow.
 pub const MAX_ACT_DEPTH: usize = 1024;
 
-impl PolicyOptions {
-    /// Read the policy members of an `InspectJwtOptions` object: `issuer`,
+impl Policy {
+    /// The policy of an `InspectJwtOptions` object (the full WASM bundle; the
+    /// CLI fills a [`Policy`] from its flags over [`Policy::default`]): `issuer`,
     /// `audience` (a string or an array of strings), `typ`, `requiredClaims`,
     /// `critUnderstood`, `maxAge`, `leeway`, `maxLifetime` (`null` turns the
-    /// check off), `maxActDepth` (0 to 1024). Numbers are truncated to whole
-    /// seconds; non-finite ones count as absent.
+    /// check off, absent keeps the default), `maxActDepth` (0 to 1024). Numbers
+    /// are truncated to whole seconds; non-finite ones count as absent.
     ///
     /// # Errors
     /// `ERR_JWT_OPTIONS_INVALID` naming the first member of the wrong type.
@@ -113,36 +89,21 @@ impl PolicyOptions {
             ..Self::default()
         };
         p.max_age = whole(o.number("maxAge", "maxAge must be a number")?);
-        p.leeway = whole(o.number("leeway", "leeway must be a number")?);
-        p.max_lifetime = match o.raw("maxLifetime") {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(_) => Some(whole(o.number("maxLifetime", "maxLifetime must be a number or null")?)),
-        };
+        if let Some(l) = whole(o.number("leeway", "leeway must be a number")?) {
+            p.leeway = l;
+        }
+        match o.raw("maxLifetime") {
+            None => {}
+            Some(Value::Null) => p.max_lifetime = None,
+            Some(_) => p.max_lifetime = whole(o.number("maxLifetime", "maxLifetime must be a number or null")?),
+        }
         if let Some(d) = o.number("maxActDepth", "maxActDepth must be a number")? {
             if !(0.0..=MAX_ACT_DEPTH as f64).contains(&d) {
                 return Err(JwtError::OptionsInvalid("maxActDepth must be between 0 and 1024"));
             }
-            p.max_act_depth = Some(d as usize);
+            p.max_act_depth = d as usize;
         }
         Ok(p)
-    }
-}
-
-impl From<PolicyOptions> for Policy {
-    fn from(o: PolicyOptions) -> Self {
-        let d = Policy::default();
-        Self {
-            issuer: o.issuer,
-            audience: o.audience,
-            typ: o.typ,
-            required_claims: o.required_claims,
-            max_age: o.max_age,
-            leeway: o.leeway.unwrap_or(d.leeway),
-            max_lifetime: o.max_lifetime.unwrap_or(d.max_lifetime),
-            max_act_depth: o.max_act_depth.map_or(d.max_act_depth, |v| v.min(MAX_ACT_DEPTH)),
-            crit_understood: o.crit_understood,
-        }
     }
 }
 
