@@ -925,7 +925,7 @@ mod tests {
         let select = FieldSpec { kind: FieldType::Select, ..field("a", "A") };
         assert_eq!(validate_fields(std::slice::from_ref(&select)), Err(FieldsError::SelectOptions));
         let with_options = FieldSpec { options: Some(vec!["x".into()]), ..select.clone() };
-        assert_eq!(fields_code(&[with_options.clone()]), "ok");
+        assert_eq!(fields_code(std::slice::from_ref(&with_options)), "ok");
         let text_with_options = FieldSpec { kind: FieldType::Text, ..with_options };
         assert_eq!(validate_fields(&[text_with_options]), Err(FieldsError::OptionsWithoutSelect));
         let too_many_options = FieldSpec { options: Some(vec!["x".into(); MAX_SELECT_OPTIONS + 1]), ..select };
