@@ -200,15 +200,15 @@ impl SqliteStore {
         };
         // FULL: the syncer thread fsyncs the WAL after each COMMIT and before
         // any answer (sqlite/durable.rs), so the writer's COMMIT itself need not.
-        conn.execute_batch(
+        conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
              PRAGMA synchronous = NORMAL;
              PRAGMA secure_delete = ON;
              PRAGMA journal_size_limit = 67108864;
              PRAGMA cache_size = -4096;
              PRAGMA temp_store = MEMORY;
-             PRAGMA wal_autocheckpoint = 16384;",
-        )?;
+             PRAGMA wal_autocheckpoint = 16384;"
+        ))?;
         // Checkpoints run on the checkpointer thread; the writer's own automatic
         // checkpoint (above, at 64 MiB of WAL) is only a backstop.
         let mut conn = conn;
