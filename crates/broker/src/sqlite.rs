@@ -27,9 +27,7 @@ use crate::store::{
 };
 use crate::util::{TokenHash, hashes_equal};
 
-mod durable;
 mod readers;
-use durable::{Durable, Handed, Syncer};
 use readers::{Checkpointer, Pace, Readers, Recounter};
 
 /// Requests folded into one transaction at most.
@@ -165,8 +163,6 @@ pub struct SqliteStore {
     pace: Pace,
     /// Set by a sweep: the writer thread starts a recount of open sessions.
     recount: std::sync::Arc<std::sync::atomic::AtomicI64>,
-    /// `--db-sync full`: which commits the syncer made durable (see `sqlite/durable.rs`).
-    durable: Option<Durable>,
 }
 
 /// Handle to join the writer (and reader) threads after the last [`SqliteStore`] clone is dropped.
@@ -198,11 +194,9 @@ impl SqliteStore {
             SyncMode::Full => "FULL",
             SyncMode::Normal => "NORMAL",
         };
-        // FULL: the syncer thread fsyncs the WAL after each COMMIT and before
-        // any answer (sqlite/durable.rs), so the writer's COMMIT itself need not.
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;
+             PRAGMA synchronous = {sync};
              PRAGMA secure_delete = ON;
              PRAGMA journal_size_limit = 67108864;
              PRAGMA cache_size = -4096;
@@ -226,14 +220,6 @@ impl SqliteStore {
         let ckpt = Checkpointer::start(path, sync)?;
         let mut recounter = Recounter::new(path, sync)?;
         let recount = recounter.asked.clone();
-        let (syncer, durable) = match sync {
-            "FULL" => {
-                let (s, d) = Syncer::start(path)?;
-                (Some(s), Some(d))
-            }
-            _ => (None, None),
-        };
-        let seqs = durable.clone();
 
         let (tx, mut rx) = mpsc::channel::<Job>(4096);
         let handle = std::thread::Builder::new()
@@ -242,10 +228,6 @@ impl SqliteStore {
                 let mut conn = conn;
                 let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
                 while let Some(first) = rx.blocking_recv() {
-                    if let Some(d) = &seqs {
-                        // At most one committed batch waiting for its fsync.
-                        d.pace_writer();
-                    }
                     batch.push(first);
                     while batch.len() < MAX_BATCH {
                         match rx.try_recv() {
@@ -254,30 +236,13 @@ impl SqliteStore {
                         }
                     }
                     recounter.tick(&mut open);
-                    // Numbered before BEGIN: a reader that may have seen this
-                    // batch's writes reads a number at least this high.
-                    let seq = seqs.as_ref().map_or(0, Durable::next_seq);
-                    let (committed, replies) = run_batch(&mut conn, &mut open, &mut batch);
-                    if !committed {
+                    if !run_batch(&mut conn, &mut open, &mut batch) {
                         recounter.invalidate();
-                    }
-                    match &syncer {
-                        // Answered by the syncer once the WAL is fsynced.
-                        Some(s) => s.hand(Handed { seq, committed, replies }),
-                        None => {
-                            for reply in replies {
-                                reply(committed);
-                            }
-                        }
                     }
                     ckpt.committed();
                     recounter.tick(&mut open);
                 }
-                // Channel closed: every request was answered (or is, once the
-                // syncer finished). Checkpoint and close.
-                if let Some(s) = syncer {
-                    s.stop();
-                }
+                // Channel closed: every request was answered. Checkpoint and close.
                 recounter.finish();
                 ckpt.stop();
                 let _ = conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);");
@@ -285,18 +250,9 @@ impl SqliteStore {
             })
             .map_err(|_| StoreError::Closed)?;
         Ok((
-            Self { tx, readers, pace: Pace::new(crate::util::now_ms()), recount, durable },
+            Self { tx, readers, pace: Pace::new(crate::util::now_ms()), recount },
             WriterHandle(Some(handle), reader_handles),
         ))
-    }
-
-    /// Wait until every commit a read that just finished may have seen is
-    /// durable (`--db-sync full`; see `sqlite/durable.rs`).
-    async fn covered(&self) -> Result<(), StoreError> {
-        match &self.durable {
-            Some(d) => d.covered().await,
-            None => Ok(()),
-        }
     }
 
     /// Run `f` on the writer thread inside the current group transaction.
@@ -319,9 +275,8 @@ impl SqliteStore {
     }
 }
 
-/// Run one group transaction: whether it committed, and the replies to send
-/// (once it is durable).
-fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) -> (bool, Vec<Reply>) {
+/// Run one group transaction; `false` when it did not commit.
+fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) -> bool {
     let mut replies: Vec<Reply> = Vec::with_capacity(batch.len());
     let started = std::time::Instant::now();
     let jobs = batch.len();
@@ -370,7 +325,10 @@ fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) -> (bo
     if took > std::time::Duration::from_millis(20) {
         tracing::debug!(jobs, work_ms = worked.as_millis(), total_ms = took.as_millis(), "slow write batch");
     }
-    (committed, replies)
+    for reply in replies {
+        reply(committed);
+    }
+    committed
 }
 
 fn count_open(conn: &Connection, now: i64) -> Result<i64, StoreError> {
@@ -608,11 +566,6 @@ impl Store for SqliteStore {
         let Some((state, stored_hash, expires_at, interval, created_at)) = row else {
             return Ok(PollOutcome::NotFound);
         };
-        if state != "pending" {
-            // A transition (confirm, decline, consume) may not be fsynced yet:
-            // report it only once it is (sqlite/durable.rs).
-            self.covered().await?;
-        }
         if expires_at <= now {
             return Ok(PollOutcome::NotFound);
         }
@@ -666,8 +619,7 @@ impl Store for SqliteStore {
 
     async fn view(&self, id: SessionId, now: i64) -> Result<Option<SessionView>, StoreError> {
         // A read: answered by the reader pool, never queued behind a commit.
-        let view = self
-            .readers
+        self.readers
             .call(move |conn| {
                 let row = conn
                     .prepare_cached(&format!(
@@ -677,12 +629,7 @@ impl Store for SqliteStore {
                     .optional()?;
                 row.map(build_view).transpose()
             })
-            .await?;
-        if view.as_ref().is_none_or(|v| v.status != SessionStatus::Pending) {
-            // Maybe a transition not fsynced yet (sqlite/durable.rs).
-            self.covered().await?;
-        }
-        Ok(view)
+            .await
     }
 
     async fn confirm(&self, id: SessionId, connect_hash: TokenHash, now: i64) -> Result<Transition, StoreError> {
