@@ -34,8 +34,11 @@ export function retryAfterSeconds(res, problem) {
   return 0;
 }
 
-/** One JSON call: resolves with the parsed body (null for 204/empty), rejects with ApiError/NetworkError. */
-export async function callApi(apiBase, method, path, body) {
+/**
+ * One JSON call: resolves with the parsed body (null for 204/empty), rejects with ApiError/NetworkError.
+ * `credentials` is "omit" except where a caller must match a `crossorigin` preload ("same-origin").
+ */
+export async function callApi(apiBase, method, path, body, credentials = "omit") {
   let res;
   try {
     res = await fetch(apiBase + path, {
@@ -44,7 +47,7 @@ export async function callApi(apiBase, method, path, body) {
         ? { Accept: "application/json, application/problem+json" }
         : { Accept: "application/json, application/problem+json", "Content-Type": "application/json" },
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit",
+      credentials,
       cache: "no-store",
       redirect: "error",
       referrerPolicy: "no-referrer",

@@ -13,7 +13,7 @@
 // is on its way before this module even loads. `lookup` below makes that same
 // request (CORS mode, same-origin credentials: what a `crossorigin` preload
 // uses) so the browser hands it the preloaded answer instead of asking again.
-import { ApiError, NetworkError, retryAfterSeconds } from "./consent-api.js";
+import { callApi } from "./consent-api.js";
 import { codeFromPath, loadBundle } from "./consent-flow.js";
 import { mountConsent } from "./consent-view.js";
 
@@ -27,37 +27,12 @@ const TITLES = {
 };
 
 /**
- * `GET /v1/connect/{code}` on this page's origin, answered like consent-api.js
- * `callApi` (the parsed body, or ApiError/NetworkError), except for the
- * credentials mode: "same-origin" instead of "omit", the one difference that
- * would make the browser ignore the preloaded answer. The broker sets no
- * cookies, so nothing more is sent.
+ * `GET /v1/connect/{code}` on this page's origin through consent-api.js
+ * `callApi`, with credentials mode "same-origin" instead of "omit": the one
+ * difference that would make the browser ignore the preloaded answer. The
+ * broker sets no cookies, so nothing more is sent.
  */
-async function lookup(code) {
-  let res;
-  try {
-    res = await fetch(`/v1/connect/${encodeURIComponent(code)}`, {
-      headers: { Accept: "application/json, application/problem+json" },
-      credentials: "same-origin",
-      cache: "no-store",
-      redirect: "error",
-      referrerPolicy: "no-referrer",
-    });
-  } catch {
-    throw new NetworkError();
-  }
-  const text = await res.text().catch(() => "");
-  let data = null;
-  if (text) {
-    try {
-      data = JSON.parse(text);
-    } catch {
-      data = null;
-    }
-  }
-  if (!res.ok) throw new ApiError(res.status, data, retryAfterSeconds(res, data));
-  return data;
-}
+const lookup = (code) => callApi("", "GET", `/v1/connect/${encodeURIComponent(code)}`, undefined, "same-origin");
 
 const code = codeFromPath(location.pathname);
 // One promise per URL: the view's flow gets this same one from loadBundle.
