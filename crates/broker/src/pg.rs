@@ -37,6 +37,8 @@ use crate::store::{
 };
 use crate::util::{TokenHash, hashes_equal};
 
+pub mod create;
+
 /// Rows of the open-session counter (16 before migration 3). More rows than
 /// transactions that can hold one at once (two instances' pools), so a writer
 /// nearly always finds a free row (`SKIP LOCKED`, see `pick_shard`).
@@ -198,6 +200,9 @@ pub struct PgStore {
     /// Connections shared by all requests at once for reads and the poll-pace
     /// stamp (see [`Readers`]).
     readers: std::sync::Arc<Readers>,
+    /// Creations (other than inbox requests) go through a queue and are
+    /// committed in groups, one statement per group (see [`create`]).
+    creations: create::Batcher,
 }
 
 /// The hot single-statement reads (a poll's session row, a view) go to a few
@@ -340,7 +345,8 @@ impl PgStore {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Backend(format!("connection pool: {e}")))?;
-        let store = Self { pool, readers: std::sync::Arc::new(shared) };
+        let creations = create::Batcher::start(pool.clone(), create::WORKERS);
+        let store = Self { pool, readers: std::sync::Arc::new(shared), creations };
         store.migrate().await?;
         Ok(store)
     }
@@ -375,6 +381,13 @@ impl PgStore {
         }
         txn.commit().await?;
         Ok(())
+    }
+
+    /// Insert several creations (no inbox requests) with one statement and one
+    /// commit, as the creation queue does: one result per creation, in order
+    /// (tests and tools; requests go through [`Store::create_session_ext`]).
+    pub async fn create_batch(&self, creations: &[create::Creation]) -> Vec<Result<(), StoreError>> {
+        create::create_batch(&self.pool, creations).await
     }
 
     /// Sum of the open-session counter (tests and diagnostics).
@@ -616,10 +629,11 @@ impl Store for PgStore {
 
     async fn create_session_ext(&self, s: NewSession, caps: Caps, extras: SessionExtras) -> Result<(), StoreError> {
         let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
-        let mut client = self.client().await?;
         let Some(cred) = s.sender else {
-            return insert_session(&client, &s, &fields, caps, None, &extras).await;
+            // Group commit with concurrent creations; answered after the commit.
+            return self.creations.create(create::Creation { session: s, fields, caps, extras }).await;
         };
+        let mut client = self.client().await?;
         // Inbox requests: the inbox row lock makes the per-inbox and per-sender caps exact.
         let txn = client.transaction().await?;
         let stmt = txn
