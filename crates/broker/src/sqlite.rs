@@ -36,9 +36,16 @@ const MAX_BATCH: usize = 256;
 /// (each call is one job in a group transaction, with `secure_delete`).
 pub const SWEEP_CHUNK: i64 = 500;
 
+/// `sessions` is a rowid table (its `id` key is a separate unique index): a
+/// session id is a SHA-256, so in a `WITHOUT ROWID` table every creation
+/// rewrote a random ~4 KiB leaf full of ~600-byte rows (and split one every
+/// few inserts); here the row is appended to the last leaf and only a 32-byte
+/// index entry lands at a random place, which roughly halves the WAL frames,
+/// checksums and checkpoint writes per creation. Databases created before keep
+/// their `WITHOUT ROWID` table: every statement works on both layouts.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS sessions (
-    id           BLOB PRIMARY KEY,
+    id           BLOB NOT NULL PRIMARY KEY,
     code         TEXT,
     state        TEXT NOT NULL CHECK (state IN ('pending','confirmed','ready','consumed','declined')),
     public_key   TEXT NOT NULL,
@@ -55,7 +62,7 @@ CREATE TABLE IF NOT EXISTS sessions (
     expires_at   INTEGER NOT NULL,
     interval_s   INTEGER NOT NULL,
     last_poll_at INTEGER
-) WITHOUT ROWID;
+);
 CREATE INDEX IF NOT EXISTS sessions_expiry ON sessions (expires_at);
 CREATE INDEX IF NOT EXISTS sessions_open ON sessions (expires_at, state) WHERE state IN ('pending','confirmed','ready');
 CREATE INDEX IF NOT EXISTS sessions_inbox ON sessions (inbox_id, state) WHERE inbox_id IS NOT NULL;
