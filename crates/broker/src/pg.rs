@@ -390,6 +390,12 @@ impl PgStore {
         create::create_batch(&self.pool, creations).await
     }
 
+    /// Creation groups committed so far and the creations they carried
+    /// (diagnostics: the mean group size).
+    pub fn creation_stats(&self) -> (u64, u64) {
+        self.creations.stats()
+    }
+
     /// Sum of the open-session counter (tests and diagnostics).
     pub async fn open_count(&self) -> Result<i64, StoreError> {
         let c = self.client().await?;

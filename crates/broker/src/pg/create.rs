@@ -23,6 +23,7 @@
 //! per-sender caps need the inbox row locked in a transaction of their own.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use deadpool_postgres::Pool;
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -58,6 +59,14 @@ struct Job {
 #[derive(Clone)]
 pub(super) struct Batcher {
     tx: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
+}
+
+/// Statements run and creations they carried (diagnostics, tests).
+#[derive(Default)]
+struct Stats {
+    batches: AtomicU64,
+    creations: AtomicU64,
 }
 
 impl Batcher {
@@ -66,10 +75,16 @@ impl Batcher {
     pub(super) fn start(pool: Pool, workers: usize) -> Self {
         let (tx, rx) = mpsc::channel(4096);
         let rx = Arc::new(Mutex::new(rx));
+        let stats = Arc::new(Stats::default());
         for _ in 0..workers.max(1) {
-            tokio::spawn(worker(pool.clone(), rx.clone()));
+            tokio::spawn(worker(pool.clone(), rx.clone(), stats.clone()));
         }
-        Self { tx }
+        Self { tx, stats }
+    }
+
+    /// (batches run, creations they carried) since the start.
+    pub(super) fn stats(&self) -> (u64, u64) {
+        (self.stats.batches.load(Ordering::Relaxed), self.stats.creations.load(Ordering::Relaxed))
     }
 
     /// Queue one creation and wait until its batch has committed (or failed).
@@ -80,7 +95,7 @@ impl Batcher {
     }
 }
 
-async fn worker(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
+async fn worker(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, stats: Arc<Stats>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     loop {
         {
@@ -91,6 +106,8 @@ async fn worker(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<Job>>>) {
         }
         let (creations, replies): (Vec<_>, Vec<_>) = jobs.drain(..).map(|j| (j.creation, j.reply)).unzip();
         let results = create_batch(&pool, &creations).await;
+        stats.batches.fetch_add(1, Ordering::Relaxed);
+        stats.creations.fetch_add(u64::try_from(creations.len()).unwrap_or(u64::MAX), Ordering::Relaxed);
         for (reply, result) in replies.into_iter().zip(results) {
             // The requester may have gone (client disconnected): its session stays created.
             let _ = reply.send(result);
