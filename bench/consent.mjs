@@ -14,7 +14,9 @@
 // Each run uses a fresh browser context (empty HTTP cache, no connection
 // reuse across runs); times are taken in the page from its navigation start
 // (performance.now()) at the first animation frame in which the condition
-// holds (a probe installed before any page script runs). Runs are
+// holds (a probe installed before any page script runs; it reports by a
+// console message, so the harness evaluates nothing in a page before it is
+// ready). Runs are
 // interleaved static/consent; medians of --runs (default 15, >= 12) after
 // --warmup rounds (default 2). Also prints what the consent page transferred
 // (bytes and content coding per file) in the last run.
@@ -25,8 +27,10 @@
 //   node bench/consent.mjs [--runs 15] [--warmup 2] [--www DIR] [--json]
 //   (--www: bench another version of the page directory, e.g. an older
 //   commit's `git archive <rev> www | tar -x -C /tmp/old`; --compare DIR: also
-//   that version's consent page, on a second broker, interleaved in the same
-//   rounds, so a before/after ratio survives a busy machine)
+//   that version's consent page, on a broker of its own, interleaved in the
+//   same rounds, so a before/after ratio survives a busy machine; repeatable;
+//   --compare-bin BIN: the broker binary for the --compare before it, e.g. a
+//   copy of the old build when crates/broker/src/web.rs changed)
 //   (SEALPOST_BROKER_BIN=target/release/sealpost-broker to bench a release broker)
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir, loadavg, cpus } from "node:os";
@@ -38,16 +42,20 @@ import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
 import { BROKER_BIN, CHROMIUM, WWW_DIR, requireBuilt, requireSealBundle } from "../tests/e2e/lib/env.mjs";
 
 function parseArgs(argv) {
-  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR, compare: null };
+  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR, compare: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
     else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
     else if (a === "--json") opts.json = true;
     else if (a === "--www") opts.www = argv[++i];
-    else if (a === "--compare") opts.compare = argv[++i];
+    else if (a === "--compare") opts.compare.push({ www: argv[++i], bin: BROKER_BIN });
+    else if (a === "--compare-bin") {
+      if (!opts.compare.length) throw new Error("--compare-bin BIN follows the --compare DIR it applies to");
+      opts.compare[opts.compare.length - 1].bin = argv[++i];
+    }
     else if (a === "-h" || a === "--help") {
-      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--compare DIR (also that version, interleaved, on a second broker)] [--json]");
+      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--compare DIR [--compare-bin BIN] (also that version, interleaved, on its own broker; repeatable)] [--json]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -92,19 +100,22 @@ function readinessProbe() {
   };
   const tick = () => {
     if (window.__benchReady !== undefined) return;
-    if (ready()) window.__benchReady = performance.now();
-    else requestAnimationFrame(tick);
+    if (ready()) {
+      window.__benchReady = performance.now();
+      // Tells the harness without it evaluating anything in the page.
+      console.debug("sealpost-bench-ready");
+    } else requestAnimationFrame(tick);
   };
   requestAnimationFrame(tick);
 }
 
 /** The broker (as tests/e2e/lib/broker.mjs starts it) with our own --www-dir. */
-async function startBroker(www, dataDir) {
-  requireBuilt(BROKER_BIN, "build it with `cargo build -p sealpost-broker`");
+async function startBroker(www, dataDir, bin = BROKER_BIN) {
+  requireBuilt(bin, "build it with `cargo build -p sealpost-broker`");
   const args = ["--listen", "127.0.0.1:0", "--db", join(dataDir, "broker.db"), "--www-dir", www, "--bundle-dir", requireSealBundle()];
   // Many page opens from one client in a minute: lift the connect limits.
   args.push("--connect-rate", "100000", "--connect-rate-client", "0");
-  const child = spawn(BROKER_BIN, args, { stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "ignore"] });
   const url = await new Promise((resolve, reject) => {
     let buf = "";
     child.stdout.on("data", (d) => {
@@ -122,7 +133,7 @@ async function main() {
   const opts = parseArgs(process.argv.slice(2));
   // The page directory as it is, plus the static page, in a temporary copy.
   const temps = [];
-  const serve = async (source) => {
+  const serve = async (source, bin) => {
     const www = await mkdtemp(join(tmpdir(), "sealpost-bench-www-"));
     const data = await mkdtemp(join(tmpdir(), "sealpost-bench-db-"));
     temps.push(www, data);
@@ -136,12 +147,14 @@ async function main() {
       join(www, STATIC_JS),
       'const b = document.createElement("button");\nb.dataset.testid = "confirm";\nb.textContent = "Confirm";\ndocument.body.append(b);\n',
     );
-    return startBroker(www, data);
+    return startBroker(www, data, bin);
   };
   const broker = await serve(opts.www);
-  const other = opts.compare ? await serve(opts.compare) : null;
+  const others = [];
+  for (const c of opts.compare) others.push(await serve(c.www, c.bin));
+  const compareKey = (i) => `compare${i + 1}`;
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
-  const times = { static: [], consent: [], ...(other ? { compare: [] } : {}) };
+  const times = { static: [], consent: [], ...Object.fromEntries(others.map((_, i) => [compareKey(i), []])) };
   let transfers = [];
   const waterfall = {};
   try {
@@ -152,7 +165,7 @@ async function main() {
       return s.verification_uri_complete || s.url;
     };
     const one = async (kind) => {
-      const url = kind === "static" ? `${broker.url}/assets/${STATIC_HTML}` : await consentUrl(kind === "compare" ? other : broker);
+      const url = kind === "static" ? `${broker.url}/assets/${STATIC_HTML}` : await consentUrl(kind === "consent" ? broker : others[Number(kind.slice(7)) - 1]);
       const context = await browser.newContext({ viewport: { width: 1024, height: 900 } });
       try {
         await context.addInitScript(readinessProbe);
@@ -163,8 +176,13 @@ async function main() {
           const size = await r.request().sizes().then((s) => s.responseBodySize, () => -1);
           seen.push({ url: new URL(r.url()).pathname, status: r.status(), encoding: h["content-encoding"] || "none", bytes: size });
         });
+        // Wait for the probe's console message, not with `waitForFunction`:
+        // that injects Playwright's own script into the page (measured: 70-125
+        // ms of main-thread work on this machine), which then lands in the
+        // middle of whichever page is still loading.
+        const readyEvent = page.waitForEvent("console", { predicate: (m) => m.text() === "sealpost-bench-ready", timeout: 20_000 });
         await page.goto(url, { waitUntil: "commit" });
-        await page.waitForFunction(() => window.__benchReady !== undefined, null, { timeout: 20_000, polling: 20 });
+        await readyEvent;
         const t = await page.evaluate(() => window.__benchReady);
         if (kind === "consent") {
           transfers = seen;
@@ -197,19 +215,28 @@ async function main() {
   } finally {
     await browser.close().catch(() => {});
     await broker.stop();
-    if (other) await other.stop();
+    for (const o of others) await o.stop();
     for (const d of temps) await rm(d, { recursive: true, force: true });
   }
   const s = median(times.static);
   const c = median(times.consent);
+  // Median of the per-round ratios (each round loads every page once, in a
+  // row): steadier than a ratio of medians when the machine's load drifts.
+  const paired = (a, b) => Math.round(median(times[a].map((x, i) => x / times[b][i])) * 100) / 100;
   const result = {
     runs: opts.runs,
     staticMs: Math.round(s * 10) / 10,
     consentMs: Math.round(c * 10) / 10,
     ratio: Math.round((c / s) * 100) / 100,
-    ...(other
-      ? { compareMs: Math.round(median(times.compare) * 10) / 10, compareRatio: Math.round((median(times.compare) / s) * 100) / 100 }
-      : {}),
+    pairedRatio: paired("consent", "static"),
+    compare: opts.compare.map((c, i) => ({
+      www: c.www,
+      bin: c.bin,
+      ms: Math.round(median(times[compareKey(i)]) * 10) / 10,
+      ratio: Math.round((median(times[compareKey(i)]) / s) * 100) / 100,
+      pairedRatio: paired(compareKey(i), "static"),
+      consentOverThis: paired("consent", compareKey(i)),
+    })),
     goal: 1.3,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     cpus: cpus().length,
@@ -228,8 +255,11 @@ async function main() {
   console.log(`consent page ready (navigation -> code, fingerprint and confirm button shown), fresh context per run, median of ${opts.runs}:`);
   console.log(`  static module page  ${result.staticMs} ms`);
   console.log(`  consent page        ${result.consentMs} ms`);
-  console.log(`  ratio               ${result.ratio}x (goal <= ${result.goal}x)`);
-  if (other) console.log(`  --compare page      ${result.compareMs} ms, ratio ${result.compareRatio}x (${opts.compare})`);
+  console.log(`  ratio               ${result.ratio}x (goal <= ${result.goal}x); median of per-round ratios ${result.pairedRatio}x`);
+  for (const c of result.compare) {
+    console.log(`  --compare page      ${c.ms} ms, ratio ${c.ratio}x, per-round ${c.pairedRatio}x (${c.www}${c.bin === BROKER_BIN ? "" : `, broker ${c.bin}`})`);
+    console.log(`                      consent page / this one, per round: ${c.consentOverThis}x`);
+  }
   console.log(`  load average ${result.loadavg.join(" ")} on ${result.cpus} cores${result.loadavg[0] > result.cpus * 0.5 ? " (busy machine: figures are noisy)" : ""}`);
   console.log("  consent page waterfall (medians, ms from navigation start):");
   for (const [k, v] of Object.entries(result.consentWaterfall)) console.log(`    ${String(v).padStart(7)}  ${k}`);

@@ -1,12 +1,13 @@
 // The stand-alone consent page: the broker serves this for /connect and
-// /connect/{code}. One deferred module with static imports only: the three
-// flow modules arrive in parallel (the broker's `Link` header and index.html
-// preload them), and this module starts the seal-only WASM bundle (glue
-// import plus the streaming compile of the preloaded .wasm), takes the
-// preloaded `GET /v1/connect/{code}` answer and mounts the view in the same
-// task; the view shows code and fingerprint as soon as both are there.
-// (Measured in bench/consent.mjs, interleaved in one run: an `async` script
-// and a dynamic import of the view were both slower.)
+// /connect/{code}. The page loads it as `consent-page.js`, this module with
+// its three imports bundled into one file (`cargo xtask www`, esbuild; see
+// xtask/src/www.rs): one request instead of four. It starts the streaming
+// compile of the preloaded .wasm and the glue import (the seal-only WASM
+// bundle), takes the preloaded `GET /v1/connect/{code}` answer and mounts the
+// view in the same task; the view shows code and fingerprint as soon as both
+// are there. (Measured in bench/consent.mjs, interleaved in one run: an
+// `async` script and a dynamic import of the view were both slower; the one
+// bundled file was faster than the four modules.)
 //
 // The broker's answer for /connect/{code} carries a `Link` header that
 // preloads `GET /v1/connect/{code}` (crates/broker/src/web.rs), so the request
@@ -37,7 +38,15 @@ const lookup = (code) => callApi("", "GET", `/v1/connect/${encodeURIComponent(co
 const code = codeFromPath(location.pathname);
 // One promise per URL: the view's flow gets this same one from loadBundle.
 const bundleUrl = new URL("/pkg/sealpost_wasm.js", location.href).href;
-loadBundle(bundleUrl).catch(() => {});
+// The .wasm compiles while the glue module is imported (same request as the
+// `crossorigin` preload, so the preloaded bytes are used); should the
+// streaming compile fail, the glue gets the response and tries its own way.
+const wasmUrl = new URL("/pkg/sealpost_wasm_bg.wasm", location.href).href;
+const wasm =
+  typeof WebAssembly.compileStreaming === "function"
+    ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => fetch(wasmUrl))
+    : undefined;
+loadBundle(bundleUrl, wasm).catch(() => {});
 // Used once by the flow; a retry asks again (through consent-api.js).
 const first = code ? lookup(code) : undefined;
 if (first) first.catch(() => {});

@@ -5,7 +5,7 @@
 //! Each package (`dist/extension/chromium/`, `dist/extension/firefox/`) holds:
 //! - everything in `extension/` except `README.md`, tests and dot files;
 //! - every `www/*.js` and `www/*.css` except the broker pages' own entry
-//!   points (`main.js`, `jwt-page.*`), under `www/` (the consent and inspector
+//!   points (`main.js` and its bundle `consent-page.js`, `jwt-page.*`), under `www/` (the consent and inspector
 //!   modules and styles the extension pages import);
 //! - the full WASM bundle (`dist/full/sealpost_wasm.js` + `_bg.wasm`) under `pkg/`
 //!   (the JWT inspector);
@@ -103,7 +103,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
     let www = root().join("www");
     for entry in read_dir_sorted(&www)? {
         let name = file_name(&entry);
-        let broker_page = name == "main.js" || name.starts_with("jwt-page.");
+        let broker_page = name == "main.js" || name == "consent-page.js" || name.starts_with("jwt-page.");
         if entry.is_file() && (name.ends_with(".js") || name.ends_with(".css")) && !broker_page {
             files.push((format!("www/{name}"), entry));
         }

@@ -3,6 +3,7 @@
 //! ```text
 //! cargo xtask build [--opt-level z|s|3] [--only seal|full] [--out DIR] [--keep-names]
 //! cargo xtask extension [--dist DIR]   # re-package the extension, no WASM build
+//! cargo xtask www [--check]            # www/consent-page.js from www/main.js (esbuild)
 //! cargo xtask run
 //! cargo xtask test
 //! cargo xtask bench
@@ -18,6 +19,7 @@ mod interop;
 mod pg;
 mod run;
 mod test;
+mod www;
 
 use std::env;
 use std::path::{Path, PathBuf};
@@ -35,6 +37,8 @@ commands:
   extension [--dist DIR]
                  re-package the extension from extension/, www/ and an existing
                  dist/full, without building WASM (seconds instead of minutes)
+  www [--check]  bundle the consent page script (www/main.js and its imports) into
+                 www/consent-page.js with esbuild; --check: fail when it is stale
   run            build the seal bundle, start the broker on http://127.0.0.1:8080
   test           install what is missing, build everything, run every test suite
   bench          criterion benches and bench/*.mjs against the built bundles
@@ -52,6 +56,7 @@ fn main() -> ExitCode {
     let result = match cmd.as_str() {
         "build" => build::cmd_build(rest),
         "extension" => extension::cmd_extension(rest),
+        "www" => www::cmd_www(rest),
         "run" => run::cmd_run(rest),
         "test" => test::cmd_test(rest),
         "bench" => test::cmd_bench(rest),
