@@ -22,20 +22,27 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use super::alg::Alg;
 
 /// Montgomery arithmetic modulo an odd `m` with `k`-bit limbs (`k` = 28, or 26
-/// above about 3,500 bits) held in `u64` words, `R = 2^(k·n)`. Every limb product is
-/// below `2^(2k)`, so a column of the double-width product takes all its `2n`
-/// products (the multiplication's and the reduction's) and the carries without
-/// overflowing: no carry handling in the inner loops, which are one native
-/// 64-bit multiply-add each (WASM has no 64×64→128 multiply; 32-bit limbs
-/// need a carry chain per product). Variable-time: public values only.
+/// above about 3,500 bits) held in `u64` words, `R = 2^(k·n)`, by product
+/// scanning with the reduction interleaved (column by column, the running sum
+/// in one register). Every limb product is below `2^(2k)`, so a column's sum of
+/// at most `2n` products (the multiplication's and the reduction's) plus the
+/// carry never overflows: the inner loops are one native 64-bit multiply-add
+/// per product, with no carry chain (WASM has no 64×64→128 multiply; 32-bit
+/// limbs need a carry per product). Variable-time: public values only.
 struct Mont {
     m: Vec<u64>,
     k: u32,
     mask: u64,
     /// `-m^-1 mod 2^k`.
     n0: u64,
-    /// Double-width columns plus one carry column.
-    t: Vec<u64>,
+    /// The reduction's quotient limbs of the current product.
+    u: Vec<u64>,
+}
+
+/// `Σ x[j]·y[len-1-j]` (one column's products).
+#[inline]
+fn dot_rev(x: &[u64], y: &[u64]) -> u64 {
+    x.iter().zip(y.iter().rev()).fold(0, |s, (p, q)| s + p * q)
 }
 
 impl Mont {
@@ -59,75 +66,62 @@ impl Mont {
             inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
         }
         let mask = (1u64 << k) - 1;
-        Some(Self { m, k, mask, n0: inv.wrapping_neg() & mask, t: vec![0; 2 * n + 1] })
+        Some(Self { m, k, mask, n0: inv.wrapping_neg() & mask, u: vec![0; n] })
     }
 
     fn n(&self) -> usize {
         self.m.len()
     }
 
-    /// `out = a·b·R^-1 mod m` for `a`, `b` below `m`.
-    fn mul(&mut self, a: &[u64], b: &[u64], out: &mut [u64]) {
-        let n = self.n();
-        self.t.fill(0);
-        for (i, &ai) in a.iter().enumerate() {
-            for (tj, &bj) in self.t[i..i + n].iter_mut().zip(b) {
-                *tj += ai * bj;
-            }
-        }
-        self.reduce(out);
-    }
-
-    /// `out = a²·R^-1 mod m`: each cross product once, doubled.
-    fn sqr(&mut self, a: &[u64], out: &mut [u64]) {
-        let n = self.n();
-        self.t.fill(0);
-        for (i, &ai) in a.iter().enumerate() {
-            for (tj, &aj) in self.t[2 * i + 1..i + n].iter_mut().zip(&a[i + 1..]) {
-                *tj += ai * aj;
-            }
-        }
-        for x in &mut self.t[..2 * n] {
-            *x <<= 1;
-        }
-        for (i, &ai) in a.iter().enumerate() {
-            self.t[2 * i] += ai * ai;
-        }
-        self.reduce(out);
-    }
-
-    /// `out = t·R^-1 mod m` for the columns `t` (their value below `m·R`).
-    fn reduce(&mut self, out: &mut [u64]) {
+    /// `out = a·b·R^-1 mod m` (`b` = `None`: `a²·R^-1`, each cross product
+    /// once, doubled) for `a`, `b` below `m`.
+    fn mont(&mut self, a: &[u64], b: Option<&[u64]>, out: &mut [u64]) {
         let n = self.n();
         let (k, mask) = (self.k, self.mask);
-        let t = &mut self.t;
-        for i in 0..n {
-            let u = ((t[i] & mask) * self.n0) & mask;
-            for (tj, &mj) in t[i..i + n].iter_mut().zip(&self.m) {
-                *tj += u * mj;
+        let mut acc: u64 = 0;
+        for c in 0..2 * n - 1 {
+            // Limbs j with both j and c - j in 0..n.
+            let lo = (c + 1).saturating_sub(n);
+            let hi = c.min(n - 1);
+            acc += match b {
+                Some(b) => dot_rev(&a[lo..=hi], &b[lo..=hi]),
+                None => {
+                    let half = (hi + 1 - lo) / 2;
+                    let mut s = 2 * dot_rev(&a[lo..lo + half], &a[hi + 1 - half..=hi]);
+                    if (hi + 1 - lo) % 2 == 1 {
+                        let mid = a[lo + half];
+                        s += mid * mid;
+                    }
+                    s
+                }
+            };
+            if c < n {
+                acc += dot_rev(&self.u[..c], &self.m[1..=c]);
+                let uc = ((acc & mask) * self.n0) & mask;
+                self.u[c] = uc;
+                // The low k bits of the column are now zero.
+                acc += uc * self.m[0];
+            } else {
+                acc += dot_rev(&self.u[lo..], &self.m[lo..]);
+                out[c - n] = acc & mask;
             }
-            // The low k bits of t[i] are now zero.
-            let c = t[i] >> k;
-            t[i + 1] += c;
+            acc >>= k;
         }
-        let mut c = 0;
-        for x in &mut t[n..2 * n] {
-            let v = *x + c;
-            *x = v & mask;
-            c = v >> k;
-        }
-        // t/R < 2m: at most one subtraction.
-        let hi = &t[n..2 * n];
-        let ge = c != 0 || hi.iter().rev().zip(self.m.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b);
+        out[n - 1] = acc & mask;
+        // The result is below 2m: at most one subtraction.
+        let ge = acc >> k != 0
+            || out.iter().rev().zip(self.m.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b);
         if ge {
-            let mut borrow = 0u64;
-            for ((o, &h), &mj) in out.iter_mut().zip(hi).zip(&self.m) {
-                let d = h.wrapping_sub(mj).wrapping_sub(borrow);
-                *o = d & mask;
-                borrow = d >> 63;
-            }
-        } else {
-            out.copy_from_slice(hi);
+            self.sub_m(out);
+        }
+    }
+
+    fn sub_m(&self, x: &mut [u64]) {
+        let mut borrow = 0u64;
+        for (v, &mj) in x.iter_mut().zip(&self.m) {
+            let d = v.wrapping_sub(mj).wrapping_sub(borrow);
+            *v = d & self.mask;
+            borrow = d >> 63;
         }
     }
 
@@ -141,12 +135,7 @@ impl Mont {
         }
         let ge = c != 0 || x.iter().rev().zip(self.m.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b);
         if ge {
-            let mut borrow = 0u64;
-            for (v, &mj) in x.iter_mut().zip(&self.m) {
-                let d = v.wrapping_sub(mj).wrapping_sub(borrow);
-                *v = d & self.mask;
-                borrow = d >> 63;
-            }
+            self.sub_m(x);
         }
     }
 }
@@ -239,20 +228,20 @@ fn public_op(key: &RsaPublicKey, sig: &[u8]) -> Option<Vec<u8>> {
     // Into Montgomery form (s·R'), square-and-multiply over the bits of e, out again.
     let s = limbs_from_be(sig, mont.k, len);
     let mut base = vec![0; len];
-    mont.mul(&s, &r2, &mut base);
+    mont.mont(&s, Some(&r2), &mut base);
     let mut acc = base.clone();
     let mut tmp = vec![0; len];
     for i in (0..e_bits - 1).rev() {
-        mont.sqr(&acc, &mut tmp);
+        mont.mont(&acc, None, &mut tmp);
         if e.bit_vartime(i) {
-            mont.mul(&tmp, &base, &mut acc);
+            mont.mont(&tmp, Some(&base), &mut acc);
         } else {
             std::mem::swap(&mut acc, &mut tmp);
         }
     }
     let mut one = vec![0; len];
     one[0] = 1;
-    mont.mul(&acc, &one, &mut tmp);
+    mont.mont(&acc, Some(&one), &mut tmp);
     Some(limbs_to_be(&tmp, mont.k, k))
 }
 
