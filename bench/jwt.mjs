@@ -5,7 +5,7 @@
 // cannot run, e.g. dist/full is missing).
 //
 //   cargo xtask build                       # writes dist/full/
-//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--json]
+//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--baseline DIR] [--json]
 //
 // 1. decode+inspect of a typical ~800-byte RS256 access token:
 //    WASM inspectJwt (full report: decode, explain, every rule)  vs  jose decodeJwt + decodeProtectedHeader
@@ -14,6 +14,10 @@
 //    imported once), interleaved, after warm-up, --runs runs; the same report
 //    without a key (inspection alone); first use of a new key text (uses 1, 2
 //    and 3) vs WebCrypto importKey + verify.
+// 3. With --baseline DIR (another build of the full bundle, e.g. a copy of
+//    dist/full made before a change): per algorithm, the median of paired
+//    per-iteration ratios this bundle / that one (inspectJwt, same JWK text,
+//    interleaved): a before/after figure that stays steady on a busy machine.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -141,6 +145,22 @@ for (const c of Object.values(cases)) {
   out.verify[c.alg] = { ...res, firstUseUs: first.map(median), webcryptoImportVerifyUs: median(wcFirst) };
 }
 
+const baseDir = arg('--baseline', null);
+if (baseDir) {
+  const bdir = resolve(baseDir);
+  const b = await import(pathToFileURL(join(bdir, 'sealpost_wasm.js')).href + '?baseline');
+  b.initSync({ module: readFileSync(join(bdir, 'sealpost_wasm_bg.wasm')) });
+  out.baseline = { bundle: bdir };
+  for (const c of Object.values(cases)) {
+    const cur = () => w.inspectJwt(c.token, { now: NOW, key: c.jwk });
+    const old = () => b.inspectJwt(c.token, { now: NOW, key: c.jwk });
+    if (old().verification.status !== 'valid') throw new Error(`${c.alg} does not verify in the baseline bundle`);
+    const rs = [];
+    for (let r = 0; r < runs; r++) rs.push(await paired(cur, async () => old(), (seconds * 1000) / 2));
+    out.baseline[c.alg] = rs;
+  }
+}
+
 if (asJson) console.log(JSON.stringify(out, null, 2));
 else {
   const us = (ops) => (1e6 / ops).toFixed(1) + ' µs';
@@ -156,5 +176,12 @@ else {
     console.log(`${''.padEnd(6)} JWKS  ${line(v.jwks)}`);
     console.log(`${''.padEnd(6)} no key (inspection alone) ${line(v.inspectOnly)}`);
     console.log(`${''.padEnd(6)} first use of a new key text: ${v.firstUseUs.map((x) => x.toFixed(0)).join(' / ')} µs (uses 1/2/3)  vs WebCrypto importKey+verify ${v.webcryptoImportVerifyUs.toFixed(0)} µs`);
+  }
+  if (out.baseline) {
+    console.log(`vs baseline ${out.baseline.bundle}: median of paired ratios this bundle / baseline (inspectJwt, same JWK text); ${runs} runs`);
+    for (const c of Object.values(cases)) {
+      const rs = out.baseline[c.alg];
+      console.log(`${c.alg.padEnd(6)} ${rs.map((r) => `${f(r.ratio)}x`).join(' ')}  (this ${rs.map((r) => r.wasmUs.toFixed(0)).join('/')} µs, baseline ${rs.map((r) => r.webcryptoUs.toFixed(0)).join('/')} µs)`);
+    }
   }
 }
