@@ -206,14 +206,10 @@ impl SqliteStore {
              PRAGMA synchronous = {sync};
              PRAGMA secure_delete = ON;
              PRAGMA journal_size_limit = 67108864;
-             PRAGMA cache_size = -16384;
+             PRAGMA cache_size = -4096;
              PRAGMA temp_store = MEMORY;
              PRAGMA wal_autocheckpoint = 16384;"
         ))?;
-        // 16 MiB of page cache on the writer: each creation lands in a random
-        // leaf of the session-id index (~45 bytes an entry), which stays cached
-        // up to a few hundred thousand open sessions instead of being re-read
-        // from the OS for every insert past ~70,000 (a burst of 100,000).
         // Checkpoints run on the checkpointer thread; the writer's own automatic
         // checkpoint (above, at 64 MiB of WAL) is only a backstop.
         let mut conn = conn;
