@@ -2,16 +2,15 @@
 //!
 //! A verification computes `u1·G + u2·Q` (`Q` the public key). The `ecdsa`
 //! crate does it with a fresh wNAF per call: 256 point doublings plus the
-//! additions. Here both bases have a fixed-base table of signed radix-16
-//! multiples spaced eight bits apart (`d·2^(8j)·P` for `d` in 1..=8, in affine
+//! additions. Here both bases have a fixed-base table of signed radix-32
+//! multiples spaced ten bits apart (`d·2^(10j)·P` for `d` in 1..=16, in affine
 //! form; for `G` a wider one, signed radix 2^7), so the product is a sum of
-//! about 2·(bytes+1) + bits/7 mixed additions and four doublings, with no
-//! doubling chain. The table for `G` is made once per
+//! about bits/5 + bits/7 mixed additions and five doublings, with no doubling
+//! chain. The table for `G` is made once per
 //! process; the table for a public key is made on its **second** use and kept
 //! in a small per-thread cache (most recently used keys, public points only),
 //! so a key used once costs what it did before, and one issuer's key checking
-//! many tokens pays the precomputation (about one and a half verifications)
-//! once.
+//! many tokens pays the precomputation (416 points: a few verifications) once.
 //!
 //! Every step is over public values (signature, hash, public key), so the
 //! variable-time table selection is fine. The checks are those of the `ecdsa`
@@ -22,7 +21,7 @@
 
 use super::verify::SigFailure;
 
-/// Public keys whose tables are kept (about 19 KB each).
+/// Public keys whose tables are kept (about 27 KB each).
 const MAX_KEYS: usize = 8;
 
 macro_rules! curve {
@@ -41,13 +40,18 @@ macro_rules! curve {
 
             use super::{MAX_KEYS, SigFailure};
 
-            /// Windows of the table: one per scalar byte, plus the top carry.
-            const WINDOWS: usize = $bytes + 1;
-            /// Signed radix-16 digits of a scalar.
-            const DIGITS: usize = 2 * $bytes + 1;
-            const POINTS: usize = WINDOWS * 8;
+            /// Bits per signed digit of `b` in `a·G + b·Q`.
+            const QW: usize = 5;
+            /// Its digits: every bit of a scalar and a free top bit for the carry.
+            const DIGITS: usize = (8 * $bytes + 1) / QW + 1;
+            /// Windows of the key's table, `2·QW` bits apart: even digits use
+            /// one directly, odd ones the same window and `QW` doublings at the end.
+            const WINDOWS: usize = DIGITS.div_ceil(2);
+            /// Entries per window: `1..=2^(QW-1)` times the window's base.
+            const ENTRIES: usize = 1 << (QW - 1);
+            const POINTS: usize = WINDOWS * ENTRIES;
 
-            /// `d·2^(8j)·P` for `j` in `0..WINDOWS`, `d` in `1..=8`, affine.
+            /// `d·2^(2·QW·j)·P` for `j` in `0..WINDOWS`, `d` in `1..=ENTRIES`, affine.
             pub(crate) struct Table(Vec<AffinePoint>);
 
             impl Table {
@@ -56,13 +60,13 @@ macro_rules! curve {
                     let mut base = p;
                     for w in 0..WINDOWS {
                         let mut acc = base;
-                        pts[w * 8] = base;
-                        for k in 1..8 {
+                        pts[w * ENTRIES] = base;
+                        for k in 1..ENTRIES {
                             acc += &base;
-                            pts[w * 8 + k] = acc;
+                            pts[w * ENTRIES + k] = acc;
                         }
                         if w + 1 < WINDOWS {
-                            for _ in 0..8 {
+                            for _ in 0..2 * QW {
                                 base = base.double();
                             }
                         }
@@ -71,8 +75,8 @@ macro_rules! curve {
                 }
 
                 #[inline]
-                fn add_digit(&self, acc: &mut ProjectivePoint, w: usize, d: i8) {
-                    let i = w * 8 + usize::from(d.unsigned_abs());
+                fn add_digit(&self, acc: &mut ProjectivePoint, w: usize, d: i16) {
+                    let i = w * ENTRIES + usize::from(d.unsigned_abs());
                     match (d.signum(), self.0.get(i.wrapping_sub(1))) {
                         (1, Some(p)) => *acc += p,
                         (-1, Some(p)) => *acc += &(-*p),
@@ -81,18 +85,23 @@ macro_rules! curve {
                 }
             }
 
-            /// `k = Σ d[i]·16^i` with `d[i]` in `-8..=7` (the top one 0 or 1).
-            fn digits(k: &Scalar) -> [i8; DIGITS] {
+            /// Signed radix-`2^W` digits of `k`, each in `-2^(W-1)..2^(W-1)`
+            /// (`N` of them cover every bit and the final carry).
+            fn signed_digits<const W: usize, const N: usize>(k: &Scalar) -> [i16; N] {
                 let bytes = k.to_bytes();
-                let mut d = [0i8; DIGITS];
-                let mut carry = 0i8;
-                for (i, b) in bytes.iter().rev().flat_map(|b| [b & 0x0f, b >> 4]).enumerate() {
-                    #[allow(clippy::cast_possible_wrap)]
-                    let v = b as i8 + carry;
-                    carry = i8::from(v >= 8);
-                    d[i] = v - 16 * carry;
+                let bit = |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
+                let mut d = [0i16; N];
+                let mut carry = 0i16;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
+                let half = (1usize << (W - 1)) as i16;
+                for (w, dw) in d.iter_mut().enumerate() {
+                    let mut v = carry;
+                    for i in 0..W {
+                        v += i16::from(bit(w * W + i)) << i;
+                    }
+                    carry = i16::from(v >= half);
+                    *dw = v - 2 * half * carry;
                 }
-                d[DIGITS - 1] = carry;
                 d
             }
 
@@ -136,26 +145,6 @@ macro_rules! curve {
                     Self(out)
                 }
 
-                /// Signed radix-2^GW digits of `k`, each in `-2^(GW-1)..2^(GW-1)`.
-                fn digits(k: &Scalar) -> [i16; G_WINDOWS] {
-                    let bytes = k.to_bytes();
-                    let bit =
-                        |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
-                    let mut d = [0i16; G_WINDOWS];
-                    let mut carry = 0i16;
-                    for (w, dw) in d.iter_mut().enumerate() {
-                        let mut v = carry;
-                        for i in 0..GW {
-                            v += i16::from(bit(w * GW + i)) << i;
-                        }
-                        #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
-                        let half = G_ENTRIES as i16;
-                        carry = i16::from(v >= half);
-                        *dw = v - 2 * half * carry;
-                    }
-                    d
-                }
-
                 fn add_digit(&self, acc: &mut ProjectivePoint, w: usize, d: i16) {
                     let i = w * G_ENTRIES + usize::from(d.unsigned_abs());
                     match (d.signum(), self.0.get(i.wrapping_sub(1))) {
@@ -173,7 +162,7 @@ macro_rules! curve {
 
             /// `a·G + b·Q` from the two tables.
             fn lincomb(q: &Table, a: &Scalar, b: &Scalar) -> ProjectivePoint {
-                let db = digits(b);
+                let db = signed_digits::<QW, DIGITS>(b);
                 let mut even = ProjectivePoint::IDENTITY;
                 let mut odd = ProjectivePoint::IDENTITY;
                 for w in 0..WINDOWS {
@@ -182,12 +171,12 @@ macro_rules! curve {
                         q.add_digit(&mut odd, w, db[2 * w + 1]);
                     }
                 }
-                for _ in 0..4 {
+                for _ in 0..QW {
                     odd = odd.double();
                 }
                 let mut acc = even + odd;
                 let g = generator();
-                for (w, &d) in GTable::digits(a).iter().enumerate() {
+                for (w, &d) in signed_digits::<GW, G_WINDOWS>(a).iter().enumerate() {
                     g.add_digit(&mut acc, w, d);
                 }
                 acc
