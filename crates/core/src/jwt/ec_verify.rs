@@ -21,7 +21,7 @@
 
 use super::verify::SigFailure;
 
-/// Public keys whose tables are kept (about 27 KB each).
+/// Public keys whose tables are kept (about 30 KB each).
 const MAX_KEYS: usize = 8;
 
 macro_rules! curve {
@@ -89,7 +89,8 @@ macro_rules! curve {
             /// (`N` of them cover every bit and the final carry).
             fn signed_digits<const W: usize, const N: usize>(k: &Scalar) -> [i16; N] {
                 let bytes = k.to_bytes();
-                let bit = |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
+                let bit =
+                    |i: usize| bytes.get(usize::wrapping_sub($bytes, 1 + i / 8)).map_or(0, |b| (b >> (i % 8)) & 1);
                 let mut d = [0i16; N];
                 let mut carry = 0i16;
                 #[allow(clippy::cast_possible_truncation, clippy::cast_possible_wrap)]
