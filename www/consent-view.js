@@ -10,6 +10,14 @@ import { ConsentFlow, compareFingerprint, mark } from "./consent-flow.js";
 
 const ANNOUNCE_AT_SECONDS = [300, 60, 30];
 
+/**
+ * How long the first "loading" view stays undrawn: the request and the WASM
+ * usually arrive within a frame or two of the page (the broker preloads
+ * both), and drawing the spinner first only costs a layout on the way to the
+ * review (bench/consent.mjs). A slower load shows it after this.
+ */
+const FIRST_LOADING_HOLD_MS = 300;
+
 function h(tag, attrs, ...children) {
   const el = document.createElement(tag);
   if (attrs) {
@@ -161,13 +169,29 @@ export class ConsentView {
     this.shown = new Promise((r) => {
       shown = r;
     });
-    const show = () => {
+    // The frame is drawn once its style sheet is there and the first view is
+    // not the initial "loading" one (or that one lasted FIRST_LOADING_HOLD_MS).
+    let styled = false;
+    this.held = true;
+    this.reveal = () => {
+      if (!styled || this.held || !this.frame.hidden) return;
       this.frame.hidden = false;
       shown();
     };
-    link.addEventListener("load", show, { once: true });
-    link.addEventListener("error", show, { once: true });
-    setTimeout(show, 1500);
+    const styledNow = () => {
+      styled = true;
+      this.reveal();
+    };
+    link.addEventListener("load", styledNow, { once: true });
+    link.addEventListener("error", styledNow, { once: true });
+    setTimeout(styledNow, 1500);
+    setTimeout(() => {
+      if (!this.held) return;
+      this.held = false;
+      this.reveal();
+      // Still loading: say so now that the live region is drawn.
+      if (this.host.getAttribute("data-state") === "loading" && this.loadingText) this.announce(this.loadingText);
+    }, FIRST_LOADING_HOLD_MS);
 
     this.flow = new ConsentFlow({
       apiBase,
@@ -223,6 +247,10 @@ export class ConsentView {
 
   setState(state, focusEl) {
     this.host.setAttribute("data-state", state);
+    if (state !== "loading" && this.held) {
+      this.held = false;
+      this.reveal();
+    }
     mark(`sealpost:${state}`);
     this.host.dispatchEvent(new CustomEvent("sealpost-state", { detail: { state }, bubbles: true, composed: true }));
     if (focusEl && this.quietFocus && state !== "loading") {
@@ -269,6 +297,7 @@ export class ConsentView {
   // --- views -----------------------------------------------------------------
 
   showLoading(text) {
+    this.loadingText = text;
     this.render(
       "loading",
       h("div", { class: "sp-loading" }, h("span", { class: "sp-spinner", "aria-hidden": "true" }), h("p", { text })),

@@ -194,7 +194,8 @@ pub fn lookup_preload(code: &str) -> Option<String> {
 /// `Link` header entries (comma-separated) for what the `<head>` of `html`
 /// loads: stylesheets as `rel=preload; as=style`, `rel=preload` hints as they
 /// are (`as`, `type`, `crossorigin`), then module scripts and
-/// `rel=modulepreload` as `rel=modulepreload`; each in document order. Only
+/// `rel=modulepreload` as `rel=modulepreload` (none for a URL the head also
+/// preloads `as=script`); each in document order. Only
 /// same-origin absolute paths of plain characters are taken; anything else is
 /// left to the HTML.
 pub fn head_preloads(html: &[u8]) -> String {
@@ -254,8 +255,16 @@ pub fn head_preloads(html: &[u8]) -> String {
     }
     // Plain preloads first: a module preload makes the browser set up the
     // page's script context first (measured: the entries after one started
-    // ~15 ms later), and the fetches and stylesheets need none.
+    // ~15 ms later), and the fetches and stylesheets need none. A module the
+    // head also preloads as a script (`rel=preload as=script crossorigin`:
+    // fetched with the plain ones, ~50 ms sooner than a module preload on a
+    // busy machine) gets no second, module preload entry.
     let (modules, plain): (Vec<String>, Vec<String>) = out.into_iter().partition(|e| e.ends_with("rel=modulepreload"));
+    let as_script = |m: &str| {
+        let url = m.split_once('>').map_or("", |(u, _)| u);
+        plain.iter().any(|p| p.starts_with(url) && p[url.len()..].starts_with(">; rel=preload; as=script"))
+    };
+    let modules: Vec<String> = modules.into_iter().filter(|m| !as_script(m)).collect();
     plain.into_iter().chain(modules).collect::<Vec<_>>().join(", ")
 }
 
@@ -519,6 +528,16 @@ mod tests {
 </late.js>; rel=preload; as=script, </assets/main.js>; rel=modulepreload, </pkg/sealpost_wasm.js>; rel=modulepreload"
         );
         assert!(HeaderValue::from_str(&links).is_ok());
+        // A module script also preloaded as a script: one entry, with the plain preloads.
+        assert_eq!(
+            head_preloads(
+                br#"<head><link rel="preload" href="/assets/page.js" as="script" crossorigin>
+<script type="module" src="/assets/page.js"></script><script type="module" src="/assets/page.jsx"></script>
+<link rel="modulepreload" href="/pkg/glue.js"><link rel=stylesheet href=/a.css></head>"#
+            ),
+            "</assets/page.js>; rel=preload; as=script; crossorigin, </a.css>; rel=preload; as=style, \
+</assets/page.jsx>; rel=modulepreload, </pkg/glue.js>; rel=modulepreload"
+        );
         assert_eq!(head_preloads(b"<html><head><title>x</title></head></html>"), "");
         assert_eq!(head_preloads(b"<link rel=stylesheet href=/a.css"), "", "an unclosed tag is ignored");
         assert_eq!(
