@@ -22,8 +22,15 @@
 // A benchmark, not a test: prints figures, exits 0 whatever they are (non-zero
 // only when it cannot run at all).
 //
+// A side by side in one browser: --add DIR copies DIR's files into the
+// package copy, and a page popup-X.html / answer-X.html there (an older
+// build's page, say) is measured with the same probe when named in --pages;
+// --shuffle draws a new page order each round, so the load one page leaves
+// behind (or the machine's) does not always fall on the same page.
+//
 //   cargo xtask build && cargo build -p sealpost-broker
 //   node bench/extension.mjs [--runs 15] [--json]
+//   node bench/extension.mjs --shuffle --add old-pages/ --pages module,popup,answer,popup-old,answer-old
 import { cp, mkdtemp, rm, writeFile, mkdir, stat } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
 import { createHash } from "node:crypto";
@@ -36,15 +43,20 @@ import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
 import { ARTIFACTS_DIR, CHROMIUM, DIST } from "../tests/e2e/lib/env.mjs";
 
 function parseArgs(argv) {
-  const opts = { runs: 15, warmup: 2, json: false, pages: ["blank", "module", "popup", "answer"] };
+  const opts = { runs: 15, warmup: 2, json: false, shuffle: false, add: null, pages: ["blank", "module", "popup", "answer"] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
     else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
     else if (a === "--json") opts.json = true;
+    else if (a === "--shuffle") opts.shuffle = true;
+    else if (a === "--add") opts.add = argv[++i];
     else if (a === "--pages") opts.pages = ["blank", ...argv[++i].split(",").filter((p) => p !== "blank")];
     else if (a === "-h" || a === "--help") {
-      console.log("node bench/extension.mjs [--runs N>=10] [--warmup N] [--pages popup,answer] [--json]");
+      console.log("node bench/extension.mjs [--runs N>=10] [--warmup N] [--pages popup,answer] [--shuffle] [--add DIR] [--json]");
+      console.log("  --add DIR: copy DIR's files into the package copy; a page popup-X.html / answer-X.html there is");
+      console.log("             measured as \"popup-X\" / \"answer-X\" (name it in --pages), e.g. an older build's page");
+      console.log("  --shuffle: a new random page order each round (position effects average out in a side-by-side)");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -79,7 +91,7 @@ function readinessProbe(pendingWanted) {
     if (window.__benchReady === undefined) window.__benchReady = t;
   };
   let check = null;
-  if (path.endsWith("/popup.html")) {
+  if (/\/popup(-[\w-]+)?\.html$/.test(path)) {
     check = () => {
       // Every item rendered with its fingerprint (computed locally by the bundled WASM).
       const items = [...document.querySelectorAll("[data-testid=request]")];
@@ -88,7 +100,7 @@ function readinessProbe(pendingWanted) {
       const FP = /^[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}$/;
       return items.length >= pendingWanted && items.every((li) => FP.test(li.querySelector("[data-testid=fingerprint]")?.textContent.trim() || ""));
     };
-  } else if (path.endsWith("/answer.html")) {
+  } else if (/\/answer(-[\w-]+)?\.html$/.test(path)) {
     check = () => {
       const host = document.querySelector("[data-state]");
       if (!host || host.getAttribute("data-state") !== "review") return false;
@@ -148,6 +160,7 @@ async function main() {
     join(dir, MODULE),
     '<!doctype html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n<title>module</title>\n<script type="module" src="bench-module.js"></script>\n</head>\n<body></body>\n</html>\n',
   );
+  if (opts.add) await cp(opts.add, dir, { recursive: true });
   await writeFile(join(dir, "bench-module.js"), "document.body.dataset.ran = '1';\n");
   await writeFile(
     join(dir, CLASSIC),
@@ -222,13 +235,26 @@ async function main() {
       popup: base + "popup.html",
       answer: `${base}answer.html?${new URLSearchParams({ link })}`,
     };
+    for (const p of opts.pages) {
+      if (all[p]) continue;
+      if (!/^(popup|answer)-[\w-]+$/.test(p)) throw new Error(`unknown page ${p}`);
+      all[p] = p.startsWith("answer") ? `${base}${p}.html?${new URLSearchParams({ link })}` : `${base}${p}.html`;
+    }
     const pages = Object.fromEntries(opts.pages.map((p) => [p, all[p]]));
-    const times = { blank: [], module: [], classic: [], popup: [], answer: [] };
-    const loads = { blank: [], module: [], classic: [], popup: [], answer: [] };
+    const names = [...new Set(["blank", "module", "classic", "popup", "answer", ...opts.pages])];
+    const times = Object.fromEntries(names.map((p) => [p, []]));
+    const loads = Object.fromEntries(names.map((p) => [p, []]));
     const breakdown = {};
     const rounds = opts.warmup + opts.runs;
     for (let round = 0; round < rounds; round++) {
-      for (const [name, url] of Object.entries(pages)) {
+      const order = Object.entries(pages);
+      if (opts.shuffle) {
+        for (let i = order.length - 1; i > 0; i--) {
+          const j = Math.floor(Math.random() * (i + 1));
+          [order[i], order[j]] = [order[j], order[i]];
+        }
+      }
+      for (const [name, url] of order) {
         const page = await context.newPage();
         await page.goto(url);
         const t = await page
@@ -255,7 +281,7 @@ async function main() {
         // shown, so not part of its figure). Let that poll end before the page
         // closes, so its broker call, storage writes and badge update do not
         // land on the next page measured (the answer page, in this order).
-        if (name === "popup") {
+        if (name.startsWith("popup")) {
           await page
             .waitForFunction(() => document.getElementById("main")?.getAttribute("aria-busy") === "false", null, { timeout: 10_000, polling: 20 })
             .catch(() => {});
@@ -319,6 +345,9 @@ async function main() {
       if (times.module.length) console.log(`  blank + one empty module script -> load  ${f(med.module)}  = ${out.ratio_of_medians.module}x blank (the floor of a page that runs a script; not a goal)`);
       console.log(`  popup -> ${PENDING} pending requests listed     ${f(med.popup)}  = ${out.ratio_of_medians.popup}x blank (median of per-run ratios ${out.median_of_ratios.popup}x; goal <= 1.5x)`);
       console.log(`  answer page -> request ready to confirm ${f(med.answer)}  = ${out.ratio_of_medians.answer}x blank (median of per-run ratios ${out.median_of_ratios.answer}x; goal <= 1.5x)`);
+      for (const k of opts.pages.filter((p) => /^(popup|answer)-/.test(p))) {
+        if (times[k].length) console.log(`  ${k} (--add) ${f(med[k])}  = ${(med[k] / med.blank).toFixed(2)}x blank (median of per-run ratios ${median(times[k].map((t, i) => t / times.blank[i])).toFixed(2)}x)`);
+      }
       console.log(`  zips: chromium ${kb(zips.chromium)}, firefox ${kb(zips.firefox)}`);
       for (const [page, parts] of Object.entries(out.breakdown_medians_ms)) {
         if (page === "blank" || page === "module" || page === "classic") continue;
