@@ -13,7 +13,9 @@
 //    WASM inspectJwt (same JWK / JWKS text every time) / WebCrypto verify (key
 //    imported once), interleaved, after warm-up, --runs runs; the same report
 //    without a key (inspection alone); first use of a new key text (uses 1, 2
-//    and 3) vs WebCrypto importKey + verify.
+//    and 3) vs WebCrypto importKey + verify; the same with keys never seen
+//    (fresh key pairs: per-key precomputation, such as ES256's table made on
+//    a key's second use, shows there; a new text of a known key reuses it).
 // 3. With --baseline DIR (another build of the full bundle, e.g. a copy of
 //    dist/full made before a change): per algorithm, the median of paired
 //    per-iteration ratios this bundle / that one (inspectJwt, same JWK text,
@@ -22,7 +24,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { webcrypto, createPublicKey } from 'node:crypto';
+import { webcrypto, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import * as jose from 'jose';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -142,7 +144,27 @@ for (const c of Object.values(cases)) {
     await subtle.verify(WC[c.alg][1], k, c.sig, c.input);
     wcFirst.push((performance.now() - t0) * 1000);
   }
-  out.verify[c.alg] = { ...res, firstUseUs: first.map(median), webcryptoImportVerifyUs: median(wcFirst) };
+  // A key the bundle has never seen, not only a new text of a known key (an
+  // ES256 key's table is kept by public point, so a new text of the same key
+  // reuses it): fresh key pairs, generated before timing; uses 1, 2 and 3.
+  const fresh = [[], [], []]; const wcFresh = [];
+  const GEN = { RS256: ['rsa', { modulusLength: 2048 }], PS256: ['rsa', { modulusLength: 2048 }], ES256: ['ec', { namedCurve: 'P-256' }], EdDSA: ['ed25519', {}] };
+  const pairs = Array.from({ length: c.alg.startsWith('ES') || c.alg === 'EdDSA' ? 30 : 8 }, () => generateKeyPairSync(...GEN[c.alg]));
+  for (const { privateKey, publicKey } of pairs) {
+    const t = w.signJwt({ header: { typ: 'at+jwt', kid: 'fresh' }, claims: CLAIMS, alg: c.alg, key: privateKey.export({ format: 'pem', type: 'pkcs8' }), now: NOW });
+    const text = JSON.stringify({ ...publicKey.export({ format: 'jwk' }), kid: 'fresh', use: 'sig' });
+    for (let u = 0; u < 3; u++) {
+      const t0 = performance.now(); const r = w.inspectJwt(t, { now: NOW, key: text }); fresh[u].push((performance.now() - t0) * 1000);
+      if (r.verification.status !== 'valid') throw new Error(`${c.alg} fresh key does not verify: ${r.verification.detail}`);
+    }
+    const [fin, fsig] = split(t);
+    const spki = publicKey.export({ format: 'der', type: 'spki' });
+    const t0 = performance.now();
+    const k = await subtle.importKey('spki', spki, WC[c.alg][0], false, ['verify']);
+    await subtle.verify(WC[c.alg][1], k, fsig, fin);
+    wcFresh.push((performance.now() - t0) * 1000);
+  }
+  out.verify[c.alg] = { ...res, firstUseUs: first.map(median), webcryptoImportVerifyUs: median(wcFirst), freshKeyUs: fresh.map(median), webcryptoFreshUs: median(wcFresh) };
 }
 
 const baseDir = arg('--baseline', null);
@@ -176,6 +198,7 @@ else {
     console.log(`${''.padEnd(6)} JWKS  ${line(v.jwks)}`);
     console.log(`${''.padEnd(6)} no key (inspection alone) ${line(v.inspectOnly)}`);
     console.log(`${''.padEnd(6)} first use of a new key text: ${v.firstUseUs.map((x) => x.toFixed(0)).join(' / ')} µs (uses 1/2/3)  vs WebCrypto importKey+verify ${v.webcryptoImportVerifyUs.toFixed(0)} µs`);
+    console.log(`${''.padEnd(6)} first use of a new key:      ${v.freshKeyUs.map((x) => x.toFixed(0)).join(' / ')} µs (uses 1/2/3)  vs WebCrypto importKey+verify ${v.webcryptoFreshUs.toFixed(0)} µs`);
   }
   if (out.baseline) {
     console.log(`vs baseline ${out.baseline.bundle}: median of paired ratios this bundle / baseline (inspectJwt, same JWK text); ${runs} runs`);
