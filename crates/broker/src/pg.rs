@@ -211,10 +211,13 @@ pub struct PgStore {
 /// answers them in batches instead of one backend wake-up per request (on two
 /// cores, 16 backends taking turns cost more than the statements themselves).
 ///
-/// These connections run with `synchronous_commit = off` and carry exactly one
-/// kind of write: `sessions.last_poll_at`, the stamp only `slow_down` pacing
-/// reads (a server crash may forget the last stamps: a client may then poll
-/// once early; no state transition, session or ciphertext is written here).
+/// These connections run with `synchronous_commit = off` and carry two kinds
+/// of write: `sessions.last_poll_at`, the stamp only `slow_down` pacing reads
+/// (a server crash may forget the last stamps: a client may then poll once
+/// early), and the shared rate-limit upserts (an `UNLOGGED` table, whose
+/// commits never waited for a WAL flush anyway). No state transition, session
+/// or ciphertext is written here. A rate-limit upsert may wait for another
+/// instance's upsert of the same key: one short autocommit statement.
 /// Only autocommit statements run on them (never a transaction block), so
 /// requests sharing one cannot see each other's state.
 struct Readers {
@@ -236,6 +239,7 @@ struct Reader {
     poll: tokio_postgres::Statement,
     view: tokio_postgres::Statement,
     stamp: tokio_postgres::Statement,
+    limit: tokio_postgres::Statement,
 }
 
 const POLL_SQL: &str = "SELECT state, poll_hash, expires_at, interval_s, last_poll_at FROM sessions WHERE id = $1";
@@ -244,6 +248,14 @@ const POLL_SQL: &str = "SELECT state, poll_hash, expires_at, interval_s, last_po
 /// request pipelined on the connection behind that transaction's fsync.
 const STAMP_SQL: &str = "UPDATE sessions SET last_poll_at = GREATEST(coalesce(last_poll_at, $2), $2)
      WHERE id = (SELECT id FROM sessions WHERE id = $1 FOR UPDATE SKIP LOCKED)";
+
+/// A shared rate-limit budget: one atomic upsert per attempt (see
+/// [`Store::shared_limit`]); `$1` key, `$2` now (s), `$3` window (s).
+const LIMIT_SQL: &str = "INSERT INTO rate_limits AS r (key, window_start, count) VALUES ($1, $2, 1)
+     ON CONFLICT (key) DO UPDATE SET
+       count = CASE WHEN r.window_start <= $2 - $3 THEN 1 ELSE LEAST(r.count, 1000000000) + 1 END,
+       window_start = CASE WHEN r.window_start <= $2 - $3 THEN $2 ELSE r.window_start END
+     RETURNING count";
 
 fn view_sql() -> String {
     format!("SELECT {VIEW_COLUMNS} FROM sessions WHERE id = $1 AND expires_at > $2 AND state <> 'declined'")
@@ -292,7 +304,8 @@ impl Readers {
             let poll = client.prepare(POLL_SQL).await?;
             let view = client.prepare(&view_sql()).await?;
             let stamp = client.prepare(STAMP_SQL).await?;
-            Ok::<_, tokio_postgres::Error>(Reader { client, poll, view, stamp })
+            let limit = client.prepare(LIMIT_SQL).await?;
+            Ok::<_, tokio_postgres::Error>(Reader { client, poll, view, stamp, limit })
         };
         match tokio::time::timeout(std::time::Duration::from_secs(10), connect).await {
             Ok(r) => r.map_err(|e| db_err(&e)),
@@ -1135,17 +1148,11 @@ impl Store for PgStore {
         if limit == 0 {
             return Ok(Some(true));
         }
-        let c = self.client().await?;
-        let stmt = c
-            .prepare_cached(
-                "INSERT INTO rate_limits AS r (key, window_start, count) VALUES ($1, $2, 1)
-                 ON CONFLICT (key) DO UPDATE SET
-                   count = CASE WHEN r.window_start <= $2 - $3 THEN 1 ELSE LEAST(r.count, 1000000000) + 1 END,
-                   window_start = CASE WHEN r.window_start <= $2 - $3 THEN $2 ELSE r.window_start END
-                 RETURNING count",
-            )
-            .await?;
-        let count: i32 = c.query_one(&stmt, &[&&key[..], &now_s, &i64::from(window_secs)]).await?.get(0);
+        // One autocommit upsert on an unlogged table (no WAL to flush), so it
+        // rides the shared pipelined connections instead of a pooled one.
+        let reader = self.readers.get().await?;
+        let count: i32 =
+            reader.client.query_one(&reader.limit, &[&&key[..], &now_s, &i64::from(window_secs)]).await?.get(0);
         Ok(Some(i64::from(count) <= i64::from(limit)))
     }
 }
