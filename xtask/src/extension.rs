@@ -424,7 +424,7 @@ fn inline_styles(rel: &str, html: &str, css: &[(String, String)]) -> Result<Stri
 }
 
 /// `node_modules/.bin/esbuild` (npm devDependency, pinned in package.json); runs `npm ci` when missing.
-fn ensure_esbuild() -> Result<PathBuf> {
+pub(crate) fn ensure_esbuild() -> Result<PathBuf> {
     let bin = root().join("node_modules/.bin/esbuild");
     if !bin.exists() {
         crate::run_cmd(

@@ -48,12 +48,7 @@ pub fn cmd_www(args: &[String]) -> Result<()> {
 
 /// The bundle as esbuild makes it from the current sources.
 pub fn bundle() -> Result<Vec<u8>> {
-    let bin = root().join("node_modules/.bin/esbuild");
-    if !bin.exists() {
-        crate::run_cmd(
-            Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(root()),
-        )?;
-    }
+    let bin = crate::extension::ensure_esbuild()?;
     let mut cmd = Command::new(&bin);
     cmd.current_dir(root().join("www")).arg(ENTRY).args(esbuild_args());
     let shown = crate::show(&cmd);

@@ -16,14 +16,10 @@ use sealpost_broker::store::{Caps, InboxAccess, NewSender, NewSession, PollOutco
 use sealpost_broker::util::hash_token;
 use sealpost_core::protocol::{EnvelopeKind, FieldSpec, SessionStatus};
 
-const T0: i64 = 1_700_000_000_000;
-const CAPS: Caps = Caps { max_open: 1000, max_per_inbox: 1000, max_per_sender: 1000 };
+use common::pg::{CAPS, T0};
 
 fn sid(n: u32) -> [u8; 32] {
-    let mut id = [0u8; 32];
-    id[..4].copy_from_slice(&n.to_be_bytes());
-    id[31] = 0x5a;
-    id
+    common::pg::sid(n, 0x5a)
 }
 
 fn session(n: u32, interval: u64, sender: Option<&str>) -> NewSession {

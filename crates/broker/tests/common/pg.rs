@@ -92,3 +92,18 @@ pub fn database_for_dir(dir: &std::path::Path) -> String {
 pub fn query_i64(url: &str, sql: &str) -> i64 {
     with_client(url, async |c| c.query_one(sql, &[]).await.unwrap().get::<_, i64>(0))
 }
+
+/// A fixed clock for store tests (ms since the epoch).
+pub const T0: i64 = 1_700_000_000_000;
+
+/// Caps no store test reaches unless it means to.
+pub const CAPS: sealpost_broker::store::Caps =
+    sealpost_broker::store::Caps { max_open: 1000, max_per_inbox: 1000, max_per_sender: 1000 };
+
+/// Session id number `n`; `tag` (last byte) keeps each suite's ids apart.
+pub fn sid(n: u32, tag: u8) -> [u8; 32] {
+    let mut id = [0u8; 32];
+    id[..4].copy_from_slice(&n.to_be_bytes());
+    id[31] = tag;
+    id
+}
