@@ -4,7 +4,7 @@ use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sealpost_core::protocol::USER_CODE_ALPHABET;
+use sealpost_core::protocol::USER_CODE_ISSUE_ALPHABET;
 
 /// SHA-256 digest of a bearer token, the form tokens are stored in.
 pub type TokenHash = [u8; 32];
@@ -54,19 +54,19 @@ pub fn new_token(prefix: &str) -> Result<String, RandomError> {
     Ok(out)
 }
 
-/// A fresh user code `ABCD-1234` (8 characters of A-Z0-9, ~41 bits, unbiased).
+/// A fresh user code `ABCD-1234`: 8 characters of [`USER_CODE_ISSUE_ALPHABET`]
+/// (no `O`/`0`, no `I`/`1`), 40 bits, uniform (32 = 2^5: each character is 5 bits of
+/// one random byte, nothing rejected).
 pub fn new_user_code() -> Result<String, RandomError> {
-    let mut chars = Vec::with_capacity(9);
-    while chars.len() < 8 {
-        for b in random_bytes::<16>()? {
-            // 252 = 7 * 36: rejection sampling keeps the distribution uniform.
-            if b < 252 && chars.len() < 8 {
-                chars.push(USER_CODE_ALPHABET[usize::from(b % 36)]);
-            }
+    let bytes = random_bytes::<8>()?;
+    let mut out = String::with_capacity(9);
+    for (i, b) in bytes.into_iter().enumerate() {
+        if i == 4 {
+            out.push('-');
         }
+        out.push(char::from(USER_CODE_ISSUE_ALPHABET[usize::from(b & 31)]));
     }
-    chars.insert(4, b'-');
-    Ok(String::from_utf8_lossy(&chars).into_owned())
+    Ok(out)
 }
 
 fn new_b32_id(prefix: &str) -> Result<String, RandomError> {
@@ -172,6 +172,28 @@ mod tests {
         assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
         assert_eq!(rfc3339(i64::MAX), "9999-12-31T23:59:59Z");
         assert_eq!(rfc3339(i64::MIN), "0000-01-01T00:00:00Z");
+    }
+
+    #[test]
+    fn new_codes_have_no_look_alikes_and_use_all_32_characters() {
+        let mut seen = [0u32; 256];
+        for _ in 0..2_000 {
+            let code = new_user_code().unwrap();
+            assert_eq!(code.as_bytes()[4], b'-', "{code}");
+            assert_eq!(sealpost_core::protocol::normalize_user_code(&code).as_deref(), Some(&*code.replace('-', "")));
+            for b in code.bytes().filter(|b| *b != b'-') {
+                assert!(!b"O0I1".contains(&b), "look-alike {} in {code}", char::from(b));
+                seen[usize::from(b)] += 1;
+            }
+        }
+        // 16,000 characters over 32 symbols: 500 expected each; a symbol never drawn or
+        // drawn far off its share means a biased or truncated alphabet.
+        for &c in USER_CODE_ISSUE_ALPHABET {
+            let n = seen[usize::from(c)];
+            assert!((350..=650).contains(&n), "{} drawn {n} times of 16,000", char::from(c));
+        }
+        // Codes typed from other brokers (any of A-Z0-9) are still accepted.
+        assert!(sealpost_core::protocol::normalize_user_code("O0I1-ab9z").is_some());
     }
 
     #[test]

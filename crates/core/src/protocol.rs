@@ -14,8 +14,12 @@ pub const DEFAULT_TTL_SECS: u64 = 600;
 pub const DEFAULT_INTERVAL_SECS: u64 = 5;
 /// Number of characters of a user code, without the hyphen.
 pub const USER_CODE_LEN: usize = 8;
-/// Alphabet of user codes.
+/// Alphabet of user codes: every code in it is accepted (LinkAuth v1 codes are `A-Z0-9`).
 pub const USER_CODE_ALPHABET: &[u8; 36] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+/// Alphabet new codes are drawn from: [`USER_CODE_ALPHABET`] without the look-alikes
+/// `O`/`0` and `I`/`1`, so a person reading a code aloud or copying it by hand cannot
+/// mistake one character for another. 32 characters: 5 bits each, 40 bits per code.
+pub const USER_CODE_ISSUE_ALPHABET: &[u8; 32] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
 /// RFC 8628 `slow_down` problem type.
 pub const SLOW_DOWN_TYPE: &str = "urn:ietf:params:oauth:error:slow_down";
 /// Problem title of a poll on a session the user declined through an inbox.
