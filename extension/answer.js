@@ -6,28 +6,39 @@
 // and calls only the broker's JSON API (GET /v1/connect/{code}, confirm,
 // complete): never the broker's HTML or JS.
 //
-// Speed: packaging bundles this module with its imports into one classic
-// script (xtask/src/extension.rs), loaded async from answer.html's head, so it
-// may run before the body is parsed. Before waiting for the body it starts
-// everything slow at once: the .wasm's compilation, the seal bundle's glue
-// module, the permission check and (for a loopback broker, granted at
-// install) the connect call. The view then uses them (consent-flow.js
-// `loadBundle`, `lookup`).
+// Speed: packaging bundles this module with its imports, the seal bundle's
+// glue included, into one classic script (xtask/src/extension.rs), loaded
+// async from answer.html's head, so it may run before the body is parsed.
+// Before waiting for the body it starts everything slow at once: the .wasm's
+// compilation and instantiation (from the response answer.html preloads), the
+// permission check and (for a loopback broker, granted at install) the
+// connect call. The view then uses them (consent-flow.js `bundle`, `lookup`):
+// no module is imported at run time.
 import { connectApi } from "./www/consent-api.js";
-import { formatCode, loadBundle, mark, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
+import { formatCode, mark, originSecurityMode, parseAnswerLink } from "./www/consent-flow.js";
 import { mountConsent } from "./www/consent-view.js";
 import { permissions, runtime } from "./lib/browser.js";
+import initSeal, * as sealBundle from "./pkg-seal/sealpost_wasm.js";
 
-/** The seal-only bundle (seal, sealJwe, fingerprint, userCode): its glue and its .wasm. */
-const BUNDLE_URL = runtime.getURL("pkg-seal/sealpost_wasm.js");
+/** The seal-only bundle (seal, sealJwe, fingerprint, userCode): its .wasm (the glue is imported above). */
 const WASM_URL = runtime.getURL("pkg-seal/sealpost_wasm_bg.wasm");
 const STYLES_URL = runtime.getURL("www/consent.css");
 
-/** Compile the .wasm (streaming where the browser can), while the glue module loads. */
+/** Compile the .wasm (streaming where the browser can). */
 function compileWasm() {
   const plain = () => fetch(WASM_URL).then((r) => r.arrayBuffer()).then((b) => WebAssembly.compile(b));
   if (typeof WebAssembly.compileStreaming !== "function") return plain();
   return WebAssembly.compileStreaming(fetch(WASM_URL)).catch(plain);
+}
+
+let bundle = null;
+/** The seal bundle, initialised with its compiled .wasm: one promise per page. */
+function loadSeal() {
+  bundle ??= initSeal({ module_or_path: compileWasm() }).then(() => sealBundle);
+  bundle.catch(() => {
+    bundle = null;
+  });
+  return bundle;
 }
 
 const TITLES = {
@@ -69,7 +80,7 @@ function mount(target, lookup = null) {
   return mountConsent(host, {
     apiBase: target.apiBase,
     code: target.code,
-    bundleUrl: BUNDLE_URL,
+    bundle: loadSeal(),
     stylesUrl: STYLES_URL,
     origin: target.origin,
     securityMode: originSecurityMode(target.origin),
@@ -132,8 +143,8 @@ function main() {
   let early = null;
   if (link) {
     // The WASM compiles while the permission check and the connect call run
-    // (the view's flow gets the same promise from loadBundle: one per URL).
-    loadBundle(BUNDLE_URL, compileWasm()).catch(() => {});
+    // (the view's flow gets the same promise).
+    loadSeal().catch(() => {});
     try {
       target = parseAnswerLink(link, code);
     } catch (e) {

@@ -10,8 +10,11 @@ import { normalizeToken, tokensFromUrl } from "./www/jwt-har.js";
 import { connectUrl, loadSettings, parseConnectUrl, pollAll } from "./lib/brokers.js";
 // The seal-only WASM bundle, for the key fingerprints of pending requests
 // (computed here with the bundled code, never taken from a broker). A static
-// import: a service worker may not import() at run time.
+// import: a service worker may not import() at run time. Packaging bundles
+// the glue into this file, so its .wasm is named explicitly (SEAL_WASM).
 import initSeal, { fingerprint } from "./pkg-seal/sealpost_wasm.js";
+
+const SEAL_WASM = "pkg-seal/sealpost_wasm_bg.wasm";
 
 const ALARM = "poll";
 const MENU = "answer-link";
@@ -124,13 +127,25 @@ async function pollNow() {
 
 let seal = null;
 
+/** The seal bundle, initialised once (false: it failed; the next call tries again). */
+function sealReady() {
+  seal ??= initSeal({ module_or_path: runtime.getURL(SEAL_WASM) }).then(
+    () => true,
+    () => {
+      seal = null;
+      return false;
+    },
+  );
+  return seal;
+}
+
 /**
  * The short fingerprint of each pending request's public key, computed here
  * with the bundled WASM, as `[[public_key, short | null], …]` (null: not a
  * usable key). Keys already fingerprinted by the previous poll are not
  * computed again, so the WASM is instantiated only when a new key arrives.
  * The popup shows these at once instead of loading the WASM on every open;
- * it computes any key missing here itself.
+ * a key missing here it asks for (message "fingerprints").
  */
 async function fingerprintsOf(requests, previous) {
   const known = new Map(Array.isArray(previous) ? previous.filter((e) => Array.isArray(e) && typeof e[0] === "string") : []);
@@ -142,14 +157,7 @@ async function fingerprintsOf(requests, previous) {
       out.set(key, known.get(key));
       continue;
     }
-    seal ??= initSeal().then(
-      () => true,
-      () => {
-        seal = null;
-        return false;
-      },
-    );
-    if (!(await seal)) continue; // the popup computes what is missing
+    if (!(await sealReady())) continue; // computed again on the popup's request
     try {
       out.set(key, fingerprint(key).short);
     } catch {
@@ -157,6 +165,20 @@ async function fingerprintsOf(requests, previous) {
     }
   }
   return [...out];
+}
+
+/** `[[key, short | null], …]` for the popup's keys (at most 100 strings); [] when the WASM cannot load. */
+async function fingerprintsFor(keys) {
+  if (!Array.isArray(keys)) return [];
+  const list = keys.filter((k) => typeof k === "string").slice(0, 100);
+  if (!list.length || !(await sealReady())) return [];
+  return list.map((key) => {
+    try {
+      return [key, fingerprint(key).short];
+    } catch {
+      return [key, null];
+    }
+  });
 }
 
 async function updateBadge({ requests, errors, brokers }) {
@@ -275,6 +297,8 @@ runtime.onMessage((message, sender) => {
       return poll();
     case "answer": // the popup opens the answer page through here, so the request is watched
       return typeof message.link === "string" ? openAnswer(message.link).then(() => true) : undefined;
+    case "fingerprints": // keys the popup has no fingerprint for yet
+      return fingerprintsFor(message.keys);
     case "state":
       return session.get("last").then(({ last }) => last || null);
     case "ping":

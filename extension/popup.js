@@ -5,7 +5,8 @@
 // The background computes each new key's fingerprint when it polls and keeps
 // it with the poll result (`last.fingerprints`, storage.session), so the list
 // shows complete without the popup loading the WASM; a key missing there is
-// computed here, with the same bundle loaded on demand.
+// computed by the background on request, with the same bundled WASM (the
+// popup loads no WASM and imports no module at run time).
 // Every string from a broker or an agent is set as text (lib/dom.js).
 import { pageUrl, permissions, runtime, session, tabs } from "./lib/browser.js";
 import {
@@ -49,19 +50,6 @@ function learnFingerprints(list) {
   for (const e of list) {
     if (Array.isArray(e) && typeof e[0] === "string" && (typeof e[1] === "string" || e[1] === null)) known.set(e[0], e[1]);
   }
-}
-
-let seal = null;
-/** The seal-only bundle, loaded only when a key has no fingerprint yet. */
-function loadSeal() {
-  seal ??= import("./pkg-seal/sealpost_wasm.js").then(
-    async (mod) => {
-      await mod.default();
-      return mod;
-    },
-    () => null,
-  );
-  return seal;
 }
 
 /**
@@ -263,18 +251,23 @@ function requestItem(r, key) {
   return li;
 }
 
-async function fingerprintOf(publicKey) {
-  if (typeof publicKey !== "string") return null;
-  const mod = await loadSeal();
-  if (!mod) return null;
-  try {
-    const fp = mod.fingerprint(publicKey).short;
-    known.set(publicKey, fp);
-    return fp;
-  } catch {
-    known.set(publicKey, null);
-    return null;
+/** Keys asked of the background and not answered yet: key -> promise of the short fingerprint or null. */
+const asked = new Map();
+
+/** A key's short fingerprint (null: not a usable key), computed by the background with the bundled WASM. */
+function fingerprintOf(publicKey) {
+  if (typeof publicKey !== "string") return Promise.resolve(null);
+  if (known.has(publicKey)) return Promise.resolve(known.get(publicKey));
+  let p = asked.get(publicKey);
+  if (!p) {
+    p = runtime.send({ type: "fingerprints", keys: [publicKey] }).then((list) => {
+      asked.delete(publicKey);
+      learnFingerprints(list);
+      return known.has(publicKey) ? known.get(publicKey) : null;
+    });
+    asked.set(publicKey, p);
   }
+  return p;
 }
 
 /** Update every countdown; an expired request can no longer be answered. */

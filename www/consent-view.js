@@ -138,7 +138,7 @@ export const FAILURES = {
 
 /**
  * The view around one ConsentFlow, in `host`'s open shadow root.
- * opts: apiBase, code, bundleUrl, stylesUrl (as for mountConsent), and for
+ * opts: apiBase, code, bundleUrl, bundle, stylesUrl (as for mountConsent), and for
  * the extension's answer page `origin` (the broker origin, shown on every
  * view; the transport banner is then judged from it) and `securityMode`.
  */
@@ -197,6 +197,7 @@ export class ConsentView {
       apiBase,
       code: opts.code || "",
       bundleUrl: new URL(bundle, document.baseURI).href,
+      bundle: opts.bundle,
       securityMode: opts.securityMode,
       lookup: opts.lookup,
       onState: (state, detail) => this.onState(state, detail),
@@ -778,7 +779,9 @@ export class ConsentView {
  * empty for manual entry), bundleUrl (the WASM bundle's JS file, default
  * `${apiBase}/pkg/sealpost_wasm.js`), stylesUrl (default: consent.css next to
  * this module); for the extension: origin, securityMode, lookup (a promise of
- * the first connect answer, already started). Returns `{ destroy() }`.
+ * the first connect answer, already started), bundle (the WASM bundle's
+ * module, initialised, or a promise of it: used instead of importing
+ * bundleUrl). Returns `{ destroy() }`.
  */
 export function mountConsent(element, options = {}) {
   if (!element || typeof element.attachShadow !== "function") {

@@ -10,8 +10,9 @@
 //! - the full WASM bundle (`dist/full/sealpost_wasm.js` + `_bg.wasm`) under `pkg/`
 //!   (the JWT inspector);
 //! - the seal-only bundle (`dist/seal/…`, a third of the size: seal, sealJwe,
-//!   fingerprint, userCode) under `pkg-seal/`, for the popup and the answer
-//!   page, which load it on every open.
+//!   fingerprint, userCode) under `pkg-seal/`, for the answer page and the
+//!   background (which computes the popup's fingerprints); their bundles
+//!   inline its glue and load its `.wasm` from there.
 //!
 //! Each page's module script, and the module background, is then bundled with
 //! its imports into one file by esbuild ([`bundle_scripts`]): a page loads one
@@ -54,6 +55,14 @@ pub fn cmd_extension(args: &[String]) -> Result<()> {
     args.finish()?;
     package(&dist).map(|_| ())
 }
+
+/// The WASM bundle directories whose glue stays a separate module file when a
+/// script imports it (the full bundle: the JWT pages' glue finds its `.wasm`
+/// from `import.meta.url`). The seal bundle's glue (`pkg-seal/`) is bundled
+/// into the scripts that import it (the answer page, the background), which
+/// hand it their `.wasm` (a URL or a compiled module): one request and one
+/// run-time `import()` fewer on every answer page.
+const EXTERNAL_BUNDLES: &[&str] = &["pkg"];
 
 /// One written package: its directory, its zip and the zip's size.
 #[derive(Debug)]
@@ -122,8 +131,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
     for (rel, from) in &files {
         common.push((rel.clone(), fs::read(from).map_err(|e| format!("read {}: {e}", from.display()))?));
     }
-    let externals: Vec<&str> = bundles.iter().map(|(into, _, _)| *into).collect();
-    bundle_scripts(&mut common, &manifest, &externals)?;
+    bundle_scripts(&mut common, &manifest, EXTERNAL_BUNDLES)?;
 
     let firefox = serde_json::to_string_pretty(&firefox_manifest(&manifest)?)
         .map_err(|e| format!("firefox manifest: {e}"))?
@@ -170,8 +178,11 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
 ///   `runtime.getURL`, and code that would resolve a URL from it fails loudly.
 ///   The background and pages that import a WASM bundle statically stay ES
 ///   modules.
-/// - The WASM bundle directories (`externals`: `pkg/`, `pkg-seal/`) stay
-///   separate files: their glue finds its `.wasm` from `import.meta.url`.
+/// - The WASM bundle directories in `externals` (`pkg/`) stay separate files:
+///   their glue finds its `.wasm` from `import.meta.url`. Any other glue
+///   (`pkg-seal/`) is bundled like any module: its importer must pass its
+///   init function the `.wasm` (in a classic bundle `import.meta.url` is
+///   undefined, and in a module bundle it names the bundle, not the glue).
 /// - The `<link rel="modulepreload">` hints to modules that were inlined are
 ///   dropped. The modules themselves stay in the package (unused by its
 ///   pages; the e2e tests import `lib/brokers.js` from an extension page).
