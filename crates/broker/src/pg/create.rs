@@ -21,6 +21,12 @@
 //!
 //! Inbox creations (a sender credential) are not batched: their per-inbox and
 //! per-sender caps need the inbox row locked in a transaction of their own.
+//!
+//! Two settings, for measuring (defaults [`WORKERS`] and [`MAX_BATCH`]; read
+//! once at start, a value that is not a number is ignored with a warning):
+//! `SEALPOST_PG_CREATE_WORKERS` (1-32, groups in flight at once per instance)
+//! and `SEALPOST_PG_CREATE_GROUP` (1-64, creations per group at most). A free
+//! worker takes what is queued at once (it never waits for a group to fill).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,8 +82,10 @@ impl Batcher {
         let (tx, rx) = mpsc::channel(4096);
         let rx = Arc::new(Mutex::new(rx));
         let stats = Arc::new(Stats::default());
-        for _ in 0..workers.max(1) {
-            tokio::spawn(worker(pool.clone(), rx.clone(), stats.clone()));
+        let workers = env_usize("SEALPOST_PG_CREATE_WORKERS").unwrap_or(workers).clamp(1, 32);
+        let group = env_usize("SEALPOST_PG_CREATE_GROUP").unwrap_or(MAX_BATCH).clamp(1, MAX_BATCH);
+        for _ in 0..workers {
+            tokio::spawn(worker(pool.clone(), rx.clone(), stats.clone(), group));
         }
         Self { tx, stats }
     }
@@ -95,12 +103,22 @@ impl Batcher {
     }
 }
 
-async fn worker(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, stats: Arc<Stats>) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
+/// A number from the environment; `None` when unset or not a number (warned).
+fn env_usize(name: &str) -> Option<usize> {
+    let v = std::env::var(name).ok()?;
+    let n = v.trim().parse().ok();
+    if n.is_none() {
+        tracing::warn!(variable = name, "not a number, using the default");
+    }
+    n
+}
+
+async fn worker(pool: Pool, rx: Arc<Mutex<mpsc::Receiver<Job>>>, stats: Arc<Stats>, group: usize) {
+    let mut jobs = Vec::with_capacity(group);
     loop {
         {
             let mut rx = rx.lock().await;
-            if rx.recv_many(&mut jobs, MAX_BATCH).await == 0 {
+            if rx.recv_many(&mut jobs, group).await == 0 {
                 return;
             }
         }
