@@ -274,6 +274,10 @@ async function main() {
             const u = new URL(r.name);
             const key = u.protocol === "chrome-extension:" ? u.pathname.slice(1) : `${u.pathname.replace(/\/[^/]*-[^/]*$/, "/{code}")}`;
             if (/\.(wasm|js|css)$|\/v1\//.test(key)) out[`${key} (response end)`] = r.responseEnd;
+            if (/\.wasm$|\/v1\//.test(key)) {
+              out[`${key} (start)`] = r.startTime;
+              if (r.responseStart > 0) out[`${key} (response start)`] = r.responseStart;
+            }
           }
           return out;
         });

@@ -22,11 +22,16 @@ import { countdown, h, replace, say } from "./lib/dom.js";
 
 // Speed: packaging bundles this file with its imports into one classic script
 // (xtask/src/extension.rs), loaded async from popup.html's head, so it may run
-// before the body is parsed. The two storage reads start here, first thing,
-// and the list renders as soon as both they and the DOM are there: no other
-// await before the first paint.
-const firstRead = Promise.all([session.get("last"), loadBrokers()]);
-firstRead.catch(() => {});
+// before the body is parsed. The two storage reads start here, first thing.
+// The list renders as soon as the last poll result (storage.session, in
+// memory: the faster read) and the DOM are there, for the brokers that poll
+// asked (`last.origins`); the paired brokers (storage.local) are checked
+// against those right after, before the fresh poll: no other await before
+// the first paint.
+const lastRead = session.get("last").then(({ last }) => last || null);
+const brokersRead = loadBrokers();
+lastRead.catch(() => {});
+brokersRead.catch(() => {});
 const domReady =
   document.readyState === "loading"
     ? new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }))
@@ -386,16 +391,19 @@ async function start() {
   mark("sealpost:popup-dom");
   wire();
   setInterval(tick, 1000);
-  let first;
-  try {
-    first = await firstRead;
-  } catch {
-    first = [{}, await loadBrokers()];
-  }
+  const last = await lastRead.catch(() => null);
+  // The brokers the last poll asked, when it says (a result from before that field: the stored list).
+  const polled = last && Array.isArray(last.origins) && last.origins.every((o) => typeof o === "string") ? last.origins.map((origin) => ({ origin })) : null;
+  const brokers = polled || (await brokersRead.catch(() => loadBrokers()));
   mark("sealpost:popup-read");
-  const [{ last }, brokers] = first;
-  await render(last || null, { brokers });
+  await render(last, { brokers });
   mark("sealpost:popup-listed");
+  if (polled) {
+    // A broker paired or removed since that poll: show the list for the paired ones now.
+    const paired = await brokersRead.catch(() => loadBrokers());
+    const key = (list) => list.map((b) => b.origin).sort().join(" ");
+    if (key(paired) !== key(polled)) await render(last, { brokers: paired });
+  }
   void offerActiveTab();
   await refresh();
 }

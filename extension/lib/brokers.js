@@ -298,7 +298,8 @@ export async function declineRequest(origin, code) {
 }
 
 /**
- * Poll every paired inbox at once. Returns `{requests, errors, checked_at}`:
+ * Poll every paired inbox at once. Returns `{requests, errors, checked_at,
+ * brokers (their number), origins}`:
  * requests of all inboxes, soonest expiry first; one error entry per broker
  * that failed (`{origin, code, message}`), so one broker down hides no other's.
  */
@@ -319,7 +320,14 @@ export async function pollAll() {
     .flatMap((r) => r.requests || [])
     .filter((r) => !(Date.parse(r.expires_at) <= now))
     .sort((a, b) => expiryOf(a) - expiryOf(b));
-  return { requests, errors: results.filter((r) => r.error).map((r) => r.error), checked_at: new Date(now).toISOString(), brokers: brokers.length };
+  return {
+    requests,
+    errors: results.filter((r) => r.error).map((r) => r.error),
+    checked_at: new Date(now).toISOString(),
+    brokers: brokers.length,
+    // The brokers polled: the popup shows this result before it has read storage.local.
+    origins: brokers.map((b) => b.origin),
+  };
 }
 
 function expiryOf(r) {
