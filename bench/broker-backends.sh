@@ -26,6 +26,9 @@
 #   before/after on a machine whose load varies.
 #   --pg-env: environment for the PostgreSQL brokers of this build (not the
 #   baseline), e.g. 'SEALPOST_PG_CREATE_WORKERS=4' (see crates/broker/src/pg/create.rs).
+#   --also-pg-env 'VAR=VALUE ...' (repeatable): one more pair of PostgreSQL
+#   set-ups of this build per value, in the same run (a sweep, e.g. of
+#   SEALPOST_PG_CREATE_WORKERS=1, =2, =4 against the default).
 #   --no-warm-wal: measure on the fresh cluster as it is (segments created during
 #   the phases).
 # Goal (issue 14): two instances on PostgreSQL within 0.5x of one on SQLite,
@@ -38,6 +41,7 @@ BUILD=1
 INNER=0
 BASELINE=""
 PG_ENV=""
+ALSO=()
 WARM_WAL=1
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -46,6 +50,7 @@ while [ $# -gt 0 ]; do
     --inner) INNER=1; shift ;;
     --baseline) BASELINE="$(cd "$2" && pwd)"; shift 2 ;;
     --pg-env) PG_ENV="$2"; shift 2 ;;
+    --also-pg-env) ALSO+=("$2"); shift 2 ;;
     --no-warm-wal) WARM_WAL=0; shift ;;
     *) echo "unknown argument $1" >&2; exit 2 ;;
   esac
@@ -61,6 +66,7 @@ if [ "$INNER" = 0 ]; then
   args=(--inner --no-build --seconds "$SECONDS_PER_PHASE")
   if [ -n "$BASELINE" ]; then args+=(--baseline "$BASELINE"); fi
   if [ -n "$PG_ENV" ]; then args+=(--pg-env "$PG_ENV"); fi
+  for e in "${ALSO[@]}"; do args+=(--also-pg-env "$e"); done
   if [ "$WARM_WAL" = 0 ]; then args+=(--no-warm-wal); fi
   exec cargo xtask with-pg --durable -- bash "$0" "${args[@]}"
 fi
@@ -133,7 +139,7 @@ field() {
 }
 
 row() { # LABEL FILE
-  printf '%-34s %10s %8s %8s %10s %8s %8s\n' "$1" \
+  printf '%-60s %10s %8s %8s %10s %8s %8s\n' "$1" \
     "$(field "$2" create rate)" "$(field "$2" create p50)" "$(field "$2" create p99)" \
     "$(field "$2" poll rate)" "$(field "$2" poll p50)" "$(field "$2" poll p99)"
 }
@@ -170,13 +176,14 @@ kill "$PID_sqlite"
 
 pg_runs pg "$BIN" "$PG_ENV"
 if [ -n "$BASELINE" ]; then pg_runs base "$BASELINE"; fi
+for i in "${!ALSO[@]}"; do pg_runs "also$i" "$BIN" "${ALSO[$i]}"; done
 
 sum() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.0f", a + b }'; }
 echo
 echo "sealpost-loadtest, 64 connections in total, ${SECONDS_PER_PHASE} s per phase ($(nproc) cores; other load on the machine counts; load average $(cut -d' ' -f1-3 /proc/loadavg))"
 if [ "$WARM_WAL" = 1 ]; then echo "PostgreSQL: WAL warmed up and checkpointed before each set-up"; else echo "PostgreSQL: fresh cluster (--no-warm-wal)"; fi
 if [ -n "$PG_ENV" ]; then echo "PostgreSQL brokers of this build with: $PG_ENV"; fi
-printf '%-34s %10s %8s %8s %10s %8s %8s\n' "" "create/s" "p50 ms" "p99 ms" "poll/s" "p50 ms" "p99 ms"
+printf '%-60s %10s %8s %8s %10s %8s %8s\n' "" "create/s" "p50 ms" "p99 ms" "poll/s" "p50 ms" "p99 ms"
 row "1 x SQLite" "$WORK/sqlite.txt"
 sqlite_c="$(field "$WORK/sqlite.txt" create rate)"
 sqlite_p="$(field "$WORK/sqlite.txt" poll rate)"
@@ -189,9 +196,10 @@ pg_rows() {
   local c2 p2
   c2="$(sum "$(field "$WORK/${p}A.txt" create rate)" "$(field "$WORK/${p}B.txt" create rate)")"
   p2="$(sum "$(field "$WORK/${p}A.txt" poll rate)" "$(field "$WORK/${p}B.txt" poll rate)")"
-  printf '%-34s %10s %8s %8s %10s %8s %8s\n' "2 x PostgreSQL$l: total" "$c2" "" "" "$p2" "" ""
+  printf '%-60s %10s %8s %8s %10s %8s %8s\n' "2 x PostgreSQL$l: total" "$c2" "" "" "$p2" "" ""
   awk -v c2="$c2" -v p2="$p2" -v c1="$sqlite_c" -v p1="$sqlite_p" -v l="$l" \
     'BEGIN { printf "2 x PostgreSQL%s / 1 x SQLite: creations %.2fx, polls %.2fx (goal >= 0.5x)\n", l, c2 / c1, p2 / p1 }'
 }
 pg_rows pg ""
 if [ -n "$BASELINE" ]; then pg_rows base " (baseline)"; fi
+for i in "${!ALSO[@]}"; do pg_rows "also$i" " (${ALSO[$i]})"; done
