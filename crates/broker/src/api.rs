@@ -127,6 +127,11 @@ fn browser_post<S: Store>(app: &App<S>, headers: &HeaderMap) -> Result<(), ApiEr
 /// Parse a JSON body: `Content-Type: application/json` is required (a cross-site
 /// form cannot send it without a CORS preflight, which this broker never answers).
 fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
+    from_json(&json_body(headers, body)?)
+}
+
+/// The bytes of a JSON body (`Content-Type: application/json` required, see [`parse_json`]).
+fn json_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::new(
@@ -142,7 +147,12 @@ fn parse_json<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T,
     if !is_json_media_type(headers) {
         return Err(unsupported_media_type());
     }
-    serde_json::from_slice(&body).map_err(|e| {
+    Ok(body)
+}
+
+/// Deserialize a JSON body read by [`json_body`].
+fn from_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| {
         // serde messages can quote input values: only pass through the ones that
         // name a missing field, never a value.
         let msg = e.to_string();
@@ -256,6 +266,27 @@ fn resolve_form(req: &CreateSessionRequest) -> Result<(String, Vec<FieldSpec>), 
     Ok((display_name, fields))
 }
 
+/// The LinkAuth fields of a create body that `webhook.rs` handles.
+#[derive(serde::Deserialize)]
+struct LinkAuthFields {
+    #[serde(default)]
+    callback_url: Option<String>,
+    #[serde(default)]
+    enable_webhook: Option<bool>,
+}
+
+/// The `POST /v1/sessions` body, read in two passes over the same bytes: the
+/// core request, then the LinkAuth fields (each pass skips the other's keys).
+/// Same result as [`crate::webhook::CreateBody`]'s `#[serde(flatten)]`
+/// without its cost: flatten first copies the whole object into an
+/// intermediate tree of owned values (an allocation per key and string).
+fn create_body(headers: &HeaderMap, body: Body) -> Result<crate::webhook::CreateBody, ApiError> {
+    let bytes = json_body(headers, body)?;
+    let req: CreateSessionRequest = from_json(&bytes)?;
+    let extra: LinkAuthFields = from_json(&bytes)?;
+    Ok(crate::webhook::CreateBody { req, callback_url: extra.callback_url, enable_webhook: extra.enable_webhook })
+}
+
 /// `POST /v1/sessions`
 pub async fn create_session<S: Store>(
     State(app): AppState<S>,
@@ -268,7 +299,7 @@ pub async fn create_session<S: Store>(
     if !app.allow(Limit::Create, (ip, authed), limit).await {
         return Err(ApiError::rate_limited(RETRY_AFTER));
     }
-    let create: crate::webhook::CreateBody = parse_json(&headers, body)?;
+    let create = create_body(&headers, body)?;
     let req = &create.req;
     if req.is_oauth() {
         return Err(ApiError::bad_request(
@@ -348,6 +379,11 @@ pub async fn create_session<S: Store>(
                     util::rfc3339(expires_at),
                     app.cfg.poll_interval,
                 );
+                if create.callback_url.is_none() && !create.webhook() {
+                    // No secret issued: the response is the core body as is
+                    // (no detour through a `serde_json::Value` tree).
+                    return Ok(json(StatusCode::CREATED, &body));
+                }
                 return Ok(json(StatusCode::CREATED, &issued.respond(&body, &app.base_url)?));
             }
             Err(StoreError::Duplicate) => continue,

@@ -160,7 +160,17 @@ struct Ctx<'a> {
 }
 
 type Reply = Box<dyn FnOnce(bool) + Send>;
-type Job = Box<dyn for<'a> FnOnce(&mut Ctx<'a>) -> (bool, Reply) + Send>;
+type Work = Box<dyn for<'a> FnOnce(&mut Ctx<'a>) -> (bool, Reply) + Send>;
+
+/// One request for the writer thread.
+struct Job {
+    work: Work,
+    /// The job writes with at most one statement and, when it fails, has
+    /// written nothing but that statement (which SQLite itself rolls back
+    /// alone: statement atomicity). It needs no SAVEPOINT of its own: a
+    /// session creation, the hot write, saves two statement runs this way.
+    single: bool,
+}
 
 /// SQLite-backed [`Store`]: writes on the writer thread, reads on the reader
 /// pool (see `sqlite/readers.rs`).
@@ -268,8 +278,26 @@ impl SqliteStore {
         T: Send + 'static,
         F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<T, StoreError> + Send + 'static,
     {
+        self.call_as(false, f).await
+    }
+
+    /// [`Self::call`] for a job with at most one write statement, after which it
+    /// cannot fail (see [`Job::single`]): it runs without a SAVEPOINT.
+    async fn call_single<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.call_as(true, f).await
+    }
+
+    async fn call_as<T, F>(&self, single: bool, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: for<'a> FnOnce(&mut Ctx<'a>) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply_tx, reply_rx) = oneshot::channel();
-        let job: Job = Box::new(move |ctx| {
+        let work: Work = Box::new(move |ctx| {
             let result = f(ctx);
             let ok = result.is_ok();
             let reply: Reply = Box::new(move |committed| {
@@ -277,7 +305,7 @@ impl SqliteStore {
             });
             (ok, reply)
         });
-        self.tx.send(job).await.map_err(|_| StoreError::Closed)?;
+        self.tx.send(Job { work, single }).await.map_err(|_| StoreError::Closed)?;
         reply_rx.await.map_err(|_| StoreError::Closed)?
     }
 }
@@ -291,9 +319,10 @@ fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) -> boo
     let committed = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(txn) => {
             for job in batch.drain(..) {
-                let savepoint_ok = txn.prepare_cached("SAVEPOINT job").and_then(|mut st| st.execute([])).is_ok();
+                let savepoint_ok =
+                    !job.single && txn.prepare_cached("SAVEPOINT job").and_then(|mut st| st.execute([])).is_ok();
                 let mut ctx = Ctx { conn: &txn, open: &mut *open };
-                let (ok, reply) = job(&mut ctx);
+                let (ok, reply) = (job.work)(&mut ctx);
                 if savepoint_ok {
                     let end = if ok {
                         txn.prepare_cached("RELEASE job").and_then(|mut st| st.execute([])).map(|_| ())
@@ -305,7 +334,17 @@ fn run_batch(conn: &mut Connection, open: &mut i64, batch: &mut Vec<Job>) -> boo
                     }
                 }
                 replies.push(reply);
+                if txn.is_autocommit() {
+                    // SQLite rolled the whole transaction back (I/O error, disk
+                    // full...): nothing of this batch is written. The remaining
+                    // jobs must not run outside a transaction; dropping them
+                    // answers their callers with an error, and the failed
+                    // COMMIT below answers the others.
+                    tracing::error!("write transaction rolled back by SQLite");
+                    break;
+                }
             }
+            batch.clear();
             worked = started.elapsed();
             match txn.commit() {
                 Ok(()) => true,
@@ -553,6 +592,10 @@ fn insert_session(ctx: &mut Ctx<'_>, s: &NewSession, fields: &str, caps: Caps) -
 impl Store for SqliteStore {
     async fn create_session(&self, s: NewSession, caps: Caps) -> Result<(), StoreError> {
         let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
+        if s.sender.is_none() {
+            // One INSERT and nothing after it (see `insert_session`).
+            return self.call_single(move |ctx| insert_session(ctx, &s, &fields, caps)).await;
+        }
         self.call(move |ctx| insert_session(ctx, &s, &fields, caps)).await
     }
 

@@ -82,6 +82,10 @@ impl SqliteStore {
         extras: SessionExtras,
     ) -> Result<(), StoreError> {
         let fields = serde_json::to_string(&s.fields).map_err(|_| StoreError::Corrupt)?;
+        if s.sender.is_none() && extras.is_empty() {
+            // The common creation: one INSERT and nothing after it, no SAVEPOINT.
+            return self.call_single(move |ctx: &mut Ctx<'_>| insert_session(ctx, &s, &fields, caps)).await;
+        }
         self.call(move |ctx: &mut Ctx<'_>| {
             insert_session(ctx, &s, &fields, caps)?;
             if !extras.is_empty() {
