@@ -117,7 +117,7 @@ pub fn cmd_test(args: &[String]) -> Result<()> {
     });
     let mut env = env;
     if let Some(c) = &pg_cluster {
-        env.push((crate::pg::ENV, c.url().into()));
+        env.extend(c.env());
     }
     steps.run("cargo test --workspace --all-features --no-fail-fast", || {
         run_cmd(cargo().args(["test", "--workspace", "--all-features", "--no-fail-fast"]).envs(env.clone()))

@@ -1,7 +1,9 @@
 //! The PostgreSQL store: several broker processes on one database.
 //!
-//! A pool of connections (deadpool-postgres over tokio-postgres, no TLS: reach
-//! the server over a Unix socket or a private network). Every state transition
+//! A pool of connections (deadpool-postgres over tokio-postgres; TLS with the
+//! server's certificate verified when the URL's `sslmode` asks for it, see
+//! [`tls`]; otherwise reach the server over a Unix socket or a private
+//! network). Every state transition
 //! is one statement (`UPDATE ... WHERE state = ... RETURNING`, with its side
 //! effects in data-modifying CTEs of the same statement), so two instances on
 //! one database keep what one instance guarantees: a ciphertext is delivered
@@ -28,7 +30,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use deadpool_postgres::{GenericClient, Manager, ManagerConfig, Pool, PoolError, RecyclingMethod};
 use sealpost_core::protocol::{EnvelopeKind, FieldSpec, SessionStatus};
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use crate::store::{
@@ -38,6 +39,9 @@ use crate::store::{
 use crate::util::{TokenHash, hashes_equal};
 
 pub mod create;
+pub mod tls;
+
+use tls::DbTls;
 
 /// Rows of the open-session counter (16 before migration 3). More rows than
 /// transactions that can hold one at once (two instances' pools), so a writer
@@ -149,8 +153,18 @@ fn db_err(e: &tokio_postgres::Error) -> StoreError {
             Some(c) => format!("SQLSTATE {} ({c})", d.code().code()),
             None => format!("SQLSTATE {}: {}", d.code().code(), d.message()),
         }),
-        // Connection-level errors (refused, closed, TLS requested) carry no data.
-        None => StoreError::Backend(e.to_string()),
+        // Connection-level errors (refused, closed, TLS) carry no data, and their
+        // cause (the certificate refused, the address refused) is in the source chain.
+        None => {
+            let mut msg = e.to_string();
+            let mut cause = std::error::Error::source(e);
+            while let Some(c) = cause {
+                msg.push_str(": ");
+                msg.push_str(&c.to_string());
+                cause = c.source();
+            }
+            StoreError::Backend(msg)
+        }
     }
 }
 
@@ -222,6 +236,7 @@ pub struct PgStore {
 /// requests sharing one cannot see each other's state.
 struct Readers {
     cfg: tokio_postgres::Config,
+    tls: DbTls,
     slots: Vec<ReaderSlot>,
     next: std::sync::atomic::AtomicUsize,
 }
@@ -267,8 +282,8 @@ fn reader_count(pool_size: usize) -> usize {
 }
 
 impl Readers {
-    fn new(cfg: tokio_postgres::Config, n: usize) -> Self {
-        Self { cfg, slots: (0..n).map(|_| ReaderSlot::default()).collect(), next: Default::default() }
+    fn new(cfg: tokio_postgres::Config, tls: DbTls, n: usize) -> Self {
+        Self { cfg, tls, slots: (0..n).map(|_| ReaderSlot::default()).collect(), next: Default::default() }
     }
 
     /// A live shared connection (round robin), connecting when needed.
@@ -292,14 +307,27 @@ impl Readers {
         conn.as_ref().filter(|r| !r.client.is_closed()).cloned()
     }
 
+    /// Run a shared connection until it closes.
+    async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(conn: F) {
+        if let Err(e) = conn.await {
+            tracing::warn!(error = %db_err(&e), "shared database connection closed");
+        }
+    }
+
     async fn connect(&self) -> Result<Reader, StoreError> {
         let connect = async {
-            let (client, conn) = self.cfg.connect(NoTls).await?;
-            tokio::spawn(async move {
-                if let Err(e) = conn.await {
-                    tracing::warn!(error = %db_err(&e), "shared database connection closed");
+            let client = match &self.tls {
+                DbTls::Plain => {
+                    let (client, conn) = self.cfg.connect(tokio_postgres::NoTls).await?;
+                    tokio::spawn(Self::drive(conn));
+                    client
                 }
-            });
+                DbTls::Verified(tls) => {
+                    let (client, conn) = self.cfg.connect(tls.clone()).await?;
+                    tokio::spawn(Self::drive(conn));
+                    client
+                }
+            };
             client.batch_execute("SET synchronous_commit = off").await?;
             let poll = client.prepare(POLL_SQL).await?;
             let view = client.prepare(&view_sql()).await?;
@@ -346,11 +374,14 @@ impl PgStore {
     /// Connect (at most `pool_size` connections, 2 at least: a pool plus one or
     /// two shared ones, see [`Readers`]) and apply migrations.
     pub async fn connect(url: &str, pool_size: usize) -> Result<Self, StoreError> {
-        let cfg: tokio_postgres::Config =
-            url.parse().map_err(|_| StoreError::Backend("the PostgreSQL URL could not be parsed".into()))?;
+        let (cfg, tls) = tls::parse_url(url)?;
         let readers = reader_count(pool_size);
-        let shared = Readers::new(cfg.clone(), readers);
-        let mgr = Manager::from_config(cfg, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let shared = Readers::new(cfg.clone(), tls.clone(), readers);
+        let mc = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let mgr = match tls {
+            DbTls::Plain => Manager::from_config(cfg, tokio_postgres::NoTls, mc),
+            DbTls::Verified(tls) => Manager::from_config(cfg, tls, mc),
+        };
         let pool = Pool::builder(mgr)
             .max_size(pool_size.saturating_sub(readers).max(1))
             .wait_timeout(Some(std::time::Duration::from_secs(10)))
