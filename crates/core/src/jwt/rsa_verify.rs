@@ -7,7 +7,9 @@
 //! plain square-and-multiply over the bits of `e` (16 squarings and one
 //! multiplication for e = 65537) with its own Montgomery arithmetic (word-level,
 //! a dedicated squaring; `n`'s Montgomery parameters come precomputed with the
-//! parsed key, which the WASM bundle keeps between calls), then checks the
+//! parsed key, which the WASM bundle keeps between calls; moduli up to 4,115
+//! bits take the faster 28-bit-limb arithmetic of [`m28`], whose per-modulus
+//! parameters are cached here), then checks the
 //! padding exactly as RFC 8017 specifies: EMSA-PKCS1-v1_5 by encoding the
 //! expected block and comparing (§8.2.2), EMSA-PSS-VERIFY step by step (§9.1.2)
 //! with the salt as long as the hash (RFC 7518 §3.5). Checked against every
@@ -128,6 +130,332 @@ impl<'a> Mont<'a> {
     }
 }
 
+/// Montgomery arithmetic on 28-bit limbs held in `u64`, for the moduli of
+/// common key sizes (up to 4,115 bits; larger keys take [`Mont`]).
+///
+/// WebAssembly has a native 64×64→64 multiply but no 128-bit product, so the
+/// word-level code above pays for a carry split on every limb product. With
+/// 28-bit limbs a product fits in 56 bits and a whole column of products
+/// (operand-scanning Montgomery, the reduction interleaved column by column)
+/// adds up in plain `u64`s with no carry until the column is done: one
+/// multiply and one add per product, the a·b and u·m sums in two accumulators
+/// (at most `L` products of < 2^56 each, `L` ≤ 256). The limb count is fixed
+/// at compile time per size class so loops have no bounds checks; a key of
+/// another size is padded up to the next class (Montgomery works with any
+/// `R = 2^(28·L) > 2m`). The per-key data (`m` in limbs, `-m^-1 mod 2^28`,
+/// `R² mod m`) is kept in a small per-thread cache of recently used moduli.
+mod m28 {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use crypto_bigint::BoxedUint;
+    use crypto_bigint::modular::MontyParams;
+
+    pub(super) const BITS: u32 = 28;
+    const MASK: u64 = (1 << BITS) - 1;
+    /// Size classes (limbs): 1,036 / 2,072 / 3,080 / 4,116 bits.
+    pub(super) const CLASSES: [usize; 4] = [37, 74, 110, 147];
+    /// Moduli whose parameters are kept.
+    const MAX_KEYS: usize = 8;
+
+    /// `x` (little-endian bytes) as `l` limbs, or `None` when it does not fit.
+    fn from_le_bytes(bytes: impl Iterator<Item = u8>, l: usize) -> Option<Vec<u64>> {
+        let mut out = vec![0u64; l];
+        let (mut acc, mut nb, mut i) = (0u64, 0u32, 0usize);
+        for b in bytes {
+            acc |= u64::from(b) << nb;
+            nb += 8;
+            if nb >= BITS {
+                match out.get_mut(i) {
+                    Some(o) => *o = acc & MASK,
+                    None if acc & MASK != 0 => return None,
+                    None => {}
+                }
+                i += 1;
+                acc >>= BITS;
+                nb -= BITS;
+            }
+        }
+        if acc != 0 {
+            *out.get_mut(i)? = acc;
+        }
+        Some(out)
+    }
+
+    /// Big-endian bytes as `l` limbs.
+    pub(super) fn from_be(bytes: &[u8], l: usize) -> Option<Vec<u64>> {
+        from_le_bytes(bytes.iter().rev().copied(), l)
+    }
+
+    /// `x` as exactly `k` big-endian bytes, or `None` when it needs more.
+    pub(super) fn to_be(x: &[u64], k: usize) -> Option<Vec<u8>> {
+        let mut out = vec![0u8; k];
+        let (mut acc, mut nb, mut pos) = (0u64, 0u32, k);
+        for &v in x {
+            acc |= v << nb;
+            nb += BITS;
+            while nb >= 8 {
+                #[allow(clippy::cast_possible_truncation)]
+                let byte = acc as u8;
+                if pos == 0 {
+                    if byte != 0 {
+                        return None;
+                    }
+                } else {
+                    pos -= 1;
+                    out[pos] = byte;
+                }
+                acc >>= 8;
+                nb -= 8;
+            }
+        }
+        if acc != 0 {
+            if pos == 0 {
+                return None;
+            }
+            #[allow(clippy::cast_possible_truncation)]
+            {
+                out[pos - 1] = acc as u8;
+            }
+        }
+        Some(out)
+    }
+
+    fn ge(x: &[u64], m: &[u64]) -> bool {
+        x.iter().rev().zip(m.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b)
+    }
+
+    /// `x -= m` on limbs (a final borrow is dropped: callers know `x ≥ m` or
+    /// hold the bit that cancels it).
+    fn sub(x: &mut [u64], m: &[u64]) {
+        let mut borrow = 0u64;
+        for (v, &mi) in x.iter_mut().zip(m) {
+            let t = v.wrapping_sub(mi + borrow);
+            borrow = t >> 63;
+            *v = t & MASK;
+        }
+    }
+
+    /// `x = 2x mod m` for `x < m`.
+    fn double(x: &mut [u64], m: &[u64]) {
+        let mut c = 0;
+        for v in x.iter_mut() {
+            let t = (*v << 1) | c;
+            *v = t & MASK;
+            c = t >> BITS;
+        }
+        if c != 0 || ge(x, m) {
+            sub(x, m);
+        }
+    }
+
+    /// `x = x/2 mod m` for `x < m`, `m` odd.
+    fn halve(x: &mut [u64], m: &[u64]) {
+        let mut c = 0;
+        if x.first().is_some_and(|v| v & 1 == 1) {
+            for (v, &mi) in x.iter_mut().zip(m) {
+                let t = *v + mi + c;
+                *v = t & MASK;
+                c = t >> BITS;
+            }
+        }
+        for i in (0..x.len()).rev() {
+            let t = x[i] | (c << BITS);
+            x[i] = t >> 1;
+            c = t & 1;
+        }
+    }
+
+    /// Parameters of one modulus.
+    pub(super) struct Params {
+        /// The words of `n` as the key holds them (the cache key).
+        words: Vec<crypto_bigint::Word>,
+        /// Limbs (a size class).
+        pub(super) l: usize,
+        pub(super) m: Vec<u64>,
+        /// `m`'s limbs in reverse order.
+        mr: Vec<u64>,
+        /// `-m^-1 mod 2^28`.
+        pub(super) n0: u64,
+        /// `R² mod m`, `R = 2^(28·l)`.
+        pub(super) r2: Vec<u64>,
+    }
+
+    impl Params {
+        /// From `n` and the key's own Montgomery parameters (`R' = 2^(W·words)`):
+        /// `R² = R'² · 2^(2·(28·l − W·words))`, a few dozen modular doublings or halvings.
+        fn new(n: &BoxedUint, params: &MontyParams<BoxedUint>) -> Option<Self> {
+            let bits = usize::try_from(n.bits_vartime()).ok()?;
+            let need = bits / BITS as usize + 1;
+            let l = *CLASSES.iter().find(|&&c| c >= need)?;
+            let words = n.as_words();
+            let le = |w: &[crypto_bigint::Word]| w.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
+            let m = from_le_bytes(le(words).into_iter(), l)?;
+            let mut r2 = from_le_bytes(le(params.r2().as_words()).into_iter(), l)?;
+            if ge(&r2, &m) {
+                return None;
+            }
+            let own = 2 * BITS as usize * l;
+            let theirs = 2 * crypto_bigint::Word::BITS as usize * words.len();
+            for _ in theirs..own {
+                double(&mut r2, &m);
+            }
+            for _ in own..theirs {
+                halve(&mut r2, &m);
+            }
+            // -m^-1 mod 2^64 by Newton's iteration (each step doubles the correct bits), then mod 2^28.
+            let m0 = *m.first()?;
+            let mut inv: u64 = m0;
+            for _ in 0..6 {
+                inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+            }
+            let mut mr = m.clone();
+            mr.reverse();
+            Some(Self { words: words.to_vec(), l, m, mr, n0: inv.wrapping_neg() & MASK, r2 })
+        }
+    }
+
+    thread_local! {
+        /// Recently used moduli (last = most recent).
+        static KEYS: RefCell<Vec<Rc<Params>>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// The parameters of `n` (cached), or `None` above the largest size class.
+    pub(super) fn params(n: &BoxedUint, p: &MontyParams<BoxedUint>) -> Option<Rc<Params>> {
+        KEYS.with_borrow_mut(|c| {
+            let hit = match c.iter().position(|k| k.words == n.as_words()) {
+                Some(i) => c.remove(i),
+                None => {
+                    if c.len() >= MAX_KEYS {
+                        c.remove(0);
+                    }
+                    Rc::new(Params::new(n, p)?)
+                }
+            };
+            c.push(hit.clone());
+            Some(hit)
+        })
+    }
+
+    /// The carry out of a column whose sum is `x + y` (low 28 bits of the
+    /// sum, carry), each below 2^64.
+    #[inline(always)]
+    fn split(x: u64, y: u64) -> (u64, u64) {
+        let low = (x & MASK) + (y & MASK);
+        (low & MASK, (x >> BITS) + (y >> BITS) + (low >> BITS))
+    }
+
+    /// Final step of a product: `t < 2m` to `t mod m`.
+    #[inline(always)]
+    fn reduce<const L: usize>(t: &mut [u64; L], m: &[u64; L], top: u64) {
+        if top != 0 || ge(t, m) {
+            sub(t, m);
+        }
+    }
+
+    /// `Σ x[i]·y[i]` over the shorter length, in two accumulators (the
+    /// caller's column bound keeps the sum below 2^64).
+    #[inline(always)]
+    fn dot(x: &[u64], y: &[u64]) -> u64 {
+        let n = x.len().min(y.len());
+        let (x, y) = (&x[..n], &y[..n]);
+        let (mut s0, mut s1) = (0u64, 0u64);
+        let mut i = 0;
+        while i + 1 < n {
+            s0 += x[i] * y[i];
+            s1 += x[i + 1] * y[i + 1];
+            i += 2;
+        }
+        if i < n {
+            s0 += x[i] * y[i];
+        }
+        s0 + s1
+    }
+
+    /// `a·b·R^-1 mod m` for `a, b < m`; `mr` is `m` with its limbs reversed
+    /// (column sums `Σ x[i]·y[k-i]` then run over both operands forward).
+    pub(super) fn mul<const L: usize>(a: &[u64; L], b: &[u64; L], m: &[u64; L], mr: &[u64; L], n0: u64) -> [u64; L] {
+        let mut br = *b;
+        br.reverse();
+        let mut u = [0u64; L];
+        let mut t = [0u64; L];
+        let mut c = 0u64;
+        for k in 0..L {
+            let x = c + dot(&a[..=k], &br[L - 1 - k..]);
+            let y = dot(&u[..k], &mr[L - 1 - k..]);
+            let uk = (x.wrapping_add(y) & MASK).wrapping_mul(n0) & MASK;
+            u[k] = uk;
+            (_, c) = split(x, y + uk * m[0]);
+        }
+        for k in L..2 * L - 1 {
+            let lo = k + 1 - L;
+            let x = c + dot(&a[lo..], &br);
+            let y = dot(&u[lo..], mr);
+            (t[k - L], c) = split(x, y);
+        }
+        t[L - 1] = c & MASK;
+        reduce(&mut t, m, c >> BITS);
+        t
+    }
+
+    /// `a²·R^-1 mod m` for `a < m`: each cross product once, doubled.
+    pub(super) fn sqr<const L: usize>(a: &[u64; L], m: &[u64; L], mr: &[u64; L], n0: u64) -> [u64; L] {
+        let mut ar = *a;
+        ar.reverse();
+        let mut u = [0u64; L];
+        let mut t = [0u64; L];
+        let mut c = 0u64;
+        for k in 0..L {
+            let h = k.div_ceil(2);
+            let mut x = 2 * dot(&a[..h], &ar[L - 1 - k..]) + c;
+            if k % 2 == 0 {
+                x += a[k / 2] * a[k / 2];
+            }
+            let y = dot(&u[..k], &mr[L - 1 - k..]);
+            let uk = (x.wrapping_add(y) & MASK).wrapping_mul(n0) & MASK;
+            u[k] = uk;
+            (_, c) = split(x, y + uk * m[0]);
+        }
+        for k in L..2 * L - 1 {
+            let lo = k + 1 - L;
+            let h = k.div_ceil(2);
+            let mut x = 2 * dot(&a[lo..h], &ar) + c;
+            if k % 2 == 0 {
+                x += a[k / 2] * a[k / 2];
+            }
+            let y = dot(&u[lo..], mr);
+            (t[k - L], c) = split(x, y);
+        }
+        t[L - 1] = c & MASK;
+        reduce(&mut t, m, c >> BITS);
+        t
+    }
+
+    /// `s^e mod m` (`s < m`, `e` of at least two bits), plain form in and out.
+    pub(super) fn pow<const L: usize>(p: &Params, s: &[u64], e: &BoxedUint) -> Option<Vec<u64>> {
+        let m: &[u64; L] = p.m.as_slice().try_into().ok()?;
+        let r2: &[u64; L] = p.r2.as_slice().try_into().ok()?;
+        let mr: &[u64; L] = p.mr.as_slice().try_into().ok()?;
+        let s: &[u64; L] = s.try_into().ok()?;
+        let base = mul(s, r2, m, mr, p.n0);
+        let mut acc = base;
+        let bits = e.bits_vartime();
+        for i in (0..bits - 1).rev() {
+            acc = sqr(&acc, m, mr, p.n0);
+            if e.bit_vartime(i) {
+                // The last multiplication by the plain `s` also leaves Montgomery form.
+                if i == 0 {
+                    return Some(mul(&acc, s, m, mr, p.n0).to_vec());
+                }
+                acc = mul(&acc, &base, m, mr, p.n0);
+            }
+        }
+        let mut one = [0u64; L];
+        one[0] = 1;
+        Some(mul(&acc, &one, m, mr, p.n0).to_vec())
+    }
+}
+
 /// `sig^e mod n` as a `k`-byte big-endian block, or `None` when the signature is
 /// not `k` bytes or not below `n` (RFC 8017 §5.2.2, §8.2.2 step 1).
 fn public_op(key: &RsaPublicKey, sig: &[u8]) -> Option<Vec<u8>> {
@@ -147,6 +475,17 @@ fn public_op(key: &RsaPublicKey, sig: &[u8]) -> Option<Vec<u8>> {
         return None;
     }
     let params: &MontyParams<BoxedUint> = key.n_params().as_ref();
+    if let Some(p) = m28::params(n.as_ref(), params) {
+        let s = m28::from_be(sig, p.l)?;
+        let out = match p.l {
+            37 => m28::pow::<37>(&p, &s, e),
+            74 => m28::pow::<74>(&p, &s, e),
+            110 => m28::pow::<110>(&p, &s, e),
+            147 => m28::pow::<147>(&p, &s, e),
+            _ => None,
+        }?;
+        return m28::to_be(&out, k);
+    }
     let m = n.as_ref().as_words();
     let r2 = params.r2().as_words();
     let s = s.as_words();
@@ -287,5 +626,80 @@ pub(super) fn verify(alg: Alg, key: &RsaPublicKey, msg: &[u8], sig: &[u8]) -> bo
         Alg::RS256 | Alg::RS384 | Alg::RS512 => pkcs1v15_ok(alg, &em, msg),
         Alg::PS256 | Alg::PS384 | Alg::PS512 => pss_ok(alg, &em, msg, key.n().as_ref().bits_vartime() as usize),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::cast_possible_truncation)]
+mod tests {
+    use crypto_bigint::modular::{BoxedMontyForm, BoxedMontyParams};
+    use crypto_bigint::{BoxedUint, Odd, Resize};
+
+    use super::m28;
+
+    /// `s^e mod m` through the 28-bit path and through crypto-bigint, for odd
+    /// moduli of every size class, sizes just under and over a class edge, and
+    /// edge values of `s` (0, 1, m-1).
+    #[test]
+    fn m28_pow_matches_crypto_bigint() {
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut runs = 0;
+        for bits in [512u32, 1024, 1031, 1035, 2047, 2048, 2049, 2071, 2072, 3072, 3079, 4096, 4115] {
+            let bytes = bits.div_ceil(8) as usize;
+            let precision = (bits.div_ceil(64)) * 64;
+            for round in 0..3 {
+                let mut m: Vec<u8> = (0..bytes).map(|_| next() as u8).collect();
+                let top = bits - 8 * (bytes as u32 - 1); // bits used in the first byte, 1..=8
+                m[0] = (m[0] & ((1u16 << top) - 1) as u8) | (1 << (top - 1));
+                m[bytes - 1] |= 1;
+                let n = BoxedUint::from_be_slice(&m, precision).unwrap();
+                let params = BoxedMontyParams::new_vartime(Odd::new(n.clone()).unwrap());
+                let p = m28::params(&n, params.as_ref()).unwrap();
+                for case in 0..5 {
+                    let mut s = match case {
+                        0 => vec![0u8; bytes],
+                        1 => {
+                            let mut one = vec![0u8; bytes];
+                            one[bytes - 1] = 1;
+                            one
+                        }
+                        2 => {
+                            let mut x = m.clone();
+                            x[bytes - 1] ^= 1; // m - 1 (m is odd)
+                            x
+                        }
+                        _ => (0..bytes).map(|_| next() as u8).collect(),
+                    };
+                    if s >= m {
+                        s[0] = 0;
+                    }
+                    for e in [65537u64, 3, next() | 1 | (1 << 40), 2] {
+                        let eb = BoxedUint::from(e).resize(precision);
+                        let sb = BoxedUint::from_be_slice(&s, precision).unwrap();
+                        let want = BoxedMontyForm::new(sb, &params).pow(&eb).retrieve().to_be_bytes();
+                        let want = &want[want.len() - bytes..];
+                        let limbs = m28::from_be(&s, p.l).unwrap();
+                        let out = match p.l {
+                            37 => m28::pow::<37>(&p, &limbs, &eb),
+                            74 => m28::pow::<74>(&p, &limbs, &eb),
+                            110 => m28::pow::<110>(&p, &limbs, &eb),
+                            147 => m28::pow::<147>(&p, &limbs, &eb),
+                            _ => None,
+                        }
+                        .unwrap();
+                        let got = m28::to_be(&out, bytes).unwrap();
+                        assert_eq!(got, want, "bits {bits} round {round} case {case} e {e}");
+                        runs += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(runs, 13 * 3 * 5 * 4);
     }
 }
