@@ -37,7 +37,7 @@ use sealpost_core::keys::AgentPublicKey;
 use sealpost_core::protocol::{CreateSessionRequest, CreateSessionResponse, EnvelopeKind};
 
 use crate::api::ClientIp;
-use crate::app::App;
+use crate::app::{App, Limit};
 use crate::callbacks::{self, Policy};
 use crate::problem::ApiError;
 use crate::store::{SessionExtras, Store, StoreError, Transition, WebhookTarget};
@@ -235,8 +235,10 @@ fn failed(e: StoreError) -> ApiError {
 
 /// A miss (unknown session, wrong token) counts against the client's attempt
 /// budget like a failed poll: the answers would otherwise tell live session ids.
-fn miss<S: Store>(app: &App<S>, ip: IpAddr, answer: ApiError) -> ApiError {
-    if !app.client_limiter.check(("connect", ip), app.cfg.connect_rate_client) {
+/// The budget is the one `/v1/connect` and failed polls draw on, shared by every
+/// instance on one PostgreSQL ([`App::allow`]).
+async fn miss<S: Store>(app: &App<S>, ip: IpAddr, answer: ApiError) -> ApiError {
+    if !app.allow(Limit::Client, ("connect", ip), app.cfg.connect_rate_client).await {
         return ApiError::rate_limited(60);
     }
     answer
@@ -252,17 +254,17 @@ pub async fn relay<S: Store>(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let Some(token) = token_of(query.as_deref()) else {
-        return Err(miss(&app, ip, invalid_token()));
+        return Err(miss(&app, ip, invalid_token()).await);
     };
     let token = hash_token(token);
     let Some(id) = util::parse_session_id(&session_id) else {
-        return Err(miss(&app, ip, ApiError::session_not_found()));
+        return Err(miss(&app, ip, ApiError::session_not_found()).await);
     };
     let target = app.store.webhook_target(id, token, now_ms()).await.map_err(failed)?;
     let (public_key, kind) = match target {
         WebhookTarget::Open { public_key, envelope } => (public_key, envelope),
-        WebhookTarget::NotFound => return Err(miss(&app, ip, ApiError::session_not_found())),
-        WebhookTarget::Forbidden => return Err(miss(&app, ip, invalid_token())),
+        WebhookTarget::NotFound => return Err(miss(&app, ip, ApiError::session_not_found()).await),
+        WebhookTarget::Forbidden => return Err(miss(&app, ip, invalid_token()).await),
         WebhookTarget::NotEnabled => {
             return Err(miss(
                 &app,
@@ -273,7 +275,8 @@ pub async fn relay<S: Store>(
                     "Webhook Not Enabled",
                     "This session was created without enable_webhook.",
                 ),
-            ));
+            )
+            .await);
         }
         WebhookTarget::Conflict => {
             return Err(ApiError::conflict("This session already holds or delivered its payload."));

@@ -182,3 +182,22 @@ fn the_per_client_attempt_budget_is_not_doubled_by_alternating_instances() {
         (0..8).map(|i| if i % 2 == 0 { &a } else { &b }.post_json("/v1/sessions", &body).status).collect();
     assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 4, "{statuses:?}");
 }
+
+#[test]
+fn wrong_webhook_tokens_draw_on_one_budget_across_instances() {
+    // A wrong webhook token is a miss like an unknown code: 10 per client per minute in all.
+    let args = ["--connect-rate-client", "10", "--connect-rate", "100"];
+    let Some((_dir, a, b, _url)) = pair("whbudget", &args) else { return };
+    let created = a.create(json!({"enable_webhook": true}));
+    let url = created["webhook_url"].as_str().expect("webhook_url");
+    let path = url.strip_prefix(&a.url).expect("webhook_url on the broker's base URL");
+    let (base, _token) = path.split_once("?token=").expect("a token in the webhook_url");
+    let statuses: Vec<u16> = (0..30)
+        .map(|i| {
+            let broker = if i % 2 == 0 { &a } else { &b };
+            common::http(&broker.addr, "POST", &format!("{base}?token=wt_wrong{i}"), &[], Some(b"{}")).status
+        })
+        .collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 403).count(), 10, "one budget for both instances: {statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 403 || *s == 429), "{statuses:?}");
+}
