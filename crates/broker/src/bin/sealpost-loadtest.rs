@@ -13,7 +13,8 @@
 //! Each phase prints one line per request kind (`mixed` prints
 //! `mixed-create` and `mixed-poll`): requests/s, p50/p99/max latency, the
 //! number of requests over 20 ms, status counts. Then the broker's peak RSS
-//! (`VmHWM` of /proc/<pid>/status). With `--timeline`, each phase also prints
+//! (`VmHWM` of /proc/<pid>/status). After each phase, the broker's CPU time
+//! over it and per request (from /proc/<pid>/stat). With `--timeline`, each phase also prints
 //! its per-second p99 and max, to see when a stall happens. Loopback only,
 //! bounded in time.
 #![forbid(unsafe_code)]
@@ -92,13 +93,13 @@ impl Conn {
     }
 
     async fn request(&mut self, method: &str, path: &str, extra: &str, body: &[u8]) -> std::io::Result<(u16, Vec<u8>)> {
-        let head =
-            format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Length: {}\r\n\r\n", self.host, body.len());
-        let stream = self.io.get_mut();
-        stream.write_all(head.as_bytes()).await?;
-        if !body.is_empty() {
-            stream.write_all(body).await?;
-        }
+        // Head and body in one write (one segment, as HTTP clients send a small
+        // request): two writes cost both sides a system call and a wake-up more.
+        let mut req =
+            format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n{extra}Content-Length: {}\r\n\r\n", self.host, body.len())
+                .into_bytes();
+        req.extend_from_slice(body);
+        self.io.get_mut().write_all(&req).await?;
         let mut line = String::new();
         self.io.read_line(&mut line).await?;
         let status: u16 = line
@@ -197,6 +198,37 @@ fn vm_hwm_kib(pid: u32) -> Option<u64> {
         .find(|l| l.starts_with("VmHWM:"))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|v| v.parse().ok())
+}
+
+/// CPU time (user + system) the process `pid` used so far, in seconds (`/proc/<pid>/stat`).
+fn cpu_secs(pid: Option<u32>, ticks_per_s: f64) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{}/stat", pid?)).ok()?;
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    let rest = stat.rsplit_once(')')?.1;
+    let mut it = rest.split_whitespace().skip(11);
+    let utime: f64 = it.next()?.parse().ok()?;
+    let stime: f64 = it.next()?.parse().ok()?;
+    Some((utime + stime) / ticks_per_s)
+}
+
+/// `getconf CLK_TCK` (the unit of `/proc/<pid>/stat` times), 100 if unknown.
+fn clock_ticks() -> f64 {
+    std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8(o.stdout).ok())
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+/// The broker's CPU over a phase: total and per request (the figure that holds
+/// on a busy machine, where latencies mostly measure the scheduler).
+fn report_cpu(name: &str, before: Option<f64>, after: Option<f64>, requests: usize) {
+    if let (Some(b), Some(a)) = (before, after) {
+        let per = if requests == 0 { 0.0 } else { (a - b) * 1e6 / requests as f64 };
+        println!("  {name} broker CPU {:.2} s, {per:.0} us per request", a - b);
+    }
 }
 
 fn field<'a>(json: &'a serde_json::Value, key: &str) -> Option<&'a str> {
@@ -434,23 +466,29 @@ async fn run(args: Args) -> ExitCode {
     };
     println!("broker http://{addr}  clients {clients}  {secs} s per phase");
 
+    let ticks = clock_ticks();
+    let cpu = || cpu_secs(pid, ticks);
     let phase_len = Duration::from_secs(secs);
     let mut sessions: Vec<(String, String)> = Vec::new();
     for phase in &args.phases {
         match phase {
             Phase::Create => {
+                let c0 = cpu();
                 let start = Instant::now();
                 let mut r = merge(spawn_creators(addr, clients, start, Stop::until(start + phase_len))).await;
                 sessions.append(&mut r.sessions);
                 report("create", &r, start.elapsed().as_secs_f64(), args.timeline);
+                report_cpu("create", c0, cpu(), r.latencies_us.len());
             }
             Phase::Poll => {
                 if sessions.is_empty() {
                     seed(addr, clients, &mut sessions, args.timeline).await;
                 }
+                let c0 = cpu();
                 let start = Instant::now();
                 let r = merge(spawn_pollers(addr, clients, start, start + phase_len, Arc::new(sessions.clone()))).await;
                 report("poll", &r, start.elapsed().as_secs_f64(), args.timeline);
+                report_cpu("poll", c0, cpu(), r.latencies_us.len());
                 println!("sessions polled round-robin: {}", sessions.len());
             }
             Phase::Mixed => {
@@ -459,6 +497,7 @@ async fn run(args: Args) -> ExitCode {
                 }
                 let creators = (clients / 2).max(1);
                 let pollers = clients.saturating_sub(creators).max(1);
+                let c0 = cpu();
                 let start = Instant::now();
                 let deadline = start + phase_len;
                 let c = spawn_creators(addr, creators, start, Stop::until(deadline));
@@ -467,10 +506,12 @@ async fn run(args: Args) -> ExitCode {
                 let took = start.elapsed().as_secs_f64();
                 report("mixed-create", &c, took, args.timeline);
                 report("mixed-poll", &p, took, args.timeline);
+                report_cpu("mixed", c0, cpu(), c.latencies_us.len() + p.latencies_us.len());
                 println!("mixed: {creators} creating, {pollers} polling {} sessions", sessions.len());
                 sessions.append(&mut c.sessions);
             }
             Phase::AfterBurst => {
+                let c0 = cpu();
                 let start = Instant::now();
                 let stop = Stop {
                     deadline: start + Duration::from_secs(600),
@@ -478,11 +519,14 @@ async fn run(args: Args) -> ExitCode {
                 };
                 let mut burst = merge(spawn_creators(addr, clients, start, stop)).await;
                 report("burst", &burst, start.elapsed().as_secs_f64(), args.timeline);
+                let c1 = cpu();
+                report_cpu("burst", c0, c1, burst.latencies_us.len());
                 // Poll right away the sessions the burst created.
                 let fresh = Arc::new(std::mem::take(&mut burst.sessions));
                 let start = Instant::now();
                 let r = merge(spawn_pollers(addr, clients, start, start + phase_len, fresh.clone())).await;
                 report("after-burst", &r, start.elapsed().as_secs_f64(), args.timeline);
+                report_cpu("after-burst", c1, cpu(), r.latencies_us.len());
                 println!("after-burst: polled {} sessions of the burst", fresh.len());
                 sessions.extend(fresh.iter().cloned());
             }
