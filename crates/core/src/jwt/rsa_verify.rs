@@ -136,13 +136,12 @@ impl<'a> Mont<'a> {
 /// WebAssembly has a native 64×64→64 multiply but no 128-bit product, so the
 /// word-level code above pays for a carry split on every limb product. With
 /// 28-bit limbs a product fits in 56 bits and a whole column of products
-/// (operand-scanning Montgomery, the reduction interleaved column by column)
+/// (product-scanning Montgomery, the reduction interleaved column by column)
 /// adds up in plain `u64`s with no carry until the column is done: one
-/// multiply and one add per product, the a·b and u·m sums in two accumulators
-/// (at most `L` products of < 2^56 each, `L` ≤ 256). The limb count is fixed
-/// at compile time per size class so loops have no bounds checks; a key of
-/// another size is padded up to the next class (Montgomery works with any
-/// `R = 2^(28·L) > 2m`). The per-key data (`m` in limbs, `-m^-1 mod 2^28`,
+/// multiply and one add per product, the a·b and u·m sums kept apart (at most
+/// `L` products of < 2^56 each, `L` ≤ 147). The column sums run over operand
+/// slices cut to equal length (one reversed), so the inner loop has no bounds
+/// checks. The per-key data (`m` in limbs, `-m^-1 mod 2^28`,
 /// `R² mod m`) is kept in a small per-thread cache of recently used moduli.
 mod m28 {
     use std::cell::RefCell;
@@ -153,9 +152,8 @@ mod m28 {
 
     pub(super) const BITS: u32 = 28;
     const MASK: u64 = (1 << BITS) - 1;
-    /// Size classes (limbs): 2,072 / 3,080 / 4,116 bits (smaller keys take the
-    /// first: they are rare and reported as too small).
-    pub(super) const CLASSES: [usize; 3] = [74, 110, 147];
+    /// Most limbs (4,116 bits; a column of `2·MAX_L` products must stay below 2^64).
+    const MAX_L: usize = 147;
     /// Moduli whose parameters are kept.
     const MAX_KEYS: usize = 8;
 
@@ -271,7 +269,7 @@ mod m28 {
     pub(super) struct Params {
         /// The words of `n` as the key holds them (the cache key).
         words: Vec<crypto_bigint::Word>,
-        /// Limbs (a size class).
+        /// Limbs: `bits/28 + 1`, so that `2m < R = 2^(28·l)`.
         pub(super) l: usize,
         pub(super) m: Vec<u64>,
         /// `m`'s limbs in reverse order.
@@ -287,8 +285,10 @@ mod m28 {
         /// `R² = R'² · 2^(2·(28·l − W·words))`, a few dozen modular doublings or halvings.
         fn new(n: &BoxedUint, params: &MontyParams<BoxedUint>) -> Option<Self> {
             let bits = usize::try_from(n.bits_vartime()).ok()?;
-            let need = bits / BITS as usize + 1;
-            let l = *CLASSES.iter().find(|&&c| c >= need)?;
+            let l = bits / BITS as usize + 1;
+            if l > MAX_L {
+                return None;
+            }
             let words = n.as_words();
             let le = |w: &[crypto_bigint::Word]| w.iter().flat_map(|w| w.to_le_bytes()).collect::<Vec<u8>>();
             let m = from_le_bytes(le(words).into_iter(), l)?;
@@ -321,7 +321,7 @@ mod m28 {
         static KEYS: RefCell<Vec<Rc<Params>>> = const { RefCell::new(Vec::new()) };
     }
 
-    /// The parameters of `n` (cached), or `None` above the largest size class.
+    /// The parameters of `n` (cached), or `None` above 4,115 bits.
     pub(super) fn params(n: &BoxedUint, p: &MontyParams<BoxedUint>) -> Option<Rc<Params>> {
         KEYS.with_borrow_mut(|c| {
             let hit = match c.iter().position(|k| k.words == n.as_words()) {
@@ -348,7 +348,7 @@ mod m28 {
 
     /// Final step of a product: `t < 2m` to `t mod m`.
     #[inline(always)]
-    fn reduce<const L: usize>(t: &mut [u64; L], m: &[u64; L], top: u64) {
+    fn reduce(t: &mut [u64], m: &[u64], top: u64) {
         if top != 0 || ge(t, m) {
             sub(t, m);
         }
@@ -373,89 +373,98 @@ mod m28 {
         s0 + s1
     }
 
-    /// `a·b·R^-1 mod m` for `a, b < m`; `mr` is `m` with its limbs reversed
-    /// (column sums `Σ x[i]·y[k-i]` then run over both operands forward).
-    #[inline(never)] // one copy per size class: the bundle stays small
-    pub(super) fn mul<const L: usize>(a: &[u64; L], b: &[u64; L], m: &[u64; L], mr: &[u64; L], n0: u64) -> [u64; L] {
-        let mut br = *b;
+    /// `t = a·b·R^-1 mod m` for `a, b < m` (all `l = m.len()` limbs); `mr` is
+    /// `m` with its limbs reversed (column sums `Σ x[i]·y[k-i]` then run over
+    /// both operands forward).
+    fn mul(t: &mut [u64], a: &[u64], b: &[u64], m: &[u64], mr: &[u64], n0: u64) {
+        let l = m.len();
+        let mut br = [0u64; MAX_L];
+        let br = &mut br[..l];
+        br.copy_from_slice(&b[..l]);
         br.reverse();
-        let mut u = [0u64; L];
-        let mut t = [0u64; L];
+        let mut u = [0u64; MAX_L];
+        let u = &mut u[..l];
         let mut c = 0u64;
-        for k in 0..L {
-            let x = c + dot(&a[..=k], &br[L - 1 - k..]);
-            let y = dot(&u[..k], &mr[L - 1 - k..]);
+        for k in 0..l {
+            let x = c + dot(&a[..=k], &br[l - 1 - k..]);
+            let y = dot(&u[..k], &mr[l - 1 - k..]);
             let uk = (x.wrapping_add(y) & MASK).wrapping_mul(n0) & MASK;
             u[k] = uk;
             (_, c) = split(x, y + uk * m[0]);
         }
-        for k in L..2 * L - 1 {
-            let lo = k + 1 - L;
-            let x = c + dot(&a[lo..], &br);
+        for k in l..2 * l - 1 {
+            let lo = k + 1 - l;
+            let x = c + dot(&a[lo..], br);
             let y = dot(&u[lo..], mr);
-            (t[k - L], c) = split(x, y);
+            (t[k - l], c) = split(x, y);
         }
-        t[L - 1] = c & MASK;
-        reduce(&mut t, m, c >> BITS);
-        t
+        t[l - 1] = c & MASK;
+        reduce(&mut t[..l], m, c >> BITS);
     }
 
-    /// `a²·R^-1 mod m` for `a < m`: each cross product once, doubled.
-    #[inline(never)]
-    pub(super) fn sqr<const L: usize>(a: &[u64; L], m: &[u64; L], mr: &[u64; L], n0: u64) -> [u64; L] {
-        let mut ar = *a;
+    /// `t = a²·R^-1 mod m` for `a < m`: each cross product once, doubled.
+    fn sqr(t: &mut [u64], a: &[u64], m: &[u64], mr: &[u64], n0: u64) {
+        let l = m.len();
+        let mut ar = [0u64; MAX_L];
+        let ar = &mut ar[..l];
+        ar.copy_from_slice(&a[..l]);
         ar.reverse();
-        let mut u = [0u64; L];
-        let mut t = [0u64; L];
+        let mut u = [0u64; MAX_L];
+        let u = &mut u[..l];
         let mut c = 0u64;
-        for k in 0..L {
+        for k in 0..l {
             let h = k.div_ceil(2);
-            let mut x = 2 * dot(&a[..h], &ar[L - 1 - k..]) + c;
+            let mut x = 2 * dot(&a[..h], &ar[l - 1 - k..]) + c;
             if k % 2 == 0 {
                 x += a[k / 2] * a[k / 2];
             }
-            let y = dot(&u[..k], &mr[L - 1 - k..]);
+            let y = dot(&u[..k], &mr[l - 1 - k..]);
             let uk = (x.wrapping_add(y) & MASK).wrapping_mul(n0) & MASK;
             u[k] = uk;
             (_, c) = split(x, y + uk * m[0]);
         }
-        for k in L..2 * L - 1 {
-            let lo = k + 1 - L;
+        for k in l..2 * l - 1 {
+            let lo = k + 1 - l;
             let h = k.div_ceil(2);
-            let mut x = 2 * dot(&a[lo..h], &ar) + c;
+            let mut x = 2 * dot(&a[lo..h], ar) + c;
             if k % 2 == 0 {
                 x += a[k / 2] * a[k / 2];
             }
             let y = dot(&u[lo..], mr);
-            (t[k - L], c) = split(x, y);
+            (t[k - l], c) = split(x, y);
         }
-        t[L - 1] = c & MASK;
-        reduce(&mut t, m, c >> BITS);
-        t
+        t[l - 1] = c & MASK;
+        reduce(&mut t[..l], m, c >> BITS);
     }
 
-    /// `s^e mod m` (`s < m`, `e` of at least two bits), plain form in and out.
-    pub(super) fn pow<const L: usize>(p: &Params, s: &[u64], e: &BoxedUint) -> Option<Vec<u64>> {
-        let m: &[u64; L] = p.m.as_slice().try_into().ok()?;
-        let r2: &[u64; L] = p.r2.as_slice().try_into().ok()?;
-        let mr: &[u64; L] = p.mr.as_slice().try_into().ok()?;
-        let s: &[u64; L] = s.try_into().ok()?;
-        let base = mul(s, r2, m, mr, p.n0);
-        let mut acc = base;
+    /// `s^e mod m` (`s < m` in `l` limbs, `e` of at least two bits), plain form in and out.
+    pub(super) fn pow(p: &Params, s: &[u64], e: &BoxedUint) -> Option<Vec<u64>> {
+        let (m, mr, n0, l) = (p.m.as_slice(), p.mr.as_slice(), p.n0, p.l);
+        if s.len() != l || p.r2.len() != l || l > MAX_L {
+            return None;
+        }
+        let (mut base, mut acc, mut tmp) = ([0u64; MAX_L], [0u64; MAX_L], [0u64; MAX_L]);
+        let (base, acc, tmp) = (&mut base[..l], &mut acc[..l], &mut tmp[..l]);
+        mul(base, s, &p.r2, m, mr, n0);
+        acc.copy_from_slice(base);
         let bits = e.bits_vartime();
         for i in (0..bits - 1).rev() {
-            acc = sqr(&acc, m, mr, p.n0);
+            sqr(tmp, acc, m, mr, n0);
             if e.bit_vartime(i) {
                 // The last multiplication by the plain `s` also leaves Montgomery form.
                 if i == 0 {
-                    return Some(mul(&acc, s, m, mr, p.n0).to_vec());
+                    mul(acc, tmp, s, m, mr, n0);
+                    return Some(acc.to_vec());
                 }
-                acc = mul(&acc, &base, m, mr, p.n0);
+                mul(acc, tmp, base, m, mr, n0);
+            } else {
+                acc.copy_from_slice(tmp);
             }
         }
-        let mut one = [0u64; L];
+        let mut one = [0u64; MAX_L];
         one[0] = 1;
-        Some(mul(&acc, &one, m, mr, p.n0).to_vec())
+        mul(tmp, acc, &one[..l], m, mr, n0);
+        Some(tmp.to_vec())
     }
 }
 
@@ -480,12 +489,7 @@ fn public_op(key: &RsaPublicKey, sig: &[u8]) -> Option<Vec<u8>> {
     let params: &MontyParams<BoxedUint> = key.n_params().as_ref();
     if let Some(p) = m28::params(n.as_ref(), params) {
         let s = m28::from_be(sig, p.l)?;
-        let out = match p.l {
-            74 => m28::pow::<74>(&p, &s, e),
-            110 => m28::pow::<110>(&p, &s, e),
-            147 => m28::pow::<147>(&p, &s, e),
-            _ => None,
-        }?;
+        let out = m28::pow(&p, &s, e)?;
         return m28::to_be(&out, k);
     }
     let m = n.as_ref().as_words();
@@ -640,7 +644,7 @@ mod tests {
     use super::m28;
 
     /// `s^e mod m` through the 28-bit path and through crypto-bigint, for odd
-    /// moduli of every size class, sizes just under and over a class edge, and
+    /// moduli of many sizes, sizes just under and over a limb edge, and
     /// edge values of `s` (0, 1, m-1).
     #[test]
     fn m28_pow_matches_crypto_bigint() {
@@ -687,13 +691,7 @@ mod tests {
                         let want = BoxedMontyForm::new(sb, &params).pow(&eb).retrieve().to_be_bytes();
                         let want = &want[want.len() - bytes..];
                         let limbs = m28::from_be(&s, p.l).unwrap();
-                        let out = match p.l {
-                            74 => m28::pow::<74>(&p, &limbs, &eb),
-                            110 => m28::pow::<110>(&p, &limbs, &eb),
-                            147 => m28::pow::<147>(&p, &limbs, &eb),
-                            _ => None,
-                        }
-                        .unwrap();
+                        let out = m28::pow(&p, &limbs, &eb).unwrap();
                         let got = m28::to_be(&out, bytes).unwrap();
                         assert_eq!(got, want, "bits {bits} round {round} case {case} e {e}");
                         runs += 1;
