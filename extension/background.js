@@ -158,13 +158,18 @@ async function fingerprintsOf(requests, previous) {
       continue;
     }
     if (!(await sealReady())) continue; // computed again on the popup's request
-    try {
-      out.set(key, fingerprint(key).short);
-    } catch {
-      out.set(key, null);
-    }
+    out.set(key, shortFingerprint(key));
   }
   return [...out];
+}
+
+/** A key's short fingerprint, or null when it is not a usable key (the seal bundle is ready). */
+function shortFingerprint(key) {
+  try {
+    return fingerprint(key).short;
+  } catch {
+    return null;
+  }
 }
 
 /** `[[key, short | null], …]` for the popup's keys (at most 100 strings); [] when the WASM cannot load. */
@@ -172,13 +177,7 @@ async function fingerprintsFor(keys) {
   if (!Array.isArray(keys)) return [];
   const list = keys.filter((k) => typeof k === "string").slice(0, 100);
   if (!list.length || !(await sealReady())) return [];
-  return list.map((key) => {
-    try {
-      return [key, fingerprint(key).short];
-    } catch {
-      return [key, null];
-    }
-  });
+  return list.map((key) => [key, shortFingerprint(key)]);
 }
 
 async function updateBadge({ requests, errors, brokers }) {

@@ -266,25 +266,16 @@ fn resolve_form(req: &CreateSessionRequest) -> Result<(String, Vec<FieldSpec>), 
     Ok((display_name, fields))
 }
 
-/// The LinkAuth fields of a create body that `webhook.rs` handles.
-#[derive(serde::Deserialize)]
-struct LinkAuthFields {
-    #[serde(default)]
-    callback_url: Option<String>,
-    #[serde(default)]
-    enable_webhook: Option<bool>,
-}
-
 /// The `POST /v1/sessions` body, read in two passes over the same bytes: the
 /// core request, then the LinkAuth fields (each pass skips the other's keys).
-/// Same result as [`crate::webhook::CreateBody`]'s `#[serde(flatten)]`
-/// without its cost: flatten first copies the whole object into an
-/// intermediate tree of owned values (an allocation per key and string).
+/// Same result as a `#[serde(flatten)]` struct without its cost: flatten
+/// first copies the whole object into an intermediate tree of owned values
+/// (an allocation per key and string).
 fn create_body(headers: &HeaderMap, body: Body) -> Result<crate::webhook::CreateBody, ApiError> {
     let bytes = json_body(headers, body)?;
     let req: CreateSessionRequest = from_json(&bytes)?;
-    let extra: LinkAuthFields = from_json(&bytes)?;
-    Ok(crate::webhook::CreateBody { req, callback_url: extra.callback_url, enable_webhook: extra.enable_webhook })
+    let linkauth = from_json(&bytes)?;
+    Ok(crate::webhook::CreateBody { req, linkauth })
 }
 
 /// `POST /v1/sessions`
@@ -379,7 +370,7 @@ pub async fn create_session<S: Store>(
                     util::rfc3339(expires_at),
                     app.cfg.poll_interval,
                 );
-                if create.callback_url.is_none() && !create.webhook() {
+                if create.linkauth.callback_url.is_none() && !create.webhook() {
                     // No secret issued: the response is the core body as is
                     // (no detour through a `serde_json::Value` tree).
                     return Ok(json(StatusCode::CREATED, &body));

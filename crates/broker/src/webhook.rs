@@ -69,13 +69,9 @@ const MAX_HEADERS: usize = 64;
 /// Longest header value relayed (longer ones are dropped).
 const MAX_HEADER_VALUE: usize = 4096;
 
-/// `POST /v1/sessions` body: the core request plus the LinkAuth fields this
-/// module handles.
-#[derive(Debug, Deserialize)]
-pub struct CreateBody {
-    /// The core request.
-    #[serde(flatten)]
-    pub req: CreateSessionRequest,
+/// The LinkAuth fields of a `POST /v1/sessions` body that this module handles.
+#[derive(Debug, Default, Deserialize)]
+pub struct LinkAuthFields {
     /// LinkAuth `callback_url`.
     #[serde(default)]
     pub callback_url: Option<String>,
@@ -84,11 +80,21 @@ pub struct CreateBody {
     pub enable_webhook: Option<bool>,
 }
 
+/// `POST /v1/sessions` body: the core request plus the LinkAuth fields, read
+/// in two passes over the same bytes (`api::create_body`).
+#[derive(Debug)]
+pub struct CreateBody {
+    /// The core request.
+    pub req: CreateSessionRequest,
+    /// The LinkAuth fields.
+    pub linkauth: LinkAuthFields,
+}
+
 impl CreateBody {
     /// Whether the agent asked for the webhook relay.
     #[must_use]
     pub fn webhook(&self) -> bool {
-        self.enable_webhook.unwrap_or(false)
+        self.linkauth.enable_webhook.unwrap_or(false)
     }
 }
 
@@ -119,7 +125,7 @@ impl IssuedSecrets {
 pub async fn prepare<S: Store>(app: &App<S>, body: &CreateBody) -> Result<(SessionExtras, IssuedSecrets), ApiError> {
     let mut extras = SessionExtras::default();
     let mut issued = IssuedSecrets::default();
-    if let Some(url) = body.callback_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+    if let Some(url) = body.linkauth.callback_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
         callbacks::check_url(&Policy::of(app), url).await.map_err(|e| match e {
             callbacks::CallbackError::Forbidden => {
                 ApiError::new(StatusCode::BAD_REQUEST, e.code(), "Callback URL Forbidden", e.to_string())
