@@ -2,17 +2,19 @@
 //!
 //! A verification computes `u1·G + u2·Q` (`Q` the public key). The `ecdsa`
 //! crate does it with a fresh wNAF per call: 256 point doublings plus the
-//! additions. Here both bases have a fixed-base table of signed radix-32
-//! multiples spaced ten bits apart (`d·2^(10j)·P` for `d` in 1..=16, in affine
-//! form; for `G` a wider one, signed radix 2^7), so the product is a sum of
-//! about bits/5 + bits/7 mixed additions and five doublings, with no doubling
+//! additions. Here both bases have a fixed-base table of signed radix-64
+//! multiples spaced twelve bits apart (`d·2^(12j)·P` for `d` in 1..=32, in affine
+//! form; for `G` a wider one, signed radix 2^8), so the product is a sum of
+//! about bits/6 + bits/8 mixed additions and six doublings, with no doubling
 //! chain. The table for `G` is made once per
 //! process; the table for a public key is made on its **second** use and kept
 //! in a small per-thread cache (most recently used keys, public points only),
 //! so a key used once costs what it did before, and one issuer's key checking
-//! many tokens pays the precomputation once (416 points: about a dozen
+//! many tokens pays the precomputation once (704 points: about fifteen
 //! verifications' time, measured in WASM by bench/jwt.mjs "first use of a new
-//! key"; radix 16 was about ten, for 13 more additions per verification).
+//! key"; radix 32 with 416 points was about a dozen, for 9 more additions per
+//! verification, and a generator table of radix 2^7 4 more: ES256 inspect+verify
+//! took 1.09x the time).
 //!
 //! Every step is over public values (signature, hash, public key), so the
 //! variable-time table selection is fine. The checks are those of the `ecdsa`
@@ -23,7 +25,7 @@
 
 use super::verify::SigFailure;
 
-/// Public keys whose tables are kept (about 30 KB each).
+/// Public keys whose tables are kept (about 50 KB each).
 const MAX_KEYS: usize = 8;
 
 macro_rules! curve {
@@ -43,7 +45,7 @@ macro_rules! curve {
             use super::{MAX_KEYS, SigFailure};
 
             /// Bits per signed digit of `b` in `a·G + b·Q`.
-            const QW: usize = 5;
+            const QW: usize = 6;
             /// Its digits: every bit of a scalar and a free top bit for the carry.
             const DIGITS: usize = (8 * $bytes + 1) / QW + 1;
             /// Windows of the key's table, `2·QW` bits apart: even digits use
@@ -249,9 +251,9 @@ macro_rules! curve {
     };
 }
 
-// Generator windows of 7 bits (about 160 KB). P-384 and P-521 keep the `ecdsa`
+// Generator windows of 8 bits (about 300 KB, made once per process). P-384 and P-521 keep the `ecdsa`
 // crate's verifier: tables for them cost about 4 KB gzip of WASM for rare algorithms.
-curve!(p256v, p256, sha2::Sha256, 32, 7);
+curve!(p256v, p256, sha2::Sha256, 32, 8);
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
