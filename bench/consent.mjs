@@ -217,8 +217,13 @@ async function main() {
         await context.close();
       }
     };
+    // Each round loads every page once, in an order rotated by one per round:
+    // a page measured right after another one (the previous context's
+    // renderer still exiting, GC) is not always the same page.
+    const kinds = Object.keys(times);
     for (let i = 0; i < opts.warmup + opts.runs; i++) {
-      for (const kind of Object.keys(times)) {
+      for (let j = 0; j < kinds.length; j++) {
+        const kind = kinds[(i + j) % kinds.length];
         const t = await one(kind);
         if (i >= opts.warmup) times[kind].push(t);
       }
