@@ -37,6 +37,38 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
+const sharedSheets = new Map();
+
+/**
+ * The component's style sheet as a constructed sheet, when the page around
+ * it already loaded that same file as its own style sheet (the broker's
+ * consent page: www/consent.css styles both the page and the component), or
+ * null. The shadow root then needs no <link> of its own, which (the assets
+ * are `Cache-Control: no-cache`) would be a second request, a 304
+ * revalidation, and a load event to wait for before the first view may be
+ * drawn. The rules are the ones of that same-origin file, copied through the
+ * CSSOM: no markup, nothing the page's CSP (style-src 'self') governs.
+ */
+function sharedSheet(href) {
+  if (sharedSheets.has(href)) return sharedSheets.get(href);
+  let sheet = null;
+  if (typeof CSSStyleSheet === "function" && "adoptedStyleSheets" in Document.prototype) {
+    for (const s of document.styleSheets) {
+      if (s.href !== href) continue;
+      try {
+        const text = Array.from(s.cssRules, (r) => r.cssText).join("\n");
+        sheet = new CSSStyleSheet();
+        sheet.replaceSync(text);
+      } catch {
+        sheet = null;
+      }
+      break;
+    }
+  }
+  if (sheet) sharedSheets.set(href, sheet);
+  return sheet;
+}
+
 function formatRemaining(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));
   const m = Math.floor(total / 60);
@@ -158,13 +190,15 @@ export class ConsentView {
 
     this.root = host.shadowRoot || host.attachShadow({ mode: "open" });
     this.root.replaceChildren();
-    const link = h("link", { rel: "stylesheet", href: this.stylesUrl });
+    const shared = sharedSheet(this.stylesUrl);
+    if (shared || this.root.adoptedStyleSheets?.length) this.root.adoptedStyleSheets = shared ? [shared] : [];
+    const link = shared ? null : h("link", { rel: "stylesheet", href: this.stylesUrl });
     this.frame = h("div", { class: "sp", hidden: true });
     this.banner = h("div", { class: "sp-banner", hidden: true });
     this.live = h("div", { class: "sp-sr", role: "status", "aria-live": "polite", "aria-atomic": "true" });
     this.card = h("section", { class: "sp-card" });
     this.frame.append(this.banner, this.card, this.live);
-    this.root.append(link, this.frame);
+    this.root.append(...(link ? [link] : []), this.frame);
     let shown;
     this.shown = new Promise((r) => {
       shown = r;
@@ -176,15 +210,20 @@ export class ConsentView {
     this.reveal = () => {
       if (!styled || this.held || !this.frame.hidden) return;
       this.frame.hidden = false;
+      // For the page around it (consent.css: the stand-alone page draws its
+      // header and footer from then on, in the same frame as the card).
+      this.host.setAttribute("data-shown", "");
       shown();
     };
     const styledNow = () => {
       styled = true;
       this.reveal();
     };
-    link.addEventListener("load", styledNow, { once: true });
-    link.addEventListener("error", styledNow, { once: true });
-    setTimeout(styledNow, 1500);
+    if (link) {
+      link.addEventListener("load", styledNow, { once: true });
+      link.addEventListener("error", styledNow, { once: true });
+      setTimeout(styledNow, 1500);
+    } else styled = true;
     setTimeout(() => {
       if (!this.held) return;
       this.held = false;
@@ -220,6 +259,7 @@ export class ConsentView {
     this.stopTimer();
     this.flow.destroy();
     this.root.replaceChildren();
+    this.host.removeAttribute("data-shown");
   }
 
   // --- state plumbing ------------------------------------------------------
