@@ -4,8 +4,8 @@
 // xtask/src/www.rs): one request instead of four. It starts the streaming
 // compile of the preloaded .wasm and the glue import (the seal-only WASM
 // bundle), takes the preloaded `GET /v1/connect/{code}` answer and mounts the
-// view in the next task (below); the view shows code and fingerprint as soon
-// as both are there. (Measured in bench/consent.mjs, interleaved in one run: an
+// view once both are there (below), which then shows code and fingerprint at
+// once. (Measured in bench/consent.mjs, interleaved in one run: an
 // `async` script and a dynamic import of the view were both slower; the one
 // bundled file was faster than the four modules.)
 //
@@ -46,23 +46,51 @@ const wasm =
   typeof WebAssembly.compileStreaming === "function"
     ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => fetch(wasmUrl))
     : undefined;
-loadBundle(bundleUrl, wasm).catch(() => {});
+const bundle = loadBundle(bundleUrl, wasm);
+bundle.catch(() => {});
 // Used once by the flow; a retry asks again (through consent-api.js).
 const first = code ? lookup(code) : undefined;
 if (first) first.catch(() => {});
 
+/**
+ * How long the view waits for the request and the WASM before it is built
+ * anyway (it then shows its "loading" view once its own hold is over).
+ */
+const MOUNT_WAIT_MS = 100;
+
 const host = document.getElementById("consent");
 if (host) {
+  // The tab title follows the view, set when the page is idle (within 200 ms):
+  // not in the task that builds the review (a title is an IPC to the
+  // browser), and once for "loading" and "review" when one task shows both.
+  let title = "";
+  const setTitle = () => {
+    if (title) document.title = title;
+    title = "";
+  };
   host.addEventListener("sealpost-state", (ev) => {
     const t = TITLES[ev.detail && ev.detail.state];
-    if (t) document.title = `${t} · Sealpost`;
+    if (!t) return;
+    if (!title) {
+      if (typeof requestIdleCallback === "function") requestIdleCallback(setTitle, { timeout: 200 });
+      else setTimeout(setTitle, 0);
+    }
+    title = `${t} · Sealpost`;
   });
-  // The view is built in the next task, not in this one: the answers already
-  // in (the broker preloads them) are delivered first, so the streaming
-  // compile takes the .wasm bytes and compiles them on other threads while
-  // this one builds the view. Mounted in this task, the .wasm answer waited
-  // behind the whole mount and the first frame (a CDP trace of
-  // bench/consent.mjs: mount -> bundle-ready 21 -> 6-10 ms, busy machine).
-  // An answer not in yet does not hold the view up.
-  setTimeout(() => mountConsent(host, { apiBase: "", code, bundleUrl, lookup: first }), 0);
+  // The view is built once the request and the WASM are both in (the broker
+  // preloads them), not in this task: the streaming compile takes the .wasm
+  // bytes and compiles them on other threads meanwhile, and the view then goes
+  // from "loading" to the review in one task, drawn in one frame. Built
+  // earlier (the next task), its hidden "loading" view cost a frame and the
+  // review waited for the request's answer to be delivered after it (a CDP
+  // trace of bench/consent.mjs). The manual entry page (no code) is built at
+  // once; a slow request or WASM does not hold the view up past MOUNT_WAIT_MS.
+  let mounted = false;
+  const mount = () => {
+    if (mounted) return;
+    mounted = true;
+    mountConsent(host, { apiBase: "", code, bundleUrl, lookup: first });
+  };
+  if (first) Promise.allSettled([first, bundle]).then(mount);
+  setTimeout(mount, first ? MOUNT_WAIT_MS : 0);
 }
