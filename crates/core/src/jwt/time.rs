@@ -2,31 +2,76 @@
 //! No clock is read here: `now` is always a parameter.
 
 /// `1970-01-01T00:00:00Z` style rendering of a Unix time, `None` outside years
-/// 0000-9999 (see [`crate::time::format_rfc3339`]).
+/// 0000-9999 (the text of [`crate::time::format_rfc3339`]; written digit by digit
+/// here, without `core::fmt`: every report renders each time claim this way).
 #[must_use]
 pub fn utc(secs: i64) -> Option<String> {
-    crate::time::format_rfc3339(secs)
+    if !(crate::time::MIN_UNIX..=crate::time::MAX_UNIX).contains(&secs) {
+        return None;
+    }
+    let (y, m, d) = crate::time::civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    let mut out = String::with_capacity(20);
+    for (i, (v, width)) in
+        [(y, 4), (i64::from(m), 2), (i64::from(d), 2), (rem / 3600, 2), (rem % 3600 / 60, 2), (rem % 60, 2)]
+            .into_iter()
+            .enumerate()
+    {
+        push_num(&mut out, u64::try_from(v).ok()?, width);
+        out.push(['-', '-', 'T', ':', ':', 'Z'][i]);
+    }
+    Some(out)
+}
+
+/// `v` in decimal, zero-padded to at least `width` digits.
+fn push_num(out: &mut String, mut v: u64, width: usize) {
+    let mut digits = [b'0'; 20];
+    let mut n = 0;
+    while let Some(slot) = digits.get_mut(n)
+        && (v > 0 || n < width.max(1))
+    {
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            *slot = b'0' + (v % 10) as u8;
+        }
+        v /= 10;
+        n += 1;
+    }
+    for &c in digits.iter().take(n).rev() {
+        out.push(char::from(c));
+    }
 }
 
 /// A short human duration: `3d 4h`, `59m 30s`, `12s`.
 #[must_use]
 pub fn duration(secs: u64) -> String {
-    const UNITS: [(u64, &str); 5] = [(31_536_000, "y"), (86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
+    let mut out = String::with_capacity(12);
+    push_duration(&mut out, secs);
+    out
+}
+
+fn push_duration(out: &mut String, secs: u64) {
+    const UNITS: [(u64, char); 5] = [(31_536_000, 'y'), (86_400, 'd'), (3600, 'h'), (60, 'm'), (1, 's')];
     if secs == 0 {
-        return "0s".to_owned();
+        out.push_str("0s");
+        return;
     }
-    let mut parts = Vec::new();
+    let mut parts = 0;
     let mut rest = secs;
     for (size, name) in UNITS {
         if rest >= size {
-            parts.push(format!("{}{name}", rest / size));
+            if parts > 0 {
+                out.push(' ');
+            }
+            push_num(out, rest / size, 1);
+            out.push(name);
             rest %= size;
+            parts += 1;
         }
-        if parts.len() == 2 {
+        if parts == 2 {
             break;
         }
     }
-    parts.join(" ")
 }
 
 /// `in 59m 30s`, `2h ago`, `now`, relative to `now`.
@@ -34,13 +79,17 @@ pub fn duration(secs: u64) -> String {
 pub fn relative(t: i64, now: i64) -> String {
     let delta = i128::from(t) - i128::from(now);
     let abs = u64::try_from(delta.unsigned_abs()).unwrap_or(u64::MAX);
+    let mut out = String::with_capacity(16);
     if delta == 0 {
-        "now".to_owned()
+        out.push_str("now");
     } else if delta > 0 {
-        format!("in {}", duration(abs))
+        out.push_str("in ");
+        push_duration(&mut out, abs);
     } else {
-        format!("{} ago", duration(abs))
+        push_duration(&mut out, abs);
+        out.push_str(" ago");
     }
+    out
 }
 
 /// Resolve a relative time (`+1h`, `-5m`, `30s`, `+2d`, `now`) against `now`.
@@ -99,5 +148,70 @@ mod tests {
         assert_eq!(resolve("1700000000", 5), Some(1_700_000_000));
         assert_eq!(resolve("+1x", 5), None);
         assert_eq!(resolve("+99999999999999999h", 5), None);
+    }
+
+    /// The hand-written renderings give exactly what `format!` gave.
+    #[test]
+    fn same_text_as_fmt() {
+        fn duration_fmt(secs: u64) -> String {
+            const UNITS: [(u64, &str); 5] = [(31_536_000, "y"), (86_400, "d"), (3600, "h"), (60, "m"), (1, "s")];
+            if secs == 0 {
+                return "0s".to_owned();
+            }
+            let mut parts = Vec::new();
+            let mut rest = secs;
+            for (size, name) in UNITS {
+                if rest >= size {
+                    parts.push(format!("{}{name}", rest / size));
+                    rest %= size;
+                }
+                if parts.len() == 2 {
+                    break;
+                }
+            }
+            parts.join(" ")
+        }
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut samples: Vec<i64> = vec![
+            0,
+            -1,
+            1,
+            59,
+            60,
+            3599,
+            3600,
+            86_399,
+            86_400,
+            31_535_999,
+            31_536_000,
+            crate::time::MIN_UNIX,
+            crate::time::MAX_UNIX,
+            crate::time::MIN_UNIX - 1,
+            crate::time::MAX_UNIX + 1,
+            i64::MIN,
+            i64::MAX,
+        ];
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            #[allow(clippy::cast_possible_wrap)]
+            let v = (x as i64) >> (x % 50);
+            samples.push(v);
+        }
+        for &v in &samples {
+            assert_eq!(utc(v), crate::time::format_rfc3339(v), "{v}");
+            assert_eq!(duration(v.unsigned_abs()), duration_fmt(v.unsigned_abs()), "{v}");
+            let r = relative(v, 1_700_000_000);
+            let d = i128::from(v) - 1_700_000_000;
+            let abs = u64::try_from(d.unsigned_abs()).unwrap_or(u64::MAX);
+            let want = match d.signum() {
+                0 => "now".to_owned(),
+                1 => format!("in {}", duration_fmt(abs)),
+                _ => format!("{} ago", duration_fmt(abs)),
+            };
+            assert_eq!(r, want, "{v}");
+        }
+        assert_eq!(duration(u64::MAX), duration_fmt(u64::MAX));
     }
 }
