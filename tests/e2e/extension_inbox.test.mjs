@@ -8,7 +8,11 @@
 //   node --test --test-concurrency=1 tests/e2e/extension_inbox.test.mjs
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launchWithExtension } from "./lib/extension.mjs";
+import { cp, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { EXTENSION_DIR, launchWithExtension } from "./lib/extension.mjs";
+import { ROOT } from "./lib/env.mjs";
 import { startBroker } from "./lib/broker.mjs";
 import { TestAgent } from "./lib/agent.mjs";
 import { screenshot } from "./lib/browser.mjs";
@@ -409,7 +413,13 @@ test("a tab showing /connect/CODE of a paired broker: the popup offers to answer
 });
 
 test("lib/brokers.js address rules: broker origins, verification links, codes, poll interval", async () => {
-  const ext = await launchWithExtension();
+  // The package ships each page's bundle, not the modules inlined into it:
+  // this test imports the source module (extension/lib/, plain ES modules),
+  // added to a copy of the package.
+  const dir = await mkdtemp(join(tmpdir(), "sealpost-ext-lib-"));
+  await cp(EXTENSION_DIR, dir, { recursive: true });
+  await cp(join(ROOT, "extension", "lib"), join(dir, "lib"), { recursive: true });
+  const ext = await launchWithExtension({ dir });
   try {
     const page = await ext.openPage("options.html");
     const r = await page.evaluate(async () => {
@@ -460,5 +470,6 @@ test("lib/brokers.js address rules: broker origins, verification links, codes, p
     assert.deepEqual(r.loopback, [true, true, true, false, false]);
   } finally {
     await ext.close();
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -17,7 +17,10 @@
 //! Each page's module script, and the module background, is then bundled with
 //! its imports into one file by esbuild ([`bundle_scripts`]): a page loads one
 //! script instead of a serial waterfall of ES modules. `extension/` keeps the
-//! sources as plain ES modules, which also work unbundled.
+//! sources as plain ES modules, which also work unbundled. Last, every script,
+//! style sheet and `.wasm` that nothing loads any more (the modules and sheets
+//! inlined into the pages, `www/` files only the broker's pages use, the seal
+//! glue) is left out ([`prune_unreferenced`]).
 //!
 //! `extension/manifest.json` is the one manifest source, in its Chromium form;
 //! the Firefox manifest is derived from it here ([`firefox_manifest`]). Both
@@ -132,6 +135,7 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
         common.push((rel.clone(), fs::read(from).map_err(|e| format!("read {}: {e}", from.display()))?));
     }
     bundle_scripts(&mut common, &manifest, EXTERNAL_BUNDLES)?;
+    prune_unreferenced(&mut common, &manifest);
 
     let firefox = serde_json::to_string_pretty(&firefox_manifest(&manifest)?)
         .map_err(|e| format!("firefox manifest: {e}"))?
@@ -184,8 +188,8 @@ pub fn package(dist: &Path) -> Result<Vec<Package>> {
 ///   init function the `.wasm` (in a classic bundle `import.meta.url` is
 ///   undefined, and in a module bundle it names the bundle, not the glue).
 /// - The `<link rel="modulepreload">` hints to modules that were inlined are
-///   dropped. The modules themselves stay in the package (unused by its
-///   pages; the e2e tests import `lib/brokers.js` from an extension page).
+///   dropped; the modules themselves, and the inlined style sheets, then go
+///   too when nothing else names them ([`prune_unreferenced`]).
 /// - Each page's style sheets from the package are inlined as `<style>`
 ///   (one request fewer each; the CSP restricts scripts, not styles), except a
 ///   sheet with `url(`/`@import` (relative to the sheet) or a `media` attribute.
@@ -575,6 +579,84 @@ fn drop_preloads(rel: &str, html: &str, gone: &[String]) -> String {
     out
 }
 
+/// Drops every script, style sheet and `.wasm` of the package that nothing
+/// loads once the pages are bundled (the modules inlined into the bundles, the
+/// style sheets inlined into the pages, `www/` files only the broker's pages
+/// use). Kept: the manifest, every page and every other file (icons), and, to a
+/// fixed point, each code file that something kept names:
+/// - a page's `<script src>`, `<link href>` (a sheet not inlined, a preload) or `<img src>`;
+/// - the manifest naming it (the background script);
+/// - a kept script or sheet naming it as a quoted path (`"pkg-seal/x.wasm"` for
+///   `runtime.getURL`, `'x_bg.wasm'` beside the glue for `import.meta.url`,
+///   `"./pkg/x.js"` in an import), or in a `url(…)`.
+///
+/// The names esbuild writes as comments between inlined modules (`// lib/dom.js`)
+/// are not quoted, so they keep nothing.
+fn prune_unreferenced(files: &mut Vec<(String, Vec<u8>)>, manifest: &Value) {
+    let is_code = |rel: &str| [".js", ".mjs", ".css", ".wasm"].iter().any(|x| rel.ends_with(x));
+    let mut keep: Vec<bool> = files.iter().map(|(rel, _)| !is_code(rel)).collect();
+    let index = |rel: &str| files.iter().position(|(r, _)| r == rel);
+    // The manifest's paths (the background script; any other key naming a file).
+    let manifest_text = manifest.to_string();
+    let mut todo: Vec<usize> = (0..files.len())
+        .filter(|&j| is_code(&files[j].0) && names_path(&manifest_text, "manifest.json", &files[j].0))
+        .collect();
+    for (rel, bytes) in files.iter() {
+        if !rel.ends_with(".html") {
+            continue;
+        }
+        let html = String::from_utf8_lossy(bytes);
+        for name in ["script", "link", "img"] {
+            for tag in tags(&html, name) {
+                let a = attrs(tag.text);
+                let href = attr(&a, if name == "link" { "href" } else { "src" });
+                if let Some(i) = href.and_then(|h| resolve_href(rel, h)).and_then(|t| index(&t)) {
+                    todo.push(i);
+                }
+            }
+        }
+    }
+    while let Some(i) = todo.pop() {
+        if keep[i] || !is_code(&files[i].0) {
+            continue;
+        }
+        keep[i] = true;
+        if files[i].0.ends_with(".wasm") {
+            continue;
+        }
+        let text = String::from_utf8_lossy(&files[i].1);
+        let from = files[i].0.clone();
+        for (j, (rel, _)) in files.iter().enumerate() {
+            if !keep[j] && is_code(rel) && names_path(&text, &from, rel) {
+                todo.push(j);
+            }
+        }
+    }
+    let mut k = keep.into_iter();
+    files.retain(|_| k.next().unwrap_or(true));
+}
+
+/// Whether the script or sheet `text` (at package path `from`) names the
+/// package path `target` as a quoted string or in `url(…)`: `target` itself,
+/// `/target`, or relative to `from`'s directory (`x.wasm`, `./x.js`, `../lib/x.js`).
+fn names_path(text: &str, from: &str, target: &str) -> bool {
+    let from_dir: Vec<&str> = from.split('/').collect();
+    let from_dir = &from_dir[..from_dir.len() - 1];
+    let to: Vec<&str> = target.split('/').collect();
+    let common = from_dir.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let relative = "../".repeat(from_dir.len() - common) + &to[common..].join("/");
+    let mut forms = vec![target.to_owned(), format!("/{target}"), relative.clone()];
+    if !relative.starts_with("../") {
+        forms.push(format!("./{relative}"));
+    }
+    forms.iter().any(|f| {
+        ["\"", "'", "`"].iter().any(|q| text.contains(&format!("{q}{f}{q}")))
+            || text.contains(&format!("url({f})"))
+            || text.contains(&format!("url(\"{f}\")"))
+            || text.contains(&format!("url('{f}')"))
+    })
+}
+
 /// The rules the packaging relies on, checked so a manifest edit cannot quietly
 /// widen what the extension may do.
 fn check_manifest(m: &Value) -> Result<()> {
@@ -855,8 +937,71 @@ mod tests {
             // The JWT inspector imports the full WASM bundle statically: it stays a module.
             let html = fs::read_to_string(p.dir.join("inspector.html")).unwrap();
             assert!(html.contains("<script type=\"module\" src=\"inspector.js\""));
+            // What the pages load at run time is there; what was inlined into them is not.
+            for kept in [
+                "background.js",
+                "devtools.js",
+                "panel.js",
+                "pkg/sealpost_wasm.js",
+                "pkg/sealpost_wasm_bg.wasm",
+                "pkg-seal/sealpost_wasm_bg.wasm",
+                "www/consent.css",
+                "icons/icon.svg",
+            ] {
+                assert!(p.dir.join(kept).is_file(), "{} lacks {kept}", p.browser);
+            }
+            for gone in [
+                "lib/browser.js",
+                "lib/brokers.js",
+                "lib/dom.js",
+                "www/consent-view.js",
+                "www/consent.js",
+                "www/jwt-view.js",
+                "www/ext.css",
+                "www/page.css",
+                "popup.css",
+                "pkg-seal/sealpost_wasm.js",
+            ] {
+                assert!(!p.dir.join(gone).exists(), "{} still ships {gone}", p.browser);
+            }
         }
         fs::remove_dir_all(&dist).unwrap();
+    }
+
+    #[test]
+    fn unreferenced_code_is_pruned() {
+        let f = |rel: &str, text: &str| (rel.to_owned(), text.as_bytes().to_vec());
+        let mut files = vec![
+            f("a.html", "<script src=\"a.js\"></script><link rel=\"stylesheet\" href=\"kept.css\"><img src=\"i.svg\">"),
+            f("a.js", "// lib/inlined.js\nconst W = \"pkg/x_bg.wasm\"; import(\"./pkg/glue.js\");"),
+            f("bg.js", "x"),
+            f("i.svg", "<svg/>"),
+            f("kept.css", "p { background: url(img/dot.css) }"),
+            f("img/dot.css", ""),
+            f("lib/inlined.js", "export const x = 1;"),
+            f("pkg/glue.js", "new URL('glue_bg.wasm', import.meta.url)"),
+            f("pkg/glue_bg.wasm", ""),
+            f("pkg/x_bg.wasm", ""),
+            f("unused.css", ""),
+        ];
+        prune_unreferenced(&mut files, &json!({ "background": { "service_worker": "bg.js" } }));
+        let left: Vec<&str> = files.iter().map(|(r, _)| r.as_str()).collect();
+        assert_eq!(
+            left,
+            [
+                "a.html",
+                "a.js",
+                "bg.js",
+                "i.svg",
+                "kept.css",
+                "img/dot.css",
+                "pkg/glue.js",
+                "pkg/glue_bg.wasm",
+                "pkg/x_bg.wasm"
+            ]
+        );
+        assert!(names_path("import '../lib/b.js'", "www/a.js", "lib/b.js"));
+        assert!(!names_path("// lib/b.js", "a.js", "lib/b.js"));
     }
 
     #[test]
