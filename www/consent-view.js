@@ -69,6 +69,19 @@ function sharedSheet(href) {
   return sheet;
 }
 
+/** The style sheet URL a view uses when mountConsent gets no `stylesUrl`. */
+const defaultStylesUrl = () => new URL("./consent.css", import.meta.url).href;
+
+/**
+ * Make the constructed copy of the page's style sheet (see sharedSheet) ahead
+ * of mountConsent, e.g. while the page waits for its request and the WASM,
+ * instead of in the task that builds the first view. Nothing to do when the
+ * page has no such sheet (the view then links it).
+ */
+export function prepareStyles(stylesUrl) {
+  sharedSheet(stylesUrl ? new URL(stylesUrl, document.baseURI).href : defaultStylesUrl());
+}
+
 function formatRemaining(ms) {
   const total = Math.max(0, Math.ceil(ms / 1000));
   const m = Math.floor(total / 60);
@@ -181,7 +194,7 @@ export class ConsentView {
     const bundle = opts.bundleUrl || `${apiBase}/pkg/sealpost_wasm.js`;
     this.stylesUrl = opts.stylesUrl
       ? new URL(opts.stylesUrl, document.baseURI).href
-      : new URL("./consent.css", import.meta.url).href;
+      : defaultStylesUrl();
     this.origin = opts.origin ? String(opts.origin) : "";
     this.timer = null;
     this.announced = new Set();

@@ -16,7 +16,7 @@
 // uses) so the browser hands it the preloaded answer instead of asking again.
 import { callApi } from "./consent-api.js";
 import { codeFromPath, loadBundle } from "./consent-flow.js";
-import { mountConsent } from "./consent-view.js";
+import { mountConsent, prepareStyles } from "./consent-view.js";
 
 const TITLES = {
   entry: "Enter a code",
@@ -91,6 +91,10 @@ if (host) {
     mounted = true;
     mountConsent(host, { apiBase: "", code, bundleUrl, lookup: first });
   };
-  if (first) Promise.allSettled([first, bundle]).then(mount);
+  if (first) {
+    Promise.allSettled([first, bundle]).then(mount);
+    // The view's copy of the style sheet is made while the page waits.
+    setTimeout(() => mounted || prepareStyles(), 0);
+  }
   setTimeout(mount, first ? MOUNT_WAIT_MS : 0);
 }
