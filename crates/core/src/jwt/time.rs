@@ -2,44 +2,10 @@
 //! No clock is read here: `now` is always a parameter.
 
 /// `1970-01-01T00:00:00Z` style rendering of a Unix time, `None` outside years
-/// 0000-9999 (the text of [`crate::time::format_rfc3339`]; written digit by digit
-/// here, without `core::fmt`: every report renders each time claim this way).
+/// 0000-9999 (see [`crate::time::format_rfc3339`]).
 #[must_use]
 pub fn utc(secs: i64) -> Option<String> {
-    if !(crate::time::MIN_UNIX..=crate::time::MAX_UNIX).contains(&secs) {
-        return None;
-    }
-    let (y, m, d) = crate::time::civil_from_days(secs.div_euclid(86_400));
-    let rem = secs.rem_euclid(86_400);
-    let mut out = String::with_capacity(20);
-    for (i, (v, width)) in
-        [(y, 4), (i64::from(m), 2), (i64::from(d), 2), (rem / 3600, 2), (rem % 3600 / 60, 2), (rem % 60, 2)]
-            .into_iter()
-            .enumerate()
-    {
-        push_num(&mut out, u64::try_from(v).ok()?, width);
-        out.push(['-', '-', 'T', ':', ':', 'Z'][i]);
-    }
-    Some(out)
-}
-
-/// `v` in decimal, zero-padded to at least `width` digits.
-fn push_num(out: &mut String, mut v: u64, width: usize) {
-    let mut digits = [b'0'; 20];
-    let mut n = 0;
-    while let Some(slot) = digits.get_mut(n)
-        && (v > 0 || n < width.max(1))
-    {
-        #[allow(clippy::cast_possible_truncation)]
-        {
-            *slot = b'0' + (v % 10) as u8;
-        }
-        v /= 10;
-        n += 1;
-    }
-    for &c in digits.iter().take(n).rev() {
-        out.push(char::from(c));
-    }
+    crate::time::format_rfc3339(secs)
 }
 
 /// A short human duration: `3d 4h`, `59m 30s`, `12s`.
@@ -63,7 +29,7 @@ fn push_duration(out: &mut String, secs: u64) {
             if parts > 0 {
                 out.push(' ');
             }
-            push_num(out, rest / size, 1);
+            crate::time::push_num(out, rest / size, 1);
             out.push(name);
             rest %= size;
             parts += 1;
@@ -200,7 +166,12 @@ mod tests {
             samples.push(v);
         }
         for &v in &samples {
-            assert_eq!(utc(v), crate::time::format_rfc3339(v), "{v}");
+            let utc_fmt = (crate::time::MIN_UNIX..=crate::time::MAX_UNIX).contains(&v).then(|| {
+                let (y, m, d) = crate::time::civil_from_days(v.div_euclid(86_400));
+                let rem = v.rem_euclid(86_400);
+                format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+            });
+            assert_eq!(utc(v), utc_fmt, "{v}");
             assert_eq!(duration(v.unsigned_abs()), duration_fmt(v.unsigned_abs()), "{v}");
             let r = relative(v, 1_700_000_000);
             let d = i128::from(v) - 1_700_000_000;
