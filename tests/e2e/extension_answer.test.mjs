@@ -199,6 +199,33 @@ test("an origin without host permission: the page asks first and calls nothing",
   }
 });
 
+test("the paste box: an empty submit says what to paste; the logo is drawn inline, with no image request", async () => {
+  const ext = await launchWithExtension();
+  try {
+    const { page, log, errors } = await openAnswer(ext, {});
+    await page.getByLabel("Link or broker address").waitFor();
+    await page.getByRole("button", { name: "Open the request" }).click();
+    const error = page.locator("#pick-error");
+    await error.waitFor();
+    assert.equal(await error.innerText(), "Paste the link your agent printed (it ends in /connect/ and a code), or the broker’s address.");
+    assert.equal(await page.getByLabel("Link or broker address").getAttribute("aria-invalid"), "true");
+    assert.equal(await page.evaluate(() => document.activeElement.id), "pick-link", "focus on the box to fill");
+    // Text that is not a link still gets the link message.
+    await page.getByLabel("Link or broker address").fill("not a link");
+    await page.getByRole("button", { name: "Open the request" }).click();
+    await page.waitForFunction(() => !/^Paste the link/.test(document.getElementById("pick-error").textContent));
+    // icons/icon.svg is the one source of the logo; packaging draws it inline (decorative, 20 px).
+    const logo = page.locator("header svg.answer-logo");
+    assert.equal(await logo.getAttribute("aria-hidden"), "true");
+    const box = await logo.boundingBox();
+    assert.deepEqual([box.width, box.height], [20, 20]);
+    assert.deepEqual(log.filter((r) => r.url.endsWith(".svg")), [], "no image request for the logo");
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+  }
+});
+
 test("tamper resistance: a broker that serves a stealing page and swaps the key", async () => {
   await realBroker();
   const evil = await startEvilBroker({ upstream: broker.url });

@@ -253,17 +253,22 @@ fn bundle_scripts(files: &mut [(String, Vec<u8>)], manifest: &Value, externals: 
     let _ = fs::remove_dir_all(&stage);
     let Bundled { outputs, inlined, classic } = result?;
 
-    let css: Vec<(String, String)> = files
-        .iter()
-        .filter(|(rel, _)| rel.ends_with(".css"))
-        .map(|(rel, b)| (rel.clone(), String::from_utf8_lossy(b).into_owned()))
-        .collect();
+    let text_of = |ext: &str| -> Vec<(String, String)> {
+        files
+            .iter()
+            .filter(|(rel, _)| rel.ends_with(ext))
+            .map(|(rel, b)| (rel.clone(), String::from_utf8_lossy(b).into_owned()))
+            .collect()
+    };
+    let css = text_of(".css");
+    let svg = text_of(".svg");
     for (rel, bytes) in files.iter_mut() {
         if let Some(out) = outputs.iter().find(|(e, _)| e == rel) {
             *bytes = out.1.clone();
         } else if rel.ends_with(".html") {
             let html = drop_preloads(rel, &String::from_utf8_lossy(bytes), &inlined);
             let html = classic_script_tags(rel, &html, &classic);
+            let html = inline_svg_images(rel, &html, &svg)?;
             *bytes = inline_styles(rel, &html, &css)?.into_bytes();
         }
     }
@@ -436,6 +441,78 @@ fn inline_styles(rel: &str, html: &str, css: &[(String, String)]) -> Result<Stri
     }
     out.push_str(&html[at..]);
     Ok(out)
+}
+
+/// `html` with each `<img src=…>` naming an SVG file of the package replaced by
+/// that drawing as inline `<svg>` (the logo: one source file, `icons/icon.svg`,
+/// and no image request or separate SVG document on any page's start). The
+/// `<svg>` keeps the file's `xmlns` and `viewBox` and takes the `<img>`'s
+/// `class`, `width` and `height`; `alt=""` makes it `aria-hidden` (and not
+/// focusable), any other `alt` its `aria-label` with `role="img"`. The file's
+/// `<title>` is left out (it would name a decorative image), and the
+/// whitespace between its tags. An SVG with a script or an event attribute is
+/// refused (the CSP would block it inline anyway).
+fn inline_svg_images(rel: &str, html: &str, svg: &[(String, String)]) -> Result<String> {
+    let mut out = String::with_capacity(html.len());
+    let mut at = 0;
+    for tag in tags(html, "img") {
+        let a = attrs(tag.text);
+        let Some(target) = attr(&a, "src").and_then(|s| resolve_href(rel, s)) else { continue };
+        let Some((_, text)) = svg.iter().find(|(p, _)| *p == target) else { continue };
+        out.push_str(&html[at..tag.start]);
+        out.push_str(&svg_markup(&target, text, &a)?);
+        at = tag.end;
+    }
+    out.push_str(&html[at..]);
+    Ok(out)
+}
+
+/// The inline form of the SVG file `name` for an `<img>` with attributes `img` (see [`inline_svg_images`]).
+fn svg_markup(name: &str, text: &str, img: &[(String, String)]) -> Result<String> {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("<script") || tags(text, "svg").is_empty() || attrs_with_events(text) {
+        return Err(format!("{name}: not a plain SVG drawing that can be inlined"));
+    }
+    let start = lower.find("<svg").unwrap_or(0);
+    let end = lower.rfind("</svg>").map(|e| e + "</svg>".len()).ok_or_else(|| format!("{name}: no </svg>"))?;
+    let mut body = text[start..end].to_owned();
+    if let (Some(t), Some(e)) = (body.find("<title"), body.find("</title>")) {
+        body.replace_range(t..e + "</title>".len(), "");
+    }
+    let body: String = body.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" ");
+    let body = body.replace("> <", "><");
+    let root_end = body.find('>').ok_or_else(|| format!("{name}: unterminated <svg>"))?;
+    let root = attrs(&body[1..root_end]);
+    let mut tag = String::from("<svg");
+    for (k, v) in root.iter().filter(|(k, _)| k == "xmlns" || k == "viewbox") {
+        let k = if k == "viewbox" { "viewBox" } else { k.as_str() };
+        tag.push_str(&format!(" {k}=\"{v}\""));
+    }
+    for k in ["class", "width", "height"] {
+        if let Some(v) = attr(img, k) {
+            tag.push_str(&format!(" {k}=\"{v}\""));
+        }
+    }
+    match attr(img, "alt") {
+        Some(alt) if !alt.is_empty() => tag.push_str(&format!(" role=\"img\" aria-label=\"{alt}\"")),
+        _ => tag.push_str(" aria-hidden=\"true\" focusable=\"false\""),
+    }
+    tag.push('>');
+    Ok(tag + &body[root_end + 1..])
+}
+
+/// Whether any start tag in `text` has an `on…` (event handler) attribute.
+fn attrs_with_events(text: &str) -> bool {
+    let mut i = 0;
+    while let Some(off) = text[i..].find('<') {
+        let start = i + off + 1;
+        let end = text[start..].find('>').map_or(text.len(), |e| start + e);
+        if attrs(&text[start..end]).iter().any(|(k, _)| k.starts_with("on")) {
+            return true;
+        }
+        i = end;
+    }
+    false
 }
 
 /// `node_modules/.bin/esbuild` (npm devDependency, pinned in package.json); runs `npm ci` when missing.
@@ -896,6 +973,24 @@ mod tests {
     }
 
     #[test]
+    fn svg_images_are_inlined() {
+        let svg = vec![(
+            "icons/icon.svg".to_owned(),
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 128 128\" width=\"128\" height=\"128\">\n  <title>Logo</title>\n  <rect x=\"4\" y=\"4\" width=\"120\" height=\"120\"/>\n  <circle cx=\"64\" cy=\"74\" r=\"18\"/>\n</svg>\n"
+                .to_owned(),
+        )];
+        let html = "<h1><img class=\"logo\" src=\"icons/icon.svg\" alt=\"\" width=\"20\" height=\"20\">Title</h1><img src=\"x.png\" alt=\"\">";
+        assert_eq!(
+            inline_svg_images("popup.html", html, &svg).unwrap(),
+            "<h1><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 128 128\" class=\"logo\" width=\"20\" height=\"20\" aria-hidden=\"true\" focusable=\"false\"><rect x=\"4\" y=\"4\" width=\"120\" height=\"120\"/><circle cx=\"64\" cy=\"74\" r=\"18\"/></svg>Title</h1><img src=\"x.png\" alt=\"\">"
+        );
+        let named = inline_svg_images("a/p.html", "<img src=\"../icons/icon.svg\" alt=\"Sealpost\">", &svg).unwrap();
+        assert!(named.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 128 128\" role=\"img\" aria-label=\"Sealpost\">"), "{named}");
+        let bad = vec![("i.svg".to_owned(), "<svg><rect onclick=\"x()\"/></svg>".to_owned())];
+        assert!(inline_svg_images("p.html", "<img src=\"i.svg\" alt=\"\">", &bad).is_err());
+    }
+
+    #[test]
     fn preload_hints_to_inlined_modules_are_dropped() {
         let html = "<head>\n<link rel=\"modulepreload\" href=\"lib/a.js\">\n<link rel=\"modulepreload\" href=\"pkg/x.js\">\n<link rel=\"stylesheet\" href=\"lib/a.js\">\n</head>";
         let out = drop_preloads("page.html", html, &["lib/a.js".to_owned()]);
@@ -933,6 +1028,11 @@ mod tests {
                 // A classic script (no static import left), and style sheets inlined.
                 assert!(html.contains(&format!("<script src=\"{page}.js\"")), "{page}.html: {page}.js not classic");
                 assert!(!html.contains("rel=\"stylesheet\""), "{page}.html still links a style sheet");
+                // The logo (icons/icon.svg, one source) is drawn inline: no image request.
+                assert!(
+                    !html.contains("src=\"icons/icon.svg\"") && html.contains("<svg "),
+                    "{page}.html: logo not inlined"
+                );
             }
             // The JWT inspector imports the full WASM bundle statically: it stays a module.
             let html = fs::read_to_string(p.dir.join("inspector.html")).unwrap();
