@@ -9,13 +9,17 @@
 //
 // Checks, in order: the request is a pending form request with fields; the
 // agent key's fingerprint is computed here with the WASM bundle from the
-// `public_key` received (never a broker-sent fingerprint); an optional pasted
+// `public_key` received (never a broker-sent fingerprint; while the bundle
+// still loads, shown from consent-key.js, which computes the same one for the
+// wire form the core writes, and the bundle's check must agree before
+// anything is confirmed); an optional pasted
 // agent fingerprint must match before confirm is sent; the person confirms;
 // the form is sealed with `seal` (LinkAuth envelope) or `sealJwe` (the request
 // says `envelope: "jwe"`; the session id bound into it comes from the WASM
 // `userCode`), only ciphertext is sent, and the plaintext is dropped at once.
 
 import { ApiError, NetworkError, connectApi } from "./consent-api.js";
+import { earlyFingerprint } from "./consent-key.js";
 
 export const ALG_LINKAUTH = "RSA-OAEP-256+AES-256-GCM";
 export const ALG_JWE = "JWE";
@@ -163,30 +167,27 @@ export function mark(name) {
 }
 
 // ---------------------------------------------------------------------------
-// The WASM bundle, loaded once per URL.
+// The WASM bundle from a URL: consent-bundle.js `loadBundle` (a dynamic
+// import), registered here when that module is imported (the broker's page
+// and consent.js import it). This module does not import it: the extension's
+// answer page bundles this module and hands the flow its own bundle (`bundle`),
+// and its package must hold no dynamic import (addons-linter).
 
-const bundles = new Map();
+let bundleLoader = null;
 
-/**
- * Import and initialise the bundle at `url` (absolute); one promise per URL.
- * `wasm` (optional, first call only): the bundle's WebAssembly module, or a
- * promise of it, already being compiled by the caller (the extension's answer
- * page starts that first thing); by default the glue fetches its own `.wasm`.
- */
-export function loadBundle(url, wasm) {
-  let p = bundles.get(url);
-  if (!p) {
-    p = import(url).then(async (mod) => {
-      await mod.default(wasm === undefined ? undefined : { module_or_path: wasm });
-      return mod;
-    });
-    p.catch(() => bundles.delete(url));
-    bundles.set(url, p);
-  }
-  return p;
+/** Called by consent-bundle.js: how `bundleUrl` becomes the initialised bundle module. */
+export function setBundleLoader(load) {
+  bundleLoader = load;
 }
 
 const failure = (kind) => Object.assign(new Error(kind), { kind });
+
+/**
+ * When a review was drawn with an early fingerprint and the bundle was not
+ * asked for yet (see ConsentFlow `startBundle`), it is started this long
+ * after at the latest (the view starts it after the frame that shows it).
+ */
+const BUNDLE_LATEST_MS = 200;
 
 /** Map an error in a phase (load, resolve, confirm, complete) to `{kind, retry?, wait?, status?}`. */
 export function classify(err, phase) {
@@ -211,12 +212,27 @@ export function classify(err, phase) {
   return { kind: "server" };
 }
 
+/** `{short, long}` of `publicKey` from the bundle's `fingerprint` (the core's checks); throws "bad-key". */
+function keyFingerprint(mod, publicKey) {
+  try {
+    const out = mod.fingerprint(String(publicKey || ""));
+    const fp = { short: String(out.short), long: String(out.long) };
+    if (typeof out.free === "function") out.free();
+    return fp;
+  } catch {
+    throw failure("bad-key");
+  }
+}
+
 /**
  * Check a connect answer and build the request the views show. Throws an
  * error with `kind` (unsupported, no-fields, bad-key) or an ApiError for a
- * non-pending status. The fingerprint is computed here from `public_key`.
+ * non-pending status. The fingerprint is computed here from `public_key` with
+ * the bundle `mod`; or, when `mod` is null, `early` is the one consent-key.js
+ * computed from that same `public_key` (the code is then shown as
+ * `formatCode` writes it, and the session id is left for `confirmKey`).
  */
-export function parseRequest(data, mod, fallbackCode) {
+export function parseRequest(data, mod, fallbackCode, early = null) {
   if (!data || typeof data !== "object") throw failure("server");
   if (data.template_type === "oauth") throw failure("unsupported");
   const fields = Array.isArray(data.fields) ? data.fields.filter((f) => f && typeof f.name === "string" && f.name) : [];
@@ -225,15 +241,11 @@ export function parseRequest(data, mod, fallbackCode) {
     throw new ApiError(data.status === "confirmed" ? 404 : 410, null, 0);
   }
   let fingerprint;
-  try {
-    const out = mod.fingerprint(String(data.public_key || ""));
-    fingerprint = { short: String(out.short), long: String(out.long) };
-    if (typeof out.free === "function") out.free();
-  } catch {
-    throw failure("bad-key");
-  }
+  if (mod) fingerprint = keyFingerprint(mod, data.public_key);
+  else if (early && typeof early.short === "string" && typeof early.long === "string") fingerprint = { short: early.short, long: early.long };
+  else throw failure("bad-key");
   const rawCode = data.user_code || data.code || fallbackCode;
-  const uc = userCodeOf(mod, rawCode);
+  const uc = mod ? userCodeOf(mod, rawCode) : null;
   const exp = typeof data.expires_at === "string" ? Date.parse(data.expires_at) : NaN;
   return {
     code: uc ? uc.display : formatCode(rawCode),
@@ -247,7 +259,26 @@ export function parseRequest(data, mod, fallbackCode) {
     security: data.security && typeof data.security === "object" ? data.security : null,
     expiresAt: Number.isFinite(exp) ? exp : null,
     fingerprint,
+    checked: Boolean(mod), // the bundle computed the fingerprint (see confirmKey)
+    rawCode: String(rawCode || ""),
   };
+}
+
+/**
+ * The bundle's word on a request built with an early fingerprint: the core
+ * parses `publicKey` with all its checks and must give the same fingerprint
+ * (else "bad-key"); the code and session id then come from its `userCode`, as
+ * in parseRequest. Throws an error with `kind`.
+ */
+export function confirmKey(request, mod) {
+  const fp = keyFingerprint(mod, request.publicKey);
+  if (fp.short !== request.fingerprint.short || fp.long !== request.fingerprint.long) throw failure("bad-key");
+  const uc = userCodeOf(mod, request.rawCode);
+  if (uc) {
+    request.code = uc.display;
+    request.sessionId = uc.sessionId;
+  }
+  request.checked = true;
 }
 
 // ---------------------------------------------------------------------------
@@ -256,8 +287,10 @@ export function parseRequest(data, mod, fallbackCode) {
 /**
  * new ConsentFlow({ apiBase, code, bundleUrl, securityMode, lookup, onState, onBusy, onClear })
  *  apiBase: broker origin ("" = same origin); code: user code ("" = manual entry);
- *  bundleUrl: absolute URL of the WASM bundle's JS file (or `bundle`: an
- *  initialised bundle module, or a promise of one); securityMode: fixed
+ *  bundleUrl: absolute URL of the WASM bundle's JS file, loaded with
+ *  consent-bundle.js (import that module to use it); or `bundle`: an
+ *  initialised bundle module, a promise of one, or a function returning one
+ *  (called when the bundle is first needed: see `startBundle`); securityMode: fixed
  *  transport verdict (the extension) instead of the broker's `security.mode`;
  *  lookup: optional promise of the first `GET /v1/connect/{code}` answer,
  *  already started by the embedder (used once; every retry asks again);
@@ -286,8 +319,48 @@ export class ConsentFlow {
     if (this.firstLookup) this.firstLookup.catch(() => {});
     // Load the bundle in parallel with the first request.
     mark("sealpost:mount");
-    this.bundle = opts.bundle ? Promise.resolve(opts.bundle) : loadBundle(opts.bundleUrl);
-    this.bundle.then(() => mark("sealpost:bundle-ready"), () => {});
+    // The bundle: `bundle` (a module, a promise of one, or a function that
+    // starts loading it, called by `startBundle`), else from `bundleUrl`.
+    let start;
+    if (typeof opts.bundle === "function") start = opts.bundle;
+    else if (opts.bundle) start = () => opts.bundle;
+    else if (bundleLoader) start = () => bundleLoader(opts.bundleUrl);
+    else start = () => Promise.reject(new Error("no bundle: pass `bundle`, or import consent-bundle.js for `bundleUrl`"));
+    let settle;
+    this.bundle = new Promise((resolve) => {
+      settle = resolve;
+    });
+    /**
+     * Start loading the bundle (once; later calls do nothing); returns
+     * `this.bundle`. At once unless `bundle` is a function: then when the flow
+     * first waits for it (a review without an early fingerprint, confirm,
+     * submit), or when the view calls this once it has drawn an early review
+     * (the bundle's instantiation is main-thread work, kept out of the frame
+     * that shows the review), at the latest BUNDLE_LATEST_MS after that review.
+     */
+    this.startBundle = () => {
+      if (start) {
+        const go = start;
+        start = null;
+        try {
+          settle(go());
+        } catch (err) {
+          settle(Promise.reject(err));
+        }
+      }
+      return this.bundle;
+    };
+    if (typeof opts.bundle !== "function") this.startBundle();
+    this.bundleModule = null; // the bundle once it is in
+    this.bundle.then(
+      (mod) => {
+        this.bundleModule = mod;
+        mark("sealpost:bundle-ready");
+      },
+      () => {},
+    );
+    // Settles once the WASM has checked the shown request's key (see `load`).
+    this.keyChecked = Promise.resolve();
   }
 
   get fingerprint() {
@@ -366,17 +439,46 @@ export class ConsentFlow {
     this.showEntry();
   }
 
+  /**
+   * Look the request up and show it for review. The fingerprint comes from
+   * the bundle when it is in; while it still loads, from consent-key.js when
+   * that can compute it (the wire form the core writes, WebCrypto there), so
+   * the review is drawn without waiting for the WASM. The bundle then computes
+   * it again (`confirmKey`, kept in `keyChecked`): should it refuse the key or
+   * disagree, the page moves to "bad-key"; `confirm` waits for that check.
+   * Otherwise (another spelling of the key, no WebCrypto) the review waits for
+   * the bundle, as always.
+   */
   async load(fetcher, fallbackCode) {
     this.go("loading", { text: "Loading the request…" });
-    const [data, mod] = await Promise.all([
-      fetcher(),
-      this.bundle.catch(() => {
-        throw failure("bundle");
-      }),
-    ]);
-    this.request = parseRequest(data, mod, fallbackCode);
-    this.code = this.request.code;
+    const bundle = this.bundle.catch(() => {
+      throw failure("bundle");
+    });
+    bundle.catch(() => {});
+    const data = await fetcher();
+    let early = null;
+    if (!this.bundleModule && data && typeof data === "object") early = await earlyFingerprint(data.public_key);
+    if (!early) this.startBundle();
+    const mod = this.bundleModule || (early ? null : await bundle);
+    const request = parseRequest(data, mod, fallbackCode, early);
+    this.request = request;
+    this.code = request.code;
+    this.keyChecked = mod ? Promise.resolve() : this.checkKeyLater(request, bundle);
     this.go("review", { security: this.securityMode() });
+  }
+
+  /** The bundle's check of a request shown with an early fingerprint (see `load`). */
+  checkKeyLater(request, bundle) {
+    setTimeout(() => this.destroyed || this.startBundle(), BUNDLE_LATEST_MS);
+    const check = bundle.then((mod) => {
+      confirmKey(request, mod);
+      if (this.request === request) this.code = request.code;
+    });
+    check.catch((err) => {
+      // A confirm under way reports it itself (it waits for this check).
+      if (this.request === request && this.state === "review" && !this.busy && !this.destroyed) this.fail(err, "load");
+    });
+    return check;
   }
 
   /** The transport verdict for the banner: "production" | "development" | "insecure". */
@@ -404,6 +506,9 @@ export class ConsentFlow {
     mark("sealpost:confirm");
     this.run(async () => {
       this.go("loading", { text: "Confirming…" });
+      // Nothing is confirmed before the bundle has checked the key shown.
+      this.startBundle();
+      await this.keyChecked;
       this.connectToken = await this.api.confirm(this.code);
       this.go("form");
     }, "confirm");
@@ -430,7 +535,7 @@ export class ConsentFlow {
     let plain = creds;
     this.run(async () => {
       if (!this.sealed) {
-        const mod = await this.bundle;
+        const mod = await this.startBundle();
         this.go("loading", { text: "Encrypting…" });
         try {
           const r = this.request;

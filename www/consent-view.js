@@ -287,7 +287,13 @@ export class ConsentView {
       case "review":
         this.showBanner(detail.security);
         this.startTimer();
-        return this.showReview();
+        this.showReview();
+        // A bundle not asked for yet (mountConsent's `bundle` as a function)
+        // loads once the frame that draws the review is out: its
+        // instantiation is main-thread work the review does not need
+        // (consent-flow.js `load`); confirm waits for its check of the key.
+        requestAnimationFrame(() => setTimeout(() => this.destroyed || this.flow.startBundle(), 0));
+        return;
       case "form":
         return this.showForm();
       case "done":
@@ -831,10 +837,12 @@ export class ConsentView {
  * Options: apiBase (broker origin, "" for same origin), code (the user code;
  * empty for manual entry), bundleUrl (the WASM bundle's JS file, default
  * `${apiBase}/pkg/sealpost_wasm.js`), stylesUrl (default: consent.css next to
- * this module); for the extension: origin, securityMode, lookup (a promise of
- * the first connect answer, already started), bundle (the WASM bundle's
- * module, initialised, or a promise of it: used instead of importing
- * bundleUrl). Returns `{ destroy() }`.
+ * this module); lookup (a promise of the first connect answer, already
+ * started); bundle (the WASM bundle's module, initialised, or a promise of
+ * it, or a function that starts loading it, called once the bundle is needed
+ * or the review is drawn: used instead of importing bundleUrl, which needs
+ * consent-bundle.js imported, as consent.js does); for the extension: origin,
+ * securityMode. Returns `{ destroy() }`.
  */
 export function mountConsent(element, options = {}) {
   if (!element || typeof element.attachShadow !== "function") {

@@ -11,13 +11,16 @@
 // bundle and sends only ciphertext. No inline script or style (the broker's
 // CSP forbids both), no cookies, no storage, no third-party assets.
 //
-// The work lives in three flat modules that the extension's answer page
-// imports too (one copy of the flow): consent-api.js (HTTP client),
-// consent-flow.js (states and checks, no DOM), consent-view.js (the DOM).
-// This file imports all three directly, so an embedder that loads only this
-// file still fetches them in one parallel round.
+// The work lives in flat modules that the extension's answer page imports
+// too (one copy of the flow): consent-api.js (HTTP client), consent-key.js
+// (the key fingerprint before the WASM is in), consent-flow.js (states and
+// checks, no DOM), consent-view.js (the DOM); and, for pages only,
+// consent-bundle.js (the WASM bundle loaded from `bundleUrl`: the extension
+// imports its bundle itself). This file imports them all directly, so an
+// embedder that loads only this file still fetches them in one parallel round.
 
 import "./consent-api.js";
+import "./consent-bundle.js";
 import { mountConsent } from "./consent-view.js";
 
 export { ApiError, NetworkError, callApi, connectApi } from "./consent-api.js";
@@ -28,14 +31,16 @@ export {
   classify,
   codeFromPath,
   compareFingerprint,
+  confirmKey,
   formatCode,
-  loadBundle,
   normalizeCode,
   originSecurityMode,
   parseAnswerLink,
   parseRequest,
   userCodeOf,
 } from "./consent-flow.js";
+export { loadBundle } from "./consent-bundle.js";
+export { earlyFingerprint } from "./consent-key.js";
 export { ConsentView, FAILURES, mountConsent } from "./consent-view.js";
 
 // A plain base class outside browsers, so the pure helpers can be imported

@@ -1,13 +1,16 @@
 // The stand-alone consent page: the broker serves this for /connect and
 // /connect/{code}. The page loads it as `consent-page.js`, this module with
 // its three imports bundled into one file (`cargo xtask www`, esbuild; see
-// xtask/src/www.rs): one request instead of four. It starts the streaming
-// compile of the preloaded .wasm and the glue import (the seal-only WASM
-// bundle), takes the preloaded `GET /v1/connect/{code}` answer and mounts the
-// view once both are there (below), which then shows code and fingerprint at
-// once. (Measured in bench/consent.mjs, interleaved in one run: an
-// `async` script and a dynamic import of the view were both slower; the one
-// bundled file was faster than the four modules.)
+// xtask/src/www.rs): one request instead of several. It starts the streaming
+// compile of the preloaded .wasm (the seal-only WASM bundle), takes the
+// preloaded `GET /v1/connect/{code}` answer and mounts the view once it is
+// there (below), which then shows code and fingerprint at once (the
+// fingerprint from WebCrypto, consent-key.js); the bundle's glue and its
+// instantiation follow once the review is drawn, and the bundle checks the
+// key before anything is confirmed. (Measured in bench/consent.mjs,
+// interleaved in one run: an `async` script and a dynamic import of the view
+// were both slower; the one bundled file was faster than separate modules;
+// the review without waiting for the bundle was faster than with it.)
 //
 // The broker's answer for /connect/{code} carries a `Link` header that
 // preloads `GET /v1/connect/{code}` (crates/broker/src/web.rs), so the request
@@ -15,7 +18,8 @@
 // request (CORS mode, same-origin credentials: what a `crossorigin` preload
 // uses) so the browser hands it the preloaded answer instead of asking again.
 import { callApi } from "./consent-api.js";
-import { codeFromPath, loadBundle } from "./consent-flow.js";
+import { loadBundle } from "./consent-bundle.js";
+import { codeFromPath } from "./consent-flow.js";
 import { mountConsent, prepareStyles } from "./consent-view.js";
 
 const TITLES = {
@@ -36,9 +40,8 @@ const TITLES = {
 const lookup = (code) => callApi("", "GET", `/v1/connect/${encodeURIComponent(code)}`, undefined, "same-origin");
 
 const code = codeFromPath(location.pathname);
-// One promise per URL: the view's flow gets this same one from loadBundle.
 const bundleUrl = new URL("/pkg/sealpost_wasm.js", location.href).href;
-// The .wasm compiles while the glue module is imported (same request as the
+// The .wasm compiles from now on, on other threads (same request as the
 // `crossorigin` preload, so the preloaded bytes are used); should the
 // streaming compile fail, the glue gets the response and tries its own way.
 const wasmUrl = new URL("/pkg/sealpost_wasm_bg.wasm", location.href).href;
@@ -46,15 +49,21 @@ const wasm =
   typeof WebAssembly.compileStreaming === "function"
     ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => fetch(wasmUrl))
     : undefined;
-const bundle = loadBundle(bundleUrl, wasm);
-bundle.catch(() => {});
+if (wasm) wasm.catch(() => {});
+// The glue module's import and the instantiation (main-thread work) wait
+// until the flow asks for the bundle: after the review is drawn, which needs
+// only the request (consent-flow.js computes the fingerprint with WebCrypto
+// while the bundle loads, and the bundle checks it before confirm). Without
+// WebCrypto (an insecure context) the review needs the bundle: load it now.
+const startBundle = () => loadBundle(bundleUrl, wasm);
+if (!(globalThis.crypto && globalThis.crypto.subtle)) startBundle().catch(() => {});
 // Used once by the flow; a retry asks again (through consent-api.js).
 const first = code ? lookup(code) : undefined;
 if (first) first.catch(() => {});
 
 /**
- * How long the view waits for the request and the WASM before it is built
- * anyway (it then shows its "loading" view once its own hold is over).
+ * How long the view waits for the request before it is built anyway (it then
+ * shows its "loading" view once its own hold is over).
  */
 const MOUNT_WAIT_MS = 100;
 
@@ -77,22 +86,21 @@ if (host) {
     }
     title = `${t} · Sealpost`;
   });
-  // The view is built once the request and the WASM are both in (the broker
-  // preloads them), not in this task: the streaming compile takes the .wasm
-  // bytes and compiles them on other threads meanwhile, and the view then goes
-  // from "loading" to the review in one task, drawn in one frame. Built
-  // earlier (the next task), its hidden "loading" view cost a frame and the
-  // review waited for the request's answer to be delivered after it (a CDP
-  // trace of bench/consent.mjs). The manual entry page (no code) is built at
-  // once; a slow request or WASM does not hold the view up past MOUNT_WAIT_MS.
+  // The view is built once the request is in (the broker preloads it), not
+  // in this task: it then goes from "loading" to the review in one task,
+  // drawn in one frame. Built earlier (the next task), its hidden "loading"
+  // view cost a frame and the review waited for the request's answer to be
+  // delivered after it (a CDP trace of bench/consent.mjs). The manual entry
+  // page (no code) is built at once; a slow request does not hold the view
+  // up past MOUNT_WAIT_MS.
   let mounted = false;
   const mount = () => {
     if (mounted) return;
     mounted = true;
-    mountConsent(host, { apiBase: "", code, bundleUrl, lookup: first });
+    mountConsent(host, { apiBase: "", code, bundle: startBundle, lookup: first });
   };
   if (first) {
-    Promise.allSettled([first, bundle]).then(mount);
+    first.then(mount, mount);
     // The view's copy of the style sheet is made while the page waits.
     setTimeout(() => mounted || prepareStyles(), 0);
   }
