@@ -469,3 +469,80 @@ test("embedding: <sealpost-consent> in an operator's own page, themed, with even
     assert.equal(creds.api_key, secret);
   });
 });
+
+test("the page's script blocked: after a few seconds the page says so instead of staying blank", async () => {
+  await run({}, async ({ page, fake }) => {
+    await page.route("**/assets/consent-page.js", (r) => r.abort("blockedbyclient"));
+    const started = Date.now();
+    await page.goto(`${fake.url}/connect/${CODE}`);
+    const fallback = page.getByTestId("page-fallback");
+    // Hidden at first: a page that loads normally never shows it.
+    if (Date.now() - started < 3000) assert.equal(await fallback.getByText("This page hasn’t finished loading").isVisible(), false);
+    await fallback.getByText("This page hasn’t finished loading").waitFor({ state: "visible", timeout: 15_000 });
+    assert.ok(Date.now() - started >= 3500, "shown after its delay");
+    assert.match(await fallback.innerText(), /Reload the page\. If that doesn’t help, something \(an extension, a content blocker or a firewall\) is blocking this site’s scripts\./);
+    const box = await fallback.boundingBox();
+    assert.ok(box && box.height > 40, "laid out with its text");
+  });
+  // Positive control: with its script, the page never shows that message (the
+  // view's shadow root replaces the host's own content), even long after.
+  await run({}, async ({ page, fake }) => {
+    await page.goto(`${fake.url}/connect/${CODE}`);
+    await waitForState(page, "review");
+    await page.waitForTimeout(4500);
+    assert.equal(await page.getByText("This page hasn’t finished loading").isVisible(), false);
+    assert.equal(await waitForState(page, "review"), "review");
+  });
+});
+
+test("the WASM glue slow: the review is shown from WebCrypto; confirm waits for the bundle's check of the key", async () => {
+  let release;
+  const held = new Promise((r) => {
+    release = r;
+  });
+  await run({}, async ({ page, fake, agent, apiRequests }) => {
+    await page.route("**/pkg/sealpost_wasm.js", async (r) => {
+      await held;
+      await r.continue();
+    });
+    await page.goto(`${fake.url}/connect/${CODE}`);
+    await waitForState(page, "review");
+    assert.equal(await page.getByTestId("fingerprint").innerText(), agent.fingerprint.short, "fingerprint of the key received");
+    assert.equal(await page.getByTestId("code").innerText(), CODE);
+    await page.getByTestId("confirm").click();
+    await waitForState(page, "loading");
+    await page.waitForTimeout(300);
+    assert.equal(apiRequests("/confirm").length, 0, "nothing confirmed while the bundle is held");
+    release();
+    await waitForState(page, "form");
+    assert.equal(apiRequests("/confirm").length, 1);
+    const secret = makeSecret("slow-wasm");
+    await fillForm(page, { "API key": secret, Region: "eu-west-1" });
+    await page.getByTestId("submit").click();
+    await waitForState(page, "done");
+    const creds = await agent.open(fake.completed[0].ciphertext, fake.completed[0].algorithm);
+    assert.equal(creds.api_key, secret);
+  });
+});
+
+test("the WASM glue fails to load after the review is shown: the encryption-module message, nothing confirmed", async () => {
+  await run({}, async ({ page, fake, apiRequests }) => {
+    await page.route("**/pkg/sealpost_wasm.js", (r) => r.abort("blockedbyclient"));
+    await page.goto(`${fake.url}/connect/${CODE}`);
+    await waitForState(page, "error");
+    assert.equal(await errorKind(page), "bundle");
+    assert.match(await cardText(page), /encryption module didn’t load/);
+    assert.equal(apiRequests("/confirm").length, 0);
+  });
+});
+
+test("a key the core refuses (1024 bits): the page waits for the WASM, which says bad-key", async () => {
+  const small = await generateRsaKey(1024);
+  await run({ session: { public_key: small.publicKeyB64 } }, async ({ page, fake, apiRequests }) => {
+    await page.goto(`${fake.url}/connect/${CODE}`);
+    await waitForState(page, "error");
+    assert.equal(await errorKind(page), "bad-key");
+    assert.match(await cardText(page), /key can’t be used/);
+    assert.equal(apiRequests("/confirm").length, 0);
+  });
+});
