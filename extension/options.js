@@ -173,24 +173,16 @@ function senderItem(origin, s) {
   if (Number.isFinite(s.sent)) parts.push(`${s.sent} ${s.sent === 1 ? "request" : "requests"} sent`);
   if (s.last_used_at) parts.push(`last used ${when(s.last_used_at)}`);
   else if (Number.isFinite(s.sent)) parts.push("not used yet");
+  // Removing an agent cannot be undone (its key stops working, its waiting requests
+  // are declined, and it needs a new command to come back): asked first, as for a broker.
+  const confirmSlot = h("div", { class: "opt-sender-slot" });
   const remove = h(
     "button",
     {
       class: "sp-btn sp-btn-danger sp-btn-small",
       type: "button",
       "aria-label": `Remove agent ${s.name}`,
-      onclick: async () => {
-        remove.disabled = true;
-        try {
-          await removeSender(origin, s.sender_id);
-          await refreshSenders(origin);
-          document.querySelector(`[data-origin="${CSS.escape(origin)}"] input[name=agent]`)?.focus();
-        } catch (e) {
-          remove.disabled = false;
-          const li = remove.closest("li");
-          li.append(h("p", { class: "sp-alert sp-alert-error", role: "alert" }, message(e)));
-        }
-      },
+      onclick: () => confirmRemoveSender(origin, s, remove, confirmSlot),
     },
     "Remove",
   );
@@ -199,7 +191,58 @@ function senderItem(origin, s) {
     { class: "opt-sender", "data-testid": "sender", "data-sender-id": s.sender_id },
     h("div", {}, h("div", { class: "opt-sender-name" }, s.name), h("div", { class: "opt-sender-meta" }, parts.join(" · "))),
     remove,
+    confirmSlot,
   );
+}
+
+function confirmRemoveSender(origin, s, button, slot) {
+  button.disabled = true;
+  const status = h("p", { role: "alert", hidden: true });
+  const cancel = () => {
+    replace(slot);
+    button.disabled = false;
+    button.focus();
+  };
+  const yes = h(
+    "button",
+    {
+      class: "sp-btn sp-btn-danger sp-btn-small",
+      type: "button",
+      onclick: async () => {
+        for (const b of slot.querySelectorAll("button")) b.disabled = true;
+        try {
+          await removeSender(origin, s.sender_id);
+          await refreshSenders(origin);
+          document.querySelector(`[data-origin="${CSS.escape(origin)}"] input[name=agent]`)?.focus();
+        } catch (e) {
+          for (const b of slot.querySelectorAll("button")) b.disabled = false;
+          say(status, message(e), "error");
+        }
+      },
+    },
+    "Yes, remove this agent",
+  );
+  replace(
+    slot,
+    h(
+      "div",
+      {
+        class: "opt-confirm",
+        role: "group",
+        "aria-label": `Remove agent ${s.name}`,
+        onkeydown: (ev) => {
+          if (ev.key === "Escape" && !yes.disabled) {
+            ev.preventDefault();
+            cancel();
+          }
+        },
+      },
+      h("p", {}, `Remove “${s.name}”? Its key stops working at once and its waiting requests are declined. To use it again, add it anew and run the new command on its machine.`),
+      status,
+      h("div", { class: "sp-actions" }, yes, h("button", { class: "sp-btn sp-btn-small", type: "button", onclick: cancel }, "Cancel")),
+    ),
+  );
+  yes.focus();
 }
 
 async function onAddAgent(origin, input, status, slot) {
@@ -210,13 +253,24 @@ async function onAddAgent(origin, input, status, slot) {
     input.focus();
     return;
   }
+  // Requests name the agent they came through: two agents of one name could not be told apart.
+  const key = (n) => n.replace(/\s+/g, " ").trim().toLocaleLowerCase();
+  const li = document.querySelector(`[data-origin="${CSS.escape(origin)}"]`);
+  const shown = li ? [...li.querySelectorAll(".opt-sender-name")].map((e) => e.textContent) : [];
+  const stored = ((await loadBrokers()).find((b) => b.origin === origin) || {}).senders || [];
+  if ([...shown, ...stored.map((x) => String(x.name ?? ""))].some((n) => key(n) === key(name))) {
+    input.setAttribute("aria-invalid", "true");
+    say(status, `You already have an agent named “${name}” here. Requests show the agent's name, so give this one another.`, "error");
+    input.focus();
+    return;
+  }
   input.removeAttribute("aria-invalid");
   say(status, "Adding…");
   try {
     const { sender, command } = await addSender(origin, name);
     input.value = "";
     say(status, "");
-    showCommand(slot, sender.name, command);
+    showCommand(slot, sender.name, command, input);
     await refreshSenders(origin);
   } catch (e) {
     say(status, message(e), "error");
@@ -225,7 +279,7 @@ async function onAddAgent(origin, input, status, slot) {
 }
 
 /** The agent command, shown once: the credential in it is not kept anywhere. */
-function showCommand(slot, name, command) {
+function showCommand(slot, name, command, next) {
   const cmdId = `cmd-${Math.random().toString(36).slice(2, 10)}`;
   const area = h("textarea", { id: cmdId, class: "sp-input sp-mono", readonly: true, rows: "3", spellcheck: "false", "data-testid": "agent-command" });
   area.value = command;
@@ -260,6 +314,8 @@ function showCommand(slot, name, command) {
           onclick: () => {
             area.value = "";
             panel.remove();
+            // Focus stays in the broker's card (on the next agent's name), not lost to the page.
+            if (next && next.isConnected) next.focus();
           },
         },
         "Done, hide it",
@@ -301,7 +357,18 @@ function confirmRemoveBroker(origin, slot, button) {
     slot,
     h(
       "div",
-      { class: "opt-confirm", role: "group", "aria-label": `Remove ${origin}` },
+      {
+        class: "opt-confirm",
+        role: "group",
+        "aria-label": `Remove ${origin}`,
+        // Escape backs out, as from any confirmation.
+        onkeydown: (ev) => {
+          if (ev.key === "Escape" && !yes.disabled) {
+            ev.preventDefault();
+            cancel();
+          }
+        },
+      },
       h("p", {}, `Remove ${origin}? Its inbox and agents are deleted at the broker, requests waiting there are declined, and Sealpost gives back its access to that site.`),
       status,
       h("div", { class: "sp-actions" }, yes, h("button", { class: "sp-btn sp-btn-small", type: "button", onclick: cancel }, "Cancel")),

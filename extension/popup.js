@@ -188,6 +188,7 @@ function requestItem(r, key) {
   const fields = Array.isArray(r.fields) ? r.fields.map((f) => String((f && (f.label || f.name)) ?? "")).filter(Boolean) : [];
   const agentName = typeof r.agent_name === "string" && r.agent_name.trim() ? r.agent_name : null;
   const reason = typeof r.reason === "string" && r.reason.trim() ? r.reason : null;
+  const title = typeof r.display_name === "string" && r.display_name ? r.display_name : "Credential request";
   const status = h("p", { role: "status", hidden: true });
   const answerButton = h(
     "button",
@@ -204,10 +205,18 @@ function requestItem(r, key) {
       onclick: async () => {
         answerButton.disabled = declineButton.disabled = true;
         say(status, "Declining…");
+        // Where focus goes once this item leaves the list: the next request, else the one before.
+        const near = [li.nextElementSibling, li.previousElementSibling].filter(Boolean).map((x) => x.dataset.key);
         try {
           await declineRequest(r.origin, r.code);
           say(status, "Declined. The agent is told its request was declined.", "ok");
           await refresh();
+          if (!li.isConnected) {
+            // The item (and its message) left with the refresh: say it in the page's
+            // live region, and put focus on the request that took its place.
+            say($("status"), `Declined “${title}” (code ${r.code}). The agent is told its request was declined.`, "ok");
+            focusAfterDecline(near);
+          }
         } catch (e) {
           declineButton.disabled = false;
           answerButton.disabled = !li.fingerprintOk;
@@ -240,7 +249,7 @@ function requestItem(r, key) {
   const li = h(
     "li",
     { class: "pop-item", "data-key": key, "data-testid": "request", "data-code": r.code, "aria-labelledby": `${id}-title` },
-    h("h2", { id: `${id}-title`, "data-testid": "display-name" }, typeof r.display_name === "string" && r.display_name ? r.display_name : "Credential request"),
+    h("h2", { id: `${id}-title`, "data-testid": "display-name" }, title),
     facts,
     claims,
     status,
@@ -254,6 +263,16 @@ function requestItem(r, key) {
   );
   li.publicKey = r.public_key;
   return li;
+}
+
+/** After a decline: focus the first of `keys` still listed (its first enabled button), else "Check now". */
+function focusAfterDecline(keys) {
+  for (const key of keys) {
+    const li = [...$("requests").children].find((x) => x.dataset.key === key);
+    const button = li && [...li.querySelectorAll("button")].find((b) => !b.disabled);
+    if (button) return button.focus();
+  }
+  $("refresh").focus();
 }
 
 /** Keys asked of the background and not answered yet: key -> promise of the short fingerprint or null. */

@@ -165,17 +165,71 @@ test("decline: the agent's next poll ends with 404 Request Declined and the badg
     const options = await pair(ext, broker.url, errors);
     const { credential } = await addAgent(options, "laptop");
     const agent = await TestAgent.create(broker.url);
-    await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token" });
+    await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token", ttl: 300 });
+    const other = await TestAgent.create(broker.url);
+    await other.createSession({ inbox: credential, template: "api_key", display_name: "npm token", ttl: 600 });
     assert.equal((await agent.pollOnce()).status, 200);
 
     const popup = await openPopup(ext, errors);
-    assert.equal(await ext.badgeText(), "1");
-    await popup.getByTestId("request").getByRole("button", { name: "Decline" }).click();
-    await popup.getByText("No requests waiting.").waitFor();
-    const { status, body } = await agent.pollOnce();
-    assert.equal(status, 404);
+    assert.equal(await ext.badgeText(), "2");
+    // Declined from the keyboard: the item leaves the list, the page's live region says
+    // what was declined, and focus moves to the request that took its place (not to the body).
+    const first = popup.getByTestId("request").filter({ hasText: "GitHub token" });
+    await first.getByRole("button", { name: "Answer" }).and(popup.locator(":enabled")).waitFor();
+    await first.getByRole("button", { name: "Decline" }).focus();
+    await popup.keyboard.press("Enter");
+    await first.waitFor({ state: "detached" });
+    const status = popup.getByRole("status").first();
+    await popup.waitForFunction(() => /Declined/.test(document.getElementById("status").textContent));
+    assert.equal(await status.innerText(), `Declined “GitHub token” (code ${agent.code}). The agent is told its request was declined.`);
+    const focused = () => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
+    assert.equal(await focused(), `Answer in ${other.code}`);
+    const { status: code, body } = await agent.pollOnce();
+    assert.equal(code, 404);
     assert.equal(body.title, "Request Declined");
+    assert.equal((await other.pollOnce()).status, 200, "only that request was declined");
+
+    // The last one: focus goes to "Check now".
+    await popup.keyboard.press("Tab");
+    assert.equal(await focused(), `Decline in ${other.code}`);
+    await popup.keyboard.press("Enter");
+    await popup.getByText("No requests waiting.").waitFor();
+    assert.match(await popup.locator("#status").innerText(), /^Declined “npm token”/);
+    assert.equal(await focused(), "Check now in -");
     assert.equal(await ext.badgeText(), "");
+    assert.deepEqual(errors, []);
+  });
+});
+
+test("agents: a second agent of the same name is refused; hiding the command and cancelling a removal keep focus", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    await addAgent(options, "laptop");
+    const focused = () => options.evaluate(() => document.activeElement.getAttribute("name") || document.activeElement.textContent);
+    assert.equal(await focused(), "agent", "Done, hide it: focus on the next agent's name, not the page");
+    // Requests name the agent they came through: "Laptop " would be indistinguishable.
+    await options.getByLabel("Agent name", { exact: true }).fill("Laptop ");
+    await options.getByRole("button", { name: "Add agent" }).click();
+    await options.getByText("You already have an agent named “Laptop” here.", { exact: false }).waitFor();
+    assert.equal(await options.getByLabel("Agent name", { exact: true }).getAttribute("aria-invalid"), "true");
+    assert.equal(await options.getByTestId("agent-command").count(), 0, "no command: nothing was created");
+    await options.waitForTimeout(300);
+    assert.deepEqual(
+      (await options.getByTestId("sender").allInnerTexts()).map((t) => t.split("\n")[0]),
+      ["laptop"],
+      "one agent at the broker",
+    );
+    assert.equal((await ext.storage()).local.brokers[0].senders.length, 1);
+    // Another name goes through.
+    await addAgent(options, "CI runner");
+
+    // Escape backs out of "Remove broker", focus back on its button.
+    await options.getByRole("button", { name: "Remove broker" }).click();
+    await options.getByRole("button", { name: "Yes, remove it" }).waitFor();
+    await options.keyboard.press("Escape");
+    await options.getByRole("button", { name: "Yes, remove it" }).waitFor({ state: "detached" });
+    assert.equal(await focused(), "Remove broker");
+    assert.equal((await ext.storage()).local.brokers.length, 1, "still paired");
     assert.deepEqual(errors, []);
   });
 });
@@ -210,8 +264,19 @@ test("senders: no credential or a removed one is refused; the list shows each se
     assert.equal(await popup.getByTestId("request").getByTestId("sender").innerText(), "CI runner");
     await popup.close();
 
+    // Removing an agent is asked first: Escape (or Cancel) keeps it, focus back on its button.
+    const removeLaptop = options.getByRole("button", { name: "Remove agent laptop" });
+    await removeLaptop.click();
+    const confirm = options.getByRole("group", { name: "Remove agent laptop" });
+    await confirm.getByText("Remove “laptop”? Its key stops working at once and its waiting requests are declined.", { exact: false }).waitFor();
+    assert.equal(await options.evaluate(() => document.activeElement.textContent), "Yes, remove this agent");
+    await options.keyboard.press("Escape");
+    await confirm.waitFor({ state: "detached" });
+    assert.equal(await options.evaluate(() => document.activeElement.getAttribute("aria-label")), "Remove agent laptop");
+    assert.equal((await postSession(broker.url, await TestAgent.create(broker.url), { inbox: laptop.credential })).status, 201, "kept");
     // Remove "laptop": its credential stops working at once.
-    await options.getByRole("button", { name: "Remove agent laptop" }).click();
+    await removeLaptop.click();
+    await confirm.getByRole("button", { name: "Yes, remove this agent" }).click();
     await senders.filter({ hasText: "laptop" }).waitFor({ state: "detached" });
     const removed = await postSession(broker.url, await TestAgent.create(broker.url), { inbox: laptop.credential });
     assert.equal(removed.status, 403);
@@ -219,6 +284,7 @@ test("senders: no credential or a removed one is refused; the list shows each se
 
     // Remove "CI runner": its pending request ends as declined.
     await options.getByRole("button", { name: "Remove agent CI runner" }).click();
+    await options.getByRole("button", { name: "Yes, remove this agent" }).click();
     await options.getByText("No agent yet").waitFor();
     const { status, body } = await agent.pollOnce();
     assert.equal(status, 404);
