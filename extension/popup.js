@@ -122,10 +122,12 @@ function renderErrors(errors) {
             {
               class: "sp-btn sp-btn-small",
               type: "button",
+              // The message above names the broker; a long address in the button would fill the popup.
+              "aria-label": `Allow access to ${e.origin}`,
               // The prompt must open inside the click: no await before it.
               onclick: () => permissions.request(e.origin).then((ok) => ok && refresh(), () => {}),
             },
-            `Allow access to ${e.origin}`,
+            "Allow access",
           ),
         );
       }

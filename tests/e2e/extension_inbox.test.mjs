@@ -383,6 +383,31 @@ test("a broker that stops answering shows an error state in the popup, not an em
   });
 });
 
+test("a paired broker whose access was withdrawn: the popup says so and offers access, at popup width with a long address", async () => {
+  await withStack(async ({ ext, errors }) => {
+    const long = `https://${"a-very-long-broker-host-name-".repeat(4)}end.example.com`;
+    const page = await ext.openPage("options.html");
+    await page.evaluate(
+      (brokers) => chrome.storage.local.set({ brokers }),
+      [{ origin: long, inbox_id: `ib_${"x".repeat(22)}`, inbox_token: "it_not-used", senders: [] }],
+    );
+    await page.close();
+    const popup = await openPopup(ext, errors);
+    const alert = popup.getByTestId("broker-error");
+    await alert.waitFor();
+    assert.equal(await alert.locator("span").innerText(), `Sealpost may not contact ${long}. Grant access to continue.`);
+    const button = alert.getByRole("button", { name: `Allow access to ${long}` });
+    assert.equal(await button.innerText(), "Allow access");
+    // Nothing wider than the popup, and no "no requests" guess under the alert.
+    assert.ok(await popup.evaluate(() => document.documentElement.scrollWidth <= 400), "no horizontal scroll");
+    const box = await alert.boundingBox();
+    assert.ok(box.x >= 0 && box.x + box.width <= 400, `alert inside the popup: ${JSON.stringify(box)}`);
+    assert.equal(await popup.locator("#empty").isVisible(), false);
+    assert.equal(await ext.badgeText(), "!");
+    assert.deepEqual(errors, []);
+  });
+});
+
 test("the popup's paste box opens the answer page for a link, or a broker address and a code", async () => {
   const ext = await launchWithExtension();
   const errors = [];
