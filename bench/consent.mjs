@@ -3,8 +3,13 @@
 // trivial static module page served by the same broker in the same run
 // (issue 15, item 2: goal <= 1.3x).
 //  - consent: /connect/{code} of a fresh session -> the request shown with its
-//             code and fingerprint (computed by the seal-only WASM) and the
-//             confirm button visible (the consent flow's "review" state);
+//             code and fingerprint and the confirm button visible (the consent
+//             flow's "review" state). Since session 9 the page computes that
+//             fingerprint with WebCrypto (www/consent-key.js) and instantiates
+//             the seal-only WASM after the review is drawn; the WASM computes
+//             it again and confirm waits for that check: the waterfall's
+//             `bundle-ready` is when it is in (before: when the review could be
+//             built at all);
 //  - static:  an HTML page with one module script that adds a button, served
 //             from the same --www-dir by the same broker (same transport, same
 //             headers, same compression) -> that button visible. (The consent
@@ -30,14 +35,18 @@
 // only when it cannot run at all).
 //
 //   cargo xtask build --only seal && cargo build -p sealpost-broker
-//   node bench/consent.mjs [--runs 15] [--warmup 2] [--www DIR] [--json]
+//   node bench/consent.mjs [--runs 15] [--warmup 2] [--www DIR] [--throttle KBPS:RTT] [--json]
 //   (--www: bench another version of the page directory, e.g. an older
 //   commit's `git archive <rev> www | tar -x -C /tmp/old`; --compare DIR: also
 //   that version's consent page, on a broker of its own, interleaved in the
 //   same rounds, so a before/after ratio survives a busy machine; repeatable;
 //   --compare-bin BIN: the broker binary for the --compare before it, e.g. a
 //   copy of the old build when crates/broker/src/web.rs changed)
-//   (SEALPOST_BROKER_BIN=target/release/sealpost-broker to bench a release broker)
+//   (SEALPOST_BROKER_BIN=target/release/sealpost-broker to bench a release broker;
+//   --throttle 200:40: every page on an emulated network of 200 KB/s and 40 ms
+//   added latency per request (CDP Network.emulateNetworkConditions): loopback
+//   delivers the small request, the scripts and the WASM at about the same
+//   time, a slower network does not)
 import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir, loadavg, cpus } from "node:os";
 import { join } from "node:path";
@@ -48,13 +57,18 @@ import { CHROMIUM_FLAGS } from "../tests/e2e/lib/browser.mjs";
 import { BROKER_BIN, CHROMIUM, WWW_DIR, requireBuilt, requireSealBundle } from "../tests/e2e/lib/env.mjs";
 
 function parseArgs(argv) {
-  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR, compare: [], omniboxWebui: false };
+  const opts = { runs: 15, warmup: 2, json: false, www: WWW_DIR, compare: [], omniboxWebui: false, throttle: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === "--runs") opts.runs = Number.parseInt(argv[++i], 10);
     else if (a === "--warmup") opts.warmup = Number.parseInt(argv[++i], 10);
     else if (a === "--json") opts.json = true;
     else if (a === "--omnibox-webui") opts.omniboxWebui = true;
+    else if (a === "--throttle") {
+      const m = /^(\d+):(\d+)$/.exec(argv[++i] || "");
+      if (!m) throw new Error("--throttle KBPS:RTT_MS, e.g. 200:40");
+      opts.throttle = { kbps: Number(m[1]), rtt: Number(m[2]) };
+    }
     else if (a === "--www") opts.www = argv[++i];
     else if (a === "--compare") opts.compare.push({ www: argv[++i], bin: BROKER_BIN });
     else if (a === "--compare-bin") {
@@ -62,7 +76,7 @@ function parseArgs(argv) {
       opts.compare[opts.compare.length - 1].bin = argv[++i];
     }
     else if (a === "-h" || a === "--help") {
-      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--compare DIR [--compare-bin BIN] (also that version, interleaved, on its own broker; repeatable)] [--omnibox-webui (leave Chromium's WebUI omnibox popup on)] [--json]");
+      console.log("node bench/consent.mjs [--runs N>=12] [--warmup N] [--www DIR (another version of www/)] [--compare DIR [--compare-bin BIN] (also that version, interleaved, on its own broker; repeatable)] [--omnibox-webui (leave Chromium's WebUI omnibox popup on)] [--throttle KBPS:RTT_MS (CDP network emulation for every page)] [--json]");
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -181,6 +195,13 @@ async function main() {
       try {
         await context.addInitScript(readinessProbe);
         const page = await context.newPage();
+        if (opts.throttle) {
+          // Same emulated network for every page (CDP), before the navigation.
+          const cdp = await context.newCDPSession(page);
+          await cdp.send("Network.enable");
+          const bytes = opts.throttle.kbps * 1024;
+          await cdp.send("Network.emulateNetworkConditions", { offline: false, latency: opts.throttle.rtt, downloadThroughput: bytes, uploadThroughput: bytes });
+        }
         const seen = [];
         page.on("response", async (r) => {
           const h = r.headers();
@@ -255,6 +276,7 @@ async function main() {
     })),
     goal: 1.3,
     omniboxWebui: opts.omniboxWebui,
+    throttle: opts.throttle,
     loadavg: loadavg().map((x) => Math.round(x * 100) / 100),
     cpus: cpus().length,
     consentTransfers: transfers,
@@ -278,6 +300,7 @@ async function main() {
     console.log(`                      consent page / this one, per round: ${c.consentOverThis}x`);
   }
   if (opts.omniboxWebui) console.log("  (Chromium's WebUI omnibox popup left on: --omnibox-webui)");
+  if (opts.throttle) console.log(`  (network emulated: ${opts.throttle.kbps} KB/s each way, ${opts.throttle.rtt} ms added latency)`);
   console.log(`  load average ${result.loadavg.join(" ")} on ${result.cpus} cores${result.loadavg[0] > result.cpus * 0.5 ? " (busy machine: figures are noisy)" : ""}`);
   console.log("  consent page waterfall (medians, ms from navigation start):");
   for (const [k, v] of Object.entries(result.consentWaterfall)) console.log(`    ${String(v).padStart(7)}  ${k}`);
