@@ -196,32 +196,48 @@ function senderItem(origin, s) {
 }
 
 function confirmRemoveSender(origin, s, button, slot) {
+  askFirst(slot, button, {
+    label: `Remove agent ${s.name}`,
+    text: `Remove “${s.name}”? Its key stops working at once and its waiting requests are declined. To use it again, add it anew and run the new command on its machine.`,
+    yes: "Yes, remove this agent",
+    act: async () => {
+      await removeSender(origin, s.sender_id);
+      await refreshSenders(origin);
+      document.querySelector(`[data-origin="${CSS.escape(origin)}"] input[name=agent]`)?.focus();
+    },
+    failed: (e, { status }) => say(status, message(e), "error"),
+  });
+}
+
+/**
+ * A removal asked first, in `slot` (`button`, which asked, disabled meanwhile):
+ * `text`, then the `yes` button and Cancel. Cancel or Escape back out and focus
+ * `button` again. Yes runs `act(force)` with every button of the panel
+ * disabled; if it throws they come back and `failed(error, panel)` says why
+ * (`panel.run(force)` runs `act` again, `panel.actions` holds the buttons).
+ */
+function askFirst(slot, button, { label, text, yes: yesLabel, act, failed }) {
   button.disabled = true;
   const status = h("p", { role: "alert", hidden: true });
+  const enable = (on) => {
+    for (const b of slot.querySelectorAll("button")) b.disabled = !on;
+  };
   const cancel = () => {
     replace(slot);
     button.disabled = false;
     button.focus();
   };
-  const yes = h(
-    "button",
-    {
-      class: "sp-btn sp-btn-danger sp-btn-small",
-      type: "button",
-      onclick: async () => {
-        for (const b of slot.querySelectorAll("button")) b.disabled = true;
-        try {
-          await removeSender(origin, s.sender_id);
-          await refreshSenders(origin);
-          document.querySelector(`[data-origin="${CSS.escape(origin)}"] input[name=agent]`)?.focus();
-        } catch (e) {
-          for (const b of slot.querySelectorAll("button")) b.disabled = false;
-          say(status, message(e), "error");
-        }
-      },
-    },
-    "Yes, remove this agent",
-  );
+  const run = async (force) => {
+    enable(false);
+    try {
+      await act(force);
+    } catch (e) {
+      enable(true);
+      failed(e, { status, run, actions });
+    }
+  };
+  const yes = h("button", { class: "sp-btn sp-btn-danger sp-btn-small", type: "button", onclick: () => run(false) }, yesLabel);
+  const actions = h("div", { class: "sp-actions" }, yes, h("button", { class: "sp-btn sp-btn-small", type: "button", onclick: cancel }, "Cancel"));
   replace(
     slot,
     h(
@@ -229,7 +245,8 @@ function confirmRemoveSender(origin, s, button, slot) {
       {
         class: "opt-confirm",
         role: "group",
-        "aria-label": `Remove agent ${s.name}`,
+        "aria-label": label,
+        // Escape backs out, as from any confirmation.
         onkeydown: (ev) => {
           if (ev.key === "Escape" && !yes.disabled) {
             ev.preventDefault();
@@ -237,9 +254,9 @@ function confirmRemoveSender(origin, s, button, slot) {
           }
         },
       },
-      h("p", {}, `Remove “${s.name}”? Its key stops working at once and its waiting requests are declined. To use it again, add it anew and run the new command on its machine.`),
+      h("p", {}, text),
       status,
-      h("div", { class: "sp-actions" }, yes, h("button", { class: "sp-btn sp-btn-small", type: "button", onclick: cancel }, "Cancel")),
+      actions,
     ),
   );
   yes.focus();
@@ -328,53 +345,25 @@ function showCommand(slot, name, command, next) {
 }
 
 function confirmRemoveBroker(origin, slot, button) {
-  button.disabled = true;
-  const status = h("p", { role: "alert", hidden: true });
-  const cancel = () => {
-    replace(slot);
-    button.disabled = false;
-    button.focus();
-  };
-  const go = async (force) => {
-    for (const b of slot.querySelectorAll("button")) b.disabled = true;
-    try {
+  askFirst(slot, button, {
+    label: `Remove ${origin}`,
+    text: `Remove ${origin}? Its inbox and agents are deleted at the broker, requests waiting there are declined, and Sealpost gives back its access to that site.`,
+    yes: "Yes, remove it",
+    act: async (force) => {
       await removeBroker(origin, { force });
       await render();
       say($("add-status"), `Removed ${origin}.`, "ok");
       $("brokers-title").focus();
-    } catch (e) {
-      for (const b of slot.querySelectorAll("button")) b.disabled = false;
+    },
+    failed: (e, { status, run, actions }) => {
       say(status, `${message(e)} The inbox may still exist there.`, "error");
-      if (!slot.querySelector("[data-force]")) {
-        slot.querySelector(".sp-actions").prepend(
-          h("button", { class: "sp-btn sp-btn-danger sp-btn-small", type: "button", "data-force": "1", onclick: () => go(true) }, "Forget it anyway"),
+      if (!actions.querySelector("[data-force]")) {
+        actions.prepend(
+          h("button", { class: "sp-btn sp-btn-danger sp-btn-small", type: "button", "data-force": "1", onclick: () => run(true) }, "Forget it anyway"),
         );
       }
-    }
-  };
-  const yes = h("button", { class: "sp-btn sp-btn-danger sp-btn-small", type: "button", onclick: () => go(false) }, "Yes, remove it");
-  replace(
-    slot,
-    h(
-      "div",
-      {
-        class: "opt-confirm",
-        role: "group",
-        "aria-label": `Remove ${origin}`,
-        // Escape backs out, as from any confirmation.
-        onkeydown: (ev) => {
-          if (ev.key === "Escape" && !yes.disabled) {
-            ev.preventDefault();
-            cancel();
-          }
-        },
-      },
-      h("p", {}, `Remove ${origin}? Its inbox and agents are deleted at the broker, requests waiting there are declined, and Sealpost gives back its access to that site.`),
-      status,
-      h("div", { class: "sp-actions" }, yes, h("button", { class: "sp-btn sp-btn-small", type: "button", onclick: cancel }, "Cancel")),
-    ),
-  );
-  yes.focus();
+    },
+  });
 }
 
 // ---- poll interval

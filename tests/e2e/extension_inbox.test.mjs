@@ -323,6 +323,36 @@ test("remove a broker: the inbox is deleted at the broker, its requests end, the
   });
 });
 
+test("remove a broker that does not answer: the error says the inbox may remain, and 'Forget it anyway' forgets it here", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    await addAgent(options, "CI runner");
+    await broker.stop();
+
+    await options.getByRole("button", { name: "Remove broker" }).click();
+    await options.getByRole("button", { name: "Yes, remove it" }).click();
+    const alert = options.getByTestId("broker").getByRole("alert").filter({ hasText: "The inbox may still exist there." });
+    await alert.waitFor();
+    const { local } = await ext.storage();
+    assert.equal(local.brokers.length, 1, "nothing forgotten before the person says so");
+    assert.ok(!(await alert.innerText()).includes(local.brokers[0].inbox_token), "no token in error text");
+    // The buttons are back after the failure; Yes is offered again beside the way out.
+    const forget = options.getByRole("button", { name: "Forget it anyway" });
+    assert.equal(await forget.isEnabled(), true);
+    assert.equal(await options.getByRole("button", { name: "Yes, remove it" }).isEnabled(), true);
+    await options.getByRole("button", { name: "Yes, remove it" }).click();
+    await options.waitForFunction(() => !document.querySelector(".opt-confirm button[disabled]"));
+    assert.equal(await forget.count(), 1, "a second failure does not add a second 'Forget it anyway'");
+
+    await forget.click();
+    await options.getByText(`Removed ${broker.url}.`).waitFor();
+    assert.equal(await options.getByTestId("broker").count(), 0);
+    assert.deepEqual((await ext.storage()).local.brokers, []);
+    assert.equal(await options.evaluate(() => document.activeElement?.id), "brokers-title");
+    void errors;
+  });
+});
+
 test("answer from the popup: the answer page delivers the typed value, then the badge returns to 0", async () => {
   await withStack(async ({ broker, ext, errors }) => {
     const options = await pair(ext, broker.url, errors);
