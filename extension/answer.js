@@ -69,6 +69,14 @@ function showPick(message, link = "", code = "") {
   $("pick-link").focus();
 }
 
+/** Leave the consent view for the paste box, empty: another link or code (the way out of its error views). */
+function pasteAnother(view) {
+  view.destroy();
+  // A reload now shows the paste box, not the request that failed.
+  history.replaceState(null, "", location.pathname);
+  showPick("");
+}
+
 /** Mount the consent view for `target`; returns its `{ destroy() }`. */
 function mount(target, lookup = null) {
   show("consent");
@@ -77,7 +85,8 @@ function mount(target, lookup = null) {
     const t = TITLES[ev.detail && ev.detail.state];
     if (t) document.title = `${t} · ${target.origin} · Sealpost`;
   });
-  return mountConsent(host, {
+  let view = null;
+  view = mountConsent(host, {
     apiBase: target.apiBase,
     code: target.code,
     bundle: loadSeal(),
@@ -85,7 +94,9 @@ function mount(target, lookup = null) {
     origin: target.origin,
     securityMode: originSecurityMode(target.origin),
     lookup,
+    another: { label: "Paste another link", run: () => view && pasteAnother(view) },
   });
+  return view;
 }
 
 /** The first connect call (none for a link without a code: manual entry looks nothing up). */

@@ -432,11 +432,17 @@ export class ConsentFlow {
     return true;
   }
 
-  /** From a terminal error on the manual entry page: start over. */
-  enterAnother() {
+  /**
+   * From a terminal error (the manual entry page, or a link's page): start
+   * over at code entry, the box empty, or with the code just tried when
+   * `keepCode` (one the broker did not know may be mistyped).
+   */
+  enterAnother(keepCode = false) {
+    const tried = keepCode ? this.code || this.initialCode : "";
+    this.clearSecrets();
     this.code = "";
     this.request = null;
-    this.showEntry();
+    this.go("entry", { failure: null, value: tried });
   }
 
   /**

@@ -179,13 +179,22 @@ export const FAILURES = {
   },
 };
 
+/**
+ * Error views that offer to enter another code (a request that is over, or
+ * unknown to the broker): the code entry of this same view. Not the ones with
+ * "Try again", nor "bundle" (a code can't help without the WASM).
+ */
+const ENTER_ANOTHER = ["not-found", "expired", "expired-before-send", "completed", "taken", "no-longer-waiting"];
+
 // ---------------------------------------------------------------------------
 
 /**
  * The view around one ConsentFlow, in `host`'s open shadow root.
  * opts: apiBase, code, bundleUrl, bundle, stylesUrl (as for mountConsent), and for
  * the extension's answer page `origin` (the broker origin, shown on every
- * view; the transport banner is then judged from it) and `securityMode`.
+ * view; the transport banner is then judged from it), `securityMode` and
+ * `another` (`{label, run}`: a button on every error view, instead of the
+ * view's own "Enter a code").
  */
 export class ConsentView {
   constructor(host, opts) {
@@ -196,6 +205,9 @@ export class ConsentView {
       ? new URL(opts.stylesUrl, document.baseURI).href
       : defaultStylesUrl();
     this.origin = opts.origin ? String(opts.origin) : "";
+    // The embedder's way out of an error view (the extension's answer page:
+    // back to its paste box), instead of this view's own code entry.
+    this.another = opts.another && typeof opts.another.run === "function" ? opts.another : null;
     this.timer = null;
     this.announced = new Set();
     this.controls = null;
@@ -272,7 +284,7 @@ export class ConsentView {
     this.stopTimer();
     this.flow.destroy();
     this.root.replaceChildren();
-    this.host.removeAttribute("data-shown");
+    for (const a of ["data-shown", "data-state", "data-error"]) this.host.removeAttribute(a);
   }
 
   // --- state plumbing ------------------------------------------------------
@@ -307,6 +319,7 @@ export class ConsentView {
 
   setState(state, focusEl) {
     this.host.setAttribute("data-state", state);
+    if (state !== "error") this.host.removeAttribute("data-error");
     if (state !== "loading" && this.held) {
       this.held = false;
       this.reveal();
@@ -314,8 +327,30 @@ export class ConsentView {
     mark(`sealpost:${state}`);
     this.host.dispatchEvent(new CustomEvent("sealpost-state", { detail: { state }, bubbles: true, composed: true }));
     if (focusEl && this.quietFocus && state !== "loading") {
-      // The first view after page load: leave focus at the top of the page.
+      // The first view after page load: its heading gets focus too (a screen
+      // reader then reads the view from its title, the code and fingerprint
+      // next, and Tab goes on from there), once the frame that draws it is
+      // out (not in the task that builds it), and only when nothing else has
+      // focus and the heading is in view: never a scroll, and never focus
+      // taken from a host page or from someone who already moved it.
       this.quietFocus = false;
+      this.shown.then(() =>
+        requestAnimationFrame(() =>
+          setTimeout(() => {
+            if (this.destroyed || !focusEl.isConnected) return;
+            const active = document.activeElement;
+            if (active && active !== document.body && active !== document.documentElement) return;
+            const r = focusEl.getBoundingClientRect();
+            if (r.top < 0 || r.bottom > (window.innerHeight || document.documentElement.clientHeight)) return;
+            // Chromium draws :focus-visible for a script's focus on a fresh
+            // page: no ring around a title nobody moved to (Tab goes on
+            // from it, to controls that draw theirs).
+            focusEl.classList.add("sp-quiet-focus");
+            focusEl.addEventListener("blur", () => focusEl.classList.remove("sp-quiet-focus"), { once: true });
+            focusEl.focus({ preventScroll: true });
+          }, 0),
+        ),
+      );
     } else if (focusEl) {
       // Focus the new view's heading so keyboard and screen reader users start
       // at the top of what changed.
@@ -339,6 +374,9 @@ export class ConsentView {
       heading.setAttribute("tabindex", "-1");
       if (!heading.id) heading.id = `sp-h-${state}`;
       this.card.setAttribute("aria-labelledby", heading.id);
+      // The origin line comes before the heading on screen; a screen reader
+      // that starts at the focused heading hears it as its description.
+      if (this.card.querySelector("#sp-origin")) heading.setAttribute("aria-describedby", "sp-origin");
     }
     this.setState(state, heading);
   }
@@ -348,7 +386,7 @@ export class ConsentView {
     if (!this.origin) return null;
     return h(
       "p",
-      { class: "sp-origin", "data-testid": "origin" },
+      { class: "sp-origin", id: "sp-origin", "data-testid": "origin" },
       h("span", { class: "sp-origin-label" }, "Request from "),
       h("strong", { class: "sp-origin-value sp-mono" }, this.origin),
     );
@@ -774,11 +812,21 @@ export class ConsentView {
       });
       actions.push(btn);
     }
-    if (this.flow.manual && ["not-found", "expired", "completed", "taken"].includes(c.kind)) {
-      const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, "Enter another code");
+    if (this.another) {
+      // The embedder's way out, on every error view (the extension: back to
+      // its paste box, for another link or code).
+      const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, String(this.another.label || "Answer another request"));
+      again.addEventListener("click", () => this.another.run());
+      actions.push(again);
+    } else if (ENTER_ANOTHER.includes(c.kind)) {
+      // This request is over or was never found: a code typed here (the one
+      // the agent shows, or the code of its new request) is looked up with
+      // POST /v1/connect/resolve, on the page the link opened as well.
+      const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, this.flow.manual ? "Enter another code" : "Enter a code");
       again.addEventListener("click", () => {
         this.banner.hidden = true;
-        this.flow.enterAnother();
+        // A code not found may be mistyped: it stays in the box to be corrected.
+        this.flow.enterAnother(c.kind === "not-found");
       });
       actions.push(again);
     }
@@ -842,7 +890,9 @@ export class ConsentView {
  * it, or a function that starts loading it, called once the bundle is needed
  * or the review is drawn: used instead of importing bundleUrl, which needs
  * consent-bundle.js imported, as consent.js does); for the extension: origin,
- * securityMode. Returns `{ destroy() }`.
+ * securityMode, another (`{label, run}`: a button on every error view that
+ * leaves this request, e.g. back to a paste box; the view's own "Enter a
+ * code" otherwise). Returns `{ destroy() }`.
  */
 export function mountConsent(element, options = {}) {
   if (!element || typeof element.attachShadow !== "function") {

@@ -299,3 +299,113 @@ test("tamper resistance: a broker that serves a stealing page and swaps the key"
     await evil.stop();
   }
 });
+
+/** Element focused in the page, inside the consent view's shadow root included: "tag#id[name]". */
+function focused(page) {
+  return page.evaluate(() => {
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+    if (!el || el === document.body) return "body";
+    const name = el.getAttribute("aria-label") || el.getAttribute("data-testid") || el.textContent.trim().slice(0, 40);
+    return `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}[${name}]`;
+  });
+}
+
+/** Wait until the focused element matches `re` (focus may move a frame after a view is drawn). */
+async function waitForFocus(page, re, timeout = 3000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await focused(page);
+    if (re.test(last)) return last;
+    await page.waitForTimeout(50);
+  }
+  assert.fail(`focus on ${last}, expected ${re}`);
+}
+
+/** The paste box is shown, focused, empty, and the consent view is gone (and so is the link in the address). */
+async function assertBackAtPasteBox(page) {
+  await page.locator("#pick").waitFor();
+  assert.equal(await page.locator("#consent").isVisible(), false);
+  assert.equal(await page.evaluate(() => document.querySelector("[data-state]")), null, "no consent state left on the page");
+  assert.equal(await page.getByLabel("Link or broker address").inputValue(), "");
+  await waitForFocus(page, /^input#pick-link/);
+  assert.equal(await page.evaluate(() => location.search), "", "a reload shows the paste box, not the request that failed");
+  assert.equal(await page.title(), "Answer a request · Sealpost");
+}
+
+test("error views lead back to the paste box: a code the broker does not know, then a request that expires under review", async () => {
+  await realBroker();
+  const ext = await launchWithExtension();
+  try {
+    const { page, errors } = await openAnswer(ext, { link: `${broker.url}/connect/ZZZZ-9999` });
+    await waitForState(page, "error");
+    assert.equal(await page.evaluate(() => document.getElementById("consent").getAttribute("data-error")), "not-found");
+    // The error heading has focus on this first view; the next step is the next Tab stop.
+    await waitForFocus(page, /^h1#sp-h-error\[This code isn’t valid any more\]/);
+    await screenshot(page, "extension-answer-error-not-found");
+    await page.keyboard.press("Tab");
+    assert.match(await focused(page), /^button\[Paste another link\]/);
+    await page.keyboard.press("Enter");
+    await assertBackAtPasteBox(page);
+
+    // A request that expires while it is reviewed: the same way out.
+    const agent = await TestAgent.create(broker.url);
+    const created = await agent.createSession({ template: "api_key", display_name: "Short-lived key", ttl: 3 });
+    await page.getByLabel("Link or broker address").fill(created.verification_uri_complete || created.url);
+    await page.getByRole("button", { name: "Open the request" }).click();
+    await waitForState(page, "review");
+    await waitForState(page, "error", { timeout: 8000 });
+    assert.equal(await page.evaluate(() => document.getElementById("consent").getAttribute("data-error")), "expired");
+    await waitForFocus(page, /^h1#sp-h-error\[This request has expired\]/);
+    await page.getByRole("button", { name: "Paste another link" }).click();
+    await assertBackAtPasteBox(page);
+    // Chromium logs the broker's 404 for the unknown code; nothing else.
+    assert.deepEqual(errors.filter((e) => !/status of 404/.test(e)), []);
+  } finally {
+    await ext.close();
+  }
+});
+
+for (const colorScheme of ["light", "dark"]) {
+  test(`review, ${colorScheme}: focus on the heading; the Long form toggle has the page's 3 px focus ring`, async () => {
+    await realBroker();
+    const agent = await TestAgent.create(broker.url);
+    const created = await agent.createSession({ template: "api_key", display_name: "Staging API key", ttl: 300 });
+    const ext = await launchWithExtension({ colorScheme });
+    try {
+      const { page, errors } = await openAnswer(ext, { link: created.verification_uri_complete || created.url });
+      await waitForState(page, "review");
+      // Focus on the review's heading (not the body), without a scroll or a ring around it.
+      await waitForFocus(page, /^h1#sp-h-review\[title\]/);
+      assert.equal(await page.evaluate(() => window.scrollY), 0);
+      const ring = () =>
+        page.evaluate(() => {
+          let el = document.activeElement;
+          while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
+          const s = getComputedStyle(el);
+          return { style: s.outlineStyle, width: s.outlineWidth, color: s.outlineColor };
+        });
+      assert.equal((await ring()).style, "none");
+      // The origin, said before the heading on screen, is its description for a screen reader.
+      const described = await page.evaluate(() => {
+        const root = document.getElementById("consent").shadowRoot;
+        const h = root.activeElement;
+        return (h.getAttribute("aria-describedby") || "").split(" ").map((id) => root.getElementById(id)?.textContent).join(" ");
+      });
+      assert.equal(described, `Request from ${new URL(broker.url).origin}`);
+      await page.keyboard.press("Tab");
+      assert.match(await focused(page), /^summary\[Long form\]/);
+      const expected = { style: "solid", width: "3px", color: colorScheme === "dark" ? "rgb(138, 180, 255)" : "rgb(37, 99, 235)" };
+      assert.deepEqual(await ring(), expected, "the page's 3 px ring, not the browser's default");
+      await screenshot(page, `extension-${colorScheme}-answer-long-form-focus`, { fullPage: false });
+      await page.keyboard.press("Tab");
+      await page.keyboard.press("Tab");
+      assert.match(await focused(page), /^button\[confirm\]/);
+      assert.deepEqual(await ring(), expected, "as on the buttons");
+      assert.deepEqual(errors, []);
+    } finally {
+      await ext.close();
+    }
+  });
+}
