@@ -11,7 +11,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker } from "./lib/broker.mjs";
-import { launchBrowser, guardPage, screenshot } from "./lib/browser.mjs";
+import { launchBrowser, guardPage, runAxe, screenshot } from "./lib/browser.mjs";
 import { TestAgent } from "./lib/agent.mjs";
 import { cardText, errorKind, focusedInComponent, waitForState } from "./lib/consent.mjs";
 
@@ -44,6 +44,8 @@ async function waitForFocus(page, re, timeout = 3000) {
   }
   assert.fail(`focus on ${last}, expected ${re}`);
 }
+
+const serious = (violations) => violations.filter((v) => v.impact === "serious" || v.impact === "critical");
 
 const RING = { light: "rgb(37, 99, 235)", dark: "rgb(138, 180, 255)" };
 
@@ -119,6 +121,7 @@ test("a code the broker does not know: the error heading has focus and 'Enter a 
     assert.match(await cardText(page), /This code isn’t valid any more/);
     await waitForFocus(page, /^h1#sp-h-error\[This code isn’t valid any more\]/);
     await screenshot(page, "consent-light-error-not-found");
+    assert.deepEqual(serious(await runAxe(page)), [], "axe: no serious violation on the error view");
     // Keyboard: the next step is the next Tab stop.
     await page.keyboard.press("Tab");
     assert.match(await focusedInComponent(page), /^button\[Enter a code\]/);
@@ -157,6 +160,7 @@ for (const scheme of ["light", "dark"]) {
       const again = page.getByRole("button", { name: "Enter a code" });
       assert.ok(await again.isVisible());
       await screenshot(page, `consent-${scheme}-error-expired`);
+      assert.deepEqual(serious(await runAxe(page)), [], "axe: no serious violation on the error view");
       await again.click();
       await waitForState(page, "entry");
       assert.equal(await page.getByLabel("Code", { exact: true }).inputValue(), "", "an expired code is not offered again");

@@ -20,7 +20,7 @@ import { startEvilBroker } from "./lib/evil-broker.mjs";
 import { TestAgent, ALG_JWE, ALG_LINKAUTH, sessionIdOf } from "./lib/agent.mjs";
 import { launchWithExtension } from "./lib/extension.mjs";
 import { ALL_FIELD_TYPES, controlValues, fillForm, heapContains, makeSecret, waitForState } from "./lib/consent.mjs";
-import { screenshot } from "./lib/browser.mjs";
+import { runAxe, screenshot } from "./lib/browser.mjs";
 
 const inMinutes = (m) => new Date(Date.now() + m * 60_000).toISOString();
 
@@ -344,6 +344,7 @@ test("error views lead back to the paste box: a code the broker does not know, t
     // The error heading has focus on this first view; the next step is the next Tab stop.
     await waitForFocus(page, /^h1#sp-h-error\[This code isn’t valid any more\]/);
     await screenshot(page, "extension-answer-error-not-found");
+    assert.deepEqual((await runAxe(page)).filter((v) => v.impact === "serious" || v.impact === "critical"), [], "axe: the error view");
     await page.keyboard.press("Tab");
     assert.match(await focused(page), /^button\[Paste another link\]/);
     await page.keyboard.press("Enter");
