@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { startBroker } from "./lib/broker.mjs";
 import { launchBrowser, guardPage, runAxe, screenshot } from "./lib/browser.mjs";
 import { TestAgent } from "./lib/agent.mjs";
-import { cardText, errorKind, focusedInComponent, waitForState } from "./lib/consent.mjs";
+import { cardText, errorKind, focusedInComponent, waitForFocus, waitForState } from "./lib/consent.mjs";
 
 let broker;
 before(async () => {
@@ -31,18 +31,6 @@ function focusRing(page) {
     const s = getComputedStyle(el);
     return { style: s.outlineStyle, width: s.outlineWidth, color: s.outlineColor, focusVisible: el.matches(":focus-visible") };
   });
-}
-
-/** Wait until the element focused inside the component matches `re` (focus may move a frame after the view is drawn). */
-async function waitForFocus(page, re, timeout = 3000) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    last = await focusedInComponent(page);
-    if (re.test(last)) return last;
-    await page.waitForTimeout(50);
-  }
-  assert.fail(`focus on ${last}, expected ${re}`);
 }
 
 const serious = (violations) => violations.filter((v) => v.impact === "serious" || v.impact === "critical");

@@ -19,7 +19,7 @@ import { startFakeBroker } from "./lib/fake-broker.mjs";
 import { startEvilBroker } from "./lib/evil-broker.mjs";
 import { TestAgent, ALG_JWE, ALG_LINKAUTH, sessionIdOf } from "./lib/agent.mjs";
 import { launchWithExtension } from "./lib/extension.mjs";
-import { ALL_FIELD_TYPES, controlValues, fillForm, heapContains, makeSecret, waitForState } from "./lib/consent.mjs";
+import { ALL_FIELD_TYPES, controlValues, fillForm, focusedInComponent, heapContains, makeSecret, waitForFocus, waitForState } from "./lib/consent.mjs";
 import { runAxe, screenshot } from "./lib/browser.mjs";
 
 const inMinutes = (m) => new Date(Date.now() + m * 60_000).toISOString();
@@ -300,29 +300,6 @@ test("tamper resistance: a broker that serves a stealing page and swaps the key"
   }
 });
 
-/** Element focused in the page, inside the consent view's shadow root included: "tag#id[name]". */
-function focused(page) {
-  return page.evaluate(() => {
-    let el = document.activeElement;
-    while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
-    if (!el || el === document.body) return "body";
-    const name = el.getAttribute("aria-label") || el.getAttribute("data-testid") || el.textContent.trim().slice(0, 40);
-    return `${el.tagName.toLowerCase()}${el.id ? "#" + el.id : ""}[${name}]`;
-  });
-}
-
-/** Wait until the focused element matches `re` (focus may move a frame after a view is drawn). */
-async function waitForFocus(page, re, timeout = 3000) {
-  const end = Date.now() + timeout;
-  let last;
-  while (Date.now() < end) {
-    last = await focused(page);
-    if (re.test(last)) return last;
-    await page.waitForTimeout(50);
-  }
-  assert.fail(`focus on ${last}, expected ${re}`);
-}
-
 /** The paste box is shown, focused, empty, and the consent view is gone (and so is the link in the address). */
 async function assertBackAtPasteBox(page) {
   await page.locator("#pick").waitFor();
@@ -346,7 +323,7 @@ test("error views lead back to the paste box: a code the broker does not know, t
     await screenshot(page, "extension-answer-error-not-found");
     assert.deepEqual((await runAxe(page)).filter((v) => v.impact === "serious" || v.impact === "critical"), [], "axe: the error view");
     await page.keyboard.press("Tab");
-    assert.match(await focused(page), /^button\[Paste another link\]/);
+    assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
     await page.keyboard.press("Enter");
     await assertBackAtPasteBox(page);
 
@@ -396,13 +373,13 @@ for (const colorScheme of ["light", "dark"]) {
       });
       assert.equal(described, `Request from ${new URL(broker.url).origin}`);
       await page.keyboard.press("Tab");
-      assert.match(await focused(page), /^summary\[Long form\]/);
+      assert.match(await focusedInComponent(page), /^summary\[Long form\]/);
       const expected = { style: "solid", width: "3px", color: colorScheme === "dark" ? "rgb(138, 180, 255)" : "rgb(37, 99, 235)" };
       assert.deepEqual(await ring(), expected, "the page's 3 px ring, not the browser's default");
       await screenshot(page, `extension-${colorScheme}-answer-long-form-focus`, { fullPage: false });
       await page.keyboard.press("Tab");
       await page.keyboard.press("Tab");
-      assert.match(await focused(page), /^button\[confirm\]/);
+      assert.match(await focusedInComponent(page), /^button\[confirm\]/);
       assert.deepEqual(await ring(), expected, "as on the buttons");
       assert.deepEqual(errors, []);
     } finally {

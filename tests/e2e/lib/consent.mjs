@@ -78,6 +78,18 @@ export async function focusedInComponent(page) {
   });
 }
 
+/** Wait until the element focused inside the component matches `re` (focus may move a frame after a view is drawn). */
+export async function waitForFocus(page, re, timeout = 3000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    last = await focusedInComponent(page);
+    if (re.test(last)) return last;
+    await page.waitForTimeout(50);
+  }
+  throw new Error(`focus on ${last}, expected ${re}`);
+}
+
 /**
  * Search the page's JS heap (after a full GC) for a string, via a DevTools
  * heap snapshot. Returns true when the string is still referenced anywhere.
