@@ -186,10 +186,27 @@ function senderItem(origin, s) {
     },
     "Remove",
   );
+  // At its quota the broker refuses the agent's new requests (429 ERR_SENDER_QUOTA);
+  // say so here, or the person never learns why it went quiet. A broker that does
+  // not send `pending_limit` gets nothing new.
+  const full =
+    Number.isFinite(s.pending) && Number.isFinite(s.pending_limit) && s.pending_limit > 0 && s.pending >= s.pending_limit
+      ? h(
+          "div",
+          { class: "opt-sender-full", "data-testid": "sender-full" },
+          `${s.pending} ${s.pending === 1 ? "request" : "requests"} waiting — its limit: new requests from it are refused until you answer or decline one.`,
+        )
+      : null;
   return h(
     "li",
     { class: "opt-sender", "data-testid": "sender", "data-sender-id": s.sender_id },
-    h("div", {}, h("div", { class: "opt-sender-name" }, s.name), h("div", { class: "opt-sender-meta" }, parts.join(" · "))),
+    h(
+      "div",
+      { class: "opt-sender-text" },
+      h("div", { class: "opt-sender-name" }, s.name),
+      h("div", { class: "opt-sender-meta" }, parts.join(" · ")),
+      ...(full ? [full] : []),
+    ),
     remove,
     confirmSlot,
   );

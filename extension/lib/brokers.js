@@ -251,7 +251,7 @@ export function agentCommand(origin, credential) {
   return `sealpost request --broker ${origin} --inbox ${credential} --template api_key`;
 }
 
-/** The broker's list `[{sender_id, name, created_at, last_used_at, pending, sent}]`; refreshes the stored names. */
+/** The broker's list `[{sender_id, name, created_at, last_used_at, pending, sent, pending_limit?}]`; refreshes the stored names. */
 export async function listSenders(origin) {
   const b = await getBroker(origin);
   if (!b) throw new BrokerError("ERR_NOT_PAIRED", "This broker is not paired with the extension.");

@@ -72,8 +72,8 @@ async function postSession(brokerUrl, agent, extra) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-async function withStack(fn, { colorScheme = "light" } = {}) {
-  const broker = await startBroker();
+async function withStack(fn, { colorScheme = "light", brokerArgs = [] } = {}) {
+  const broker = await startBroker({ args: brokerArgs });
   const ext = await launchWithExtension({ colorScheme });
   const errors = [];
   try {
@@ -294,6 +294,70 @@ test("senders: no credential or a removed one is refused; the list shows each se
     assert.deepEqual(errors, []);
   });
 });
+
+for (const colorScheme of ["light", "dark"]) {
+  test(`an agent at its limit of waiting requests: the broker refuses it (429) and its agent line says why (${colorScheme})`, async () => {
+    await withStack(
+      async ({ broker, ext, errors }) => {
+        const options = await pair(ext, broker.url, errors);
+        const ci = await addAgent(options, "CI runner");
+        await addAgent(options, "laptop");
+        const agent = await TestAgent.create(broker.url);
+        // Below the limit: nothing new on the line.
+        assert.equal((await postSession(broker.url, agent, { inbox: ci.credential })).status, 201);
+        await options.reload();
+        const senders = options.getByTestId("sender");
+        await senders.filter({ hasText: "1 request sent" }).waitFor();
+        assert.equal(await options.getByTestId("sender-full").count(), 0);
+        // Post until the broker refuses.
+        let refused;
+        for (let i = 0; i < 5 && !refused; i++) {
+          const r = await postSession(broker.url, agent, { inbox: ci.credential });
+          if (r.status !== 201) refused = r;
+        }
+        assert.equal(refused?.status, 429);
+        assert.equal(refused.body.code, "ERR_SENDER_QUOTA");
+
+        await options.reload();
+        const ciRow = senders.filter({ hasText: "CI runner" });
+        const full = ciRow.getByTestId("sender-full");
+        await full.waitFor();
+        assert.equal(
+          await full.innerText(),
+          "2 requests waiting — its limit: new requests from it are refused until you answer or decline one.",
+        );
+        assert.match(await ciRow.innerText(), /2 pending · 2 requests sent/);
+        // Only the agent at its limit; the other says nothing new.
+        assert.equal(await senders.filter({ hasText: "laptop" }).getByTestId("sender-full").count(), 0);
+        assert.equal(await options.getByTestId("sender-full").count(), 1);
+        await ciRow.scrollIntoViewIfNeeded();
+        await screenshot(options, `extension-inbox-options-agent-at-limit-${colorScheme}`);
+
+        // Declining one of its requests frees a slot: the line goes, the agent may post again.
+        const popup = await openPopup(ext, errors);
+        await popup.getByTestId("request").first().getByRole("button", { name: "Decline" }).click();
+        await popup.waitForFunction(() => /Declined/.test(document.getElementById("status").textContent));
+        await popup.close();
+        await expectNoFullLine(options);
+        assert.equal((await postSession(broker.url, await TestAgent.create(broker.url), { inbox: ci.credential })).status, 201);
+        assert.deepEqual(errors, []);
+      },
+      { colorScheme, brokerArgs: ["--max-sender-pending", "2"] },
+    );
+  });
+}
+
+/** Reload the options page until no agent shows the at-limit line (the broker has the decline). */
+async function expectNoFullLine(options) {
+  for (let i = 0; i < 20; i++) {
+    await options.reload();
+    await options.getByTestId("sender").first().waitFor();
+    await options.getByTestId("sender").filter({ hasText: "pending" }).first().waitFor();
+    if ((await options.getByTestId("sender-full").count()) === 0) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.fail("the at-limit line stays after a decline");
+}
 
 test("remove a broker: the inbox is deleted at the broker, its requests end, the extension forgets it", async () => {
   await withStack(async ({ broker, ext, errors }) => {

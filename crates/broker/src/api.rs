@@ -798,6 +798,7 @@ pub async fn list_senders<S: Store>(
             last_used_at: s.last_used_at.map(util::rfc3339),
             pending: s.pending,
             sent: s.sent,
+            pending_limit: Some(app.cfg.max_sender_pending),
         })
         .collect();
     Ok(json(StatusCode::OK, &list))

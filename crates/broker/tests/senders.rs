@@ -73,6 +73,7 @@ fn a_sender_less_post_is_refused_and_a_listed_request_names_its_sender() {
     assert_eq!(all[0]["name"], "CI runner");
     assert_eq!(all[0]["pending"], 1);
     assert_eq!(all[0]["sent"], 1);
+    assert_eq!(all[0]["pending_limit"], 5, "the default --max-sender-pending");
     assert!(all[0]["last_used_at"].is_string(), "{}", all[0]);
     assert!(all[0].get("sender_credential").is_none());
 }
@@ -137,6 +138,9 @@ fn each_sender_has_its_own_quota_and_the_inbox_cap_still_applies() {
     let by_name = |n: &str| all.iter().find(|s| s["name"] == n).unwrap().clone();
     assert_eq!((by_name("a")["pending"].as_u64(), by_name("a")["sent"].as_u64()), (Some(2), Some(2)));
     assert_eq!((by_name("c")["pending"].as_u64(), by_name("c")["sent"].as_u64()), (Some(1), Some(1)));
+    // The limit is in the list, the same for every sender: the owner can see "a" is at it.
+    assert_eq!(by_name("a")["pending_limit"].as_u64(), Some(2));
+    assert_eq!(by_name("c")["pending_limit"].as_u64(), Some(2));
     // Declining one frees a slot of that sender.
     let code = requests(&b, &inbox, &token).into_iter().find(|r| r["sender_name"] == "a").unwrap()["code"].clone();
     let r = b.call_auth("DELETE", &format!("/v1/inboxes/{inbox}/requests/{}", code.as_str().unwrap()), &token, None);

@@ -605,6 +605,11 @@ pub struct SenderInfo {
     pub pending: u64,
     /// Requests it ever posted.
     pub sent: u64,
+    /// Sealpost: the broker's `--max-sender-pending`, the same for every
+    /// sender; at `pending >= pending_limit` its new requests get
+    /// `429 ERR_SENDER_QUOTA`. Absent from older brokers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_limit: Option<u64>,
 }
 
 /// Longest sender name, in characters.
