@@ -194,7 +194,7 @@ const ENTER_ANOTHER = ["not-found", "expired", "expired-before-send", "completed
  * the extension's answer page `origin` (the broker origin, shown on every
  * view; the transport banner is then judged from it), `securityMode` and
  * `another` (`{label, run}`: a button on every error view, instead of the
- * view's own "Enter a code").
+ * view's own "Enter a code", and on the "Stopped" and "Done" views).
  */
 export class ConsentView {
   constructor(host, opts) {
@@ -390,6 +390,18 @@ export class ConsentView {
       h("span", { class: "sp-origin-label" }, "Request from "),
       h("strong", { class: "sp-origin-value sp-mono" }, this.origin),
     );
+  }
+
+  /**
+   * The embedder's way out (the extension: back to its paste box, for another
+   * link or code), on every error view and on "Stopped" and "Done"; null
+   * without `another` (the broker's page, embeds).
+   */
+  anotherButton() {
+    if (!this.another) return null;
+    const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, String(this.another.label || "Answer another request"));
+    again.addEventListener("click", () => this.another.run());
+    return again;
   }
 
   // --- views -----------------------------------------------------------------
@@ -645,6 +657,7 @@ export class ConsentView {
       h("h1", { class: "sp-title" }, "Stopped. Nothing was sent."),
       h("p", { class: "sp-lead" }, "The code or fingerprint didn’t match your agent’s, so this page may not be talking to your agent."),
       h("p", null, "Close this page and tell your agent to cancel the request. Before typing a secret for a new request, check its code and fingerprint again."),
+      this.another ? h("div", { class: "sp-actions" }, this.anotherButton()) : null,
     );
   }
 
@@ -781,6 +794,7 @@ export class ConsentView {
         h("span", { class: "sp-mono" }, fp ? fp.short : ""),
         ". Nothing readable was sent to the broker, and nothing was stored in this browser.",
       ),
+      this.another ? h("div", { class: "sp-actions" }, this.anotherButton()) : null,
     );
     this.announce("Sent securely. You can close this page.");
     this.host.dispatchEvent(new CustomEvent("sealpost-done", { bubbles: true, composed: true }));
@@ -813,11 +827,7 @@ export class ConsentView {
       actions.push(btn);
     }
     if (this.another) {
-      // The embedder's way out, on every error view (the extension: back to
-      // its paste box, for another link or code).
-      const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, String(this.another.label || "Answer another request"));
-      again.addEventListener("click", () => this.another.run());
-      actions.push(again);
+      actions.push(this.anotherButton());
     } else if (ENTER_ANOTHER.includes(c.kind)) {
       // This request is over or was never found: a code typed here (the one
       // the agent shows, or the code of its new request) is looked up with
@@ -890,9 +900,10 @@ export class ConsentView {
  * it, or a function that starts loading it, called once the bundle is needed
  * or the review is drawn: used instead of importing bundleUrl, which needs
  * consent-bundle.js imported, as consent.js does); for the extension: origin,
- * securityMode, another (`{label, run}`: a button on every error view that
- * leaves this request, e.g. back to a paste box; the view's own "Enter a
- * code" otherwise). Returns `{ destroy() }`.
+ * securityMode, another (`{label, run}`: a button on every error view and on
+ * the "Stopped" and "Done" views that leaves this request, e.g. back to a
+ * paste box; the error views' own "Enter a code" otherwise, and nothing on
+ * "Stopped" and "Done"). Returns `{ destroy() }`.
  */
 export function mountConsent(element, options = {}) {
   if (!element || typeof element.attachShadow !== "function") {

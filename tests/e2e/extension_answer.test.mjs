@@ -345,6 +345,51 @@ test("error views lead back to the paste box: a code the broker does not know, t
   }
 });
 
+test("'Stopped' and 'Done' lead back to the paste box too: focus on the heading, then 'Paste another link'", async () => {
+  await realBroker();
+  const ext = await launchWithExtension();
+  try {
+    // The codes don't match: Stopped, nothing sent; its next step is the paste box.
+    const agent = await TestAgent.create(broker.url);
+    const created = await agent.createSession({ template: "api_key", display_name: "Mismatched key" });
+    const { page, errors } = await openAnswer(ext, { link: created.verification_uri_complete || created.url });
+    await waitForState(page, "review");
+    await page.getByRole("button", { name: "They don’t match" }).click();
+    await waitForState(page, "stopped");
+    await waitForFocus(page, /^h1#sp-h-stopped\[Stopped\. Nothing was sent\.\]/);
+    await screenshot(page, "extension-answer-stopped-another");
+    assert.deepEqual((await runAxe(page)).filter((v) => v.impact === "serious" || v.impact === "critical"), [], "axe: the stopped view");
+    await page.keyboard.press("Tab");
+    assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
+    await page.keyboard.press("Enter");
+    await assertBackAtPasteBox(page);
+
+    // Another request, answered: Done, and the same way on to the next one.
+    const next = await TestAgent.create(broker.url);
+    const second = await next.createSession({ template: "api_key", display_name: "Next key" });
+    await page.getByLabel("Link or broker address").fill(second.verification_uri_complete || second.url);
+    await page.getByRole("button", { name: "Open the request" }).click();
+    await waitForState(page, "review");
+    await page.getByTestId("confirm").click();
+    await waitForState(page, "form");
+    const secret = makeSecret("ext-another");
+    await fillForm(page, { "API key": secret });
+    await page.getByTestId("submit").click();
+    await waitForState(page, "done");
+    await waitForFocus(page, /^h1#sp-h-done\[Sent securely\]/);
+    await screenshot(page, "extension-answer-done-another");
+    await page.keyboard.press("Tab");
+    assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
+    const ready = await next.pollUntilReady({ intervalMs: 300 });
+    assert.deepEqual(await next.open(ready.ciphertext, ready.algorithm), { api_key: secret });
+    await page.getByRole("button", { name: "Paste another link" }).click();
+    await assertBackAtPasteBox(page);
+    assert.deepEqual(errors, []);
+  } finally {
+    await ext.close();
+  }
+});
+
 for (const colorScheme of ["light", "dark"]) {
   test(`review, ${colorScheme}: focus on the heading; the Long form toggle has the page's 3 px focus ring`, async () => {
     await realBroker();
