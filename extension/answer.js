@@ -177,8 +177,6 @@ function main() {
       ev.preventDefault();
       const l = $("pick-link").value.trim();
       const c = $("pick-code").value.trim();
-      // Nothing pasted yet: say what to paste ("that is not a link" would blame an empty box).
-      if (!l) return showPick("Paste the link your agent printed (it ends in /connect/ and a code), or the broker’s address.", l, c);
       try {
         parseAnswerLink(l, c);
       } catch (e) {

@@ -132,9 +132,12 @@ export function originSecurityMode(origin) {
  * Throws a TypeError with a human message for anything else.
  */
 export function parseAnswerLink(link, code = "") {
+  const text = String(link || "").trim();
+  // Nothing pasted yet: say what to paste ("that is not a link" would blame an empty box).
+  if (!text) throw new TypeError("Paste the link your agent printed (it ends in /connect/ and a code), or the broker’s address.");
   let u;
   try {
-    u = new URL(String(link || "").trim());
+    u = new URL(text);
   } catch {
     throw new TypeError("That is not a link. Paste the whole link your agent printed, starting with https:// or http://.");
   }

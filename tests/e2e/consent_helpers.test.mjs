@@ -60,6 +60,9 @@ test("answer links: any broker's /connect/CODE, a path prefix, a broker URL plus
   for (const bad of ["", "not a url", "javascript:alert(1)", "file:///etc/passwd", "https://u:p@b.example/connect/ABCD1234", "https://b.example/connect/%E0%A4%A"]) {
     assert.throws(() => parseAnswerLink(bad), TypeError, bad);
   }
+  // An empty box is told what to paste, not that it is "not a link".
+  assert.throws(() => parseAnswerLink("  "), { name: "TypeError", message: /^Paste the link your agent printed/ });
+  assert.throws(() => parseAnswerLink("not a url"), { message: /^That is not a link/ });
   assert.equal(originSecurityMode("https://b.example"), "production");
   assert.equal(originSecurityMode("http://127.0.0.1:8080"), "development");
   assert.equal(originSecurityMode("http://[::1]:8080"), "development");
