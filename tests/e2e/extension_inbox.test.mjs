@@ -359,6 +359,59 @@ async function expectNoFullLine(options) {
   assert.fail("the at-limit line stays after a decline");
 }
 
+test("a broker that leaves pending_limit out of its sender list (older brokers): the options page works and shows no limit line", async () => {
+  await withStack(
+    async ({ broker, ext, errors }) => {
+      const options = await pair(ext, broker.url, errors);
+      const ci = await addAgent(options, "CI runner");
+      await addAgent(options, "laptop");
+      const agent = await TestAgent.create(broker.url);
+      // CI runner at the broker's limit of 2, which this broker would say...
+      for (let i = 0; i < 2; i++) assert.equal((await postSession(broker.url, agent, { inbox: ci.credential })).status, 201);
+      assert.equal((await postSession(broker.url, agent, { inbox: ci.credential })).status, 429);
+      // ...but an older broker answers the list without pending_limit.
+      const seen = [];
+      await options.route(`${broker.url}/v1/inboxes/*/senders`, async (route) => {
+        if (route.request().method() !== "GET") return route.fallback();
+        const res = await route.fetch();
+        const list = await res.json();
+        assert.ok(list.every((s) => s.pending_limit === 2), "this broker sends pending_limit; the route takes it out");
+        const old = list.map(({ pending_limit: _drop, ...rest }) => rest);
+        seen.push(old);
+        await route.fulfill({ response: res, json: old });
+      });
+      await options.reload();
+      const senders = options.getByTestId("sender");
+      const ciRow = senders.filter({ hasText: "CI runner" });
+      await ciRow.filter({ hasText: "2 requests sent" }).waitFor();
+      assert.ok(seen.length > 0 && seen.every((l) => l.every((s) => !("pending_limit" in s))), "the page got the list without pending_limit");
+      assert.match(await ciRow.innerText(), /2 pending · 2 requests sent · last used /);
+      assert.match(await senders.filter({ hasText: "laptop" }).innerText(), /0 pending · 0 requests sent · not used yet/);
+      assert.equal(await options.getByTestId("sender-full").count(), 0, "no limit line without pending_limit");
+      assert.equal(await options.getByTestId("broker").getByRole("status").filter({ hasText: /\S/ }).count(), 0, "no error or warning about the list");
+      await screenshot(options, "extension-inbox-options-no-pending-limit");
+      // The page still works: an agent is added and one removed, with the old-style list.
+      await addAgent(options, "nightly");
+      await senders.filter({ hasText: "nightly" }).waitFor();
+      await senders.filter({ hasText: "laptop" }).getByRole("button", { name: "Remove agent laptop" }).click();
+      await options.getByRole("button", { name: "Yes, remove this agent" }).click();
+      await options.waitForFunction(() => ![...document.querySelectorAll("[data-testid=sender]")].some((li) => /laptop/.test(li.textContent)));
+      assert.deepEqual(
+        (await ext.storage()).local.brokers[0].senders.map((s) => s.name),
+        ["CI runner", "nightly"],
+      );
+      assert.equal(await options.getByTestId("sender-full").count(), 0);
+      // The control: the same broker's own answer (with pending_limit) does show the line.
+      await options.unrouteAll();
+      await options.reload();
+      await ciRow.getByTestId("sender-full").waitFor();
+      assert.equal(await options.getByTestId("sender-full").count(), 1);
+      assert.deepEqual(errors, []);
+    },
+    { brokerArgs: ["--max-sender-pending", "2"] },
+  );
+});
+
 test("remove a broker: the inbox is deleted at the broker, its requests end, the extension forgets it", async () => {
   await withStack(async ({ broker, ext, errors }) => {
     const options = await pair(ext, broker.url, errors);
