@@ -194,7 +194,8 @@ const ENTER_ANOTHER = ["not-found", "expired", "expired-before-send", "completed
  * the extension's answer page `origin` (the broker origin, shown on every
  * view; the transport banner is then judged from it), `securityMode` and
  * `another` (`{label, run}`: a button on every error view, instead of the
- * view's own "Enter a code", and on the "Stopped" and "Done" views).
+ * view's own "Enter a code", and on the "Stopped" and "Done" views, instead
+ * of "Enter another code" on "Done" and of the words "close this tab").
  */
 export class ConsentView {
   constructor(host, opts) {
@@ -212,6 +213,8 @@ export class ConsentView {
     this.announced = new Set();
     this.controls = null;
     this.destroyed = false;
+    // Whether this request's transport earns the banner (showBanner).
+    this.bannerOn = false;
 
     this.root = host.shadowRoot || host.attachShadow({ mode: "open" });
     this.root.replaceChildren();
@@ -319,6 +322,11 @@ export class ConsentView {
 
   setState(state, focusEl) {
     this.host.setAttribute("data-state", state);
+    // The transport banner is about typing a secret here: it stands above the
+    // review and the form (and their "Confirming…", "Sending…"), not above an
+    // error, "Stopped", "Done" or the code entry, whose heading (focused)
+    // is then the first thing on the view, on screen and when read.
+    if (state !== "loading") this.banner.hidden = !(this.bannerOn && (state === "review" || state === "form"));
     if (state !== "error") this.host.removeAttribute("data-error");
     if (state !== "loading" && this.held) {
       this.held = false;
@@ -381,7 +389,10 @@ export class ConsentView {
     this.setState(state, heading);
   }
 
-  /** "Request from ORIGIN" (extension answer page only). */
+  /**
+   * "Request from ORIGIN" (extension answer page only: on the broker's own
+   * page the address bar says it), on every view but "loading".
+   */
   originLine() {
     if (!this.origin) return null;
     return h(
@@ -395,7 +406,7 @@ export class ConsentView {
   /**
    * The embedder's way out (the extension: back to its paste box, for another
    * link or code), on every error view and on "Stopped" and "Done"; null
-   * without `another` (the broker's page, embeds).
+   * without `another` (the broker's page, embeds: their own code entry).
    */
   anotherButton() {
     if (!this.another) return null;
@@ -470,8 +481,10 @@ export class ConsentView {
     this.shown.then(() => queueMicrotask(() => input.isConnected && input.focus()));
   }
 
+  /** Fill the transport banner for this request's security `mode`; setState shows it on the review and the form. */
   showBanner(mode) {
-    if (mode !== "development" && mode !== "insecure") {
+    this.bannerOn = mode === "development" || mode === "insecure";
+    if (!this.bannerOn) {
       this.banner.hidden = true;
       return;
     }
@@ -498,7 +511,6 @@ export class ConsentView {
         msg ? h("span", { class: "sp-banner-msg" }, ` ${msg}`) : null,
       ].filter(Boolean),
     );
-    this.banner.hidden = false;
   }
 
   codeBlock() {
@@ -650,15 +662,33 @@ export class ConsentView {
     this.announce(`Request loaded: code ${r.code}, key fingerprint ${fp.short}.`);
   }
 
+  /**
+   * The person said the code or fingerprint differ. The request stays open at
+   * the broker (LinkAuth has no decline for the page), so the agent is told to
+   * cancel it. The extension (its page is its own; the broker is what is in
+   * doubt) offers its paste box; the page (which may be the one not talking to
+   * the agent) offers no other code, and says to close the tab.
+   */
   showStopped() {
     this.stopTimer();
+    const next = this.another
+      ? "Tell your agent to cancel this request. Check the code and fingerprint again on its next one."
+      : "Tell your agent to cancel this request, then close this tab. Check the code and fingerprint again on its next one.";
     this.render(
       "stopped",
+      this.originLine(),
       h("h1", { class: "sp-title" }, "Stopped. Nothing was sent."),
-      h("p", { class: "sp-lead" }, "The code or fingerprint didn’t match your agent’s, so this page may not be talking to your agent."),
-      h("p", null, "Close this page and tell your agent to cancel the request. Before typing a secret for a new request, check its code and fingerprint again."),
+      h(
+        "p",
+        { class: "sp-lead" },
+        this.origin
+          ? "The code or fingerprint didn’t match your agent’s, so this request may not come from your agent."
+          : "The code or fingerprint didn’t match your agent’s, so this page may not be talking to your agent.",
+      ),
+      h("p", { class: "sp-next" }, h("strong", null, "What to do: "), next),
       this.another ? h("div", { class: "sp-actions" }, this.anotherButton()) : null,
     );
+    this.announce(`Stopped. Nothing was sent. ${next}`);
   }
 
   showForm() {
@@ -779,14 +809,26 @@ export class ConsentView {
     this.controls = null;
   }
 
+  /**
+   * Sent. The extension offers its paste box (its `another`); the page says
+   * the tab can be closed and offers another code, for the agent's next
+   * request (the error views' code entry).
+   */
   showDone() {
     this.stopTimer();
     const fp = this.flow.fingerprint;
+    const lead = this.another ? "Your agent can now read it." : "Your agent can now read it. You can close this tab.";
+    let again = this.anotherButton();
+    if (!again) {
+      again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, "Enter another code");
+      again.addEventListener("click", () => this.flow.enterAnother());
+    }
     this.render(
       "done",
+      this.originLine(),
       h("div", { class: "sp-done-mark", "aria-hidden": "true" }, "✓"),
       h("h1", { class: "sp-title" }, "Sent securely"),
-      h("p", { class: "sp-lead" }, "Your agent can now read it. You can close this page."),
+      h("p", { class: "sp-lead" }, lead),
       h(
         "p",
         { class: "sp-note" },
@@ -794,9 +836,9 @@ export class ConsentView {
         h("span", { class: "sp-mono" }, fp ? fp.short : ""),
         ". Nothing readable was sent to the broker, and nothing was stored in this browser.",
       ),
-      this.another ? h("div", { class: "sp-actions" }, this.anotherButton()) : null,
+      h("div", { class: "sp-actions" }, again),
     );
-    this.announce("Sent securely. You can close this page.");
+    this.announce(`Sent securely. ${lead}`);
     this.host.dispatchEvent(new CustomEvent("sealpost-done", { bubbles: true, composed: true }));
   }
 
@@ -834,7 +876,6 @@ export class ConsentView {
       // POST /v1/connect/resolve, on the page the link opened as well.
       const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, this.flow.manual ? "Enter another code" : "Enter a code");
       again.addEventListener("click", () => {
-        this.banner.hidden = true;
         // A code not found may be mistyped: it stays in the box to be corrected.
         this.flow.enterAnother(c.kind === "not-found");
       });
@@ -902,8 +943,9 @@ export class ConsentView {
  * consent-bundle.js imported, as consent.js does); for the extension: origin,
  * securityMode, another (`{label, run}`: a button on every error view and on
  * the "Stopped" and "Done" views that leaves this request, e.g. back to a
- * paste box; the error views' own "Enter a code" otherwise, and nothing on
- * "Stopped" and "Done"). Returns `{ destroy() }`.
+ * paste box; otherwise the error views' own "Enter a code", "Enter another
+ * code" on "Done", and nothing on "Stopped", whose text then says to close
+ * the tab). Returns `{ destroy() }`.
  */
 export function mountConsent(element, options = {}) {
   if (!element || typeof element.attachShadow !== "function") {

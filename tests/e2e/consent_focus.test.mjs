@@ -7,13 +7,19 @@
 //  - error views are not dead ends: a code the broker does not know, and a
 //    request that expires while it is reviewed, focus the error heading and
 //    offer "Enter a code" (the same page's code entry, which the broker
-//    answers with POST /v1/connect/resolve), which leads to a review.
+//    answers with POST /v1/connect/resolve), which leads to a review;
+//  - the end views: "Stopped" (the codes don't match) focuses its heading,
+//    says to close the tab and offers no other code on this page; "Done"
+//    focuses its heading, says the tab can be closed and offers "Enter
+//    another code", which leads to the next request's review;
+//  - the development broker's banner is above the review and the form only:
+//    on an error, "Stopped" and "Done" the view's heading comes first.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startBroker } from "./lib/broker.mjs";
 import { launchBrowser, guardPage, runAxe, screenshot } from "./lib/browser.mjs";
 import { TestAgent } from "./lib/agent.mjs";
-import { cardText, errorKind, focusedInComponent, waitForFocus, waitForState } from "./lib/consent.mjs";
+import { cardText, errorKind, fillForm, focusedInComponent, waitForFocus, waitForState } from "./lib/consent.mjs";
 
 let broker;
 before(async () => {
@@ -160,3 +166,108 @@ for (const scheme of ["light", "dark"]) {
     }
   });
 }
+
+/** The buttons on the consent card, by their text. */
+const cardButtons = (page) => page.locator(".sp-card").getByRole("button").allInnerTexts();
+
+/** Whether the transport banner above the card is drawn. */
+const bannerShown = (page) => page.locator(".sp-banner").isVisible();
+
+for (const scheme of ["light", "dark"]) {
+  test(`Stopped, ${scheme}: focus on the heading, no button, the tab can be closed; no development banner above it`, async () => {
+    const agent = await TestAgent.create(broker.url);
+    const url = await session(agent);
+    const b = await launchBrowser({ colorScheme: scheme });
+    const g = await guardPage(b.page);
+    const page = b.page;
+    try {
+      await page.goto(url);
+      await waitForState(page, "review");
+      // The broker on 127.0.0.1 is a development broker: the review warns about it.
+      assert.equal(await bannerShown(page), true, "the review shows the development banner");
+      await page.getByRole("button", { name: "They don’t match" }).click();
+      await waitForState(page, "stopped");
+      await waitForFocus(page, /^h1#sp-h-stopped\[Stopped\. Nothing was sent\.\]/);
+      const text = await cardText(page);
+      assert.doesNotMatch(text, /Close this page/, "no 'close this page' (the old wording)");
+      assert.match(text, /this page may not be talking to your agent\./);
+      assert.match(text, /What to do: Tell your agent to cancel this request, then close this tab\. Check the code and fingerprint again on its next one\./);
+      // Another code on this page is not offered: it may not be talking to the agent.
+      assert.deepEqual(await cardButtons(page), [], "no button on Stopped on the page");
+      assert.equal(await bannerShown(page), false, "the heading is the first thing on the view, not the banner");
+      // Reading order: nothing before the heading but the page header.
+      assert.equal(await page.evaluate(() => document.getElementById("consent").shadowRoot.querySelector(".sp-card h1") === document.getElementById("consent").shadowRoot.querySelector(".sp-card").firstElementChild), true);
+      await screenshot(page, `consent-${scheme}-stopped`);
+      assert.deepEqual(serious(await runAxe(page)), [], "axe: no serious violation on Stopped");
+      assert.deepEqual(g.cspViolations, []);
+      assert.deepEqual(g.errors, []);
+    } finally {
+      await b.close();
+    }
+  });
+
+  test(`Done, ${scheme}: focus on the heading, the tab can be closed, 'Enter another code' leads to the next request's review`, async () => {
+    const agent = await TestAgent.create(broker.url);
+    const url = await session(agent);
+    const b = await launchBrowser({ colorScheme: scheme });
+    const g = await guardPage(b.page);
+    const page = b.page;
+    try {
+      await page.goto(url);
+      await waitForState(page, "review");
+      await page.getByTestId("confirm").click();
+      await waitForState(page, "form");
+      await fillForm(page, { "API key": "sk-done-focus" });
+      await page.getByTestId("submit").click();
+      await waitForState(page, "done");
+      await waitForFocus(page, /^h1#sp-h-done\[Sent securely\]/);
+      const text = await cardText(page);
+      assert.match(text, /Your agent can now read it\. You can close this tab\./);
+      assert.deepEqual(await cardButtons(page), ["Enter another code"]);
+      assert.equal(await bannerShown(page), false, "no development banner above Done");
+      await screenshot(page, `consent-${scheme}-done`);
+      assert.deepEqual(serious(await runAxe(page)), [], "axe: no serious violation on Done");
+      const ready = await agent.pollUntilReady({ intervalMs: 300 });
+      assert.deepEqual(await agent.open(ready.ciphertext, ready.algorithm), { api_key: "sk-done-focus" });
+      // Keyboard: the button is the next Tab stop; it opens an empty code entry with focus.
+      await page.keyboard.press("Tab");
+      assert.match(await focusedInComponent(page), /^button\[Enter another code\]/);
+      await page.keyboard.press("Enter");
+      await waitForState(page, "entry");
+      const input = page.getByLabel("Code", { exact: true });
+      assert.equal(await input.inputValue(), "", "the answered code is not offered again");
+      await waitForFocus(page, /^input#sp-code-input/);
+      // The agent's next request, by its code: its review, warned about again.
+      const next = await TestAgent.create(broker.url);
+      await session(next);
+      await input.fill(next.code);
+      await input.press("Enter");
+      await waitForState(page, "review");
+      assert.equal(await page.getByTestId("fingerprint").innerText(), next.fingerprint.short);
+      await waitForFocus(page, /^h1#sp-h-review\[/);
+      assert.equal(await bannerShown(page), true, "the next review shows the development banner again");
+      assert.deepEqual(g.cspViolations, []);
+      assert.deepEqual(g.errors, []);
+    } finally {
+      await b.close();
+    }
+  });
+}
+
+test("an error after the review: the development banner gives way, the error heading comes first", async () => {
+  const agent = await TestAgent.create(broker.url);
+  const url = await session(agent, { ttl: 2 });
+  const b = await launchBrowser({ viewport: { width: 400, height: 700 } });
+  const page = b.page;
+  try {
+    await page.goto(url);
+    await waitForState(page, "review");
+    assert.equal(await bannerShown(page), true);
+    await waitForState(page, "error", { timeout: 8000 });
+    await waitForFocus(page, /^h1#sp-h-error\[This request has expired\]/);
+    assert.equal(await bannerShown(page), false, "no banner above the error");
+    await screenshot(page, "consent-light-error-expired-popup-width", { fullPage: false });
+  } finally {
+    await b.close();
+  }
+});

@@ -336,6 +336,11 @@ test("error views lead back to the paste box: a code the broker does not know, t
     await waitForState(page, "error", { timeout: 8000 });
     assert.equal(await page.evaluate(() => document.getElementById("consent").getAttribute("data-error")), "expired");
     await waitForFocus(page, /^h1#sp-h-error\[This request has expired\]/);
+    // The review's development banner gives way: the error is the first thing on the page.
+    assert.equal(await page.locator(".sp-banner").isVisible(), false, "no banner above the error");
+    assert.equal(await headingDescription(page), `Request from ${new URL(broker.url).origin}`);
+    await page.setViewportSize({ width: 400, height: 700 });
+    await screenshot(page, "extension-light-answer-error-expired-popup-width", { fullPage: false });
     await page.getByRole("button", { name: "Paste another link" }).click();
     await assertBackAtPasteBox(page);
     // Chromium logs the broker's 404 for the unknown code; nothing else.
@@ -345,50 +350,84 @@ test("error views lead back to the paste box: a code the broker does not know, t
   }
 });
 
-test("'Stopped' and 'Done' lead back to the paste box too: focus on the heading, then 'Paste another link'", async () => {
-  await realBroker();
-  const ext = await launchWithExtension();
-  try {
-    // The codes don't match: Stopped, nothing sent; its next step is the paste box.
-    const agent = await TestAgent.create(broker.url);
-    const created = await agent.createSession({ template: "api_key", display_name: "Mismatched key" });
-    const { page, errors } = await openAnswer(ext, { link: created.verification_uri_complete || created.url });
-    await waitForState(page, "review");
-    await page.getByRole("button", { name: "They don’t match" }).click();
-    await waitForState(page, "stopped");
-    await waitForFocus(page, /^h1#sp-h-stopped\[Stopped\. Nothing was sent\.\]/);
-    await screenshot(page, "extension-answer-stopped-another");
-    assert.deepEqual((await runAxe(page)).filter((v) => v.impact === "serious" || v.impact === "critical"), [], "axe: the stopped view");
-    await page.keyboard.press("Tab");
-    assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
-    await page.keyboard.press("Enter");
-    await assertBackAtPasteBox(page);
+/** The buttons on the consent card, by their text. */
+const cardButtons = (page) => page.locator(".sp-card").getByRole("button").allInnerTexts();
 
-    // Another request, answered: Done, and the same way on to the next one.
-    const next = await TestAgent.create(broker.url);
-    const second = await next.createSession({ template: "api_key", display_name: "Next key" });
-    await page.getByLabel("Link or broker address").fill(second.verification_uri_complete || second.url);
-    await page.getByRole("button", { name: "Open the request" }).click();
-    await waitForState(page, "review");
-    await page.getByTestId("confirm").click();
-    await waitForState(page, "form");
-    const secret = makeSecret("ext-another");
-    await fillForm(page, { "API key": secret });
-    await page.getByTestId("submit").click();
-    await waitForState(page, "done");
-    await waitForFocus(page, /^h1#sp-h-done\[Sent securely\]/);
-    await screenshot(page, "extension-answer-done-another");
-    await page.keyboard.press("Tab");
-    assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
-    const ready = await next.pollUntilReady({ intervalMs: 300 });
-    assert.deepEqual(await next.open(ready.ciphertext, ready.algorithm), { api_key: secret });
-    await page.getByRole("button", { name: "Paste another link" }).click();
-    await assertBackAtPasteBox(page);
-    assert.deepEqual(errors, []);
-  } finally {
-    await ext.close();
-  }
-});
+/** What a screen reader hears with the focused heading: its aria-describedby text. */
+const headingDescription = (page) =>
+  page.evaluate(() => {
+    const root = document.getElementById("consent").shadowRoot;
+    const h = root.activeElement;
+    return (h.getAttribute("aria-describedby") || "").split(" ").map((id) => root.getElementById(id)?.textContent).join(" ");
+  });
+
+for (const colorScheme of ["light", "dark"]) {
+  test(`'Stopped' and 'Done' (${colorScheme}): the broker's origin, focus on the heading, then 'Paste another link' back to the paste box`, async () => {
+    await realBroker();
+    const origin = new URL(broker.url).origin;
+    const ext = await launchWithExtension({ colorScheme });
+    try {
+      // The codes don't match: Stopped, nothing sent; its next step is the paste box.
+      const agent = await TestAgent.create(broker.url);
+      const created = await agent.createSession({ template: "api_key", display_name: "Mismatched key" });
+      const { page, errors } = await openAnswer(ext, { link: created.verification_uri_complete || created.url });
+      await waitForState(page, "review");
+      // A loopback broker: the review warns that it runs without TLS.
+      assert.equal(await page.locator(".sp-banner").isVisible(), true);
+      await page.getByRole("button", { name: "They don’t match" }).click();
+      await waitForState(page, "stopped");
+      await waitForFocus(page, /^h1#sp-h-stopped\[Stopped\. Nothing was sent\.\]/);
+      // Which broker's request this was, on screen and with the heading.
+      assert.equal(await page.getByTestId("origin").innerText(), `Request from ${origin}`);
+      assert.equal(await headingDescription(page), `Request from ${origin}`);
+      const stopped = await page.locator(".sp-card").innerText();
+      assert.match(stopped, /so this request may not come from your agent\./);
+      assert.match(stopped, /What to do: Tell your agent to cancel this request\. Check the code and fingerprint again on its next one\./);
+      assert.doesNotMatch(stopped, /close/i, "nothing to close here: the way on is the button");
+      assert.deepEqual(await cardButtons(page), ["Paste another link"]);
+      assert.equal(await page.locator(".sp-banner").isVisible(), false, "no banner above Stopped");
+      await screenshot(page, `extension-${colorScheme}-answer-stopped`);
+      assert.deepEqual((await runAxe(page)).filter((v) => v.impact === "serious" || v.impact === "critical"), [], "axe: the stopped view");
+      await page.keyboard.press("Tab");
+      assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
+      await page.keyboard.press("Enter");
+      await assertBackAtPasteBox(page);
+
+      // Another request, answered: Done, and the same way on to the next one.
+      const next = await TestAgent.create(broker.url);
+      const second = await next.createSession({ template: "api_key", display_name: "Next key" });
+      await page.getByLabel("Link or broker address").fill(second.verification_uri_complete || second.url);
+      await page.getByRole("button", { name: "Open the request" }).click();
+      await waitForState(page, "review");
+      await page.getByTestId("confirm").click();
+      await waitForState(page, "form");
+      assert.equal(await page.locator(".sp-banner").isVisible(), true, "the form keeps the banner");
+      const secret = makeSecret("ext-another");
+      await fillForm(page, { "API key": secret });
+      await page.getByTestId("submit").click();
+      await waitForState(page, "done");
+      await waitForFocus(page, /^h1#sp-h-done\[Sent securely\]/);
+      assert.equal(await page.getByTestId("origin").innerText(), `Request from ${origin}`);
+      assert.equal(await headingDescription(page), `Request from ${origin}`);
+      const done = await page.locator(".sp-card").innerText();
+      assert.match(done, /Your agent can now read it\./);
+      assert.doesNotMatch(done, /close/i);
+      assert.deepEqual(await cardButtons(page), ["Paste another link"]);
+      assert.equal(await page.locator(".sp-banner").isVisible(), false, "no banner above Done");
+      await screenshot(page, `extension-${colorScheme}-answer-done`);
+      assert.deepEqual((await runAxe(page)).filter((v) => v.impact === "serious" || v.impact === "critical"), [], "axe: the done view");
+      await page.keyboard.press("Tab");
+      assert.match(await focusedInComponent(page), /^button\[Paste another link\]/);
+      const ready = await next.pollUntilReady({ intervalMs: 300 });
+      assert.deepEqual(await next.open(ready.ciphertext, ready.algorithm), { api_key: secret });
+      await page.getByRole("button", { name: "Paste another link" }).click();
+      await assertBackAtPasteBox(page);
+      assert.deepEqual(errors, []);
+    } finally {
+      await ext.close();
+    }
+  });
+}
 
 for (const colorScheme of ["light", "dark"]) {
   test(`review, ${colorScheme}: focus on the heading; the Long form toggle has the page's 3 px focus ring`, async () => {
