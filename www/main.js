@@ -78,7 +78,14 @@ if (host) {
     title = "";
   };
   host.addEventListener("sealpost-state", (ev) => {
-    const t = TITLES[ev.detail && ev.detail.state];
+    const state = ev.detail && ev.detail.state;
+    // Back at the code entry (Done's or an error's "Enter a code"): the
+    // address loses the answered code, so a reload shows the entry too,
+    // not "already answered".
+    if (state === "entry" && codeFromPath(location.pathname)) {
+      history.replaceState(null, "", location.pathname.replace(/\/connect\/[^/]+\/?$/, "/connect"));
+    }
+    const t = TITLES[state];
     if (!t) return;
     if (!title) {
       if (typeof requestIdleCallback === "function") requestIdleCallback(setTitle, { timeout: 200 });

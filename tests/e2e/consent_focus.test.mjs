@@ -237,6 +237,11 @@ for (const scheme of ["light", "dark"]) {
       const input = page.getByLabel("Code", { exact: true });
       assert.equal(await input.inputValue(), "", "the answered code is not offered again");
       await waitForFocus(page, /^input#sp-code-input/);
+      // The address no longer holds the answered code: a reload shows the entry.
+      assert.equal(new URL(page.url()).pathname, "/connect");
+      await page.reload();
+      await waitForState(page, "entry");
+      await waitForFocus(page, /^input#sp-code-input/);
       // The agent's next request, by its code: its review, warned about again.
       const next = await TestAgent.create(broker.url);
       await session(next);
