@@ -185,6 +185,10 @@ for (const scheme of ["light", "dark"]) {
       await waitForState(page, "review");
       // The broker on 127.0.0.1 is a development broker: the review warns about it.
       assert.equal(await bannerShown(page), true, "the review shows the development banner");
+      // The page's own words and the broker's security.message, neither said twice.
+      const banner = (await page.locator(".sp-banner").innerText()).replace(/\s+/g, " ");
+      assert.equal(banner.match(/development broker/gi)?.length, 1, banner);
+      assert.match(banner, /stays on this computer/, banner);
       await page.getByRole("button", { name: "They don’t match" }).click();
       await waitForState(page, "stopped");
       await waitForFocus(page, /^h1#sp-h-stopped\[Stopped\. Nothing was sent\.\]/);

@@ -247,7 +247,7 @@ pub fn security_info(base_url: &str) -> SecurityInfo {
         SecurityInfo {
             secure: true,
             mode: "development".into(),
-            message: Some("Development broker on this computer: traffic does not leave the machine.".into()),
+            message: Some("Traffic between this page and the broker stays on this computer.".into()),
         }
     } else {
         SecurityInfo {
