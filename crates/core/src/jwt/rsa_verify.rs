@@ -130,19 +130,25 @@ impl<'a> Mont<'a> {
     }
 }
 
-/// Montgomery arithmetic on 28-bit limbs held in `u64`, for the moduli of
-/// common key sizes (up to 4,115 bits; larger keys take [`Mont`]).
+/// Montgomery arithmetic on 28-bit limbs, for the moduli of common key sizes
+/// (up to 4,115 bits; larger keys take [`Mont`]).
 ///
 /// WebAssembly has a native 64×64→64 multiply but no 128-bit product, so the
 /// word-level code above pays for a carry split on every limb product. With
 /// 28-bit limbs a product fits in 56 bits and a whole column of products
 /// (product-scanning Montgomery, the reduction interleaved column by column)
-/// adds up in plain `u64`s with no carry until the column is done: one
-/// multiply and one add per product, the a·b and u·m sums kept apart (at most
-/// `L` products of < 2^56 each, `L` ≤ 147). The column sums run over operand
-/// slices cut to equal length (one reversed), so the inner loop has no bounds
-/// checks. The per-key data (`m` in limbs, `-m^-1 mod 2^28`,
-/// `R² mod m`) is kept in a small per-thread cache of recently used moduli.
+/// adds up in plain `u64`s with no carry until the column is done, the a·b and
+/// u·m sums kept apart (at most `L` products of < 2^56 each, `L` ≤ 147).
+///
+/// Limbs are `u32`s and each column sum is a dot product four limbs at a time
+/// ([`lanes`]): on wasm32 one SIMD128 `u64x2.extmul_low/high_u32x4` pair (two
+/// 32×32→64 products per instruction), elsewhere plain Rust on the same layout,
+/// so native tests run the same indices, padding and masks. One operand runs
+/// forward from a multiple of four, the other reversed in a buffer with `P`
+/// zero limbs in front and zeros behind, so a chunk that reaches past either
+/// end of a column multiplies zeros and no column needs a tail loop. The
+/// per-key data (`m` in limbs and reversed, `-m^-1 mod 2^28`, `R² mod m`) is
+/// kept in a small per-thread cache of recently used moduli.
 mod m28 {
     use std::cell::RefCell;
     use std::rc::Rc;
@@ -150,24 +156,166 @@ mod m28 {
     use crypto_bigint::BoxedUint;
     use crypto_bigint::modular::MontyParams;
 
+    use self::lanes::{V, chunk, hsum, keep, madd, set, shift, zero, zeros};
+
     pub(super) const BITS: u32 = 28;
-    const MASK: u64 = (1 << BITS) - 1;
+    const MASK: u32 = (1 << BITS) - 1;
     /// Most limbs (4,116 bits; a column of `2·MAX_L` products must stay below 2^64).
     const MAX_L: usize = 147;
+    /// Zero limbs in front of a reversed operand (a chunk of the upper columns
+    /// starts up to three limbs before the column's first product).
+    const P: usize = 4;
+    /// Chunks per operand: a reversed operand's runs start before entry `P + l`.
+    const NV: usize = (MAX_L + P) / 4 + 2;
     /// Moduli whose parameters are kept.
     const MAX_KEYS: usize = 8;
 
+    /// Four limbs in one value (`V`): `madd(acc, x, y)` adds `x[j]·y[j]` for
+    /// the four lanes into two `u64` accumulators (`A`); `hsum` adds them up.
+    #[cfg(target_arch = "wasm32")]
+    mod lanes {
+        use core::arch::wasm32::{
+            i32x4_shuffle, u32x4, u32x4_lt, u32x4_replace_lane, u32x4_splat, u64x2_add, u64x2_extmul_high_u32x4,
+            u64x2_extmul_low_u32x4, u64x2_extract_lane, u64x2_splat, v128, v128_and,
+        };
+
+        pub(in super::super) type V = v128;
+        pub(super) type A = v128;
+
+        /// `x[..4]` (zeros past the end).
+        #[inline(always)]
+        pub(super) fn chunk(x: &[u32]) -> V {
+            match *x {
+                [a, b, c, d, ..] => u32x4(a, b, c, d),
+                _ => u32x4_splat(0),
+            }
+        }
+
+        /// Lanes `S .. S + 4` of `a` followed by `b` (`S` in 1..=3).
+        #[inline(always)]
+        pub(super) fn shift<const S: usize>(a: V, b: V) -> V {
+            match S {
+                1 => i32x4_shuffle::<1, 2, 3, 4>(a, b),
+                2 => i32x4_shuffle::<2, 3, 4, 5>(a, b),
+                _ => i32x4_shuffle::<3, 4, 5, 6>(a, b),
+            }
+        }
+
+        #[inline(always)]
+        pub(super) fn zeros() -> V {
+            u32x4_splat(0)
+        }
+
+        /// `v` with lane `j` (< 4) set to `x`.
+        #[inline(always)]
+        pub(super) fn set(v: V, j: usize, x: u32) -> V {
+            match j {
+                0 => u32x4_replace_lane::<0>(v, x),
+                1 => u32x4_replace_lane::<1>(v, x),
+                2 => u32x4_replace_lane::<2>(v, x),
+                _ => u32x4_replace_lane::<3>(v, x),
+            }
+        }
+
+        #[inline(always)]
+        pub(super) fn zero() -> A {
+            u64x2_splat(0)
+        }
+
+        #[inline(always)]
+        pub(super) fn madd(acc: A, x: V, y: V) -> A {
+            u64x2_add(acc, u64x2_add(u64x2_extmul_low_u32x4(x, y), u64x2_extmul_high_u32x4(x, y)))
+        }
+
+        #[inline(always)]
+        pub(super) fn hsum(acc: A) -> u64 {
+            u64x2_extract_lane::<0>(acc) + u64x2_extract_lane::<1>(acc)
+        }
+
+        /// `x` with only its first `n` lanes (`n` ≤ 4).
+        #[inline(always)]
+        pub(super) fn keep(x: V, n: usize) -> V {
+            #[allow(clippy::cast_possible_truncation)]
+            v128_and(x, u32x4_lt(u32x4(0, 1, 2, 3), u32x4_splat(n as u32)))
+        }
+    }
+
+    /// The same operations on plain arrays (native targets; the tests).
+    #[cfg(not(target_arch = "wasm32"))]
+    mod lanes {
+        pub(in super::super) type V = [u32; 4];
+        pub(super) type A = [u64; 2];
+
+        #[inline(always)]
+        pub(super) fn chunk(x: &[u32]) -> V {
+            match *x {
+                [a, b, c, d, ..] => [a, b, c, d],
+                _ => [0; 4],
+            }
+        }
+
+        #[inline(always)]
+        pub(super) fn shift<const S: usize>(a: V, b: V) -> V {
+            let mut out = [0; 4];
+            for (j, o) in out.iter_mut().enumerate() {
+                *o = if S + j < 4 { a[S + j] } else { b[S + j - 4] };
+            }
+            out
+        }
+
+        #[inline(always)]
+        pub(super) fn zeros() -> V {
+            [0; 4]
+        }
+
+        #[inline(always)]
+        pub(super) fn set(mut v: V, j: usize, x: u32) -> V {
+            v[j & 3] = x;
+            v
+        }
+
+        #[inline(always)]
+        pub(super) fn zero() -> A {
+            [0; 2]
+        }
+
+        /// Lanes paired as `u64x2.extmul_low/high_u32x4` pair them: (0, 2) and (1, 3).
+        #[inline(always)]
+        pub(super) fn madd(acc: A, x: V, y: V) -> A {
+            let p = |j: usize| u64::from(x[j]) * u64::from(y[j]);
+            [acc[0] + (p(0) + p(2)), acc[1] + (p(1) + p(3))]
+        }
+
+        #[inline(always)]
+        pub(super) fn hsum(acc: A) -> u64 {
+            acc[0] + acc[1]
+        }
+
+        #[inline(always)]
+        pub(super) fn keep(x: V, n: usize) -> V {
+            let mut out = [0; 4];
+            for (j, (o, v)) in out.iter_mut().zip(x).enumerate() {
+                if j < n {
+                    *o = v;
+                }
+            }
+            out
+        }
+    }
+
     /// `x` (little-endian bytes) as `l` limbs, or `None` when it does not fit.
-    fn from_le_bytes(bytes: impl Iterator<Item = u8>, l: usize) -> Option<Vec<u64>> {
-        let mut out = vec![0u64; l];
+    fn from_le_bytes(bytes: impl Iterator<Item = u8>, l: usize) -> Option<Vec<u32>> {
+        let mut out = vec![0u32; l];
         let (mut acc, mut nb, mut i) = (0u64, 0u32, 0usize);
+        #[allow(clippy::cast_possible_truncation)]
         for b in bytes {
             acc |= u64::from(b) << nb;
             nb += 8;
             if nb >= BITS {
+                let limb = (acc as u32) & MASK;
                 match out.get_mut(i) {
-                    Some(o) => *o = acc & MASK,
-                    None if acc & MASK != 0 => return None,
+                    Some(o) => *o = limb,
+                    None if limb != 0 => return None,
                     None => {}
                 }
                 i += 1;
@@ -176,22 +324,22 @@ mod m28 {
             }
         }
         if acc != 0 {
-            *out.get_mut(i)? = acc;
+            *out.get_mut(i)? = u32::try_from(acc).ok()?;
         }
         Some(out)
     }
 
     /// Big-endian bytes as `l` limbs.
-    pub(super) fn from_be(bytes: &[u8], l: usize) -> Option<Vec<u64>> {
+    pub(super) fn from_be(bytes: &[u8], l: usize) -> Option<Vec<u32>> {
         from_le_bytes(bytes.iter().rev().copied(), l)
     }
 
     /// `x` as exactly `k` big-endian bytes, or `None` when it needs more.
-    pub(super) fn to_be(x: &[u64], k: usize) -> Option<Vec<u8>> {
+    pub(super) fn to_be(x: &[u32], k: usize) -> Option<Vec<u8>> {
         let mut out = vec![0u8; k];
         let (mut acc, mut nb, mut pos) = (0u64, 0u32, k);
         for &v in x {
-            acc |= v << nb;
+            acc |= u64::from(v) << nb;
             nb += BITS;
             while nb >= 8 {
                 #[allow(clippy::cast_possible_truncation)]
@@ -220,23 +368,23 @@ mod m28 {
         Some(out)
     }
 
-    fn ge(x: &[u64], m: &[u64]) -> bool {
+    fn ge(x: &[u32], m: &[u32]) -> bool {
         x.iter().rev().zip(m.iter().rev()).find(|(a, b)| a != b).is_none_or(|(a, b)| a > b)
     }
 
     /// `x -= m` on limbs (a final borrow is dropped: callers know `x ≥ m` or
     /// hold the bit that cancels it).
-    fn sub(x: &mut [u64], m: &[u64]) {
-        let mut borrow = 0u64;
+    fn sub(x: &mut [u32], m: &[u32]) {
+        let mut borrow = 0u32;
         for (v, &mi) in x.iter_mut().zip(m) {
             let t = v.wrapping_sub(mi + borrow);
-            borrow = t >> 63;
+            borrow = t >> 31;
             *v = t & MASK;
         }
     }
 
     /// `x = 2x mod m` for `x < m`.
-    fn double(x: &mut [u64], m: &[u64]) {
+    fn double(x: &mut [u32], m: &[u32]) {
         let mut c = 0;
         for v in x.iter_mut() {
             let t = (*v << 1) | c;
@@ -249,7 +397,7 @@ mod m28 {
     }
 
     /// `x = x/2 mod m` for `x < m`, `m` odd.
-    fn halve(x: &mut [u64], m: &[u64]) {
+    fn halve(x: &mut [u32], m: &[u32]) {
         let mut c = 0;
         if x.first().is_some_and(|v| v & 1 == 1) {
             for (v, &mi) in x.iter_mut().zip(m) {
@@ -271,13 +419,13 @@ mod m28 {
         words: Vec<crypto_bigint::Word>,
         /// Limbs: `bits/28 + 1`, so that `2m < R = 2^(28·l)`.
         pub(super) l: usize,
-        pub(super) m: Vec<u64>,
-        /// `m`'s limbs in reverse order.
-        mr: Vec<u64>,
+        pub(super) m: Vec<u32>,
+        /// `m` reversed.
+        mr: Box<Rev>,
         /// `-m^-1 mod 2^28`.
-        pub(super) n0: u64,
+        pub(super) n0: u32,
         /// `R² mod m`, `R = 2^(28·l)`.
-        pub(super) r2: Vec<u64>,
+        pub(super) r2: Vec<u32>,
     }
 
     impl Params {
@@ -304,14 +452,14 @@ mod m28 {
             for _ in own..theirs {
                 halve(&mut r2, &m);
             }
-            // -m^-1 mod 2^64 by Newton's iteration (each step doubles the correct bits), then mod 2^28.
+            // -m^-1 mod 2^32 by Newton's iteration (each step doubles the correct bits), then mod 2^28.
             let m0 = *m.first()?;
-            let mut inv: u64 = m0;
-            for _ in 0..6 {
-                inv = inv.wrapping_mul(2u64.wrapping_sub(m0.wrapping_mul(inv)));
+            let mut inv: u32 = m0;
+            for _ in 0..5 {
+                inv = inv.wrapping_mul(2u32.wrapping_sub(m0.wrapping_mul(inv)));
             }
-            let mut mr = m.clone();
-            mr.reverse();
+            let mut mr = Box::new([[zeros(); NV]; 4]);
+            reversed(&mut mr, &m);
             Some(Self { words: words.to_vec(), l, m, mr, n0: inv.wrapping_neg() & MASK, r2 })
         }
     }
@@ -338,132 +486,193 @@ mod m28 {
         })
     }
 
+    /// An operand read forward: chunk `c` holds limbs `4c .. 4c + 4`, zeros past the end.
+    type Fwd = [V; NV];
+    /// An operand read backward: `P` zeros, the limbs reversed, zeros, in four
+    /// copies; copy `s` chunk `q` holds that sequence's entries `4q + s .. 4q + s + 4`,
+    /// so a run of four starting anywhere is one chunk.
+    type Rev = [[V; NV]; 4];
+
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    fn forward(out: &mut Fwd, x: &[u32]) {
+        let mut seq = [0u32; 4 * NV];
+        seq[..x.len()].copy_from_slice(x);
+        for (o, c) in out.iter_mut().zip(seq.chunks_exact(4)) {
+            *o = chunk(c);
+        }
+    }
+
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    fn reversed(out: &mut Rev, x: &[u32]) {
+        let mut seq = [0u32; 4 * NV + 4];
+        for (o, &v) in seq[P..].iter_mut().zip(x.iter().rev()) {
+            *o = v;
+        }
+        let [c0, c1, c2, c3] = out;
+        for (q, (c, n)) in seq.chunks_exact(4).zip(seq[4..].chunks_exact(4)).enumerate() {
+            let (c, n) = (chunk(c), chunk(n));
+            if let (Some(o0), Some(o1), Some(o2), Some(o3)) =
+                (c0.get_mut(q), c1.get_mut(q), c2.get_mut(q), c3.get_mut(q))
+            {
+                (*o0, *o1, *o2, *o3) = (c, shift::<1>(c, n), shift::<2>(c, n), shift::<3>(c, n));
+            }
+        }
+    }
+
     /// The carry out of a column whose sum is `x + y` (low 28 bits of the
     /// sum, carry), each below 2^64.
     #[inline(always)]
-    fn split(x: u64, y: u64) -> (u64, u64) {
-        let low = (x & MASK) + (y & MASK);
-        (low & MASK, (x >> BITS) + (y >> BITS) + (low >> BITS))
+    fn split(x: u64, y: u64) -> (u32, u64) {
+        let m = u64::from(MASK);
+        let low = (x & m) + (y & m);
+        #[allow(clippy::cast_possible_truncation)]
+        ((low & m) as u32, (x >> BITS) + (y >> BITS) + (low >> BITS))
     }
 
     /// Final step of a product: `t < 2m` to `t mod m`.
     #[inline(always)]
-    fn reduce(t: &mut [u64], m: &[u64], top: u64) {
+    fn reduce(t: &mut [u32], m: &[u32], top: u64) {
         if top != 0 || ge(t, m) {
             sub(t, m);
         }
     }
 
-    /// `Σ x[i]·y[i]` over the shorter length, in two accumulators (the
-    /// caller's column bound keeps the sum below 2^64).
+    /// Column `k`'s products `x[i]·y[k-i]`, `lo ≤ i ≤ hi`, as chunks: the
+    /// forward operand's from `lo/4` to `hi/4`, the reversed operand's from
+    /// copy `s` chunk `q` on (entry `4·(lo/4) + P + l - 1 - k` ≥ 1).
     #[inline(always)]
-    fn dot(x: &[u64], y: &[u64]) -> u64 {
-        let n = x.len().min(y.len());
-        let (x, y) = (&x[..n], &y[..n]);
-        let (mut s0, mut s1) = (0u64, 0u64);
-        let mut i = 0;
-        while i + 1 < n {
-            s0 += x[i] * y[i];
-            s1 += x[i + 1] * y[i + 1];
-            i += 2;
-        }
-        if i < n {
-            s0 += x[i] * y[i];
-        }
-        s0 + s1
+    fn column(k: usize, l: usize) -> (usize, usize, usize, usize) {
+        let (lo, hi) = if k < l { (0, k) } else { (k + 1 - l, l - 1) };
+        let j = (lo & !3) + P + l - 1 - k;
+        (lo / 4, hi / 4, j % 4, j / 4)
     }
 
-    /// `t = a·b·R^-1 mod m` for `a, b < m` (all `l = m.len()` limbs); `mr` is
-    /// `m` with its limbs reversed (column sums `Σ x[i]·y[k-i]` then run over
-    /// both operands forward).
-    fn mul(t: &mut [u64], a: &[u64], b: &[u64], m: &[u64], mr: &[u64], n0: u64) {
+    /// The Montgomery step of column `k < l`: picks `u[k]` so that the column's
+    /// low 28 bits cancel and returns the carry.
+    #[inline(always)]
+    fn step(u: &mut Fwd, k: usize, x: u64, y: u64, m0: u32, n0: u32) -> u64 {
+        #[allow(clippy::cast_possible_truncation)]
+        let uk = ((x.wrapping_add(y) as u32) & MASK).wrapping_mul(n0) & MASK;
+        if let Some(v) = u.get_mut(k / 4) {
+            *v = set(*v, k % 4, uk);
+        }
+        split(x, y + u64::from(uk) * u64::from(m0)).1
+    }
+
+    /// `t = a·b·R^-1 mod m` for `a, b < m` (`l = m.len()` limbs), `a` forward,
+    /// `b` and `m` reversed.
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    fn mul(t: &mut [u32], fa: &Fwd, rb: &Rev, m: &[u32], mr: &Rev, n0: u32) {
         let l = m.len();
-        let mut br = [0u64; MAX_L];
-        let br = &mut br[..l];
-        br.copy_from_slice(&b[..l]);
-        br.reverse();
-        let mut u = [0u64; MAX_L];
-        let u = &mut u[..l];
+        let mut u = [zeros(); NV];
         let mut c = 0u64;
-        for k in 0..l {
-            let x = c + dot(&a[..=k], &br[l - 1 - k..]);
-            let y = dot(&u[..k], &mr[l - 1 - k..]);
-            let uk = (x.wrapping_add(y) & MASK).wrapping_mul(n0) & MASK;
-            u[k] = uk;
-            (_, c) = split(x, y + uk * m[0]);
+        for k in 0..2 * l - 1 {
+            let (c0, c1, s, q) = column(k, l);
+            let (mut ax, mut ay) = (zero(), zero());
+            let xs = fa[c0..=c1].iter().zip(&rb[s][q..]);
+            let ys = u[c0..=c1].iter().zip(&mr[s][q..]);
+            for ((&a, &b), (&u, &m)) in xs.zip(ys) {
+                ax = madd(ax, a, b);
+                ay = madd(ay, u, m);
+            }
+            let (x, y) = (hsum(ax) + c, hsum(ay));
+            if k < l {
+                c = step(&mut u, k, x, y, m[0], n0);
+            } else {
+                (t[k - l], c) = split(x, y);
+            }
         }
-        for k in l..2 * l - 1 {
-            let lo = k + 1 - l;
-            let x = c + dot(&a[lo..], br);
-            let y = dot(&u[lo..], mr);
-            (t[k - l], c) = split(x, y);
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            t[l - 1] = (c as u32) & MASK;
         }
-        t[l - 1] = c & MASK;
         reduce(&mut t[..l], m, c >> BITS);
     }
 
-    /// `t = a²·R^-1 mod m` for `a < m`: each cross product once, doubled.
-    fn sqr(t: &mut [u64], a: &[u64], m: &[u64], mr: &[u64], n0: u64) {
+    /// `t = a²·R^-1 mod m` for `a < m` (`a` as limbs, forward and reversed):
+    /// each cross product once, doubled.
+    #[cfg_attr(target_arch = "wasm32", target_feature(enable = "simd128"))]
+    fn sqr(t: &mut [u32], a: &[u32], fa: &Fwd, ra: &Rev, m: &[u32], mr: &Rev, n0: u32) {
         let l = m.len();
-        let mut ar = [0u64; MAX_L];
-        let ar = &mut ar[..l];
-        ar.copy_from_slice(&a[..l]);
-        ar.reverse();
-        let mut u = [0u64; MAX_L];
-        let u = &mut u[..l];
+        let mut u = [zeros(); NV];
         let mut c = 0u64;
-        for k in 0..l {
+        for k in 0..2 * l - 1 {
+            let (c0, c1, s, q) = column(k, l);
+            // Cross products a[i]·a[k-i] for i < h = ceil(k/2): `whole` chunks
+            // beside the reduction's, the one that h cuts, then the reduction's rest.
             let h = k.div_ceil(2);
-            let mut x = 2 * dot(&a[..h], &ar[l - 1 - k..]) + c;
-            if k % 2 == 0 {
-                x += a[k / 2] * a[k / 2];
+            let (whole, cut) = (h / 4 - c0, h % 4);
+            let (ra, mr) = (&ra[s][q..], &mr[s][q..]);
+            let ((u0, u1), (m0, m1)) = (u[c0..=c1].split_at(whole), mr.split_at(whole));
+            let (mut ax, mut ay) = (zero(), zero());
+            for (((&a, &b), &u), &m) in fa[c0..c0 + whole].iter().zip(ra).zip(u0).zip(m0) {
+                ax = madd(ax, a, b);
+                ay = madd(ay, u, m);
             }
-            let y = dot(&u[..k], &mr[l - 1 - k..]);
-            let uk = (x.wrapping_add(y) & MASK).wrapping_mul(n0) & MASK;
-            u[k] = uk;
-            (_, c) = split(x, y + uk * m[0]);
-        }
-        for k in l..2 * l - 1 {
-            let lo = k + 1 - l;
-            let h = k.div_ceil(2);
-            let mut x = 2 * dot(&a[lo..h], ar) + c;
-            if k % 2 == 0 {
-                x += a[k / 2] * a[k / 2];
+            if cut != 0
+                && let (Some(&a), Some(&b)) = (fa.get(c0 + whole), ra.get(whole))
+            {
+                ax = madd(ax, keep(a, cut), b);
             }
-            let y = dot(&u[lo..], mr);
-            (t[k - l], c) = split(x, y);
+            for (&u, &m) in u1.iter().zip(m1) {
+                ay = madd(ay, u, m);
+            }
+            let mut x = 2 * hsum(ax) + c;
+            if k % 2 == 0 {
+                x += u64::from(a[k / 2]) * u64::from(a[k / 2]);
+            }
+            let y = hsum(ay);
+            if k < l {
+                c = step(&mut u, k, x, y, m[0], n0);
+            } else {
+                (t[k - l], c) = split(x, y);
+            }
         }
-        t[l - 1] = c & MASK;
+        #[allow(clippy::cast_possible_truncation)]
+        {
+            t[l - 1] = (c as u32) & MASK;
+        }
         reduce(&mut t[..l], m, c >> BITS);
     }
 
     /// `s^e mod m` (`s < m` in `l` limbs, `e` of at least two bits), plain form in and out.
-    pub(super) fn pow(p: &Params, s: &[u64], e: &BoxedUint) -> Option<Vec<u64>> {
-        let (m, mr, n0, l) = (p.m.as_slice(), p.mr.as_slice(), p.n0, p.l);
+    pub(super) fn pow(p: &Params, s: &[u32], e: &BoxedUint) -> Option<Vec<u32>> {
+        let (m, mr, n0, l) = (p.m.as_slice(), &*p.mr, p.n0, p.l);
         if s.len() != l || p.r2.len() != l || l > MAX_L {
             return None;
         }
-        let (mut base, mut acc, mut tmp) = ([0u64; MAX_L], [0u64; MAX_L], [0u64; MAX_L]);
-        let (base, acc, tmp) = (&mut base[..l], &mut acc[..l], &mut tmp[..l]);
-        mul(base, s, &p.r2, m, mr, n0);
-        acc.copy_from_slice(base);
+        let mut f: Fwd = [zeros(); NV];
+        let (mut r, mut rbase): (Box<Rev>, Box<Rev>) = (Box::new([[zeros(); NV]; 4]), Box::new([[zeros(); NV]; 4]));
+        let (mut acc, mut tmp) = ([0u32; MAX_L], [0u32; MAX_L]);
+        let (acc, tmp) = (&mut acc[..l], &mut tmp[..l]);
+        // base = s·R mod m, reversed for every multiplication by it.
+        forward(&mut f, s);
+        reversed(&mut r, &p.r2);
+        mul(acc, &f, &r, m, mr, n0);
+        reversed(&mut rbase, acc);
         let bits = e.bits_vartime();
         for i in (0..bits - 1).rev() {
-            sqr(tmp, acc, m, mr, n0);
+            forward(&mut f, acc);
+            reversed(&mut r, acc);
+            sqr(tmp, acc, &f, &r, m, mr, n0);
             if e.bit_vartime(i) {
+                forward(&mut f, tmp);
                 // The last multiplication by the plain `s` also leaves Montgomery form.
                 if i == 0 {
-                    mul(acc, tmp, s, m, mr, n0);
+                    reversed(&mut r, s);
+                    mul(acc, &f, &r, m, mr, n0);
                     return Some(acc.to_vec());
                 }
-                mul(acc, tmp, base, m, mr, n0);
+                mul(acc, &f, &rbase, m, mr, n0);
             } else {
                 acc.copy_from_slice(tmp);
             }
         }
-        let mut one = [0u64; MAX_L];
+        forward(&mut f, acc);
+        let mut one = [0u32; MAX_L];
         one[0] = 1;
-        mul(tmp, acc, &one[..l], m, mr, n0);
+        reversed(&mut r, &one[..l]);
+        mul(tmp, &f, &r, m, mr, n0);
         Some(tmp.to_vec())
     }
 }
