@@ -48,14 +48,19 @@ impl Bundle {
             Bundle::Full => "wasm-release",
         }
     }
-    /// Extra `--cfg` flags for this bundle's WASM build, on top of
+    /// Extra flags for this bundle's WASM build, on top of
     /// `.cargo/config.toml`'s. The seal bundle takes the compact software AES
     /// and SHA-256 (a few KB smaller; sealing hashes and encrypts about 1 KB, so
-    /// their speed does not show next to the RSA operation).
+    /// their speed does not show next to the RSA operation). The full bundle is
+    /// built with SIMD128: its RSA verification uses SIMD anyway (a module
+    /// with one SIMD instruction needs SIMD support as a whole), and with the
+    /// feature on for every function the module is about 6 KB (gzip) smaller at
+    /// the same speed. The seal bundle, which any consent page visitor loads,
+    /// stays without it.
     fn rustflags(self) -> &'static [&'static str] {
         match self {
             Bundle::Seal => &["--cfg", "aes_backend_soft=\"compact\"", "--cfg", "sha2_backend_soft=\"compact\""],
-            Bundle::Full => &[],
+            Bundle::Full => &["-C", "target-feature=+simd128"],
         }
     }
     fn features(self) -> &'static str {
