@@ -15,6 +15,7 @@ import {
   removeSender,
   saveSettings,
 } from "./lib/brokers.js";
+import { askFirst } from "./lib/confirm.js";
 import { copyText, h, replace, say, when } from "./lib/dom.js";
 
 const $ = (id) => document.getElementById(id);
@@ -217,6 +218,7 @@ function confirmRemoveSender(origin, s, button, slot) {
     label: `Remove agent ${s.name}`,
     text: `Remove “${s.name}”? Its key stops working at once and its waiting requests are declined. To use it again, add it anew and run the new command on its machine.`,
     yes: "Yes, remove this agent",
+    className: "opt-confirm",
     act: async () => {
       await removeSender(origin, s.sender_id);
       await refreshSenders(origin);
@@ -224,59 +226,6 @@ function confirmRemoveSender(origin, s, button, slot) {
     },
     failed: (e, { status }) => say(status, message(e), "error"),
   });
-}
-
-/**
- * A removal asked first, in `slot` (`button`, which asked, disabled meanwhile):
- * `text`, then the `yes` button and Cancel. Cancel or Escape back out and focus
- * `button` again. Yes runs `act(force)` with every button of the panel
- * disabled; if it throws they come back and `failed(error, panel)` says why
- * (`panel.run(force)` runs `act` again, `panel.actions` holds the buttons).
- */
-function askFirst(slot, button, { label, text, yes: yesLabel, act, failed }) {
-  button.disabled = true;
-  const status = h("p", { role: "alert", hidden: true });
-  const enable = (on) => {
-    for (const b of slot.querySelectorAll("button")) b.disabled = !on;
-  };
-  const cancel = () => {
-    replace(slot);
-    button.disabled = false;
-    button.focus();
-  };
-  const run = async (force) => {
-    enable(false);
-    try {
-      await act(force);
-    } catch (e) {
-      enable(true);
-      failed(e, { status, run, actions });
-    }
-  };
-  const yes = h("button", { class: "sp-btn sp-btn-danger sp-btn-small", type: "button", onclick: () => run(false) }, yesLabel);
-  const actions = h("div", { class: "sp-actions" }, yes, h("button", { class: "sp-btn sp-btn-small", type: "button", onclick: cancel }, "Cancel"));
-  replace(
-    slot,
-    h(
-      "div",
-      {
-        class: "opt-confirm",
-        role: "group",
-        "aria-label": label,
-        // Escape backs out, as from any confirmation.
-        onkeydown: (ev) => {
-          if (ev.key === "Escape" && !yes.disabled) {
-            ev.preventDefault();
-            cancel();
-          }
-        },
-      },
-      h("p", {}, text),
-      status,
-      actions,
-    ),
-  );
-  yes.focus();
 }
 
 async function onAddAgent(origin, input, status, slot) {
@@ -366,6 +315,7 @@ function confirmRemoveBroker(origin, slot, button) {
     label: `Remove ${origin}`,
     text: `Remove ${origin}? Its inbox and agents are deleted at the broker, requests waiting there are declined, and Sealpost gives back its access to that site.`,
     yes: "Yes, remove it",
+    className: "opt-confirm",
     act: async (force) => {
       await removeBroker(origin, { force });
       await render();

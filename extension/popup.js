@@ -18,6 +18,7 @@ import {
   normalizeCode,
   parseConnectUrl,
 } from "./lib/brokers.js";
+import { askFirst } from "./lib/confirm.js";
 import { countdown, h, replace, say } from "./lib/dom.js";
 
 // Speed: packaging bundles this file with its imports into one classic script
@@ -88,7 +89,8 @@ async function render(state, { fresh = false, brokers: known = null } = {}) {
   renderEmpty(brokers, requests, errors);
   const n = requests.length;
   const checked = new Date(state.checked_at).toLocaleTimeString(undefined, { hour: "2-digit", minute: "2-digit", second: "2-digit" });
-  if (brokers.length === 0) say($("status"), "");
+  if (statusTaken) statusTaken = false;
+  else if (brokers.length === 0) say($("status"), "");
   else if (!fresh) say($("status"), `Checking your brokers… (last checked ${checked})`);
   else say($("status"), n ? `${n} ${n === 1 ? "request" : "requests"} waiting. Checked ${checked}.` : `Checked ${checked}.`);
 }
@@ -147,7 +149,23 @@ async function renderList(requests) {
   // Known fingerprints go in before the items are attached (one layout);
   // any other fills in when the WASM has computed it.
   const later = items.filter((li) => !fillFingerprint(li, true));
+  // Re-attaching an item blurs what has focus in it (the open question's
+  // "Keep it", say): put it back where it was.
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const near = question ? neighbours(question.li) : [];
   replace(list, items);
+  if (focused && focused.isConnected && document.activeElement !== focused) focused.focus();
+  if (question && !question.li.isConnected) {
+    // The request asked about left the list (answered, declined or expired
+    // elsewhere): the question goes with it, said in the live region, and focus
+    // moves on as after a decline.
+    const title = question.li.querySelector("h2")?.textContent ?? "";
+    const hadFocus = focused && !focused.isConnected;
+    question = null;
+    say($("status"), `“${title}” is no longer waiting: it was answered, declined or expired elsewhere.`, "warn");
+    if (hadFocus) focusAfterDecline(near.filter((k) => items.some((li) => li.dataset.key === k)));
+    statusTaken = true;
+  }
   tick();
   await Promise.all(later.map((li) => fillFingerprint(li, false)));
 }
@@ -198,32 +216,58 @@ function requestItem(r, key) {
     { class: "sp-btn sp-btn-primary sp-btn-small", type: "button", disabled: true, "data-action": "answer", "aria-describedby": `${id}-title`, onclick: () => answer(connectUrl(r.origin, r.code)) },
     "Answer",
   );
+  // Declining cannot be undone (the agent has to ask again): asked first, in the item.
+  const confirmSlot = h("div", { class: "pop-confirm-slot" });
   const declineButton = h(
     "button",
     {
       class: "sp-btn sp-btn-danger sp-btn-small",
       type: "button",
+      "data-action": "decline",
       "aria-describedby": `${id}-title`,
-      onclick: async () => {
-        answerButton.disabled = declineButton.disabled = true;
-        say(status, "Declining…");
-        // Where focus goes once this item leaves the list: the next request, else the one before.
-        const near = [li.nextElementSibling, li.previousElementSibling].filter(Boolean).map((x) => x.dataset.key);
-        try {
-          await declineRequest(r.origin, r.code);
-          say(status, "Declined. The agent is told its request was declined.", "ok");
-          await refresh();
-          if (!li.isConnected) {
-            // The item (and its message) left with the refresh: say it in the page's
-            // live region, and put focus on the request that took its place.
-            say($("status"), `Declined “${title}” (code ${r.code}). The agent is told its request was declined.`, "ok");
-            focusAfterDecline(near);
-          }
-        } catch (e) {
-          declineButton.disabled = false;
-          answerButton.disabled = !li.fingerprintOk;
-          say(status, e instanceof BrokerError ? e.message : "Could not decline. Try again.", "error");
-        }
+      onclick: () => {
+        // One question at a time: another one open closes (its request stays as it was).
+        if (question) question.close(false);
+        say(status, "");
+        const asked = askFirst(confirmSlot, declineButton, {
+          label: `Decline “${title}”`,
+          text: `Decline “${title}”? The agent is told you declined it and has to ask again.`,
+          yes: "Yes, decline it",
+          no: "Keep it",
+          // Focus on the safe choice: Enter twice never declines.
+          focus: "no",
+          className: "pop-confirm",
+          act: async () => {
+            answerButton.disabled = true;
+            const near = neighbours(li);
+            try {
+              await declineRequest(r.origin, r.code);
+            } catch (e) {
+              answerButton.disabled = !li.fingerprintOk || li.hasAttribute("data-expired");
+              throw e;
+            }
+            if (question && question.li === li) question = null;
+            // Declined: the item's own message replaces the question (focus on it
+            // meanwhile, not on the body), then the list catches up.
+            asked.close(false);
+            declineButton.disabled = true;
+            say(status, "Declined. The agent is told its request was declined.", "ok");
+            status.tabIndex = -1;
+            status.focus();
+            await refresh();
+            if (!li.isConnected) {
+              // The item (and its message) left with the refresh: say it in the page's
+              // live region, and put focus on the request that took its place.
+              say($("status"), `Declined “${title}” (code ${r.code}). The agent is told its request was declined.`, "ok");
+              focusAfterDecline(near);
+            }
+          },
+          failed: (e, { status: alert }) => say(alert, e instanceof BrokerError ? e.message : "Could not decline. Try again.", "error"),
+        });
+        question = { ...asked, li, close: (refocus) => {
+          if (question && question.li === li) question = null;
+          asked.close(refocus);
+        } };
       },
     },
     "Decline",
@@ -262,9 +306,20 @@ function requestItem(r, key) {
       declineButton,
       h("span", { class: "pop-countdown", "data-expires": Number.isFinite(expires) ? String(expires) : "" }),
     ),
+    confirmSlot,
   );
   li.publicKey = r.public_key;
   return li;
+}
+
+/** The open decline question, if any: `{ li, close(refocus) }` (one at a time). */
+let question = null;
+/** The list's render said why a question closed: the count must not overwrite it at once. */
+let statusTaken = false;
+
+/** Where focus goes once `li` leaves the list: the next request, else the one before (their keys). */
+function neighbours(li) {
+  return [li.nextElementSibling, li.previousElementSibling].filter(Boolean).map((x) => x.dataset.key);
 }
 
 /** After a decline: focus the first of `keys` still listed (its first enabled button), else "Check now". */
@@ -311,6 +366,15 @@ function tick() {
     const li = el.closest("li");
     if (left <= 0 && !li.hasAttribute("data-expired")) {
       li.setAttribute("data-expired", "");
+      if (question && question.li === li) {
+        // Nothing left to decline: the question closes, focus stays in the item.
+        const inside = li.contains(document.activeElement);
+        question.close(false);
+        if (inside) {
+          li.tabIndex = -1;
+          li.focus();
+        }
+      }
       for (const b of li.querySelectorAll("button")) b.disabled = true;
     }
   }

@@ -304,12 +304,21 @@ test("pairing in Firefox: the options page adds the loopback broker and an agent
     assert.equal(item.sender, "firefox agent");
     assert.equal(item.name, "ff-inbox-agent");
     await ff.screenshot(popup, "extension-firefox-popup-pending");
-    // Decline: the agent's next poll says so.
-    await ff.call(
+    // Decline, asked first in the item (focus on "Keep it"), then confirmed: the agent's next poll says so.
+    const asked = await ff.call(
       popup,
-      inPage("code", "const li = document.querySelector('[data-testid=request][data-code=\"' + code + '\"]'); [...li.querySelectorAll('button')].find((b) => /^Decline/.test(norm(b.textContent))).click();"),
+      inPage(
+        "code",
+        `const li = document.querySelector('[data-testid=request][data-code="' + code + '"]');
+         [...li.querySelectorAll('button')].find((b) => norm(b.textContent) === "Decline").click();
+         const q = li.querySelector('[role=group]');
+         const asked = { label: q && q.getAttribute('aria-label'), focus: norm(document.activeElement.textContent) };
+         [...q.querySelectorAll('button')].find((b) => norm(b.textContent) === "Yes, decline it").click();
+         return asked;`,
+      ),
       [agent.code],
     );
+    assert.deepEqual(asked, { label: "Decline “Firefox inbox key”", focus: "Keep it" });
     const deadline = Date.now() + 15_000;
     let last;
     while (Date.now() < deadline) {

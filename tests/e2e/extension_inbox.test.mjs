@@ -15,7 +15,7 @@ import { EXTENSION_DIR, launchWithExtension } from "./lib/extension.mjs";
 import { ROOT } from "./lib/env.mjs";
 import { startBroker } from "./lib/broker.mjs";
 import { TestAgent } from "./lib/agent.mjs";
-import { screenshot } from "./lib/browser.mjs";
+import { runAxe, screenshot } from "./lib/browser.mjs";
 import { fillForm, makeSecret, waitForState } from "./lib/consent.mjs";
 
 /** Everything the page reports that a user would see as breakage. */
@@ -60,6 +60,25 @@ async function openPopup(ext, errors) {
   await ext.openPage("popup.html", {}, page);
   await page.locator("main[aria-busy=false]").waitFor({ timeout: 15_000 });
   return page;
+}
+
+/** Codes of the requests waiting in the paired inbox, as the broker lists them. */
+async function waitingAtBroker(ext, brokerUrl) {
+  const { inbox_id: inboxId, inbox_token: inboxToken } = (await ext.storage()).local.brokers[0];
+  const res = await fetch(`${brokerUrl}/v1/inboxes/${inboxId}/requests`, { headers: { Authorization: `Bearer ${inboxToken}` } });
+  assert.equal(res.status, 200);
+  const body = await res.json();
+  return (body.requests ?? body).map((r) => r.code).sort();
+}
+
+/** The agent's poll, at the pace the broker asks (a 429 slow_down waits and polls again). */
+async function pollPaced(agent) {
+  for (let i = 0; i < 10; i++) {
+    const res = await agent.pollOnce();
+    if (res.status !== 429) return res;
+    await new Promise((r) => setTimeout(r, (Number(res.body?.interval) || agent.interval || 5) * 1000));
+  }
+  assert.fail("the broker kept answering 429");
 }
 
 /** POST /v1/sessions as a raw agent would; returns { status, body }. */
@@ -172,17 +191,24 @@ test("decline: the agent's next poll ends with 404 Request Declined and the badg
 
     const popup = await openPopup(ext, errors);
     assert.equal(await ext.badgeText(), "2");
-    // Declined from the keyboard: the item leaves the list, the page's live region says
-    // what was declined, and focus moves to the request that took its place (not to the body).
+    // Declined from the keyboard: asked first in the item (focus on "Keep it"), then
+    // confirmed; the item leaves the list, the page's live region says what was
+    // declined, and focus moves to the request that took its place (not to the body).
+    const focused = () => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
     const first = popup.getByTestId("request").filter({ hasText: "GitHub token" });
     await first.getByRole("button", { name: "Answer" }).and(popup.locator(":enabled")).waitFor();
-    await first.getByRole("button", { name: "Decline" }).focus();
+    await first.getByRole("button", { name: "Decline", exact: true }).focus();
+    await popup.keyboard.press("Enter");
+    await first.getByRole("group", { name: "Decline “GitHub token”" }).waitFor();
+    assert.equal(await focused(), `Keep it in ${agent.code}`);
+    assert.deepEqual(await waitingAtBroker(ext, broker.url), [agent.code, other.code].sort(), "asking declines nothing yet");
+    await popup.keyboard.press("Shift+Tab");
+    assert.equal(await focused(), `Yes, decline it in ${agent.code}`);
     await popup.keyboard.press("Enter");
     await first.waitFor({ state: "detached" });
     const status = popup.getByRole("status").first();
     await popup.waitForFunction(() => /Declined/.test(document.getElementById("status").textContent));
     assert.equal(await status.innerText(), `Declined “GitHub token” (code ${agent.code}). The agent is told its request was declined.`);
-    const focused = () => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
     assert.equal(await focused(), `Answer in ${other.code}`);
     const { status: code, body } = await agent.pollOnce();
     assert.equal(code, 404);
@@ -193,6 +219,9 @@ test("decline: the agent's next poll ends with 404 Request Declined and the badg
     await popup.keyboard.press("Tab");
     assert.equal(await focused(), `Decline in ${other.code}`);
     await popup.keyboard.press("Enter");
+    assert.equal(await focused(), `Keep it in ${other.code}`);
+    await popup.keyboard.press("Shift+Tab");
+    await popup.keyboard.press("Enter");
     await popup.getByText("No requests waiting.").waitFor();
     assert.match(await popup.locator("#status").innerText(), /^Declined “npm token”/);
     assert.equal(await focused(), "Check now in -");
@@ -200,6 +229,116 @@ test("decline: the agent's next poll ends with 404 Request Declined and the badg
     assert.deepEqual(errors, []);
   });
 });
+
+test("decline is asked first: Keep it and Escape leave the request pending, focus back on Decline; one question at a time; a refresh keeps it", async () => {
+  await withStack(async ({ broker, ext, errors }) => {
+    const options = await pair(ext, broker.url, errors);
+    const { credential } = await addAgent(options, "laptop");
+    const agent = await TestAgent.create(broker.url);
+    await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token", ttl: 300 });
+    const other = await TestAgent.create(broker.url);
+    await other.createSession({ inbox: credential, template: "api_key", display_name: "npm token", ttl: 600 });
+
+    const popup = await openPopup(ext, errors);
+    const focused = () => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
+    const first = popup.getByTestId("request").filter({ hasText: "GitHub token" });
+    const second = popup.getByTestId("request").filter({ hasText: "npm token" });
+    const decline = (li) => li.getByRole("button", { name: "Decline", exact: true });
+    const question = (li, title) => li.getByRole("group", { name: `Decline “${title}”` });
+    await first.getByRole("button", { name: "Answer" }).and(popup.locator(":enabled")).waitFor();
+
+    // A click asks, in the item; nothing is sent to the broker yet.
+    await decline(first).click();
+    const q = question(first, "GitHub token");
+    await q.waitFor();
+    assert.equal(await q.locator("p").first().innerText(), "Decline “GitHub token”? The agent is told you declined it and has to ask again.");
+    assert.equal(await q.getAttribute("aria-describedby"), await q.locator("p").first().getAttribute("id"), "the question describes the group");
+    assert.equal(await focused(), `Keep it in ${agent.code}`, "focus on the safe choice");
+    assert.equal(await decline(first).isDisabled(), true, "its Decline waits for the answer");
+    assert.deepEqual(await waitingAtBroker(ext, broker.url), [agent.code, other.code].sort(), "asking declines nothing");
+
+    // Keep it: the question goes, focus back on Decline, the request still pending.
+    await q.getByRole("button", { name: "Keep it" }).click();
+    await q.waitFor({ state: "detached" });
+    assert.equal(await focused(), `Decline in ${agent.code}`);
+    assert.deepEqual(await waitingAtBroker(ext, broker.url), [agent.code, other.code].sort(), "Keep it: still waiting at the broker");
+
+    // Escape, the same.
+    await popup.keyboard.press("Enter");
+    await q.waitFor();
+    assert.equal(await focused(), `Keep it in ${agent.code}`);
+    await popup.keyboard.press("Escape");
+    await q.waitFor({ state: "detached" });
+    assert.equal(await focused(), `Decline in ${agent.code}`);
+    assert.deepEqual(await waitingAtBroker(ext, broker.url), [agent.code, other.code].sort(), "Escape: still waiting at the broker");
+    assert.equal((await pollPaced(agent)).status, 200, "the agent's poll is still pending");
+    assert.equal(await ext.badgeText(), "2");
+
+    // One question at a time: asking about the second closes the first.
+    await decline(first).click();
+    await q.waitFor();
+    await decline(second).click();
+    await question(second, "npm token").waitFor();
+    assert.equal(await popup.getByRole("group", { name: /^Decline/ }).count(), 1);
+    assert.equal(await decline(first).isEnabled(), true);
+    assert.equal(await focused(), `Keep it in ${other.code}`);
+
+    // A refresh of the list (the button clicked from script: focus stays where it is)
+    // keeps the question and its focus.
+    await popup.evaluate(() => document.getElementById("refresh").click());
+    await popup.locator("main[aria-busy=false]").waitFor();
+    await question(second, "npm token").waitFor();
+    assert.equal(await focused(), `Keep it in ${other.code}`, "focus survives the re-render");
+
+    // The request asked about is declined elsewhere: the next refresh closes the
+    // question, says so, and moves focus to the request left.
+    const { inbox_id: inboxId, inbox_token: inboxToken } = (await ext.storage()).local.brokers[0];
+    const res = await fetch(`${broker.url}/v1/inboxes/${inboxId}/requests/${encodeURIComponent(other.code)}`, {
+      method: "DELETE",
+      headers: { Authorization: `Bearer ${inboxToken}` },
+    });
+    assert.ok(res.ok, `DELETE at the broker: ${res.status}`);
+    await popup.evaluate(() => document.getElementById("refresh").click());
+    await second.waitFor({ state: "detached" });
+    await popup.locator("main[aria-busy=false]").waitFor();
+    assert.equal(await popup.locator("#status").innerText(), "“npm token” is no longer waiting: it was answered, declined or expired elsewhere.");
+    assert.equal(await popup.getByRole("group", { name: /^Decline/ }).count(), 0);
+    assert.equal(await focused(), `Answer in ${agent.code}`);
+    assert.deepEqual(await waitingAtBroker(ext, broker.url), [agent.code], "the other request is untouched");
+    assert.deepEqual(errors, []);
+  });
+});
+
+for (const colorScheme of ["light", "dark"]) {
+  test(`the decline question: axe finds no serious or critical violation, the title stays text; screenshot (${colorScheme})`, async () => {
+    await withStack(
+      async ({ broker, ext, errors }) => {
+        const options = await pair(ext, broker.url, errors);
+        const { credential } = await addAgent(options, "laptop");
+        const agent = await TestAgent.create(broker.url);
+        const title = 'Prod <img src=x onerror="window.__pwned=1"> token';
+        await agent.createSession({ inbox: credential, template: "api_key", display_name: title, ttl: 300, reason: "deploy" });
+        const popup = await openPopup(ext, errors);
+        const item = popup.getByTestId("request").first();
+        await item.getByRole("button", { name: "Answer" }).and(popup.locator(":enabled")).waitFor();
+        await item.getByRole("button", { name: "Decline", exact: true }).click();
+        const q = item.getByRole("group", { name: `Decline “${title}”` });
+        await q.waitFor();
+        assert.equal(await q.locator("p").first().innerText(), `Decline “${title}”? The agent is told you declined it and has to ask again.`);
+        assert.equal(await popup.locator("#requests img").count(), 0, "no element made from the title");
+        assert.equal(await popup.evaluate(() => window.__pwned), undefined);
+        const violations = (await runAxe(popup)).filter((v) => v.impact === "serious" || v.impact === "critical");
+        assert.deepEqual(violations, []);
+        // Fits the 400 px popup: no horizontal scroll.
+        assert.ok(await popup.evaluate(() => document.documentElement.scrollWidth <= 400), "no horizontal overflow");
+        await screenshot(popup, `extension-inbox-popup-decline-question-${colorScheme}`);
+        assert.deepEqual(await waitingAtBroker(ext, broker.url), [agent.code]);
+        assert.deepEqual(errors, []);
+      },
+      { colorScheme },
+    );
+  });
+}
 
 test("agents: a second agent of the same name is refused; hiding the command and cancelling a removal keep focus", async () => {
   await withStack(async ({ broker, ext, errors }) => {
@@ -335,7 +474,8 @@ for (const colorScheme of ["light", "dark"]) {
 
         // Declining one of its requests frees a slot: the line goes, the agent may post again.
         const popup = await openPopup(ext, errors);
-        await popup.getByTestId("request").first().getByRole("button", { name: "Decline" }).click();
+        await popup.getByTestId("request").first().getByRole("button", { name: "Decline", exact: true }).click();
+        await popup.getByRole("button", { name: "Yes, decline it" }).click();
         await popup.waitForFunction(() => /Declined/.test(document.getElementById("status").textContent));
         await popup.close();
         await expectNoFullLine(options);
