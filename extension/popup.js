@@ -234,8 +234,7 @@ function requestItem(r, key) {
           text: `Decline “${title}”? The agent is told you declined it and has to ask again.`,
           yes: "Yes, decline it",
           no: "Keep it",
-          // Focus on the safe choice: Enter twice never declines.
-          focus: "no",
+          // (askFirst focuses the safe choice: Enter twice never declines.)
           className: "pop-confirm",
           act: async () => {
             answerButton.disabled = true;

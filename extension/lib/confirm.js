@@ -8,8 +8,8 @@ let serial = 0;
 /**
  * Ask first, in `slot` (`button`, which asked, disabled meanwhile): `text`,
  * then the `yes` button and the `no` one (default "Cancel"). `no` or Escape
- * back out and focus `button` again. Focus starts on `focus`: "yes" (the
- * options page) or "no" (the safe choice). Yes runs `act(force)` with every
+ * back out and focus `button` again. Focus starts on `focus`: "no" (the
+ * default: the safe choice, so Enter twice never does the harm) or "yes". Yes runs `act(force)` with every
  * button of the panel disabled; if it throws they come back and
  * `failed(error, panel)` says why (`panel.run(force)` runs `act` again,
  * `panel.actions` holds the buttons). The panel is a group labelled `label`
@@ -17,7 +17,7 @@ let serial = 0;
  * enters it (`className` styles it, per page). Returns `{ close(refocus) }`: removes the panel, enables `button`
  * again and, with `refocus`, focuses it.
  */
-export function askFirst(slot, button, { label, text, yes: yesLabel, no: noLabel = "Cancel", focus = "yes", className, act, failed }) {
+export function askFirst(slot, button, { label, text, yes: yesLabel, no: noLabel = "Cancel", focus = "no", className, act, failed }) {
   button.disabled = true;
   const id = `ask-${++serial}`;
   const status = h("p", { role: "alert", hidden: true });

@@ -365,6 +365,7 @@ test("agents: a second agent of the same name is refused; hiding the command and
     // Escape backs out of "Remove broker", focus back on its button.
     await options.getByRole("button", { name: "Remove broker" }).click();
     await options.getByRole("button", { name: "Yes, remove it" }).waitFor();
+    assert.equal(await options.evaluate(() => document.activeElement.textContent), "Cancel");
     await options.keyboard.press("Escape");
     await options.getByRole("button", { name: "Yes, remove it" }).waitFor({ state: "detached" });
     assert.equal(await focused(), "Remove broker");
@@ -408,7 +409,8 @@ test("senders: no credential or a removed one is refused; the list shows each se
     await removeLaptop.click();
     const confirm = options.getByRole("group", { name: "Remove agent laptop" });
     await confirm.getByText("Remove “laptop”? Its key stops working at once and its waiting requests are declined.", { exact: false }).waitFor();
-    assert.equal(await options.evaluate(() => document.activeElement.textContent), "Yes, remove this agent");
+    // Focus starts on the safe choice (Enter twice does not remove it).
+    assert.equal(await options.evaluate(() => document.activeElement.textContent), "Cancel");
     await options.keyboard.press("Escape");
     await confirm.waitFor({ state: "detached" });
     assert.equal(await options.evaluate(() => document.activeElement.getAttribute("aria-label")), "Remove agent laptop");
