@@ -415,6 +415,13 @@ export class ConsentView {
     return again;
   }
 
+  /** This view's own code entry (no `another`): `label`; keeps the code just tried when `keepCode`. */
+  entryButton(label, keepCode = false) {
+    const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, label);
+    again.addEventListener("click", () => this.flow.enterAnother(keepCode));
+    return again;
+  }
+
   // --- views -----------------------------------------------------------------
 
   showLoading(text) {
@@ -818,11 +825,7 @@ export class ConsentView {
     this.stopTimer();
     const fp = this.flow.fingerprint;
     const lead = this.another ? "Your agent can now read it." : "Your agent can now read it. You can close this tab.";
-    let again = this.anotherButton();
-    if (!again) {
-      again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, "Enter another code");
-      again.addEventListener("click", () => this.flow.enterAnother());
-    }
+    const again = this.anotherButton() || this.entryButton("Enter another code");
     this.render(
       "done",
       this.originLine(),
@@ -873,13 +876,9 @@ export class ConsentView {
     } else if (ENTER_ANOTHER.includes(c.kind)) {
       // This request is over or was never found: a code typed here (the one
       // the agent shows, or the code of its new request) is looked up with
-      // POST /v1/connect/resolve, on the page the link opened as well.
-      const again = h("button", { type: "button", class: "sp-btn sp-btn-secondary" }, this.flow.manual ? "Enter another code" : "Enter a code");
-      again.addEventListener("click", () => {
-        // A code not found may be mistyped: it stays in the box to be corrected.
-        this.flow.enterAnother(c.kind === "not-found");
-      });
-      actions.push(again);
+      // POST /v1/connect/resolve, on the page the link opened as well. A code
+      // not found may be mistyped: it stays in the box to be corrected.
+      actions.push(this.entryButton(this.flow.manual ? "Enter another code" : "Enter a code", c.kind === "not-found"));
     }
     const status = c.status ? ` (HTTP ${c.status})` : "";
     this.render(

@@ -14,7 +14,7 @@ let serial = 0;
  * `failed(error, panel)` says why (`panel.run(force)` runs `act` again,
  * `panel.actions` holds the buttons). The panel is a group labelled `label`
  * and described by the question, so a screen reader says both when focus
- * enters it (`className` styles it, per page). Returns `{ close(refocus) }`: removes the panel, enables `button`
+ * enters it (styled by `.sp-confirm` in www/ext.css; `className` adds a page's own). Returns `{ close(refocus) }`: removes the panel, enables `button`
  * again and, with `refocus`, focuses it.
  */
 export function askFirst(slot, button, { label, text, yes: yesLabel, no: noLabel = "Cancel", focus = "no", className, act, failed }) {
@@ -47,7 +47,7 @@ export function askFirst(slot, button, { label, text, yes: yesLabel, no: noLabel
     h(
       "div",
       {
-        class: className,
+        class: className ? `sp-confirm ${className}` : "sp-confirm",
         role: "group",
         "aria-label": label,
         "aria-describedby": id,
