@@ -1,5 +1,7 @@
 //! The one report every inspection produces, serde-serialisable (camelCase) and
-//! bounded in size whatever the input.
+//! bounded in size whatever the input. `report_json.rs` writes the same JSON by
+//! hand for the WASM bundle: a field added here is added there too (the
+//! proptest and fuzz suites compare both on every report).
 
 use serde::Serialize;
 use serde_json::Value;
