@@ -46,17 +46,21 @@ const sharedSheets = new Map();
  * null. The shadow root then needs no <link> of its own, which (the assets
  * are `Cache-Control: no-cache`) would be a second request, a 304
  * revalidation, and a load event to wait for before the first view may be
- * drawn. The rules are the ones of that same-origin file, copied through the
- * CSSOM: no markup, nothing the page's CSP (style-src 'self') governs.
+ * drawn. The page's sheet is a `<link>` to that file or, where the broker
+ * wrote the file into the page (crates/broker/src/page.rs), a `<style
+ * data-href>` naming it; the rules are copied through the CSSOM (or from the
+ * `<style>` text): no markup, nothing the page's CSP governs.
  */
 function sharedSheet(href) {
   if (sharedSheets.has(href)) return sharedSheets.get(href);
   let sheet = null;
   if (typeof CSSStyleSheet === "function" && "adoptedStyleSheets" in Document.prototype) {
     for (const s of document.styleSheets) {
-      if (s.href !== href) continue;
+      const node = s.ownerNode;
+      const inline = !s.href && node && node.localName === "style" && node.dataset.href;
+      if (s.href !== href && !(inline && new URL(inline, document.baseURI).href === href)) continue;
       try {
-        const text = Array.from(s.cssRules, (r) => r.cssText).join("\n");
+        const text = inline ? node.textContent : Array.from(s.cssRules, (r) => r.cssText).join("\n");
         sheet = new CSSStyleSheet();
         sheet.replaceSync(text);
       } catch {

@@ -1,23 +1,27 @@
 // The stand-alone consent page: the broker serves this for /connect and
 // /connect/{code}. The page loads it as `consent-page.js`, this module with
-// its three imports bundled into one file (`cargo xtask www`, esbuild; see
-// xtask/src/www.rs): one request instead of several. It starts the streaming
-// compile of the preloaded .wasm (the seal-only WASM bundle), takes the
-// preloaded `GET /v1/connect/{code}` answer and mounts the view once it is
-// there (below), which then shows code and fingerprint at once (the
+// its imports bundled into one file (`cargo xtask www`, esbuild; see
+// xtask/src/www.rs), which the broker writes into the page together with
+// consent.css and, on /connect/{code}, the answer of `GET /v1/connect/{code}`
+// (crates/broker/src/page.rs): the first response holds all the review
+// needs. This module starts the streaming compile of the preloaded .wasm
+// (the seal-only WASM bundle), takes the look-up's answer from the page and
+// mounts the view, which then shows code and fingerprint at once (the
 // fingerprint from WebCrypto, consent-key.js); the bundle's glue and its
 // instantiation follow once the review is drawn, and the bundle checks the
 // key before anything is confirmed. (Measured in bench/consent.mjs,
 // interleaved in one run: an `async` script and a dynamic import of the view
 // were both slower; the one bundled file was faster than separate modules;
-// the review without waiting for the bundle was faster than with it.)
+// the review without waiting for the bundle was faster than with it; the
+// page with its files and the look-up written into it was faster than the
+// page that loaded them.)
 //
-// The broker's answer for /connect/{code} carries a `Link` header that
-// preloads `GET /v1/connect/{code}` (crates/broker/src/web.rs), so the request
-// is on its way before this module even loads. `lookup` below makes that same
-// request (CORS mode, same-origin credentials: what a `crossorigin` preload
-// uses) so the browser hands it the preloaded answer instead of asking again.
-import { callApi } from "./consent-api.js";
+// Served as a plain file instead (index.html as it is, by any server), the
+// page has no look-up in it and fetches it: `lookup` below makes the request
+// a broker's `Link` preload header would have started (CORS mode,
+// same-origin credentials: what a `crossorigin` preload uses), so the
+// browser hands it the preloaded answer instead of asking again.
+import { ApiError, callApi } from "./consent-api.js";
 import { loadBundle } from "./consent-bundle.js";
 import { codeFromPath } from "./consent-flow.js";
 import { mountConsent, prepareStyles } from "./consent-view.js";
@@ -39,7 +43,33 @@ const TITLES = {
  */
 const lookup = (code) => callApi("", "GET", `/v1/connect/${encodeURIComponent(code)}`, undefined, "same-origin");
 
+/**
+ * The look-up's answer the broker wrote into the page (crates/broker/src/page.rs:
+ * `{status, retryAfter, body}` in `<script type="application/json"
+ * id="sp-lookup">`), as `lookup` would give it: a promise of the request, or
+ * of its ApiError. Null when the page has none (no code, or a page served
+ * by something else), and the page fetches it instead.
+ */
+function lookupInPage() {
+  const el = document.getElementById("sp-lookup");
+  if (!el) return null;
+  let data = null;
+  try {
+    data = JSON.parse(el.textContent);
+  } catch {
+    return null;
+  }
+  el.remove();
+  if (!data || !Number.isInteger(data.status)) return null;
+  const body = data.body && typeof data.body === "object" ? data.body : null;
+  if (data.status >= 200 && data.status < 300) return Promise.resolve(body);
+  const wait = Number.isFinite(data.retryAfter) ? data.retryAfter : body && Number.isFinite(body.interval) ? body.interval : 0;
+  return Promise.reject(new ApiError(data.status, body, wait));
+}
+
 const code = codeFromPath(location.pathname);
+/** Where the page's style sheet comes from (written into the page by the broker, or linked). */
+const stylesUrl = "/assets/consent.css";
 const bundleUrl = new URL("/pkg/sealpost_wasm.js", location.href).href;
 // The .wasm compiles from now on, on other threads (same request as the
 // `crossorigin` preload, so the preloaded bytes are used); should the
@@ -58,7 +88,7 @@ if (wasm) wasm.catch(() => {});
 const startBundle = () => loadBundle(bundleUrl, wasm);
 if (!(globalThis.crypto && globalThis.crypto.subtle)) startBundle().catch(() => {});
 // Used once by the flow; a retry asks again (through consent-api.js).
-const first = code ? lookup(code) : undefined;
+const first = code ? lookupInPage() || lookup(code) : undefined;
 if (first) first.catch(() => {});
 
 /**
@@ -104,12 +134,12 @@ if (host) {
   const mount = () => {
     if (mounted) return;
     mounted = true;
-    mountConsent(host, { apiBase: "", code, bundle: startBundle, lookup: first });
+    mountConsent(host, { apiBase: "", code, bundle: startBundle, lookup: first, stylesUrl });
   };
   if (first) {
     first.then(mount, mount);
     // The view's copy of the style sheet is made while the page waits.
-    setTimeout(() => mounted || prepareStyles(), 0);
+    setTimeout(() => mounted || prepareStyles(stylesUrl), 0);
   }
   setTimeout(mount, first ? MOUNT_WAIT_MS : 0);
 }

@@ -47,6 +47,15 @@ async function fullFlow(envelope) {
     const csp = nav.headers()["content-security-policy"] || "";
     for (const directive of PAGE_CSP.split("; ")) assert.ok(csp.includes(directive), `broker CSP has ${directive}: ${csp}`);
     await waitForState(page, "review");
+    // One response held all the review needed (crates/broker/src/page.rs): the
+    // page's style sheet and script are in it under their hashes (never
+    // 'unsafe-inline'), and so is the look-up, which the page does not fetch.
+    assert.match(csp, /script-src 'self' 'wasm-unsafe-eval' 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.match(csp, /style-src 'self' 'sha256-[A-Za-z0-9+/]+=*';/);
+    assert.ok(!csp.includes("unsafe-inline"), csp);
+    const loaded = g.requests.map((r) => `${r.method} ${new URL(r.url).pathname}`);
+    assert.ok(!loaded.some((r) => r.includes("/assets/") || r.startsWith("GET /v1/connect/")), loaded.join("\n"));
+    assert.equal(await page.locator("#sp-lookup").count(), 0, "the data block is read once and removed");
     assert.equal(await page.getByTestId("code").innerText(), agent.code.replace(/^(.{4})-?(.{4})$/, "$1-$2"));
     assert.equal(await page.getByTestId("fingerprint").innerText(), agent.fingerprint.short, "fingerprint computed in the page equals the agent's");
     assert.equal(await page.getByTestId("fingerprint-long").textContent(), agent.fingerprint.long);

@@ -507,7 +507,7 @@ fn connect_response<S: Store>(app: &App<S>, view: SessionView, code: String) -> 
     Ok(json(StatusCode::OK, &body))
 }
 
-async fn connect_lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<Response, ApiError> {
+pub(crate) async fn connect_lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> Result<Response, ApiError> {
     let (id, display) = limit_code(app, ip, code, Attempt::Connect).await?;
     let view = app.store.view(id, now_ms()).await.map_err(store_failed)?;
     let view = view.ok_or_else(ApiError::session_not_found)?;

@@ -41,6 +41,8 @@ pub struct App<S: Store> {
     pub www: Assets,
     /// Seal-only bundle files.
     pub bundle: Assets,
+    /// The consent page with its files written into it ([`crate::page`]).
+    pub page: crate::page::PageCache,
 }
 
 impl<S: Store> App<S> {
@@ -65,6 +67,7 @@ impl<S: Store> App<S> {
             proxies: TrustedProxies::new(cfg.trust_proxy.clone()),
             www: Assets::new(www),
             bundle: Assets::new(bundle),
+            page: crate::page::PageCache::default(),
             cfg,
         }
     }

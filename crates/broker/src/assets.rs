@@ -399,6 +399,11 @@ fn read_sync(dir: &AssetDir, name: &str) -> Option<Prepared> {
     }
 }
 
+/// The quality `Accept-Encoding` values give to `coding` (0 when absent).
+pub fn quality_of(values: &[&str], coding: &str) -> f32 {
+    quality(values, coding)
+}
+
 /// Parse `Accept-Encoding` values: the quality given to `coding` (0 when absent).
 fn quality(values: &[&str], coding: &str) -> f32 {
     let mut explicit = None;

@@ -16,6 +16,7 @@ pub mod config;
 pub mod conns;
 pub mod errio;
 pub mod limiter;
+pub mod page;
 #[cfg(feature = "postgres")]
 pub mod pg;
 pub mod problem;
@@ -61,8 +62,8 @@ pub fn router<S: Store>(app: Arc<App<S>>) -> Router {
         .route("/v1/inboxes/{inbox_id}/senders/{sender_id}", delete(api::delete_sender::<S>))
         .route("/v1/inboxes/{inbox_id}/requests", get(api::inbox_requests::<S>))
         .route("/v1/inboxes/{inbox_id}/requests/{code}", delete(api::inbox_decline::<S>))
-        .route("/connect", get(web::page::<S>))
-        .route("/connect/{code}", get(web::page::<S>))
+        .route("/connect", get(page::page::<S>))
+        .route("/connect/{code}", get(page::page::<S>))
         .route("/assets/{file}", get(web::asset::<S>))
         .route("/pkg/{file}", get(web::pkg::<S>))
         .route("/jwt", get(web::jwt_page::<S>))

@@ -85,7 +85,7 @@ pub fn content_type(name: &str) -> &'static str {
     }
 }
 
-fn not_found() -> ApiError {
+pub(crate) fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "ERR_NOT_FOUND", "Not Found", "No such resource.")
 }
 
@@ -138,41 +138,6 @@ fn respond(
     }
     let body = file.variant(coding).or(file.variant(Coding::Identity)).cloned().unwrap_or_default();
     (headers, body).into_response()
-}
-
-/// `GET /connect` and `GET /connect/{code}`: the consent page, with a `Link`
-/// header that preloads what its `<head>` loads ([`head_preloads`]: the
-/// browser starts those requests when the navigation commits, before it parses
-/// the HTML) and, on `/connect/{code}`, the page's first API call `GET
-/// /v1/connect/{code}` ([`lookup_preload`]), so the request, its stylesheets,
-/// modules and the WASM arrive in one parallel round. The body is the file as
-/// it is (same ETag, same codings): the code is only in the header, which,
-/// like the URL it comes from, is never logged.
-pub async fn page<S: Store>(
-    State(app): State<Arc<App<S>>>,
-    code: Option<Path<String>>,
-    headers: HeaderMap,
-) -> Response {
-    const NAME: &str = "index.html";
-    let content_type = content_type(NAME);
-    let Some(file) = app.www.get(NAME, content_type).await else {
-        return not_found().into_response();
-    };
-    let mut link = code.and_then(|Path(code)| lookup_preload(&code)).unwrap_or_default();
-    let head = file.derived(head_preloads);
-    if !head.is_empty() {
-        if !link.is_empty() {
-            link.push_str(", ");
-        }
-        link.push_str(head);
-    }
-    let mut res = respond(file, content_type, &headers, CACHE_PAGE);
-    if let Ok(v) = HeaderValue::from_str(&link)
-        && !link.is_empty()
-    {
-        res.headers_mut().insert(header::LINK, v);
-    }
-    res
 }
 
 /// Longest user code put in a preload hint (codes are 8 characters; a longer
@@ -278,7 +243,7 @@ fn hint_path(u: &str) -> bool {
 
 /// The attributes of one start tag (the text between its name and `>`):
 /// lower-cased names, values unquoted (`""` for a bare attribute).
-fn tag_attributes(text: &str) -> Vec<(String, String)> {
+pub(crate) fn tag_attributes(text: &str) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let b = text.as_bytes();
     let mut i = 0;

@@ -1,0 +1,378 @@
+//! The consent page (`GET /connect`, `GET /connect/{code}`) as one answer.
+//!
+//! `index.html` stays a plain page that loads its style sheet and its module
+//! script from `/assets/` (any static server can serve it as it is). The
+//! broker writes those files into the page instead ([`inline_head`]): a
+//! `<style>` and a `<script type="module">` whose SHA-256 hashes the page's
+//! Content-Security-Policy names, so nothing but exactly that text runs
+//! (`'unsafe-inline'` is never used). On `/connect/{code}` the page also
+//! carries the answer the page would fetch first, `GET /v1/connect/{code}`
+//! (same limits, same JSON, errors included), as a JSON data block
+//! ([`island`]): the browser then has everything the review needs in the
+//! first response, instead of waiting for three more (script, style sheet,
+//! look-up) and for the hops between them (bench/consent.mjs).
+//!
+//! The inlined page is built once per version of its files and kept; the
+//! answer (the page plus its data block) is compressed per request (brotli
+//! at a fast quality, else gzip). That body carries no secret: the look-up
+//! answer is what anyone with the code may read, and nothing of the request
+//! but the code of its own URL is reflected in it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::api::{ClientIp, connect_lookup};
+use crate::app::App;
+use crate::assets::{Coding, quality_of};
+use crate::store::Store;
+use crate::web::{content_type, head_preloads, lookup_preload, safe_name, tag_attributes};
+
+/// Content-Security-Policy of the page, before the hashes of what it inlines.
+const CSP_SCRIPT: &str = "script-src 'self' 'wasm-unsafe-eval'";
+/// See [`CSP_SCRIPT`].
+const CSP_STYLE: &str = "style-src 'self'";
+/// Id of the page's data block (read by `www/main.js`).
+pub const ISLAND_ID: &str = "sp-lookup";
+/// brotli quality of a page answer: compressed per request, so fast.
+const PAGE_BROTLI_QUALITY: i32 = 5;
+/// Largest file written into the page; a larger one stays a `src`/`href`.
+const INLINE_MAX: usize = 256 * 1024;
+
+/// `index.html` with what its head loads from `/assets/` written into it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inlined {
+    /// The page up to where its data block goes (before its first inlined
+    /// module script, else before `</head>`).
+    pub before: String,
+    /// The rest of the page.
+    pub after: String,
+    /// `'sha256-…'` sources of the inlined scripts, in document order.
+    pub scripts: Vec<String>,
+    /// `'sha256-…'` sources of the inlined style sheets, in document order.
+    pub styles: Vec<String>,
+}
+
+impl Inlined {
+    /// The page's Content-Security-Policy: `base` with the hashes of what was inlined.
+    pub fn csp(&self, base: &str) -> String {
+        let add = |csp: String, directive: &str, hashes: &[String]| {
+            if hashes.is_empty() {
+                return csp;
+            }
+            csp.replacen(directive, &format!("{directive} {}", hashes.join(" ")), 1)
+        };
+        let csp = add(base.to_owned(), CSP_SCRIPT, &self.scripts);
+        add(csp, CSP_STYLE, &self.styles)
+    }
+}
+
+/// One tag of the head: where it starts and ends (after its end tag for a
+/// `<script>`), its name and attributes.
+struct Tag {
+    start: usize,
+    end: usize,
+    name: String,
+    attrs: Vec<(String, String)>,
+    /// A `<script>` with nothing but white space before its end tag.
+    empty: bool,
+}
+
+impl Tag {
+    fn attr(&self, k: &str) -> Option<&str> {
+        self.attrs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str())
+    }
+
+    fn rel(&self, token: &str) -> bool {
+        self.attr("rel").unwrap_or("").split_ascii_whitespace().any(|r| r.eq_ignore_ascii_case(token))
+    }
+
+    /// The file name of an `/assets/NAME` URL in `key`.
+    fn asset(&self, key: &str) -> Option<&str> {
+        self.attr(key).and_then(|u| u.strip_prefix("/assets/")).filter(|n| safe_name(n))
+    }
+
+    /// `<link rel=stylesheet href=/assets/NAME>` with no media condition.
+    fn stylesheet(&self) -> Option<&str> {
+        let all = self.attr("media").is_none_or(|m| m.trim().eq_ignore_ascii_case("all"));
+        (self.name == "link" && self.rel("stylesheet") && all).then(|| self.asset("href")).flatten()
+    }
+
+    /// `<script type=module src=/assets/NAME></script>` (nothing between the tags).
+    fn module(&self) -> Option<&str> {
+        let module = self.attr("type").is_some_and(|t| t.eq_ignore_ascii_case("module"));
+        let only = self.attrs.iter().all(|(n, _)| ["type", "src", "crossorigin"].contains(&n.as_str()));
+        (self.name == "script" && module && self.empty && only).then(|| self.asset("src")).flatten()
+    }
+}
+
+/// The tags of the head of `html`, in order.
+fn head_tags(html: &str) -> Vec<Tag> {
+    let lower = html.to_ascii_lowercase();
+    let head_end = lower.find("</head").unwrap_or(html.len());
+    let mut out = Vec::new();
+    let mut at = 0;
+    while let Some(p) = html[at..head_end].find('<') {
+        let start = at + p;
+        let rest = &html[start + 1..head_end];
+        let name_len = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+        let Some(close) = rest.find('>') else { break };
+        let name = rest[..name_len].to_ascii_lowercase();
+        let attrs = tag_attributes(&rest[name_len..close]);
+        let mut end = start + 1 + close + 1;
+        let mut empty = false;
+        if name == "script" {
+            // A script's text runs to its end tag.
+            let Some(q) = lower[end..head_end].find("</script") else { break };
+            empty = html[end..end + q].trim().is_empty();
+            end = lower[end + q..head_end].find('>').map_or(head_end, |r| end + q + r + 1);
+        }
+        out.push(Tag { start, end, name, attrs, empty });
+        at = end;
+    }
+    out
+}
+
+/// The `/assets/` files the head of `html` would load that [`inline_head`] may write into it.
+pub fn inlinable(html: &str) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for t in head_tags(html) {
+        if let Some(n) = t.stylesheet().or_else(|| t.module())
+            && !names.iter().any(|m| m == n)
+        {
+            names.push(n.to_owned());
+        }
+    }
+    names
+}
+
+/// Text that must not be written into a `<script>` (it would end it or
+/// change how it is parsed) or, for `</style`, into a `<style>`.
+fn unsafe_inside(text: &str, element: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    match element {
+        "style" => lower.contains("</style"),
+        _ => lower.contains("</script") || lower.contains("<!--") || lower.contains("<script"),
+    }
+}
+
+fn hash_source(text: &str) -> String {
+    format!("'sha256-{}'", base64::engine::general_purpose::STANDARD.encode(Sha256::digest(text.as_bytes())))
+}
+
+/// `html` with its head's `/assets/` style sheets and module scripts written
+/// into it (`files`: name → text; a file missing there, too large or holding
+/// text that would end its element stays as it was), the `rel=preload` and
+/// `rel=modulepreload` hints for what was inlined dropped, and the place of
+/// the data block marked.
+pub fn inline_head(html: &str, files: &HashMap<String, String>) -> Inlined {
+    let tags = head_tags(html);
+    let usable = |name: &str, element: &str| {
+        files.get(name).filter(|t| t.len() <= INLINE_MAX && !unsafe_inside(t, element)).map(String::as_str)
+    };
+    let mut inlined: Vec<&str> = Vec::new();
+    for t in &tags {
+        if let Some(n) = t.stylesheet().filter(|n| usable(n, "style").is_some()) {
+            inlined.push(n);
+        } else if let Some(n) = t.module().filter(|n| usable(n, "script").is_some()) {
+            inlined.push(n);
+        }
+    }
+    let mut out = String::with_capacity(html.len() + files.values().map(String::len).sum::<usize>());
+    let (mut scripts, mut styles) = (Vec::new(), Vec::new());
+    let mut island_at = None;
+    let mut copied = 0;
+    for t in &tags {
+        let replacement = if let Some((n, text)) = t.stylesheet().and_then(|n| usable(n, "style").map(|x| (n, x))) {
+            styles.push(hash_source(text));
+            Some(format!("<style data-href=\"/assets/{n}\">{text}</style>"))
+        } else if let Some(text) = t.module().and_then(|n| usable(n, "script")) {
+            scripts.push(hash_source(text));
+            Some(format!("<script type=\"module\">{text}</script>"))
+        } else if t.name == "link"
+            && (t.rel("preload") || t.rel("modulepreload"))
+            && t.asset("href").is_some_and(|n| inlined.contains(&n))
+        {
+            Some(String::new())
+        } else {
+            None
+        };
+        let Some(replacement) = replacement else { continue };
+        out.push_str(&html[copied..t.start]);
+        if replacement.starts_with("<script") && island_at.is_none() {
+            island_at = Some(out.len());
+        }
+        out.push_str(&replacement);
+        copied = t.end;
+        // A dropped hint takes its line with it.
+        if replacement.is_empty() && html[copied..].starts_with('\n') {
+            copied += 1;
+        }
+    }
+    out.push_str(&html[copied..]);
+    let at = island_at.unwrap_or_else(|| out.to_ascii_lowercase().find("</head").unwrap_or(0));
+    let after = out.split_off(at);
+    Inlined { before: out, after, scripts, styles }
+}
+
+/// The data block: `GET /v1/connect/{code}`'s answer as the page would get
+/// it (`status`, `retryAfter` seconds or null, `body` the JSON answer or
+/// null), in a `<script type="application/json">` (never run; the policy has
+/// nothing to say about it). `<`, `>` and `&` are written as `\u003c` etc.:
+/// they can only occur inside JSON strings, and so no text of the request
+/// can end the element.
+pub fn island(status: u16, retry_after: Option<u64>, body: &[u8]) -> String {
+    let body = std::str::from_utf8(body).ok().filter(|b| serde_json::from_str::<serde::de::IgnoredAny>(b).is_ok());
+    let retry = retry_after.map_or_else(|| "null".to_owned(), |s| s.to_string());
+    let json = format!(r#"{{"status":{status},"retryAfter":{retry},"body":{}}}"#, body.unwrap_or("null"));
+    let json = json.replace('<', "\\u003c").replace('>', "\\u003e").replace('&', "\\u0026");
+    format!("<script type=\"application/json\" id=\"{ISLAND_ID}\">{json}</script>\n")
+}
+
+/// The inlined page, kept per version of its files.
+#[derive(Debug, Default)]
+pub struct PageCache(Mutex<Option<(String, Arc<Built>)>>);
+
+/// One version of the inlined page.
+#[derive(Debug)]
+struct Built {
+    inlined: Inlined,
+    csp: String,
+    /// `Link` entries for what the inlined head still loads.
+    link: String,
+}
+
+/// The inlined page for the current files, or `None` when there is no `index.html`.
+async fn built<S: Store>(app: &App<S>) -> Option<Arc<Built>> {
+    const NAME: &str = "index.html";
+    let page = app.www.get(NAME, content_type(NAME)).await?;
+    let html = String::from_utf8_lossy(&page.bytes).into_owned();
+    let mut key = page.etag(Coding::Identity);
+    let mut files = HashMap::new();
+    for name in inlinable(&html) {
+        if let Some(f) = app.www.get(&name, content_type(&name)).await {
+            key.push_str(&f.etag(Coding::Identity));
+            if let Ok(text) = std::str::from_utf8(&f.bytes) {
+                files.insert(name, text.to_owned());
+            }
+        }
+    }
+    if let Ok(cache) = app.page.0.lock()
+        && let Some((k, b)) = cache.as_ref()
+        && *k == key
+    {
+        return Some(b.clone());
+    }
+    let inlined = inline_head(&html, &files);
+    let csp = inlined.csp(crate::web::CSP);
+    let link = head_preloads(format!("{}{}", inlined.before, inlined.after).as_bytes());
+    let built = Arc::new(Built { inlined, csp, link });
+    if let Ok(mut cache) = app.page.0.lock() {
+        *cache = Some((key, built.clone()));
+    }
+    Some(built)
+}
+
+/// The look-up's answer for the data block, as `GET /v1/connect/{code}` gives it.
+async fn lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> String {
+    let res = match connect_lookup(app, ip, code).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    let status = res.status().as_u16();
+    let retry = res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()?.trim().parse().ok());
+    let body = axum::body::to_bytes(res.into_body(), 64 * 1024).await.unwrap_or_default();
+    island(status, retry, &body)
+}
+
+fn compress(body: &[u8], coding: Coding) -> Option<Vec<u8>> {
+    match coding {
+        Coding::Identity => None,
+        Coding::Gzip => {
+            use std::io::Write;
+            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            enc.write_all(body).ok()?;
+            enc.finish().ok()
+        }
+        Coding::Brotli => {
+            let params = brotli::enc::BrotliEncoderParams {
+                quality: PAGE_BROTLI_QUALITY,
+                size_hint: body.len(),
+                ..Default::default()
+            };
+            let mut out = Vec::with_capacity(body.len() / 3);
+            brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;
+            Some(out)
+        }
+    }
+}
+
+/// `GET /connect` and `GET /connect/{code}`: the consent page, its files
+/// written into it and, with a code, the look-up's answer in it. Never
+/// stored (`no-store`: it holds the state of one request). Its `Link`
+/// header preloads what it still loads (the WASM and its glue); without an
+/// `index.html` that can be read as text there is no page (404).
+pub async fn page<S: Store>(
+    State(app): State<Arc<App<S>>>,
+    ClientIp(ip): ClientIp,
+    code: Option<Path<String>>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(built) = built(&app).await else {
+        return crate::web::not_found().into_response();
+    };
+    let island = match &code {
+        Some(Path(code)) => lookup(&app, ip, code).await,
+        None => String::new(),
+    };
+    let mut body = Vec::with_capacity(built.inlined.before.len() + island.len() + built.inlined.after.len());
+    body.extend_from_slice(built.inlined.before.as_bytes());
+    body.extend_from_slice(island.as_bytes());
+    body.extend_from_slice(built.inlined.after.as_bytes());
+    let accept: Vec<&str> = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).collect();
+    let coding = [Coding::Brotli, Coding::Gzip]
+        .into_iter()
+        .map(|c| (quality_of(&accept, c.token().unwrap_or("")), c))
+        .fold((0.0f32, Coding::Identity), |best, x| if x.0 > best.0 { x } else { best })
+        .1;
+    let (coding, body) = match tokio::task::spawn_blocking(move || (compress(&body, coding), body)).await {
+        Ok((Some(z), _)) => (coding, z),
+        Ok((None, body)) => (Coding::Identity, body),
+        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    };
+    let mut res = (StatusCode::OK, body).into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type("index.html")));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    if let Some(token) = coding.token() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(token));
+    }
+    if let Ok(v) = HeaderValue::from_str(&built.csp) {
+        h.insert(header::CONTENT_SECURITY_POLICY, v);
+    }
+    // Without a data block (no code, or text the page cannot use) the page
+    // fetches the look-up itself: preload it as before.
+    let mut link = match &code {
+        Some(Path(code)) if island.is_empty() => lookup_preload(code).unwrap_or_default(),
+        _ => String::new(),
+    };
+    if !built.link.is_empty() {
+        if !link.is_empty() {
+            link.push_str(", ");
+        }
+        link.push_str(&built.link);
+    }
+    if let Ok(v) = HeaderValue::from_str(&link)
+        && !link.is_empty()
+    {
+        h.insert(header::LINK, v);
+    }
+    res
+}
