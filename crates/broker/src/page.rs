@@ -376,3 +376,98 @@ pub async fn page<S: Store>(
     }
     res
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn files(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(n, t)| ((*n).to_owned(), (*t).to_owned())).collect()
+    }
+
+    #[test]
+    fn inlines_only_plain_same_directory_sheets_and_empty_module_scripts() {
+        let html = "<!doctype html><html><HEAD>\n\
+<LINK REL=Stylesheet HREF=/assets/a.css>\n\
+<link rel=\"stylesheet\" href=\"/assets/../x.css\">\n\
+<link rel=\"stylesheet\" href=\"https://cdn.example/a.css\">\n\
+<script type=module src='/assets/m.js' crossorigin></script>\n\
+<script type=module src=/assets/n.js defer></script>\n\
+<script src=/assets/classic.js></script>\n\
+<script type=module>import '/assets/m.js';</script>\n\
+<link rel=modulepreload href=/assets/m.js>\n\
+</head><body><link rel=stylesheet href=/assets/b.css></body></html>";
+        assert_eq!(inlinable(html), ["a.css", "m.js"]);
+        let all = files(&[("a.css", "a{}"), ("m.js", "m()"), ("n.js", "n()"), ("classic.js", "c()"), ("b.css", "b{}")]);
+        let out = inline_head(html, &all);
+        let page = format!("{}{}", out.before, out.after);
+        assert!(page.contains("<style data-href=\"/assets/a.css\">a{}</style>\n"), "{page}");
+        assert!(page.contains("<script type=\"module\">m()</script>\n"), "{page}");
+        // A dropped hint takes its line with it.
+        assert!(page.contains("import '/assets/m.js';</script>\n</head>"), "{page}");
+        for kept in [
+            "/assets/../x.css",
+            "https://cdn.example/a.css",
+            "src=/assets/n.js defer",
+            "src=/assets/classic.js",
+            "href=/assets/b.css",
+        ] {
+            assert!(page.contains(kept), "{kept}: {page}");
+        }
+        assert_eq!(out.scripts, [hash_source("m()")]);
+        assert_eq!(out.styles, [hash_source("a{}")]);
+        // The data block goes before the first inlined script.
+        assert!(out.after.starts_with("<script type=\"module\">m()"), "{}", out.after);
+        // Nothing to inline: the page as it is, the block before </head>.
+        let out = inline_head(html, &HashMap::new());
+        assert_eq!(format!("{}{}", out.before, out.after), html);
+        assert!(out.after.starts_with("</head>"));
+        assert_eq!(out.csp(crate::web::CSP), crate::web::CSP);
+    }
+
+    #[test]
+    fn text_that_would_end_its_element_is_not_inlined() {
+        let html =
+            "<head><link rel=stylesheet href=/assets/a.css><script type=module src=/assets/m.js></script></head>";
+        for (css, js) in
+            [("x{}</STYLE>", "a()"), ("x{}", "a('</Script')"), ("x{}", "a('<!--')"), ("x{}", "a('<script')")]
+        {
+            let out = inline_head(html, &files(&[("a.css", css), ("m.js", js)]));
+            let page = format!("{}{}", out.before, out.after);
+            let css_ok = !css.to_ascii_lowercase().contains("</style");
+            assert_eq!(page.contains("<style"), css_ok, "{page}");
+            let js_ok = js == "a()";
+            assert_eq!(page.contains("<script type=\"module\">a"), js_ok, "{page}");
+            assert_eq!(page.contains("src=/assets/m.js"), !js_ok, "{page}");
+        }
+    }
+
+    #[test]
+    fn data_block_escapes_markup_and_refuses_what_is_not_json() {
+        let block = island(200, None, br#"{"display_name":"</script><b>&amp;"}"#);
+        assert_eq!(
+            block,
+            "<script type=\"application/json\" id=\"sp-lookup\">{\"status\":200,\"retryAfter\":null,\"body\":\
+{\"display_name\":\"\\u003c/script\\u003e\\u003cb\\u003e\\u0026amp;\"}}</script>\n"
+        );
+        let json = block.trim_end().trim_start_matches("<script type=\"application/json\" id=\"sp-lookup\">");
+        let v: serde_json::Value = serde_json::from_str(json.trim_end_matches("</script>")).unwrap();
+        assert_eq!(v["body"]["display_name"], "</script><b>&amp;");
+        assert!(island(429, Some(60), b"not json").contains(r#"{"status":429,"retryAfter":60,"body":null}"#));
+    }
+
+    #[test]
+    fn csp_names_each_hash_in_its_directive() {
+        let out = Inlined {
+            before: String::new(),
+            after: String::new(),
+            scripts: vec!["'sha256-A'".into()],
+            styles: vec!["'sha256-B'".into(), "'sha256-C'".into()],
+        };
+        let csp = out.csp(crate::web::CSP);
+        assert!(csp.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-A';"), "{csp}");
+        assert!(csp.contains("style-src 'self' 'sha256-B' 'sha256-C';"), "{csp}");
+        assert_eq!(csp.replace(" 'sha256-A'", "").replace(" 'sha256-B' 'sha256-C'", ""), crate::web::CSP);
+    }
+}
