@@ -12,10 +12,12 @@
 //             built at all);
 //  - static:  an HTML page with one module script that adds a button, served
 //             from the same --www-dir by the same broker (same transport, same
-//             headers, same compression) -> that button visible. (The consent
-//             page's own answer also carries the broker's `Link` preload
-//             header, web.rs `page`: part of what is measured; the static page,
-//             a plain file under /assets/, has none.)
+//             headers, same compression) -> that button visible. (Since
+//             session 11 the broker writes the consent page's script, style
+//             sheet and look-up into its answer, crates/broker/src/page.rs,
+//             and that answer carries a `Link` preload header for the WASM:
+//             part of what is measured; the static page, a plain file under
+//             /assets/, loads its one script as a file of its own.)
 // Each run uses a fresh browser context (empty HTTP cache, no connection
 // reuse across runs); times are taken in the page from its navigation start
 // (performance.now()) at the first animation frame in which the condition
