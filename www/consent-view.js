@@ -771,7 +771,7 @@ export class ConsentView {
       h(
         "p",
         { class: "sp-note" },
-        "Encrypted in this page to the key ",
+        "Encrypted in this browser to the key ",
         h("span", { class: "sp-mono" }, this.flow.fingerprint.short),
         ". The broker only receives ciphertext.",
       ),
@@ -839,9 +839,9 @@ export class ConsentView {
       h(
         "p",
         { class: "sp-note" },
-        "Encrypted in this page to the key ",
+        "Encrypted in this browser to the key ",
         h("span", { class: "sp-mono" }, fp ? fp.short : ""),
-        ". Nothing readable was sent to the broker, and nothing was stored in this browser.",
+        ". Nothing readable was sent to the broker, and nothing was stored here.",
       ),
       h("div", { class: "sp-actions" }, again),
     );

@@ -227,6 +227,7 @@ for (const scheme of ["light", "dark"]) {
       await waitForFocus(page, /^h1#sp-h-done\[Sent securely\]/);
       const text = await cardText(page);
       assert.match(text, /Your agent can now read it\. You can close this tab\./);
+      assert.match(text, /Encrypted in this browser to the key [0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}\./);
       assert.deepEqual(await cardButtons(page), ["Enter another code"]);
       assert.equal(await bannerShown(page), false, "no development banner above Done");
       await screenshot(page, `consent-${scheme}-done`);

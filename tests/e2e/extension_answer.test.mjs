@@ -412,6 +412,10 @@ for (const colorScheme of ["light", "dark"]) {
       const done = await page.locator(".sp-card").innerText();
       assert.match(done, /Your agent can now read it\./);
       assert.doesNotMatch(done, /close/i);
+      // True of the extension's page as of a broker's page (the header above
+      // says "in this extension"; the view does not claim "in this page").
+      assert.match(done, /Encrypted in this browser to the key [0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}\. Nothing readable was sent to the broker, and nothing was stored here\./);
+      assert.doesNotMatch(done, /in this page/);
       assert.deepEqual(await cardButtons(page), ["Paste another link"]);
       assert.equal(await page.locator(".sp-banner").isVisible(), false, "no banner above Done");
       await screenshot(page, `extension-${colorScheme}-answer-done`);
