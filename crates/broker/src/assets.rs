@@ -121,19 +121,25 @@ pub fn compressible(content_type: &str) -> bool {
 }
 
 fn gzip(data: &[u8]) -> Option<Vec<u8>> {
+    gzip_at(data, flate2::Compression::best())
+}
+
+/// gzip of `data` at `level`.
+pub(crate) fn gzip_at(data: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
     use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), flate2::Compression::best());
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), level);
     enc.write_all(data).ok()?;
     enc.finish().ok()
 }
 
 fn brotli(data: &[u8]) -> Option<Vec<u8>> {
-    let params = brotli::enc::BrotliEncoderParams {
-        quality: BROTLI_QUALITY,
-        lgwin: BROTLI_LGWIN,
-        size_hint: data.len(),
-        ..Default::default()
-    };
+    brotli_at(data, BROTLI_QUALITY)
+}
+
+/// brotli of `data` at `quality` (0-11), window [`BROTLI_LGWIN`].
+pub(crate) fn brotli_at(data: &[u8], quality: i32) -> Option<Vec<u8>> {
+    let params =
+        brotli::enc::BrotliEncoderParams { quality, lgwin: BROTLI_LGWIN, size_hint: data.len(), ..Default::default() };
     let mut out = Vec::with_capacity(data.len() / 2);
     brotli::BrotliCompress(&mut &data[..], &mut out, &params).ok()?;
     Some(out)

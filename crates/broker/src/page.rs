@@ -30,7 +30,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ClientIp, connect_lookup};
 use crate::app::App;
-use crate::assets::{Coding, quality_of};
+use crate::assets::{Coding, brotli_at, gzip_at, quality_of};
 use crate::store::Store;
 use crate::web::{content_type, head_preloads, lookup_preload, safe_name, tag_attributes};
 
@@ -294,22 +294,8 @@ async fn lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> String {
 fn compress(body: &[u8], coding: Coding) -> Option<Vec<u8>> {
     match coding {
         Coding::Identity => None,
-        Coding::Gzip => {
-            use std::io::Write;
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-            enc.write_all(body).ok()?;
-            enc.finish().ok()
-        }
-        Coding::Brotli => {
-            let params = brotli::enc::BrotliEncoderParams {
-                quality: PAGE_BROTLI_QUALITY,
-                size_hint: body.len(),
-                ..Default::default()
-            };
-            let mut out = Vec::with_capacity(body.len() / 3);
-            brotli::BrotliCompress(&mut &body[..], &mut out, &params).ok()?;
-            Some(out)
-        }
+        Coding::Gzip => gzip_at(body, flate2::Compression::default()),
+        Coding::Brotli => brotli_at(body, PAGE_BROTLI_QUALITY),
     }
 }
 

@@ -4,28 +4,11 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::{Broker, CSP, Resp, TempDir, http};
+use common::{Broker, CSP, Resp, TempDir, decode, http};
 use serde_json::json;
-
-/// Decode a body by its `Content-Encoding`.
-fn decode(r: &Resp) -> Vec<u8> {
-    let mut out = Vec::new();
-    match r.header("content-encoding") {
-        None => out.clone_from(&r.raw),
-        Some("gzip") => {
-            flate2::read::GzDecoder::new(&r.raw[..]).read_to_end(&mut out).unwrap();
-        }
-        Some("br") => {
-            brotli::Decompressor::new(&r.raw[..], 4096).read_to_end(&mut out).unwrap();
-        }
-        Some(other) => panic!("unexpected content-encoding {other}"),
-    }
-    out
-}
 
 fn get(b: &Broker, path: &str, headers: &[(&str, &str)]) -> Resp {
     http(&b.addr, "GET", path, headers, None)

@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -47,18 +46,7 @@ fn start(dir: &TempDir, extra: &[&str]) -> Broker {
 }
 
 fn decode(r: &Resp) -> String {
-    let mut out = Vec::new();
-    match r.header("content-encoding") {
-        None => out.clone_from(&r.raw),
-        Some("gzip") => {
-            flate2::read::GzDecoder::new(&r.raw[..]).read_to_end(&mut out).unwrap();
-        }
-        Some("br") => {
-            brotli::Decompressor::new(&r.raw[..], 4096).read_to_end(&mut out).unwrap();
-        }
-        Some(other) => panic!("unexpected content-encoding {other}"),
-    }
-    String::from_utf8(out).unwrap()
+    String::from_utf8(common::decode(r)).unwrap()
 }
 
 fn sha256_source(text: &str) -> String {

@@ -285,6 +285,22 @@ impl Resp {
 }
 
 /// One request on a fresh connection.
+/// The body of `r` decoded by its `Content-Encoding` (none, gzip or br).
+pub fn decode(r: &Resp) -> Vec<u8> {
+    let mut out = Vec::new();
+    match r.header("content-encoding") {
+        None => out.clone_from(&r.raw),
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&r.raw[..]).read_to_end(&mut out).unwrap();
+        }
+        Some("br") => {
+            brotli::Decompressor::new(&r.raw[..], 4096).read_to_end(&mut out).unwrap();
+        }
+        Some(other) => panic!("unexpected content-encoding {other}"),
+    }
+    out
+}
+
 pub fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Resp {
     let mut s = TcpStream::connect(addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
