@@ -19,7 +19,8 @@
 // 3. With --baseline DIR (another build of the full bundle, e.g. a copy of
 //    dist/full made before a change): per algorithm, the median of paired
 //    per-iteration ratios this bundle / that one (inspectJwt, same JWK text,
-//    interleaved): a before/after figure that stays steady on a busy machine.
+//    interleaved): a before/after figure that stays steady on a busy machine;
+//    and the same for the RS256 token without a key (inspection alone).
 
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -30,6 +31,12 @@ import * as jose from 'jose';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const args = process.argv.slice(2);
+if (args.includes('--help') || args.includes('-h')) {
+  console.log('node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--baseline DIR] [--json]\n' +
+    '  --bundle DIR    the full bundle to measure (a directory holding sealpost_wasm.js), default $SEALPOST_DIST/full or dist/full\n' +
+    '  --baseline DIR  another build of the full bundle: paired ratios this / that per algorithm, and without a key');
+  process.exit(0);
+}
 const arg = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
 const seconds = Number(arg('--seconds', '2'));
 const bundle = resolve(arg('--bundle', join(process.env.SEALPOST_DIST ?? join(root, 'dist'), 'full')));
@@ -181,6 +188,14 @@ if (baseDir) {
     for (let r = 0; r < runs; r++) rs.push(await paired(cur, async () => old(), (seconds * 1000) / 2));
     out.baseline[c.alg] = rs;
   }
+  // The same without a key: inspection and the report alone, where a change
+  // outside the signature check shows at its own scale.
+  const c = cases.RS256;
+  if (c) {
+    const rs = [];
+    for (let r = 0; r < runs; r++) rs.push(await paired(() => w.inspectJwt(c.token, { now: NOW }), async () => b.inspectJwt(c.token, { now: NOW }), (seconds * 1000) / 2));
+    out.baseline.noKey = rs;
+  }
 }
 
 if (asJson) console.log(JSON.stringify(out, null, 2));
@@ -206,5 +221,7 @@ else {
       const rs = out.baseline[c.alg];
       console.log(`${c.alg.padEnd(6)} ${rs.map((r) => `${f(r.ratio)}x`).join(' ')}  (this ${rs.map((r) => r.wasmUs.toFixed(0)).join('/')} µs, baseline ${rs.map((r) => r.webcryptoUs.toFixed(0)).join('/')} µs)`);
     }
+    const nk = out.baseline.noKey;
+    if (nk) console.log(`no key (RS256 token, inspection alone) ${nk.map((r) => `${f(r.ratio)}x`).join(' ')}  (this ${nk.map((r) => r.wasmUs.toFixed(1)).join('/')} µs, baseline ${nk.map((r) => r.webcryptoUs.toFixed(1)).join('/')} µs)`);
   }
 }

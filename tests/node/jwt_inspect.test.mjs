@@ -35,6 +35,25 @@ describe('inspectJwt (full bundle)', () => {
     JSON.stringify(r); // JSON-compatible
   });
 
+  test('the report carries any JSON the token holds: escapes, control characters, non-ASCII, numbers', () => {
+    // The report's JSON is written by hand in core (jwt/report_json.rs); this is the
+    // bundle's whole path: that text, the WASM buffer it goes through, JSON.parse.
+    const odd = 'q"uote\\back/slash \u0000\u0001\b\t\n\f\r\u001f\u007f é ☃ 😀 \u2028';
+    const payload = {
+      [odd]: odd, s: odd, empty: '', n: [0, -1, 1.5, -0.25, 1e300, 2.5e-8, 9007199254740991, -9007199254740991],
+      nested: { a: [null, true, false, { '': [[], {}] }] }, exp: NOW + 60, iat: NOW,
+    };
+    const b64 = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const r = w.inspectJwt(`${b64({ alg: 'none', kid: odd })}.${b64(payload)}.`, { now: NOW });
+    assert.deepEqual(r.payload, payload);
+    assert.deepEqual(r.header, { alg: 'none', kid: odd });
+    assert.equal(r.explanation.kid, odd);
+    // a finding message quoting the header, and a non-JSON payload as text
+    const t = w.inspectJwt(`${b64({ alg: `x"${odd}` })}.${Buffer.from(`not json ${odd}`).toString('base64url')}.`, { now: NOW });
+    assert.equal(t.payloadText, `not json ${odd}`);
+    assert.ok(t.findings.some((f) => f.message.includes('x"q"uote')), JSON.stringify(t.findings));
+  });
+
   test('signJwt ES256 -> inspectJwt verifies with the PEM key; jose agrees', async () => {
     const token = w.signJwt({ header: { typ: 'at+jwt' }, claims: { iss: 'https://i.example', sub: 'u1', aud: 'api', client_id: 'c', jti: 'j', iat: 'now', exp: '+10m' }, key: fix('ecp256.key'), now: NOW });
     const r = w.inspectJwt(token, { now: NOW, key: fix('ecp256.pub'), issuer: 'https://i.example', audience: ['api'], typ: 'at+jwt' });
