@@ -37,8 +37,6 @@ fn check(token: &str, opts: &InspectOptions, worst: &mut Duration) {
     assert!(dt < Duration::from_secs(2), "inspect took {dt:?} on a {}-byte input", token.len());
     assert!(r.findings.len() <= MAX_FINDINGS);
     let json = serde_json::to_string(&r).unwrap();
-    // The hand-written JSON (what the WASM bundle returns) is serde's, byte for byte.
-    assert_eq!(String::from_utf8(r.to_json()).unwrap(), json, "Report::to_json differs from serde_json");
     // Bounded: the report never exceeds a fixed multiple of the (capped) input.
     assert!(
         json.len() <= 64 * 1024 + 8 * token.len().min(MAX_TOKEN),

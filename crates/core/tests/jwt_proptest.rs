@@ -113,8 +113,6 @@ fn check(token: &str, opts: &InspectOptions) {
     assert_eq!(r.input.length, token.len());
 
     let json = serde_json::to_string(&r).unwrap();
-    // The hand-written JSON (what the WASM bundle returns) is serde's, byte for byte.
-    assert_eq!(String::from_utf8(r.to_json()).unwrap(), json, "Report::to_json differs from serde_json");
     let bound = REPORT_BASE + REPORT_PER_BYTE * n;
     assert!(json.len() <= bound, "report of {} bytes for a {}-byte input (bound {bound})", json.len(), token.len());
 }

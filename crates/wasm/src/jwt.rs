@@ -236,18 +236,18 @@ pub fn inspect_jwt(
     // several times faster than building it object by object from WASM
     // (serde-wasm-bindgen sets each property with a separate JS call).
     let mut out = JsonOut { done: Vec::new(), buf: [0; JsonOut::BUF], n: 0 };
-    report.write_json(&mut out);
+    serde_json::to_writer(&mut out, &report).map_err(|_| opts_err("report serialization failed"))?;
     let json = out.finish();
     let json = std::str::from_utf8(&json).map_err(|_| opts_err("report serialization failed"))?;
     js_sys::JSON::parse(json).map_err(|_| opts_err("report serialization failed"))
 }
 
-/// The report's JSON text. Core writes it in a few hundred pieces (a member
-/// name with its punctuation, a string, a number); appended to a `Vec` each is
-/// a variable-length copy, a `memory.copy` that V8 runs as a call out of the
-/// module, costlier than the copy itself. Here small pieces go into a fixed
-/// buffer in 8-, 4-, 2- and 1-byte moves of constant size (plain loads and
-/// stores), and the buffer joins the output a few KB at a time.
+/// The report's JSON text. serde_json writes it in hundreds of small pieces (a
+/// quote, a colon, a key); appended to a `Vec` each is a variable-length copy,
+/// a `memory.copy` that V8 runs as a call out of the module, costlier than the
+/// copy itself. Here small pieces go into a fixed buffer in 8-, 4-, 2- and
+/// 1-byte moves of constant size (plain loads and stores), and the buffer
+/// joins the output a few KB at a time.
 struct JsonOut {
     done: Vec<u8>,
     buf: [u8; JsonOut::BUF],
@@ -271,36 +271,54 @@ impl JsonOut {
         self.done
     }
 
-    /// Moves the first `N` bytes of `b` into the buffer and returns the rest;
-    /// `None` (nothing moved) when `b` is shorter or the buffer has no room.
-    fn move_in<'b, const N: usize>(&mut self, b: &'b [u8]) -> Option<&'b [u8]> {
-        let (head, rest) = b.split_at_checked(N)?;
-        let src = <&[u8; N]>::try_from(head).ok()?;
-        let dst = <&mut [u8; N]>::try_from(self.buf.get_mut(self.n..self.n + N)?).ok()?;
-        *dst = *src;
-        self.n += N;
-        Some(rest)
+    /// Appends `b` (exactly `N` bytes, with room for them in the buffer).
+    fn put<const N: usize>(&mut self, b: &[u8]) -> std::io::Result<()> {
+        if let (Ok(src), Some(dst)) = (<&[u8; N]>::try_from(b), self.buf.get_mut(self.n..self.n + N))
+            && let Ok(dst) = <&mut [u8; N]>::try_from(dst)
+        {
+            *dst = *src;
+            self.n += N;
+            return Ok(());
+        }
+        Err(std::io::Error::other("report buffer"))
     }
 }
 
-impl jwt::JsonSink for JsonOut {
-    fn put(&mut self, mut b: &[u8]) {
-        if b.len() <= Self::SMALL {
-            if self.n + b.len() > Self::BUF {
-                self.flush_buf();
-            }
-            while let Some(rest) = self.move_in::<8>(b) {
-                b = rest;
-            }
-            b = self.move_in::<4>(b).unwrap_or(b);
-            b = self.move_in::<2>(b).unwrap_or(b);
-            b = self.move_in::<1>(b).unwrap_or(b);
-        }
-        // A long piece (or, never, a short one that found no room) in one copy.
-        if !b.is_empty() {
+impl std::io::Write for JsonOut {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.write_all(b)?;
+        Ok(b.len())
+    }
+
+    fn write_all(&mut self, mut b: &[u8]) -> std::io::Result<()> {
+        if b.len() > Self::SMALL {
             self.flush_buf();
             self.done.extend_from_slice(b);
+            return Ok(());
         }
+        if self.n + b.len() > Self::BUF {
+            self.flush_buf();
+        }
+        while let Some((head, rest)) = b.split_at_checked(8) {
+            self.put::<8>(head)?;
+            b = rest;
+        }
+        if let Some((head, rest)) = b.split_at_checked(4) {
+            self.put::<4>(head)?;
+            b = rest;
+        }
+        if let Some((head, rest)) = b.split_at_checked(2) {
+            self.put::<2>(head)?;
+            b = rest;
+        }
+        if let Some((head, _)) = b.split_at_checked(1) {
+            self.put::<1>(head)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -318,7 +336,7 @@ pub fn sign_jwt(#[wasm_bindgen(unchecked_param_type = "SignJwtOptions")] options
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::JsonOut;
-    use sealpost_core::jwt::JsonSink as _;
+    use std::io::Write as _;
 
     /// Pieces of every length from 0 to past the small-piece limit, across
     /// several buffer flushes, come out byte for byte as written.
@@ -329,7 +347,7 @@ mod tests {
         for round in 0..40u8 {
             for len in 0..=JsonOut::SMALL + 3 {
                 let piece: Vec<u8> = (0..len).map(|i| round.wrapping_mul(31).wrapping_add(i as u8)).collect();
-                out.put(&piece);
+                out.write_all(&piece).unwrap();
                 want.extend_from_slice(&piece);
             }
         }
@@ -337,13 +355,13 @@ mod tests {
         assert_eq!(out.finish(), want);
     }
 
-    /// A report written through it is serde_json's own text.
+    /// A report serialized through it is serde_json's own text.
     #[test]
     fn json_out_report_matches_serde_json() {
         let token = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiJ4IiwiaXNzIjoiaHR0cHM6Ly9pc3N1ZXIuZXhhbXBsZSIsImV4cCI6MTcwMDAwMzYwMCwibmFtZSI6IlwiZXNjYXBlZFwiIFx1MDBlOSJ9.";
         let report = sealpost_core::jwt::inspect(token, &sealpost_core::jwt::InspectOptions::at(1_700_000_000));
         let mut out = JsonOut { done: Vec::new(), buf: [0; JsonOut::BUF], n: 0 };
-        report.write_json(&mut out);
+        serde_json::to_writer(&mut out, &report).unwrap();
         assert_eq!(out.finish(), serde_json::to_vec(&report).unwrap());
     }
 }

@@ -1,7 +1,5 @@
 //! The one report every inspection produces, serde-serialisable (camelCase) and
-//! bounded in size whatever the input. `report_json.rs` writes the same JSON by
-//! hand for the WASM bundle: a field added here is added there too (the
-//! proptest and fuzz suites compare both on every report).
+//! bounded in size whatever the input.
 
 use serde::Serialize;
 use serde_json::Value;
