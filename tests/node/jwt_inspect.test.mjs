@@ -36,8 +36,8 @@ describe('inspectJwt (full bundle)', () => {
   });
 
   test('the report carries any JSON the token holds: escapes, control characters, non-ASCII, numbers', () => {
-    // The report's JSON is written by hand in core (jwt/report_json.rs); this is the
-    // bundle's whole path: that text, the WASM buffer it goes through, JSON.parse.
+    // The bundle's whole path for the report: core's JSON text, the WASM buffer
+    // it goes through, JSON.parse.
     const odd = 'q"uote\\back/slash \u0000\u0001\b\t\n\f\r\u001f\u007f é ☃ 😀 \u2028';
     const payload = {
       [odd]: odd, s: odd, empty: '', n: [0, -1, 1.5, -0.25, 1e300, 2.5e-8, 9007199254740991, -9007199254740991],
