@@ -347,7 +347,8 @@ fn static_files_headers_and_fallbacks() {
         assert_eq!(r.header("content-type"), Some("text/html; charset=utf-8"));
         assert!(r.body.contains("consent"));
         assert_static_security_headers(&r);
-        assert_eq!(r.header("cache-control"), Some("private, no-cache"));
+        // One request's state is written into the page (src/page.rs): never stored.
+        assert_eq!(r.header("cache-control"), Some("no-store"));
         assert_eq!(r.header("strict-transport-security"), Some("max-age=31536000"));
     }
     let r = b.get("/assets/app.js");
