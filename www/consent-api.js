@@ -25,9 +25,13 @@ export class NetworkError extends Error {
   }
 }
 
-/** Seconds to wait: the Retry-After header (delta seconds), else a slow_down `interval`. */
-export function retryAfterSeconds(res, problem) {
-  const h = res.headers.get("Retry-After");
+/**
+ * Seconds to wait: a Retry-After value (delta seconds; the header's text, or
+ * the broker's `retryAfter` for a look-up written into its page), else a
+ * slow_down `interval`.
+ */
+export function retryAfterSeconds(retryAfter, problem) {
+  const h = retryAfter === null || retryAfter === undefined ? "" : String(retryAfter);
   const n = h && /^\d+$/.test(h.trim()) ? Number(h.trim()) : NaN;
   if (Number.isFinite(n)) return n;
   if (problem && Number.isFinite(problem.interval)) return problem.interval;
@@ -66,7 +70,7 @@ export async function callApi(apiBase, method, path, body, credentials = "omit")
       }
     }
   }
-  if (!res.ok) throw new ApiError(res.status, data, retryAfterSeconds(res, data));
+  if (!res.ok) throw new ApiError(res.status, data, retryAfterSeconds(res.headers.get("Retry-After"), data));
   return data;
 }
 

@@ -21,7 +21,7 @@
 // a broker's `Link` preload header would have started (CORS mode,
 // same-origin credentials: what a `crossorigin` preload uses), so the
 // browser hands it the preloaded answer instead of asking again.
-import { ApiError, callApi } from "./consent-api.js";
+import { ApiError, callApi, retryAfterSeconds } from "./consent-api.js";
 import { loadBundle } from "./consent-bundle.js";
 import { codeFromPath } from "./consent-flow.js";
 import { mountConsent, prepareStyles } from "./consent-view.js";
@@ -63,8 +63,7 @@ function lookupInPage() {
   if (!data || !Number.isInteger(data.status)) return null;
   const body = data.body && typeof data.body === "object" ? data.body : null;
   if (data.status >= 200 && data.status < 300) return Promise.resolve(body);
-  const wait = Number.isFinite(data.retryAfter) ? data.retryAfter : body && Number.isFinite(body.interval) ? body.interval : 0;
-  return Promise.reject(new ApiError(data.status, body, wait));
+  return Promise.reject(new ApiError(data.status, body, retryAfterSeconds(data.retryAfter, body)));
 }
 
 const code = codeFromPath(location.pathname);

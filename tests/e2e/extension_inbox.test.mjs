@@ -179,14 +179,23 @@ test("pair, add an agent, its request: badge 1, popup shows the code, the agent'
   });
 });
 
+/** Paired, one agent added, two of its requests waiting ("GitHub token", "npm token"): their test agents. */
+async function twoWaiting(ext, brokerUrl, errors) {
+  const options = await pair(ext, brokerUrl, errors);
+  const { credential } = await addAgent(options, "laptop");
+  const agent = await TestAgent.create(brokerUrl);
+  await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token", ttl: 300 });
+  const other = await TestAgent.create(brokerUrl);
+  await other.createSession({ inbox: credential, template: "api_key", display_name: "npm token", ttl: 600 });
+  return { agent, other };
+}
+
+/** The popup's focused element as "TEXT in CODE" (the code of its request, or "-"). */
+const focusedIn = (popup) => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
+
 test("decline: the agent's next poll ends with 404 Request Declined and the badge clears", async () => {
   await withStack(async ({ broker, ext, errors }) => {
-    const options = await pair(ext, broker.url, errors);
-    const { credential } = await addAgent(options, "laptop");
-    const agent = await TestAgent.create(broker.url);
-    await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token", ttl: 300 });
-    const other = await TestAgent.create(broker.url);
-    await other.createSession({ inbox: credential, template: "api_key", display_name: "npm token", ttl: 600 });
+    const { agent, other } = await twoWaiting(ext, broker.url, errors);
     assert.equal((await agent.pollOnce()).status, 200);
 
     const popup = await openPopup(ext, errors);
@@ -194,7 +203,7 @@ test("decline: the agent's next poll ends with 404 Request Declined and the badg
     // Declined from the keyboard: asked first in the item (focus on "Keep it"), then
     // confirmed; the item leaves the list, the page's live region says what was
     // declined, and focus moves to the request that took its place (not to the body).
-    const focused = () => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
+    const focused = () => focusedIn(popup);
     const first = popup.getByTestId("request").filter({ hasText: "GitHub token" });
     await first.getByRole("button", { name: "Answer" }).and(popup.locator(":enabled")).waitFor();
     await first.getByRole("button", { name: "Decline", exact: true }).focus();
@@ -232,15 +241,10 @@ test("decline: the agent's next poll ends with 404 Request Declined and the badg
 
 test("decline is asked first: Keep it and Escape leave the request pending, focus back on Decline; one question at a time; a refresh keeps it", async () => {
   await withStack(async ({ broker, ext, errors }) => {
-    const options = await pair(ext, broker.url, errors);
-    const { credential } = await addAgent(options, "laptop");
-    const agent = await TestAgent.create(broker.url);
-    await agent.createSession({ inbox: credential, template: "api_key", display_name: "GitHub token", ttl: 300 });
-    const other = await TestAgent.create(broker.url);
-    await other.createSession({ inbox: credential, template: "api_key", display_name: "npm token", ttl: 600 });
+    const { agent, other } = await twoWaiting(ext, broker.url, errors);
 
     const popup = await openPopup(ext, errors);
-    const focused = () => popup.evaluate(() => `${document.activeElement.textContent} in ${document.activeElement.closest("li")?.dataset.code ?? "-"}`);
+    const focused = () => focusedIn(popup);
     const first = popup.getByTestId("request").filter({ hasText: "GitHub token" });
     const second = popup.getByTestId("request").filter({ hasText: "npm token" });
     const decline = (li) => li.getByRole("button", { name: "Decline", exact: true });

@@ -83,7 +83,7 @@ pub struct Prepared {
     hash: String,
     /// Length and modification time of the file on disk (`None` when embedded).
     validator: Option<(u64, Option<SystemTime>)>,
-    /// Something derived from `bytes` once (the page's `Link` preload header, see [`Prepared::derived`]).
+    /// Something derived from `bytes` once (which files the consent page takes in, `page.rs`; see [`Prepared::derived`]).
     derived: OnceLock<String>,
 }
 
@@ -405,11 +405,6 @@ fn read_sync(dir: &AssetDir, name: &str) -> Option<Prepared> {
     }
 }
 
-/// The quality `Accept-Encoding` values give to `coding` (0 when absent).
-pub fn quality_of(values: &[&str], coding: &str) -> f32 {
-    quality(values, coding)
-}
-
 /// Parse `Accept-Encoding` values: the quality given to `coding` (0 when absent).
 fn quality(values: &[&str], coding: &str) -> f32 {
     let mut explicit = None;
@@ -442,10 +437,16 @@ fn quality(values: &[&str], coding: &str) -> f32 {
 /// The coding to answer with: the client's preferred one among the variants
 /// that exist, brotli before gzip on equal weight; identity otherwise.
 pub fn negotiate(accept_encoding: &[&str], prepared: &Prepared) -> Coding {
+    negotiate_among(accept_encoding, |c| prepared.variant(c).is_some())
+}
+
+/// The client's preferred coding among those `available` says can be sent,
+/// brotli before gzip on equal weight; identity otherwise.
+pub fn negotiate_among(accept_encoding: &[&str], available: impl Fn(Coding) -> bool) -> Coding {
     let mut best = (0.0f32, Coding::Identity);
     for coding in [Coding::Brotli, Coding::Gzip] {
         let Some(token) = coding.token() else { continue };
-        if prepared.variant(coding).is_none() {
+        if !available(coding) {
             continue;
         }
         let q = quality(accept_encoding, token);

@@ -30,9 +30,9 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ClientIp, connect_lookup};
 use crate::app::App;
-use crate::assets::{Coding, brotli_at, gzip_at, quality_of};
+use crate::assets::{Coding, brotli_at, gzip_at, negotiate_among};
 use crate::store::Store;
-use crate::web::{content_type, head_preloads, lookup_preload, safe_name, tag_attributes};
+use crate::web::{content_type, head_preloads, safe_name, tag_attributes};
 
 /// Content-Security-Policy of the page, before the hashes of what it inlines.
 const CSP_SCRIPT: &str = "script-src 'self' 'wasm-unsafe-eval'";
@@ -252,15 +252,14 @@ struct Built {
 async fn built<S: Store>(app: &App<S>) -> Option<Arc<Built>> {
     const NAME: &str = "index.html";
     let page = app.www.get(NAME, content_type(NAME)).await?;
-    let html = String::from_utf8_lossy(&page.bytes).into_owned();
+    // Which files this version of the page would take in, found once per version.
+    let names = page.derived(|b| inlinable(&String::from_utf8_lossy(b)).join("\n"));
     let mut key = page.etag(Coding::Identity);
-    let mut files = HashMap::new();
-    for name in inlinable(&html) {
-        if let Some(f) = app.www.get(&name, content_type(&name)).await {
+    let mut sources = Vec::new();
+    for name in names.lines() {
+        if let Some(f) = app.www.get(name, content_type(name)).await {
             key.push_str(&f.etag(Coding::Identity));
-            if let Ok(text) = std::str::from_utf8(&f.bytes) {
-                files.insert(name, text.to_owned());
-            }
+            sources.push((name.to_owned(), f));
         }
     }
     if let Ok(cache) = app.page.0.lock()
@@ -269,6 +268,12 @@ async fn built<S: Store>(app: &App<S>) -> Option<Arc<Built>> {
     {
         return Some(b.clone());
     }
+    // A new version: its texts are read (copied) only now.
+    let html = String::from_utf8_lossy(&page.bytes);
+    let files: HashMap<String, String> = sources
+        .into_iter()
+        .filter_map(|(name, f)| Some((name, std::str::from_utf8(&f.bytes).ok()?.to_owned())))
+        .collect();
     let inlined = inline_head(&html, &files);
     let csp = inlined.csp(crate::web::CSP);
     let link = head_preloads(format!("{}{}", inlined.before, inlined.after).as_bytes());
@@ -303,7 +308,7 @@ fn compress(body: &[u8], coding: Coding) -> Option<Vec<u8>> {
 /// written into it and, with a code, the look-up's answer in it. Never
 /// stored (`no-store`: it holds the state of one request). Its `Link`
 /// header preloads what it still loads (the WASM and its glue); without an
-/// `index.html` that can be read as text there is no page (404).
+/// `index.html` there is no page (404).
 pub async fn page<S: Store>(
     State(app): State<Arc<App<S>>>,
     ClientIp(ip): ClientIp,
@@ -322,11 +327,7 @@ pub async fn page<S: Store>(
     body.extend_from_slice(island.as_bytes());
     body.extend_from_slice(built.inlined.after.as_bytes());
     let accept: Vec<&str> = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).collect();
-    let coding = [Coding::Brotli, Coding::Gzip]
-        .into_iter()
-        .map(|c| (quality_of(&accept, c.token().unwrap_or("")), c))
-        .fold((0.0f32, Coding::Identity), |best, x| if x.0 > best.0 { x } else { best })
-        .1;
+    let coding = negotiate_among(&accept, |_| true);
     let (coding, body) = match tokio::task::spawn_blocking(move || (compress(&body, coding), body)).await {
         Ok((Some(z), _)) => (coding, z),
         Ok((None, body)) => (Coding::Identity, body),
@@ -343,20 +344,9 @@ pub async fn page<S: Store>(
     if let Ok(v) = HeaderValue::from_str(&built.csp) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
-    // Without a data block (no code, or text the page cannot use) the page
-    // fetches the look-up itself: preload it as before.
-    let mut link = match &code {
-        Some(Path(code)) if island.is_empty() => lookup_preload(code).unwrap_or_default(),
-        _ => String::new(),
-    };
-    if !built.link.is_empty() {
-        if !link.is_empty() {
-            link.push_str(", ");
-        }
-        link.push_str(&built.link);
-    }
-    if let Ok(v) = HeaderValue::from_str(&link)
-        && !link.is_empty()
+    // What the page still loads (the WASM and its glue); the look-up is in it.
+    if let Ok(v) = HeaderValue::from_str(&built.link)
+        && !built.link.is_empty()
     {
         h.insert(header::LINK, v);
     }

@@ -140,22 +140,6 @@ fn respond(
     (headers, body).into_response()
 }
 
-/// Longest user code put in a preload hint (codes are 8 characters; a longer
-/// path segment gets no hint, and the page's own lookup answers it).
-const MAX_HINT_CODE: usize = 32;
-
-/// The `Link` entry that preloads `GET /v1/connect/{code}` as the consent page
-/// fetches it (`as=fetch`, CORS mode with same-origin credentials:
-/// `www/main.js` makes the same request, so the browser hands it the preloaded
-/// answer instead of asking twice). `None` for a code that is not a plain
-/// user code (`[A-Za-z0-9-]`, at most [`MAX_HINT_CODE`] characters), which
-/// the page then looks up itself.
-pub fn lookup_preload(code: &str) -> Option<String> {
-    let plain =
-        !code.is_empty() && code.len() <= MAX_HINT_CODE && code.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-    plain.then(|| format!("</v1/connect/{code}>; rel=preload; as=fetch; crossorigin"))
-}
-
 /// `Link` header entries (comma-separated) for what the `<head>` of `html`
 /// loads: stylesheets as `rel=preload; as=style`, `rel=preload` hints as they
 /// are (`as`, `type`, `crossorigin`), then module scripts and
@@ -509,21 +493,6 @@ mod tests {
             head_preloads("<title>é</title><link rel=stylesheet href=/a.css>".as_bytes()),
             "</a.css>; rel=preload; as=style"
         );
-    }
-
-    #[test]
-    fn lookup_preload_only_for_plain_codes() {
-        assert_eq!(
-            lookup_preload("ABCD-1234").as_deref(),
-            Some("</v1/connect/ABCD-1234>; rel=preload; as=fetch; crossorigin")
-        );
-        assert_eq!(
-            lookup_preload("abcd1234").as_deref(),
-            Some("</v1/connect/abcd1234>; rel=preload; as=fetch; crossorigin")
-        );
-        for bad in ["", "ABCD 1234", "AB>CD", "a,b", "a;b", "é", "../x", &"A".repeat(33)] {
-            assert_eq!(lookup_preload(bad), None, "{bad:?}");
-        }
     }
 
     #[test]

@@ -40,8 +40,6 @@ fn start(dir: &TempDir, extra: &[&str]) -> Broker {
     let www = page_files(&dir.0);
     let mut args = vec!["--www-dir", www.to_str().unwrap()];
     args.extend_from_slice(extra);
-    let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     Broker::start(&dir.0, &args)
 }
 
