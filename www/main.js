@@ -17,10 +17,9 @@
 // page that loaded them.)
 //
 // Served as a plain file instead (index.html as it is, by any server), the
-// page has no look-up in it and fetches it: `lookup` below makes the request
-// a broker's `Link` preload header would have started (CORS mode,
-// same-origin credentials: what a `crossorigin` preload uses), so the
-// browser hands it the preloaded answer instead of asking again.
+// page has no look-up in it and fetches it: `lookup` below (CORS mode,
+// same-origin credentials: what a `crossorigin` preload uses, so a server
+// that preloads it with a `Link` header has its answer used, not asked twice).
 import { ApiError, callApi, retryAfterSeconds } from "./consent-api.js";
 import { loadBundle } from "./consent-bundle.js";
 import { codeFromPath } from "./consent-flow.js";
@@ -122,7 +121,7 @@ if (host) {
     }
     title = `${t} · Sealpost`;
   });
-  // The view is built once the request is in (the broker preloads it), not
+  // The view is built once the request is in (in the page, or fetched), not
   // in this task: it then goes from "loading" to the review in one task,
   // drawn in one frame. Built earlier (the next task), its hidden "loading"
   // view cost a frame and the review waited for the request's answer to be
