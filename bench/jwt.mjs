@@ -5,7 +5,7 @@
 // cannot run, e.g. dist/full is missing).
 //
 //   cargo xtask build                       # writes dist/full/
-//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--baseline DIR] [--json]
+//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--browser] [--baseline DIR] [--json]
 //
 // 1. decode+inspect of a typical ~800-byte RS256 access token:
 //    WASM inspectJwt (full report: decode, explain, every rule)  vs  jose decodeJwt + decodeProtectedHeader
@@ -16,7 +16,14 @@
 //    and 3) vs WebCrypto importKey + verify; the same with keys never seen
 //    (fresh key pairs: per-key precomputation, such as ES256's table made on
 //    a key's second use, shows there; a new text of a known key reuses it).
-// 3. With --baseline DIR (another build of the full bundle, e.g. a copy of
+// 3. With --browser: the verify medians of 2. again inside headless Chromium
+//    (Debian's, as the e2e tests run it), against the browser's own
+//    crypto.subtle.verify: the extension and the inspector page run there,
+//    and Chromium's WebCrypto is not Node's (in Chromium an RS256 verify
+//    round trip takes ~25-35 us on this machine, in Node 45-200 us). The page
+//    is cross-origin isolated (COOP/COEP) so performance.now() counts in 5 us
+//    steps instead of 100 us.
+// 4. With --baseline DIR (another build of the full bundle, e.g. a copy of
 //    dist/full made before a change): per algorithm, the median of paired
 //    per-iteration ratios this bundle / that one (inspectJwt, same JWK text,
 //    interleaved): a before/after figure that stays steady on a busy machine;
@@ -32,8 +39,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log('node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--baseline DIR] [--json]\n' +
+  console.log('node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--browser] [--baseline DIR] [--json]\n' +
     '  --bundle DIR    the full bundle to measure (a directory holding sealpost_wasm.js), default $SEALPOST_DIST/full or dist/full\n' +
+    '  --browser       also the verify medians inside headless Chromium ($CHROMIUM or /usr/bin/chromium) against its crypto.subtle\n' +
     '  --baseline DIR  another build of the full bundle: paired ratios this / that per algorithm, and without a key');
   process.exit(0);
 }
@@ -174,6 +182,64 @@ for (const c of Object.values(cases)) {
   out.verify[c.alg] = { ...res, firstUseUs: first.map(median), webcryptoImportVerifyUs: median(wcFirst), freshKeyUs: fresh.map(median), webcryptoFreshUs: median(wcFresh) };
 }
 
+// The same paired medians inside headless Chromium, against its WebCrypto.
+// The cases travel as text and base64; `paired` and `median` as their source,
+// so the browser runs the very loop that Node ran above.
+if (args.includes('--browser')) out.browser = await verifyInChromium();
+
+async function verifyInChromium() {
+  const { createServer } = await import('node:http');
+  const { chromium } = await import('playwright-core');
+  const { CHROMIUM_FLAGS } = await import('../tests/e2e/lib/browser.mjs');
+  const { CHROMIUM } = await import('../tests/e2e/lib/env.mjs');
+  const files = { '/sealpost_wasm.js': 'text/javascript', '/sealpost_wasm_bg.wasm': 'application/wasm' };
+  const server = createServer((req, res) => {
+    // COOP + COEP: a cross-origin isolated page, whose timers count in 5 us steps.
+    const headers = { 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp', 'Cache-Control': 'no-store' };
+    if (req.url === '/') return res.writeHead(200, { ...headers, 'Content-Type': 'text/html' }).end('<!doctype html><title>jwt bench</title>');
+    const type = files[req.url];
+    if (!type) return res.writeHead(404).end();
+    res.writeHead(200, { ...headers, 'Content-Type': type }).end(readFileSync(join(bundle, req.url.slice(1))));
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_FLAGS });
+  try {
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${server.address().port}/`);
+    const b64 = (x) => Buffer.from(x).toString('base64');
+    const sent = Object.values(cases).map((c) => ({ alg: c.alg, token: c.token, jwk: c.jwk, jwks: c.jwks, spki: b64(c.spki), input: b64(c.input), sig: b64(c.sig), wc: WC[c.alg] }));
+    return await page.evaluate(async ({ sent, runs, ms, now, src }) => {
+      // eslint-disable-next-line no-eval
+      const median = eval(src.median);
+      // eslint-disable-next-line no-eval
+      const paired = eval(`(${src.paired})`);
+      const w = await import('/sealpost_wasm.js');
+      await w.default({ module_or_path: '/sealpost_wasm_bg.wasm' });
+      const bytes = (s) => Uint8Array.from(atob(s), (ch) => ch.charCodeAt(0));
+      const res = { crossOriginIsolated: globalThis.crossOriginIsolated, userAgent: navigator.userAgent, verify: {} };
+      for (const c of sent) {
+        let key;
+        try { key = await crypto.subtle.importKey('spki', bytes(c.spki), c.wc[0], false, ['verify']); } catch { continue; }
+        const [sig, input] = [bytes(c.sig), bytes(c.input)];
+        if (!(await crypto.subtle.verify(c.wc[1], key, sig, input))) throw new Error(`${c.alg} does not verify in Chromium's WebCrypto`);
+        if (w.inspectJwt(c.token, { now, key: c.jwk }).verification.status !== 'valid') throw new Error(`${c.alg} does not verify in WASM in Chromium`);
+        const wc = () => crypto.subtle.verify(c.wc[1], key, sig, input);
+        const r = { jwk: [], jwks: [], inspectOnly: [] };
+        for (let i = 0; i < runs; i++) {
+          r.jwk.push(await paired(() => w.inspectJwt(c.token, { now, key: c.jwk }), wc, ms / 2));
+          r.jwks.push(await paired(() => w.inspectJwt(c.token, { now, jwks: c.jwks }), wc, ms / 4));
+          r.inspectOnly.push(await paired(() => w.inspectJwt(c.token, { now }), wc, ms / 4));
+        }
+        res.verify[c.alg] = r;
+      }
+      return res;
+    }, { sent, runs, ms: seconds * 1000, now: NOW, src: { median: median.toString(), paired: paired.toString() } });
+  } finally {
+    await browser.close().catch(() => {});
+    server.close();
+  }
+}
+
 const baseDir = arg('--baseline', null);
 if (baseDir) {
   const bdir = resolve(baseDir);
@@ -207,13 +273,21 @@ else {
   console.log(`          jose decodeJwt+decodeProtectedHeader ${Math.round(out.joseDecode)} ops/s (${us(out.joseDecode)})  -> WASM/jose throughput ${out.inspectRatio.toFixed(2)}x`);
   console.log(`          floor: JSON.parse of the ${out.reportBytes}-byte report alone ${Math.round(out.reportJsonParse)} ops/s (${us(out.reportJsonParse)})`);
   console.log(`verify: median of paired per-iteration ratios, WASM inspectJwt (same key text each time) / WebCrypto verify (key imported once); ${runs} runs`);
-  for (const [alg, v] of Object.entries(out.verify)) {
-    const line = (rs) => rs.map((r) => `${f(r.ratio)}x`).join(' ') + `  (WASM ${rs.map((r) => r.wasmUs.toFixed(0)).join('/')} µs, WebCrypto ${rs.map((r) => r.webcryptoUs.toFixed(0)).join('/')} µs)`;
+  const line = (rs) => rs.map((r) => `${f(r.ratio)}x`).join(' ') + `  (WASM ${rs.map((r) => r.wasmUs.toFixed(0)).join('/')} µs, WebCrypto ${rs.map((r) => r.webcryptoUs.toFixed(0)).join('/')} µs)`;
+  const pairedLines = (alg, v) => {
     console.log(`${alg.padEnd(6)} JWK   ${line(v.jwk)}`);
     console.log(`${''.padEnd(6)} JWKS  ${line(v.jwks)}`);
     console.log(`${''.padEnd(6)} no key (inspection alone) ${line(v.inspectOnly)}`);
+  };
+  for (const [alg, v] of Object.entries(out.verify)) {
+    pairedLines(alg, v);
     console.log(`${''.padEnd(6)} first use of a new key text: ${v.firstUseUs.map((x) => x.toFixed(0)).join(' / ')} µs (uses 1/2/3)  vs WebCrypto importKey+verify ${v.webcryptoImportVerifyUs.toFixed(0)} µs`);
     console.log(`${''.padEnd(6)} first use of a new key:      ${v.freshKeyUs.map((x) => x.toFixed(0)).join(' / ')} µs (uses 1/2/3)  vs WebCrypto importKey+verify ${v.webcryptoFreshUs.toFixed(0)} µs`);
+  }
+  if (out.browser) {
+    const b = out.browser;
+    console.log(`in Chromium (${/Chrome\/[\d.]+/.exec(b.userAgent)?.[0] ?? b.userAgent}, headless${b.crossOriginIsolated ? ', cross-origin isolated: 5 us timers' : ', NOT cross-origin isolated: 100 us timers'}): WASM inspectJwt / crypto.subtle.verify, paired medians; ${runs} runs`);
+    for (const [alg, v] of Object.entries(b.verify)) pairedLines(alg, v);
   }
   if (out.baseline) {
     console.log(`vs baseline ${out.baseline.bundle}: median of paired ratios this bundle / baseline (inspectJwt, same JWK text); ${runs} runs`);
