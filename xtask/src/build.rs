@@ -240,7 +240,7 @@ const TYPES_HINT: &str = "/* @ts-self-types=\"./sealpost_wasm.d.ts\" */";
 
 /// Minifies the glue in place with esbuild (npm): its JSDoc comments and long
 /// names are most of its bytes, and every consent page loads it (seal glue
-/// 3,891 -> 2,285 B gzip). The documentation stays in the `.d.ts`, which
+/// 3,891 -> 2,298 B gzip). The documentation stays in the `.d.ts`, which
 /// wasm-bindgen writes with the same comments.
 fn minify_glue(js: &Path) -> Result<()> {
     let text = fs::read_to_string(js).map_err(|e| format!("read {}: {e}", js.display()))?;
