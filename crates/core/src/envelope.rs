@@ -93,22 +93,23 @@ impl EnvelopeError {
     }
 }
 
-/// Credentials: field name -> value. Every string is zeroized on drop; `Debug`
-/// shows field names only.
-#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Credentials(BTreeMap<String, String>);
+/// Credentials: field name -> value, kept in name order with one value per
+/// name. Every string is zeroized on drop; `Debug` shows field names only.
+///
+/// A sorted `Vec`, not a `BTreeMap`: at most [`MAX_CREDENTIAL_FIELDS`] small
+/// entries, and the tree's node code was ~1 KB of the seal-only WASM bundle.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Credentials(Vec<(String, String)>);
 
 impl core::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_set().entries(self.0.keys()).finish()
+        f.debug_set().entries(self.0.iter().map(|(k, _)| k)).finish()
     }
 }
 
 impl Drop for Credentials {
     fn drop(&mut self) {
-        let map = core::mem::take(&mut self.0);
-        for (mut k, mut v) in map {
+        for (k, v) in &mut self.0 {
             k.zeroize();
             v.zeroize();
         }
@@ -117,7 +118,21 @@ impl Drop for Credentials {
 
 impl From<BTreeMap<String, String>> for Credentials {
     fn from(map: BTreeMap<String, String>) -> Self {
-        Credentials(map)
+        // Already in name order, one value per name.
+        Credentials(map.into_iter().collect())
+    }
+}
+
+/// A JSON object of strings, as the `BTreeMap` it used to be.
+impl Serialize for Credentials {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
+    }
+}
+
+impl<'de> Deserialize<'de> for Credentials {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        BTreeMap::deserialize(d).map(Self::from)
     }
 }
 
@@ -127,14 +142,28 @@ impl Credentials {
         Self::default()
     }
 
-    /// Insert a field, returning the previous value (zeroized when dropped by the caller).
-    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        self.0.insert(name.into(), value.into())
+    fn find(&self, name: &str) -> Result<usize, usize> {
+        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name))
+    }
+
+    /// Insert a field, returning the previous value (zeroized when dropped).
+    pub fn insert(&mut self, name: impl Into<String>, value: impl Into<String>) -> Option<Zeroizing<String>> {
+        let (mut name, value) = (name.into(), value.into());
+        match self.find(&name) {
+            Ok(i) => {
+                name.zeroize();
+                Some(Zeroizing::new(core::mem::replace(&mut self.0[i].1, value)))
+            }
+            Err(i) => {
+                self.0.insert(i, (name, value));
+                None
+            }
+        }
     }
 
     /// A field's value.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+        self.find(name).ok().map(|i| self.0[i].1.as_str())
     }
 
     /// Fields in name order.
@@ -193,7 +222,7 @@ impl Credentials {
         if self.0.len() > MAX_CREDENTIAL_FIELDS {
             return Err(EnvelopeError::InputTooLarge("too many fields"));
         }
-        if self.0.keys().any(String::is_empty) {
+        if self.0.iter().any(|(k, _)| k.is_empty()) {
             return Err(EnvelopeError::CredentialsInvalid("a field name is empty"));
         }
         Ok(())
@@ -628,5 +657,45 @@ mod tests {
         let other = AgentPrivateKey::generate(KeyBits::B2048).unwrap();
         let sealed = seal(sk.public_key(), &creds()).unwrap();
         assert_eq!(open(&other, &sealed).unwrap_err().code(), "ERR_DECRYPT_FAILED");
+    }
+}
+
+#[cfg(test)]
+mod credentials_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::Credentials;
+
+    proptest! {
+        /// The sorted `Vec` behaves as the `BTreeMap` it replaced: what each
+        /// insert returns, the order, lookups, and the JSON serde writes and reads.
+        #[test]
+        fn credentials_behave_as_a_btreemap(
+            ops in proptest::collection::vec(("[a-e]{0,2}", "\\PC{0,4}"), 0..40),
+            probes in proptest::collection::vec("[a-e]{0,2}", 0..8),
+        ) {
+            let mut model = BTreeMap::new();
+            let mut c = Credentials::new();
+            for (k, v) in &ops {
+                let got = c.insert(k.as_str(), v.as_str()).map(|old| old.to_string());
+                prop_assert_eq!(got, model.insert(k.clone(), v.clone()));
+            }
+            prop_assert_eq!(c.len(), model.len());
+            prop_assert_eq!(c.is_empty(), model.is_empty());
+            let ours: Vec<(&str, &str)> = c.iter().collect();
+            let theirs: Vec<(&str, &str)> = model.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            prop_assert_eq!(ours, theirs);
+            for p in probes.iter().chain(ops.iter().map(|(k, _)| k)) {
+                prop_assert_eq!(c.get(p), model.get(p).map(String::as_str));
+            }
+            let json = serde_json::to_string(&c).unwrap();
+            prop_assert_eq!(&json, &serde_json::to_string(&model).unwrap());
+            let back: Credentials = serde_json::from_str(&json).unwrap();
+            prop_assert!(back == c);
+            prop_assert!(Credentials::from(model.clone()) == c);
+        }
     }
 }
