@@ -20,8 +20,12 @@ pub const STEM: &str = "sealpost_wasm";
 /// The opt-level the bundles ship with (see README, "Bundle size and speed").
 pub const DEFAULT_OPT_LEVEL: &str = "s";
 /// Ceiling for the seal-only bundle, wasm + JS glue, gzip -9 (what every consent
-/// page view downloads); `cargo xtask build` fails above it. 42,198 B when set.
-pub const SEAL_BUDGET_GZIP: u64 = 48_000;
+/// page view downloads); `cargo xtask build` fails above it. Set at 48,000 B
+/// (#15's goal) when the bundle was 42,198 B; lowered to 34,000 B at 31,539 B,
+/// so that a change bringing back what sealing does not need (a `&str`
+/// searcher, `core::fmt` paths, a collection's node code: 1-5 KB each) fails
+/// the build instead of slipping in. Raise it on purpose, with the reason.
+pub const SEAL_BUDGET_GZIP: u64 = 34_000;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub enum Bundle {
