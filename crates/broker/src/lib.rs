@@ -143,6 +143,7 @@ pub async fn serve<S: Store>(
     let error_headers = web::error_headers(app.base_url.to_ascii_lowercase().starts_with("https://"));
     let sweep = tokio::spawn(sweeper(app.clone()));
     let outbox = tokio::spawn(callbacks::worker(app.clone()));
+    drop(tokio::spawn(page::warm(app.clone())));
     let router = router(app);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);

@@ -12,9 +12,13 @@
 //! first response, instead of waiting for three more (script, style sheet,
 //! look-up) and for the hops between them (bench/consent.mjs).
 //!
-//! The inlined page is built once per version of its files and kept; the
-//! answer (the page plus its data block) is compressed per request (brotli
-//! at a fast quality, else gzip). That body carries no secret: the look-up
+//! The inlined page is built once per version of its files and kept, with
+//! its text compressed once (brotli at its best quality, on a blocking
+//! thread, started when the broker starts; a request that comes first waits
+//! for it, bounded): a request's brotli answer is that stream with the data
+//! block's own small stream after it, joined without compressing again
+//! ([`brotli_cat`]). gzip answers are compressed per request at a fast level.
+//! That body carries no secret: the look-up
 //! answer is what anyone with the code may read, and nothing of the request
 //! but the code of its own URL is reflected in it.
 
@@ -30,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ClientIp, connect_lookup};
 use crate::app::App;
-use crate::assets::{Coding, brotli_at, gzip_at, negotiate_among};
+use crate::assets::{Coding, WARM_WAIT, brotli_at, brotli_cat, brotli_part, gzip_at, negotiate_among};
 use crate::store::Store;
 use crate::web::{content_type, head_preloads, safe_name, tag_attributes};
 
@@ -40,16 +44,20 @@ const CSP_SCRIPT: &str = "script-src 'self' 'wasm-unsafe-eval'";
 const CSP_STYLE: &str = "style-src 'self'";
 /// Id of the page's data block (read by `www/main.js`).
 pub const ISLAND_ID: &str = "sp-lookup";
-/// brotli quality of a page answer: compressed per request, so fast.
+/// brotli quality of what is compressed per request: fast.
 const PAGE_BROTLI_QUALITY: i32 = 5;
+/// brotli quality of the page's text, compressed once per version.
+const HALVES_BROTLI_QUALITY: i32 = 11;
 /// Largest file written into the page; a larger one stays a `src`/`href`.
 const INLINE_MAX: usize = 256 * 1024;
 
 /// `index.html` with what its head loads from `/assets/` written into it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Inlined {
-    /// The page up to where its data block goes (before its first inlined
-    /// module script, else before `</head>`).
+    /// The page up to where its data block goes: before `</body>` (else at
+    /// the end). Module scripts, inlined or not, run once the document is
+    /// parsed, so they find it; and so the page's text is one long first
+    /// part for [`brotli_cat`], compressed with brotli's dictionary.
     pub before: String,
     /// The rest of the page.
     pub after: String,
@@ -170,7 +178,7 @@ fn hash_source(text: &str) -> String {
 /// into it (`files`: name → text; a file missing there, too large or holding
 /// text that would end its element stays as it was), the `rel=preload` and
 /// `rel=modulepreload` hints for what was inlined dropped, and the place of
-/// the data block marked.
+/// the data block (before `</body>`) marked.
 pub fn inline_head(html: &str, files: &HashMap<String, String>) -> Inlined {
     let tags = head_tags(html);
     let usable = |name: &str, element: &str| {
@@ -186,7 +194,6 @@ pub fn inline_head(html: &str, files: &HashMap<String, String>) -> Inlined {
     }
     let mut out = String::with_capacity(html.len() + files.values().map(String::len).sum::<usize>());
     let (mut scripts, mut styles) = (Vec::new(), Vec::new());
-    let mut island_at = None;
     let mut copied = 0;
     for t in &tags {
         let replacement = if let Some((n, text)) = t.stylesheet().and_then(|n| usable(n, "style").map(|x| (n, x))) {
@@ -205,9 +212,6 @@ pub fn inline_head(html: &str, files: &HashMap<String, String>) -> Inlined {
         };
         let Some(replacement) = replacement else { continue };
         out.push_str(&html[copied..t.start]);
-        if replacement.starts_with("<script") && island_at.is_none() {
-            island_at = Some(out.len());
-        }
         out.push_str(&replacement);
         copied = t.end;
         // A dropped hint takes its line with it.
@@ -216,7 +220,7 @@ pub fn inline_head(html: &str, files: &HashMap<String, String>) -> Inlined {
         }
     }
     out.push_str(&html[copied..]);
-    let at = island_at.unwrap_or_else(|| out.to_ascii_lowercase().find("</head").unwrap_or(0));
+    let at = out.to_ascii_lowercase().rfind("</body").unwrap_or(out.len());
     let after = out.split_off(at);
     Inlined { before: out, after, scripts, styles }
 }
@@ -246,6 +250,42 @@ struct Built {
     csp: String,
     /// `Link` entries for what the inlined head still loads.
     link: String,
+    /// `before` and `after` as brotli parts for [`brotli_cat`], made once.
+    brotli: tokio::sync::OnceCell<Option<Halves>>,
+}
+
+/// [`Inlined::before`] and [`Inlined::after`] (none when empty) as brotli
+/// parts for [`brotli_cat`].
+type Halves = (Vec<u8>, Option<Vec<u8>>);
+
+impl Built {
+    /// The page's text as brotli parts: compressed on a blocking thread by
+    /// the first caller (~0.1 s at quality 11), awaited by the others.
+    async fn halves(self: &Arc<Self>) -> Option<&Halves> {
+        let me = self.clone();
+        let job = || async move { tokio::task::spawn_blocking(move || halves(&me.inlined)).await.ok().flatten() };
+        self.brotli.get_or_init(job).await.as_ref()
+    }
+}
+
+/// `inlined`'s two halves as brotli parts (blocking).
+fn halves(inlined: &Inlined) -> Option<Halves> {
+    let before = brotli_part(inlined.before.as_bytes(), HALVES_BROTLI_QUALITY, true)?;
+    let after = if inlined.after.is_empty() {
+        None
+    } else {
+        Some(brotli_part(inlined.after.as_bytes(), HALVES_BROTLI_QUALITY, false)?)
+    };
+    Some((before, after))
+}
+
+/// The brotli answer: the halves with `island` between them (empty parts left out).
+fn joined((before, after): &Halves, island: &str) -> Option<Vec<u8>> {
+    let middle =
+        if island.is_empty() { None } else { Some(brotli_part(island.as_bytes(), PAGE_BROTLI_QUALITY, false)?) };
+    let parts: Vec<&[u8]> =
+        [Some(before), middle.as_ref(), after.as_ref()].into_iter().flatten().map(Vec::as_slice).collect();
+    brotli_cat(&parts)
 }
 
 /// The inlined page for the current files, or `None` when there is no `index.html`.
@@ -277,11 +317,19 @@ async fn built<S: Store>(app: &App<S>) -> Option<Arc<Built>> {
     let inlined = inline_head(&html, &files);
     let csp = inlined.csp(crate::web::CSP);
     let link = head_preloads(format!("{}{}", inlined.before, inlined.after).as_bytes());
-    let built = Arc::new(Built { inlined, csp, link });
+    let built = Arc::new(Built { inlined, csp, link, brotli: tokio::sync::OnceCell::new() });
     if let Ok(mut cache) = app.page.0.lock() {
         *cache = Some((key, built.clone()));
     }
+    // Compressed now, not on the first brotli request.
+    let compressing = built.clone();
+    drop(tokio::spawn(async move { compressing.halves().await.is_some() }));
     Some(built)
+}
+
+/// Build the page (and start compressing it) before its first request.
+pub async fn warm<S: Store>(app: Arc<App<S>>) {
+    let _ = built(&app).await;
 }
 
 /// The look-up's answer for the data block, as `GET /v1/connect/{code}` gives it.
@@ -322,16 +370,26 @@ pub async fn page<S: Store>(
         Some(Path(code)) => lookup(&app, ip, code).await,
         None => String::new(),
     };
-    let mut body = Vec::with_capacity(built.inlined.before.len() + island.len() + built.inlined.after.len());
-    body.extend_from_slice(built.inlined.before.as_bytes());
-    body.extend_from_slice(island.as_bytes());
-    body.extend_from_slice(built.inlined.after.as_bytes());
     let accept: Vec<&str> = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).collect();
     let coding = negotiate_among(&accept, |_| true);
-    let (coding, body) = match tokio::task::spawn_blocking(move || (compress(&body, coding), body)).await {
-        Ok((Some(z), _)) => (coding, z),
-        Ok((None, body)) => (Coding::Identity, body),
-        Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    // brotli from the text compressed once (waited for, bounded): microseconds.
+    let joined = if coding == Coding::Brotli {
+        tokio::time::timeout(WARM_WAIT, built.halves()).await.ok().flatten().and_then(|h| joined(h, &island))
+    } else {
+        None
+    };
+    let (coding, body) = if let Some(z) = joined {
+        (coding, z)
+    } else {
+        let mut body = Vec::with_capacity(built.inlined.before.len() + island.len() + built.inlined.after.len());
+        body.extend_from_slice(built.inlined.before.as_bytes());
+        body.extend_from_slice(island.as_bytes());
+        body.extend_from_slice(built.inlined.after.as_bytes());
+        match tokio::task::spawn_blocking(move || (compress(&body, coding), body)).await {
+            Ok((Some(z), _)) => (coding, z),
+            Ok((None, body)) => (Coding::Identity, body),
+            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        }
     };
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
@@ -393,12 +451,16 @@ mod tests {
         }
         assert_eq!(out.scripts, [hash_source("m()")]);
         assert_eq!(out.styles, [hash_source("a{}")]);
-        // The data block goes before the first inlined script.
-        assert!(out.after.starts_with("<script type=\"module\">m()"), "{}", out.after);
-        // Nothing to inline: the page as it is, the block before </head>.
+        // The data block goes before </body>, after the scripts that read it
+        // (module scripts: they run once the document is parsed).
+        assert_eq!(out.after, "</body></html>");
+        // Nothing to inline: the page as it is.
         let out = inline_head(html, &HashMap::new());
         assert_eq!(format!("{}{}", out.before, out.after), html);
-        assert!(out.after.starts_with("</head>"));
+        assert!(out.after.starts_with("</body>"));
+        // No </body>: at the end.
+        let out = inline_head("<head><title>t</title></head><p>x", &HashMap::new());
+        assert_eq!((out.before.as_str(), out.after.as_str()), ("<head><title>t</title></head><p>x", ""));
         assert_eq!(out.csp(crate::web::CSP), crate::web::CSP);
     }
 
@@ -431,6 +493,32 @@ mod tests {
         let v: serde_json::Value = serde_json::from_str(json.trim_end_matches("</script>")).unwrap();
         assert_eq!(v["body"]["display_name"], "</script><b>&amp;");
         assert!(island(429, Some(60), b"not json").contains(r#"{"status":429,"retryAfter":60,"body":null}"#));
+    }
+
+    #[test]
+    fn brotli_answer_is_the_halves_and_the_data_block_joined() {
+        use std::io::Read;
+        let head = "<!doctype html><html><head><link rel=stylesheet href=/assets/a.css>\n\
+<script type=module src=/assets/m.js></script>\n</head><body><p>page</p>";
+        let css = "body { color: #222; background: #fafafa; }\n".repeat(40);
+        let js = "export function draw(state) { return state.code + ' ' + state.fingerprint; }\n".repeat(40);
+        let unbrotli = |z: &[u8]| {
+            let mut out = String::new();
+            brotli::Decompressor::new(z, 4096).read_to_string(&mut out).unwrap();
+            out
+        };
+        // With </body>, and without (nothing after the block: once a stream that did not decode).
+        for html in [format!("{head}</body></html>\n"), head.to_owned(), format!("{head}\n")] {
+            let inlined = inline_head(&html, &files(&[("a.css", &css), ("m.js", &js)]));
+            let parts = halves(&inlined).unwrap();
+            let (before, after) = (&inlined.before, &inlined.after);
+            for block in [String::new(), island(200, None, br#"{"code":"ABCD-1234"}"#), island(404, None, b"null")] {
+                let z = joined(&parts, &block).unwrap();
+                assert_eq!(unbrotli(&z), format!("{before}{block}{after}"));
+                // Far smaller than the page: the halves were compressed, not stored.
+                assert!(z.len() * 5 < before.len() + after.len(), "{} of {}", z.len(), before.len() + after.len());
+            }
+        }
     }
 
     #[test]

@@ -132,8 +132,12 @@ fn the_page_carries_the_lookup_the_api_gives() {
     assert_eq!(data["body"]["display_name"], title);
     // The page no longer preloads the look-up it already holds.
     assert!(!r.header("link").unwrap_or("").contains("/v1/connect/"), "{:?}", r.header("link"));
-    // It sits before the page's script, which reads it.
-    assert!(html.find("id=\"sp-lookup\"").unwrap() < html.find("<script type=\"module\">").unwrap());
+    // It sits at the end of the body, after the page's module script, which
+    // runs once the document is parsed (tests/e2e: the review is drawn from it).
+    let at = html.find("id=\"sp-lookup\"").unwrap();
+    assert!(html.find("<script type=\"module\">").unwrap() < at);
+    let tail: String = html[at..].split_whitespace().collect();
+    assert!(tail.ends_with("</script></body></html>"), "{tail}");
 
     // An unknown code: the API's problem, as the page would have fetched it.
     let html = decode(&b.get("/connect/ZZZZ-0000"));
