@@ -8,7 +8,10 @@
 //! - `poll`: `GET /v1/sessions/{id}` round-robin over every session created so far;
 //! - `mixed`: half the clients create while the other half poll, at once;
 //! - `after-burst`: `--burst` creations as fast as possible (line `burst`),
-//!   then polls of those sessions right away for `--seconds` (line `after-burst`).
+//!   then polls of those sessions right away for `--seconds` (line `after-burst`);
+//! - `page`: `GET /connect/{code}` (the consent page with the request's
+//!   look-up written into it, brotli accepted as a browser asks) round-robin
+//!   over the sessions' codes (not in the default list).
 //!
 //! Each phase prints one line per request kind (`mixed` prints
 //! `mixed-create` and `mixed-poll`): requests/s, p50/p99/max latency, the
@@ -54,7 +57,7 @@ struct Args {
     /// Seconds per phase (1-60).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
-    /// Phases to run, in order (comma separated): create, poll, mixed, after-burst.
+    /// Phases to run, in order (comma separated): create, poll, mixed, after-burst, page.
     #[arg(long, value_delimiter = ',', default_value = "create,poll,mixed,after-burst")]
     phases: Vec<Phase>,
     /// Session creations in the `after-burst` phase's burst.
@@ -77,6 +80,26 @@ enum Phase {
     Poll,
     Mixed,
     AfterBurst,
+    Page,
+}
+
+/// A created session: its id, poll token and user code.
+#[derive(Clone)]
+struct Session {
+    id: String,
+    token: String,
+    code: String,
+}
+
+/// A request of a session (path and extra header lines): a poll or a page view.
+type Ask = fn(&Session) -> (String, String);
+
+fn poll_request(s: &Session) -> (String, String) {
+    (format!("/v1/sessions/{}", s.id), format!("Authorization: Bearer {}\r\n", s.token))
+}
+
+fn page_request(s: &Session) -> (String, String) {
+    (format!("/connect/{}", s.code), "Accept-Encoding: gzip, deflate, br, zstd\r\n".to_owned())
 }
 
 /// One keep-alive HTTP/1.1 connection (just enough HTTP for this broker).
@@ -136,7 +159,7 @@ struct PhaseResult {
     done_ms: Vec<u32>,
     statuses: BTreeMap<u16, u64>,
     errors: u64,
-    sessions: Vec<(String, String)>,
+    sessions: Vec<Session>,
 }
 
 impl PhaseResult {
@@ -287,9 +310,14 @@ fn spawn_creators(
                         r.record(start, t, status);
                         if status == 201
                             && let Ok(v) = serde_json::from_slice::<serde_json::Value>(&resp)
-                            && let (Some(id), Some(tok)) = (field(&v, "session_id"), field(&v, "poll_token"))
+                            && let (Some(id), Some(tok), Some(code)) =
+                                (field(&v, "session_id"), field(&v, "poll_token"), field(&v, "user_code"))
                         {
-                            r.sessions.push((id.to_owned(), tok.to_owned()));
+                            r.sessions.push(Session {
+                                id: id.to_owned(),
+                                token: tok.to_owned(),
+                                code: code.to_owned(),
+                            });
                         }
                     }
                     Err(_) => {
@@ -313,7 +341,19 @@ fn spawn_pollers(
     clients: usize,
     start: Instant,
     deadline: Instant,
-    sessions: Arc<Vec<(String, String)>>,
+    sessions: Arc<Vec<Session>>,
+) -> Vec<tokio::task::JoinHandle<PhaseResult>> {
+    spawn_askers(addr, clients, start, deadline, sessions, poll_request)
+}
+
+/// `clients` connections sending `ask` of `sessions` round-robin until `deadline`.
+fn spawn_askers(
+    addr: SocketAddr,
+    clients: usize,
+    start: Instant,
+    deadline: Instant,
+    sessions: Arc<Vec<Session>>,
+    ask: Ask,
 ) -> Vec<tokio::task::JoinHandle<PhaseResult>> {
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -324,15 +364,13 @@ fn spawn_pollers(
                 r.errors += 1;
                 return r;
             };
-            // Client c polls sessions c, c+clients, c+2*clients, ...
+            // Client c asks for sessions c, c+clients, c+2*clients, ...
             let mut i = c;
             while Instant::now() < deadline && !sessions.is_empty() {
-                let (id, token) = &sessions[i % sessions.len()];
+                let (path, headers) = ask(&sessions[i % sessions.len()]);
                 i += clients;
-                let path = format!("/v1/sessions/{id}");
-                let auth = format!("Authorization: Bearer {token}\r\n");
                 let t = Instant::now();
-                match conn.request("GET", &path, &auth, b"").await {
+                match conn.request("GET", &path, &headers, b"").await {
                     Ok((status, _)) => r.record(start, t, status),
                     Err(_) => {
                         r.errors += 1;
@@ -366,7 +404,7 @@ async fn merge(tasks: Vec<tokio::task::JoinHandle<PhaseResult>>) -> PhaseResult 
 }
 
 /// 10,000 sessions for a poll phase that has nothing to poll yet (line `seed`).
-async fn seed(addr: SocketAddr, clients: usize, sessions: &mut Vec<(String, String)>, timeline: bool) {
+async fn seed(addr: SocketAddr, clients: usize, sessions: &mut Vec<Session>, timeline: bool) {
     let start = Instant::now();
     let stop = Stop { deadline: start + Duration::from_secs(120), budget: Some(Arc::new(AtomicUsize::new(10_000))) };
     let mut r = merge(spawn_creators(addr, clients, start, stop)).await;
@@ -412,6 +450,8 @@ async fn start_broker(args: &Args) -> Result<(Broker, SocketAddr), String> {
         // one does the full work (token check, timestamp write) and none is a cheap 429.
         .args(["--create-rate", "0", "--create-rate-api-key", "0", "--max-open-sessions", "10000000"])
         .args(["--poll-interval", "0", "--max-connections-per-client", "0"])
+        // Page views: every look-up answered, none a 429 (one client address, few codes).
+        .args(["--connect-rate", "0", "--connect-rate-client", "0"])
         .args(&args.broker_args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -469,7 +509,7 @@ async fn run(args: Args) -> ExitCode {
     let ticks = clock_ticks();
     let cpu = || cpu_secs(pid, ticks);
     let phase_len = Duration::from_secs(secs);
-    let mut sessions: Vec<(String, String)> = Vec::new();
+    let mut sessions: Vec<Session> = Vec::new();
     for phase in &args.phases {
         match phase {
             Phase::Create => {
@@ -529,6 +569,18 @@ async fn run(args: Args) -> ExitCode {
                 report_cpu("after-burst", c1, cpu(), r.latencies_us.len());
                 println!("after-burst: polled {} sessions of the burst", fresh.len());
                 sessions.extend(fresh.iter().cloned());
+            }
+            Phase::Page => {
+                if sessions.is_empty() {
+                    seed(addr, clients, &mut sessions, args.timeline).await;
+                }
+                let c0 = cpu();
+                let start = Instant::now();
+                let all = Arc::new(sessions.clone());
+                let r = merge(spawn_askers(addr, clients, start, start + phase_len, all, page_request)).await;
+                report("page", &r, start.elapsed().as_secs_f64(), args.timeline);
+                report_cpu("page", c0, cpu(), r.latencies_us.len());
+                println!("page: consent pages of {} sessions, brotli accepted", sessions.len());
             }
         }
     }
