@@ -125,7 +125,7 @@ fn gzip(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// gzip of `data` at `level`.
-pub(crate) fn gzip_at(data: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
+fn gzip_at(data: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
     use std::io::Write;
     let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), level);
     enc.write_all(data).ok()?;
@@ -137,7 +137,7 @@ fn brotli(data: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// brotli of `data` at `quality` (0-11), window [`BROTLI_LGWIN`].
-pub(crate) fn brotli_at(data: &[u8], quality: i32) -> Option<Vec<u8>> {
+fn brotli_at(data: &[u8], quality: i32) -> Option<Vec<u8>> {
     let params =
         brotli::enc::BrotliEncoderParams { quality, lgwin: BROTLI_LGWIN, size_hint: data.len(), ..Default::default() };
     let mut out = Vec::with_capacity(data.len() / 2);
@@ -194,6 +194,59 @@ pub(crate) fn brotli_cat(parts: &[&[u8]]) -> Option<Vec<u8>> {
         }
         _ => None,
     }
+}
+
+/// The start of a gzip member made in two steps: `data` deflated once (best
+/// level) and flushed to a byte boundary without a last block, with its
+/// CRC-32 and length; [`gzip_join`] adds the rest of the text per use.
+#[derive(Clone)]
+pub(crate) struct GzipHead {
+    deflate: Vec<u8>,
+    crc: crc32fast::Hasher,
+    len: u32,
+}
+
+impl std::fmt::Debug for GzipHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GzipHead").field("deflate", &self.deflate.len()).field("len", &self.len).finish()
+    }
+}
+
+/// [`GzipHead`] of `data`.
+pub(crate) fn gzip_head(data: &[u8]) -> Option<GzipHead> {
+    use std::io::Write;
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::with_capacity(data.len() / 3), flate2::Compression::best());
+    enc.write_all(data).ok()?;
+    // A sync flush: everything so far, byte-aligned, and no last block.
+    enc.flush().ok()?;
+    let deflate = std::mem::take(enc.get_mut());
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(data);
+    Some(GzipHead { deflate, crc, len: u32::try_from(data.len()).ok()? })
+}
+
+/// One gzip member of `head`'s text followed by `tail` (compressed now, at
+/// the default level, as blocks of their own).
+pub(crate) fn gzip_join(head: &GzipHead, tail: &[u8]) -> Option<Vec<u8>> {
+    use std::io::Write;
+    let mut enc =
+        flate2::write::DeflateEncoder::new(Vec::with_capacity(tail.len() / 2 + 16), flate2::Compression::default());
+    enc.write_all(tail).ok()?;
+    let rest = enc.finish().ok()?;
+    let mut crc = head.crc.clone();
+    let mut more = crc32fast::Hasher::new();
+    more.update(tail);
+    crc.combine(&more);
+    // Modulo 2^32, as gzip's ISIZE.
+    let len = head.len.wrapping_add(tail.len() as u32);
+    // ID1 ID2, deflate, no flags, no time, no extra flags, unknown OS.
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    out.reserve(head.deflate.len() + rest.len() + 8);
+    out.extend_from_slice(&head.deflate);
+    out.extend_from_slice(&rest);
+    out.extend_from_slice(&crc.finalize().to_le_bytes());
+    out.extend_from_slice(&len.to_le_bytes());
+    Some(out)
 }
 
 /// Keep a compressed variant only when it is smaller than the original.
@@ -579,6 +632,26 @@ mod tests {
                 prop_assert!(joined.len() <= coded.iter().map(Vec::len).sum::<usize>() + 2);
             }
         }
+    }
+
+    #[test]
+    fn gzip_head_and_tail_make_one_member() {
+        use std::io::Read;
+        let page = "<p>the same words on each side of the seam</p>\n".repeat(300);
+        let head = gzip_head(page.as_bytes()).unwrap();
+        for tail in ["", "x", "<p>the same words on each side of the seam</p>\n<script>{\"status\":404}</script>\n"] {
+            let z = gzip_join(&head, tail.as_bytes()).unwrap();
+            // One member (a decoder of the first member alone sees it all), CRC and length checked by the decoder.
+            let mut out = String::new();
+            flate2::read::GzDecoder::new(&z[..]).read_to_string(&mut out).unwrap();
+            assert_eq!(out, format!("{page}{tail}"));
+            assert!(z.len() * 10 < page.len(), "{} of {}", z.len(), page.len());
+        }
+        // A wrong CRC would be refused: the check is real.
+        let mut z = gzip_join(&head, b"tail").unwrap();
+        let at = z.len() - 8;
+        z[at] ^= 1;
+        assert!(flate2::read::GzDecoder::new(&z[..]).read_to_end(&mut Vec::new()).is_err());
     }
 
     #[test]

@@ -13,12 +13,12 @@
 //! look-up) and for the hops between them (bench/consent.mjs).
 //!
 //! The inlined page is built once per version of its files and kept, with
-//! its text compressed once (brotli at its best quality, on a blocking
-//! thread, started when the broker starts; a request that comes first waits
-//! for it, bounded): a request's brotli answer is that stream with the data
-//! block's own small stream after it, joined without compressing again
-//! ([`brotli_cat`]). gzip answers are compressed per request at a fast level.
-//! That body carries no secret: the look-up
+//! its text up to the data block compressed once (brotli and gzip at their
+//! best, on a blocking thread started when the broker starts; a request that
+//! comes first waits for it, bounded). A request's answer is that compressed
+//! text and the rest (the data block and the page's last tags) compressed on
+//! its own, joined without compressing the page again ([`brotli_cat`],
+//! [`gzip_join`]). That body carries no secret: the look-up
 //! answer is what anyone with the code may read, and nothing of the request
 //! but the code of its own URL is reflected in it.
 
@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::api::{ClientIp, connect_lookup};
 use crate::app::App;
-use crate::assets::{Coding, WARM_WAIT, brotli_at, brotli_cat, brotli_part, gzip_at, negotiate_among};
+use crate::assets::{Coding, GzipHead, WARM_WAIT, brotli_cat, brotli_part, gzip_head, gzip_join, negotiate_among};
 use crate::store::Store;
 use crate::web::{content_type, head_preloads, safe_name, tag_attributes};
 
@@ -44,10 +44,10 @@ const CSP_SCRIPT: &str = "script-src 'self' 'wasm-unsafe-eval'";
 const CSP_STYLE: &str = "style-src 'self'";
 /// Id of the page's data block (read by `www/main.js`).
 pub const ISLAND_ID: &str = "sp-lookup";
-/// brotli quality of what is compressed per request: fast.
-const PAGE_BROTLI_QUALITY: i32 = 5;
+/// brotli quality of what is compressed per request (the data block): fast.
+const TAIL_BROTLI_QUALITY: i32 = 5;
 /// brotli quality of the page's text, compressed once per version.
-const HALVES_BROTLI_QUALITY: i32 = 11;
+const HEAD_BROTLI_QUALITY: i32 = 11;
 /// Largest file written into the page; a larger one stays a `src`/`href`.
 const INLINE_MAX: usize = 256 * 1024;
 
@@ -250,42 +250,43 @@ struct Built {
     csp: String,
     /// `Link` entries for what the inlined head still loads.
     link: String,
-    /// `before` and `after` as brotli parts for [`brotli_cat`], made once.
-    brotli: tokio::sync::OnceCell<Option<Halves>>,
+    /// `before` compressed, made once.
+    head: tokio::sync::OnceCell<Option<Head>>,
 }
 
-/// [`Inlined::before`] and [`Inlined::after`] (none when empty) as brotli
-/// parts for [`brotli_cat`].
-type Halves = (Vec<u8>, Option<Vec<u8>>);
+/// [`Inlined::before`] compressed: a brotli part for [`brotli_cat`] and the
+/// start of a gzip member for [`gzip_join`].
+#[derive(Debug)]
+struct Head {
+    brotli: Vec<u8>,
+    gzip: GzipHead,
+}
 
 impl Built {
-    /// The page's text as brotli parts: compressed on a blocking thread by
-    /// the first caller (~0.1 s at quality 11), awaited by the others.
-    async fn halves(self: &Arc<Self>) -> Option<&Halves> {
+    /// The page's text compressed: on a blocking thread by the first caller
+    /// (~0.1 s), awaited by the others.
+    async fn head(self: &Arc<Self>) -> Option<&Head> {
         let me = self.clone();
-        let job = || async move { tokio::task::spawn_blocking(move || halves(&me.inlined)).await.ok().flatten() };
-        self.brotli.get_or_init(job).await.as_ref()
+        let job = || async move { tokio::task::spawn_blocking(move || head(&me.inlined.before)).await.ok().flatten() };
+        self.head.get_or_init(job).await.as_ref()
     }
 }
 
-/// `inlined`'s two halves as brotli parts (blocking).
-fn halves(inlined: &Inlined) -> Option<Halves> {
-    let before = brotli_part(inlined.before.as_bytes(), HALVES_BROTLI_QUALITY, true)?;
-    let after = if inlined.after.is_empty() {
-        None
-    } else {
-        Some(brotli_part(inlined.after.as_bytes(), HALVES_BROTLI_QUALITY, false)?)
-    };
-    Some((before, after))
+/// `text` compressed for [`answer`] (blocking).
+fn head(text: &str) -> Option<Head> {
+    Some(Head { brotli: brotli_part(text.as_bytes(), HEAD_BROTLI_QUALITY, true)?, gzip: gzip_head(text.as_bytes())? })
 }
 
-/// The brotli answer: the halves with `island` between them (empty parts left out).
-fn joined((before, after): &Halves, island: &str) -> Option<Vec<u8>> {
-    let middle =
-        if island.is_empty() { None } else { Some(brotli_part(island.as_bytes(), PAGE_BROTLI_QUALITY, false)?) };
-    let parts: Vec<&[u8]> =
-        [Some(before), middle.as_ref(), after.as_ref()].into_iter().flatten().map(Vec::as_slice).collect();
-    brotli_cat(&parts)
+/// The page in `coding`: `head`'s text and then `tail`, of which only `tail`
+/// is compressed now. `None` for identity.
+fn answer(head: &Head, tail: &str, coding: Coding) -> Option<Vec<u8>> {
+    match coding {
+        Coding::Identity => None,
+        Coding::Gzip => gzip_join(&head.gzip, tail.as_bytes()),
+        // An empty part is never joined (see `brotli_part`).
+        Coding::Brotli if tail.is_empty() => brotli_cat(&[&head.brotli]),
+        Coding::Brotli => brotli_cat(&[&head.brotli, &brotli_part(tail.as_bytes(), TAIL_BROTLI_QUALITY, false)?]),
+    }
 }
 
 /// The inlined page for the current files, or `None` when there is no `index.html`.
@@ -317,13 +318,13 @@ async fn built<S: Store>(app: &App<S>) -> Option<Arc<Built>> {
     let inlined = inline_head(&html, &files);
     let csp = inlined.csp(crate::web::CSP);
     let link = head_preloads(format!("{}{}", inlined.before, inlined.after).as_bytes());
-    let built = Arc::new(Built { inlined, csp, link, brotli: tokio::sync::OnceCell::new() });
+    let built = Arc::new(Built { inlined, csp, link, head: tokio::sync::OnceCell::new() });
     if let Ok(mut cache) = app.page.0.lock() {
         *cache = Some((key, built.clone()));
     }
     // Compressed now, not on the first brotli request.
     let compressing = built.clone();
-    drop(tokio::spawn(async move { compressing.halves().await.is_some() }));
+    drop(tokio::spawn(async move { compressing.head().await.is_some() }));
     Some(built)
 }
 
@@ -342,14 +343,6 @@ async fn lookup<S: Store>(app: &App<S>, ip: IpAddr, code: &str) -> String {
     let retry = res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()?.trim().parse().ok());
     let body = axum::body::to_bytes(res.into_body(), 64 * 1024).await.unwrap_or_default();
     island(status, retry, &body)
-}
-
-fn compress(body: &[u8], coding: Coding) -> Option<Vec<u8>> {
-    match coding {
-        Coding::Identity => None,
-        Coding::Gzip => gzip_at(body, flate2::Compression::default()),
-        Coding::Brotli => brotli_at(body, PAGE_BROTLI_QUALITY),
-    }
 }
 
 /// `GET /connect` and `GET /connect/{code}`: the consent page, its files
@@ -372,24 +365,16 @@ pub async fn page<S: Store>(
     };
     let accept: Vec<&str> = headers.get_all(header::ACCEPT_ENCODING).iter().filter_map(|v| v.to_str().ok()).collect();
     let coding = negotiate_among(&accept, |_| true);
-    // brotli from the text compressed once (waited for, bounded): microseconds.
-    let joined = if coding == Coding::Brotli {
-        tokio::time::timeout(WARM_WAIT, built.halves()).await.ok().flatten().and_then(|h| joined(h, &island))
-    } else {
+    let tail = format!("{island}{}", built.inlined.after);
+    // The page's text compressed once (waited for, bounded), the rest now: microseconds.
+    let compressed = if coding == Coding::Identity {
         None
-    };
-    let (coding, body) = if let Some(z) = joined {
-        (coding, z)
     } else {
-        let mut body = Vec::with_capacity(built.inlined.before.len() + island.len() + built.inlined.after.len());
-        body.extend_from_slice(built.inlined.before.as_bytes());
-        body.extend_from_slice(island.as_bytes());
-        body.extend_from_slice(built.inlined.after.as_bytes());
-        match tokio::task::spawn_blocking(move || (compress(&body, coding), body)).await {
-            Ok((Some(z), _)) => (coding, z),
-            Ok((None, body)) => (Coding::Identity, body),
-            Err(_) => return StatusCode::INTERNAL_SERVER_ERROR.into_response(),
-        }
+        tokio::time::timeout(WARM_WAIT, built.head()).await.ok().flatten().and_then(|h| answer(h, &tail, coding))
+    };
+    let (coding, body) = match compressed {
+        Some(z) => (coding, z),
+        None => (Coding::Identity, [built.inlined.before.as_bytes(), tail.as_bytes()].concat()),
     };
     let mut res = (StatusCode::OK, body).into_response();
     let h = res.headers_mut();
@@ -496,27 +481,34 @@ mod tests {
     }
 
     #[test]
-    fn brotli_answer_is_the_halves_and_the_data_block_joined() {
+    fn compressed_answer_is_the_page_and_its_data_block() {
         use std::io::Read;
-        let head = "<!doctype html><html><head><link rel=stylesheet href=/assets/a.css>\n\
+        let start = "<!doctype html><html><head><link rel=stylesheet href=/assets/a.css>\n\
 <script type=module src=/assets/m.js></script>\n</head><body><p>page</p>";
         let css = "body { color: #222; background: #fafafa; }\n".repeat(40);
         let js = "export function draw(state) { return state.code + ' ' + state.fingerprint; }\n".repeat(40);
-        let unbrotli = |z: &[u8]| {
+        let decode = |z: &[u8], coding: Coding| {
             let mut out = String::new();
-            brotli::Decompressor::new(z, 4096).read_to_string(&mut out).unwrap();
+            match coding {
+                Coding::Brotli => brotli::Decompressor::new(z, 4096).read_to_string(&mut out).unwrap(),
+                Coding::Gzip => flate2::read::GzDecoder::new(z).read_to_string(&mut out).unwrap(),
+                Coding::Identity => unreachable!(),
+            };
             out
         };
-        // With </body>, and without (nothing after the block: once a stream that did not decode).
-        for html in [format!("{head}</body></html>\n"), head.to_owned(), format!("{head}\n")] {
+        // With </body>, and without (an empty tail: once a brotli stream that did not decode).
+        for html in [format!("{start}</body></html>\n"), start.to_owned(), format!("{start}\n")] {
             let inlined = inline_head(&html, &files(&[("a.css", &css), ("m.js", &js)]));
-            let parts = halves(&inlined).unwrap();
-            let (before, after) = (&inlined.before, &inlined.after);
+            let compressed = head(&inlined.before).unwrap();
             for block in [String::new(), island(200, None, br#"{"code":"ABCD-1234"}"#), island(404, None, b"null")] {
-                let z = joined(&parts, &block).unwrap();
-                assert_eq!(unbrotli(&z), format!("{before}{block}{after}"));
-                // Far smaller than the page: the halves were compressed, not stored.
-                assert!(z.len() * 5 < before.len() + after.len(), "{} of {}", z.len(), before.len() + after.len());
+                let tail = format!("{block}{}", inlined.after);
+                for coding in [Coding::Brotli, Coding::Gzip] {
+                    let z = answer(&compressed, &tail, coding).unwrap();
+                    assert_eq!(decode(&z, coding), format!("{}{tail}", inlined.before), "{coding:?}");
+                    // Far smaller than the page: its text was compressed, not stored.
+                    assert!(z.len() * 5 < inlined.before.len(), "{coding:?}: {} of {}", z.len(), inlined.before.len());
+                }
+                assert_eq!(answer(&compressed, &tail, Coding::Identity), None);
             }
         }
     }
