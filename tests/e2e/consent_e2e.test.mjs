@@ -127,6 +127,32 @@ async function fullFlow(envelope) {
 test("real broker, LinkAuth envelope: the agent opens exactly the typed values; broker blind", () => fullFlow("linkauth"));
 test("real broker, JWE envelope: the agent opens exactly the typed values; broker blind", () => fullFlow("jwe"));
 
+// The broker compresses the page's text once and joins each view's data block
+// to it (crates/broker/src/page.rs): a browser decodes both codings' joins and
+// draws the review from them.
+test("real broker: the page as gzip and as brotli (compressed once, the data block joined) draws the review", async () => {
+  const broker = await startBroker();
+  const b = await launchBrowser();
+  try {
+    const agent = await TestAgent.create(broker.url);
+    const created = await agent.createSession({ template: "api_key", display_name: "Joined page" });
+    const cdp = await b.page.context().newCDPSession(b.page);
+    await cdp.send("Network.enable");
+    for (const [accept, coding] of [["gzip, deflate", "gzip"], ["gzip, deflate, br, zstd", "br"]]) {
+      await cdp.send("Network.setExtraHTTPHeaders", { headers: { "Accept-Encoding": accept } });
+      const nav = await b.page.goto(created.verification_uri_complete || created.url);
+      assert.equal(nav.headers()["content-encoding"], coding, accept);
+      await waitForState(b.page, "review");
+      assert.equal(await b.page.getByTestId("code").innerText(), agent.code.replace(/^(.{4})-?(.{4})$/, "$1-$2"), coding);
+      assert.equal(await b.page.getByTestId("fingerprint").innerText(), agent.fingerprint.short, coding);
+      assert.match(await cardText(b.page), /Joined page/, coding);
+    }
+  } finally {
+    await b.close();
+    await broker.stop();
+  }
+});
+
 test("real broker: manual code entry, second viewer refused, unknown code", async () => {
   const broker = await startBroker();
   const b = await launchBrowser();
