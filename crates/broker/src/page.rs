@@ -44,8 +44,9 @@ const CSP_SCRIPT: &str = "script-src 'self' 'wasm-unsafe-eval'";
 const CSP_STYLE: &str = "style-src 'self'";
 /// Id of the page's data block (read by `www/main.js`).
 pub const ISLAND_ID: &str = "sp-lookup";
-/// brotli quality of what is compressed per request (the data block): fast.
-const TAIL_BROTLI_QUALITY: i32 = 5;
+/// brotli quality of what is compressed per request (the data block and the
+/// last tags, ~0.7 KB): 19 us there, where 5 takes 29 us for the same bytes.
+const TAIL_BROTLI_QUALITY: i32 = 4;
 /// brotli quality of the page's text, compressed once per version.
 const HEAD_BROTLI_QUALITY: i32 = 11;
 /// Largest file written into the page; a larger one stays a `src`/`href`.
