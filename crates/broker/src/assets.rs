@@ -121,25 +121,20 @@ pub fn compressible(content_type: &str) -> bool {
 }
 
 fn gzip(data: &[u8]) -> Option<Vec<u8>> {
-    gzip_at(data, flate2::Compression::best())
-}
-
-/// gzip of `data` at `level`.
-fn gzip_at(data: &[u8], level: flate2::Compression) -> Option<Vec<u8>> {
     use std::io::Write;
-    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), level);
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 2), flate2::Compression::best());
     enc.write_all(data).ok()?;
     enc.finish().ok()
 }
 
+/// brotli of `data` at [`BROTLI_QUALITY`], window [`BROTLI_LGWIN`].
 fn brotli(data: &[u8]) -> Option<Vec<u8>> {
-    brotli_at(data, BROTLI_QUALITY)
-}
-
-/// brotli of `data` at `quality` (0-11), window [`BROTLI_LGWIN`].
-fn brotli_at(data: &[u8], quality: i32) -> Option<Vec<u8>> {
-    let params =
-        brotli::enc::BrotliEncoderParams { quality, lgwin: BROTLI_LGWIN, size_hint: data.len(), ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams {
+        quality: BROTLI_QUALITY,
+        lgwin: BROTLI_LGWIN,
+        size_hint: data.len(),
+        ..Default::default()
+    };
     let mut out = Vec::with_capacity(data.len() / 2);
     brotli::BrotliCompress(&mut &data[..], &mut out, &params).ok()?;
     Some(out)
@@ -199,17 +194,11 @@ pub(crate) fn brotli_cat(parts: &[&[u8]]) -> Option<Vec<u8>> {
 /// The start of a gzip member made in two steps: `data` deflated once (best
 /// level) and flushed to a byte boundary without a last block, with its
 /// CRC-32 and length; [`gzip_join`] adds the rest of the text per use.
-#[derive(Clone)]
+#[derive(Debug)]
 pub(crate) struct GzipHead {
     deflate: Vec<u8>,
-    crc: crc32fast::Hasher,
-    len: u32,
-}
-
-impl std::fmt::Debug for GzipHead {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GzipHead").field("deflate", &self.deflate.len()).field("len", &self.len).finish()
-    }
+    crc: u32,
+    len: u64,
 }
 
 /// [`GzipHead`] of `data`.
@@ -220,9 +209,7 @@ pub(crate) fn gzip_head(data: &[u8]) -> Option<GzipHead> {
     // A sync flush: everything so far, byte-aligned, and no last block.
     enc.flush().ok()?;
     let deflate = std::mem::take(enc.get_mut());
-    let mut crc = crc32fast::Hasher::new();
-    crc.update(data);
-    Some(GzipHead { deflate, crc, len: u32::try_from(data.len()).ok()? })
+    Some(GzipHead { deflate, crc: crc32fast::hash(data), len: data.len() as u64 })
 }
 
 /// One gzip member of `head`'s text followed by `tail` (compressed now, at
@@ -233,12 +220,11 @@ pub(crate) fn gzip_join(head: &GzipHead, tail: &[u8]) -> Option<Vec<u8>> {
         flate2::write::DeflateEncoder::new(Vec::with_capacity(tail.len() / 2 + 16), flate2::Compression::default());
     enc.write_all(tail).ok()?;
     let rest = enc.finish().ok()?;
-    let mut crc = head.crc.clone();
-    let mut more = crc32fast::Hasher::new();
-    more.update(tail);
-    crc.combine(&more);
+    // The head's CRC-32 carried on over the tail.
+    let mut crc = crc32fast::Hasher::new_with_initial_len(head.crc, head.len);
+    crc.update(tail);
     // Modulo 2^32, as gzip's ISIZE.
-    let len = head.len.wrapping_add(tail.len() as u32);
+    let len = (head.len + tail.len() as u64) as u32;
     // ID1 ID2, deflate, no flags, no time, no extra flags, unknown OS.
     let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
     out.reserve(head.deflate.len() + rest.len() + 8);
@@ -658,7 +644,12 @@ mod tests {
     fn brotli_cat_refuses_parts_not_made_for_it() {
         let page = "<p>a page that is long enough to compress</p>\n".repeat(50);
         // A later part made as a whole stream (with the dictionary, a last block).
-        let whole = brotli_at(page.as_bytes(), 5).unwrap();
+        let whole = {
+            let params = brotli::enc::BrotliEncoderParams { quality: 5, lgwin: BROTLI_LGWIN, ..Default::default() };
+            let mut out = Vec::new();
+            brotli::BrotliCompress(&mut page.as_bytes(), &mut out, &params).unwrap();
+            out
+        };
         let first = brotli_part(page.as_bytes(), 5, true).unwrap();
         assert_eq!(brotli_cat(&[&first, &whole]), None);
         // A first part made as a whole stream takes nothing after it.

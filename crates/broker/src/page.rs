@@ -268,13 +268,15 @@ impl Built {
     /// (~0.1 s), awaited by the others.
     async fn head(self: &Arc<Self>) -> Option<&Head> {
         let me = self.clone();
-        let job = || async move { tokio::task::spawn_blocking(move || head(&me.inlined.before)).await.ok().flatten() };
+        let job = || async move {
+            tokio::task::spawn_blocking(move || compress_head(&me.inlined.before)).await.ok().flatten()
+        };
         self.head.get_or_init(job).await.as_ref()
     }
 }
 
 /// `text` compressed for [`answer`] (blocking).
-fn head(text: &str) -> Option<Head> {
+fn compress_head(text: &str) -> Option<Head> {
     Some(Head { brotli: brotli_part(text.as_bytes(), HEAD_BROTLI_QUALITY, true)?, gzip: gzip_head(text.as_bytes())? })
 }
 
@@ -321,6 +323,12 @@ async fn built<S: Store>(app: &App<S>) -> Option<Arc<Built>> {
     let link = head_preloads(format!("{}{}", inlined.before, inlined.after).as_bytes());
     let built = Arc::new(Built { inlined, csp, link, head: tokio::sync::OnceCell::new() });
     if let Ok(mut cache) = app.page.0.lock() {
+        // A request that built the same version meanwhile: its copy, already being compressed.
+        if let Some((k, b)) = cache.as_ref()
+            && *k == key
+        {
+            return Some(b.clone());
+        }
         *cache = Some((key, built.clone()));
     }
     // Compressed now, not on the first brotli request.
@@ -500,7 +508,7 @@ mod tests {
         // With </body>, and without (an empty tail: once a brotli stream that did not decode).
         for html in [format!("{start}</body></html>\n"), start.to_owned(), format!("{start}\n")] {
             let inlined = inline_head(&html, &files(&[("a.css", &css), ("m.js", &js)]));
-            let compressed = head(&inlined.before).unwrap();
+            let compressed = compress_head(&inlined.before).unwrap();
             for block in [String::new(), island(200, None, br#"{"code":"ABCD-1234"}"#), island(404, None, b"null")] {
                 let tail = format!("{block}{}", inlined.after);
                 for coding in [Coding::Brotli, Coding::Gzip] {
