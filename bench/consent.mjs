@@ -220,7 +220,12 @@ async function main() {
         const t = await page.evaluate(() => window.__benchReady);
         if (kind === "consent") {
           transfers = seen;
-          // Where the time goes: the page's own marks and when each file arrived.
+          // Where the time goes: the page's own marks and when each file
+          // arrived, once the bundle is in (it loads after the review is
+          // drawn; waited for here, after the time above was taken).
+          await page
+            .waitForFunction(() => performance.getEntriesByName("sealpost:bundle-ready").length > 0, null, { timeout: 5_000, polling: 20 })
+            .catch(() => {});
           const w = await page.evaluate(() => {
             const out = {};
             for (const m of performance.getEntriesByType("mark")) if (m.name.startsWith("sealpost:")) out[m.name.slice(9)] = m.startTime;

@@ -12,15 +12,20 @@ const bundles = new Map();
 
 /**
  * Import and initialise the bundle at `url` (absolute); one promise per URL.
- * `wasm` (optional, first call only): the bundle's WebAssembly module, or a
- * promise of it, already being compiled by the caller (the broker's page
- * starts that first thing); by default the glue fetches its own `.wasm`.
+ * `wasm` (optional, used by the first call only): the bundle's WebAssembly
+ * module, a promise of it, or a function that starts fetching and compiling
+ * it (called once, as the glue's import starts, so both are fetched at once;
+ * the broker's page streams its compile so); by default the glue fetches its
+ * own `.wasm`.
  */
 export function loadBundle(url, wasm) {
   let p = bundles.get(url);
   if (!p) {
+    const source = typeof wasm === "function" ? wasm() : wasm;
+    // Its failure is reported through `p` (the glue's own try), not here.
+    if (source && typeof source.catch === "function") source.catch(() => {});
     p = import(url).then(async (mod) => {
-      await mod.default(wasm === undefined ? undefined : { module_or_path: wasm });
+      await mod.default(source === undefined ? undefined : { module_or_path: source });
       return mod;
     });
     p.catch(() => bundles.delete(url));

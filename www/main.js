@@ -4,17 +4,19 @@
 // xtask/src/www.rs), which the broker writes into the page together with
 // consent.css and, on /connect/{code}, the answer of `GET /v1/connect/{code}`
 // (crates/broker/src/page.rs): the first response holds all the review
-// needs. This module starts the streaming compile of the preloaded .wasm
-// (the seal-only WASM bundle), takes the look-up's answer from the page and
-// mounts the view, which then shows code and fingerprint at once (the
-// fingerprint from WebCrypto, consent-key.js); the bundle's glue and its
-// instantiation follow once the review is drawn, and the bundle checks the
-// key before anything is confirmed. (Measured in bench/consent.mjs,
-// interleaved in one run: an `async` script and a dynamic import of the view
-// were both slower; the one bundled file was faster than separate modules;
-// the review without waiting for the bundle was faster than with it; the
-// page with its files and the look-up written into it was faster than the
-// page that loaded them.)
+// needs. This module takes the look-up's answer from the page and mounts the
+// view, which then shows code and fingerprint at once (the fingerprint from
+// WebCrypto, consent-key.js); the seal-only WASM bundle (its .wasm, streamed
+// into a compile, and its glue) is fetched and instantiated once the review is
+// drawn, and the bundle checks the key before anything is confirmed. Nothing
+// preloads the bundle: on a 2-core machine its fetch and compile, started with
+// the page, took the cores the review needed (bench/consent.mjs, session 15:
+// 0.87-0.88x the ready time of the page that preloaded it, paired in the same
+// rounds). (Measured in bench/consent.mjs, interleaved in one run: an `async`
+// script and a dynamic import of the view were both slower; the one bundled
+// file was faster than separate modules; the review without waiting for the
+// bundle was faster than with it; the page with its files and the look-up
+// written into it was faster than the page that loaded them.)
 //
 // Served as a plain file instead (index.html as it is, by any server), the
 // page has no look-up in it and fetches it: `lookup` below (CORS mode,
@@ -69,21 +71,20 @@ const code = codeFromPath(location.pathname);
 /** Where the page's style sheet comes from (written into the page by the broker, or linked). */
 const stylesUrl = "/assets/consent.css";
 const bundleUrl = new URL("/pkg/sealpost_wasm.js", location.href).href;
-// The .wasm compiles from now on, on other threads (same request as the
-// `crossorigin` preload, so the preloaded bytes are used); should the
-// streaming compile fail, the glue gets the response and tries its own way.
+// The .wasm is streamed into a compile (on other threads) when the bundle is
+// first asked for; should the streaming compile fail, the glue gets the
+// response and tries its own way.
 const wasmUrl = new URL("/pkg/sealpost_wasm_bg.wasm", location.href).href;
-const wasm =
+const compileWasm = () =>
   typeof WebAssembly.compileStreaming === "function"
     ? WebAssembly.compileStreaming(fetch(wasmUrl)).catch(() => fetch(wasmUrl))
     : undefined;
-if (wasm) wasm.catch(() => {});
-// The glue module's import and the instantiation (main-thread work) wait
-// until the flow asks for the bundle: after the review is drawn, which needs
-// only the request (consent-flow.js computes the fingerprint with WebCrypto
-// while the bundle loads, and the bundle checks it before confirm). Without
-// WebCrypto (an insecure context) the review needs the bundle: load it now.
-const startBundle = () => loadBundle(bundleUrl, wasm);
+// The glue's import, the compile and the instantiation wait until the flow
+// asks for the bundle: after the review is drawn, which needs only the request
+// (consent-flow.js computes the fingerprint with WebCrypto, and the bundle
+// checks it before confirm). Without WebCrypto (an insecure context) the
+// review needs the bundle: load it now.
+const startBundle = () => loadBundle(bundleUrl, compileWasm);
 if (!(globalThis.crypto && globalThis.crypto.subtle)) startBundle().catch(() => {});
 // Used once by the flow; a retry asks again (through consent-api.js).
 const first = code ? lookupInPage() || lookup(code) : undefined;
