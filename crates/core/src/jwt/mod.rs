@@ -26,6 +26,7 @@ mod inspect;
 mod json;
 mod keys;
 mod options;
+mod p256_vt;
 mod pii;
 mod policy;
 mod report;
