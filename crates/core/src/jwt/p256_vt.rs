@@ -146,6 +146,27 @@ impl Fe {
     fn square(&self) -> Fe {
         self.mul(self)
     }
+
+    /// 1, in Montgomery form (`R mod p`).
+    fn one() -> Fe {
+        let mut one = [0u32; 8];
+        one[0] = 1;
+        Fe(one).mul(&R2)
+    }
+
+    /// `self^(p-2)`: the inverse of a non-zero element (0 for 0).
+    fn invert(&self) -> Fe {
+        let mut e = P;
+        e[0] -= 2;
+        let mut acc = Fe::one();
+        for i in (0..256).rev() {
+            acc = acc.square();
+            if (e[i / 32] >> (i % 32)) & 1 == 1 {
+                acc = acc.mul(self);
+            }
+        }
+        acc
+    }
 }
 
 /// Whether the limbs are below `p`.
@@ -230,9 +251,7 @@ impl Jacobian {
     /// `self + q` for an affine `q` (`madd-2007-bl`).
     pub(crate) fn add_affine(&self, q: &Affine) -> Jacobian {
         if self.is_infinity() {
-            let mut one = [0u32; 8];
-            one[0] = 1;
-            return Jacobian { x: q.x, y: q.y, z: Fe(one).mul(&R2) };
+            return Jacobian::from(*q);
         }
         let z1z1 = self.z.square();
         let u2 = q.x.mul(&z1z1);
@@ -313,21 +332,69 @@ impl Jacobian {
         if self.is_infinity() {
             return None;
         }
-        // z^(p-2) by square-and-multiply over the exponent's bits.
-        let mut e = P;
-        e[0] -= 2;
-        let mut one = [0u32; 8];
-        one[0] = 1;
-        let mut inv = Fe(one).mul(&R2);
-        for i in (0..256).rev() {
-            inv = inv.square();
-            if (e[i / 32] >> (i % 32)) & 1 == 1 {
-                inv = inv.mul(&self.z);
-            }
-        }
+        let inv = self.z.invert();
         let inv2 = inv.square();
         Some((self.x.mul(&inv2).to_bytes(), self.y.mul(&inv2).mul(&inv).to_bytes()))
     }
+}
+
+impl From<Affine> for Jacobian {
+    fn from(q: Affine) -> Jacobian {
+        Jacobian { x: q.x, y: q.y, z: Fe::one() }
+    }
+}
+
+/// The affine forms of finite points, with one inversion for all of them
+/// (Montgomery's trick); `None` if one is the point at infinity.
+fn batch_to_affine(points: &[Jacobian]) -> Option<Vec<Affine>> {
+    // prefix[i] = z_0 · … · z_(i-1)
+    let mut prefix = Vec::with_capacity(points.len());
+    let mut acc = Fe::one();
+    for p in points {
+        if p.is_infinity() {
+            return None;
+        }
+        prefix.push(acc);
+        acc = acc.mul(&p.z);
+    }
+    let mut inv = acc.invert();
+    let mut out = vec![Affine { x: Fe::ZERO, y: Fe::ZERO }; points.len()];
+    for (i, p) in points.iter().enumerate().rev() {
+        let zi = inv.mul(&prefix[i]);
+        inv = inv.mul(&p.z);
+        let zi2 = zi.square();
+        out[i] = Affine { x: p.x.mul(&zi2), y: p.y.mul(&zi2).mul(&zi) };
+    }
+    Some(out)
+}
+
+/// `d·2^(spacing·w)·p` for `w` in `0..windows` and `d` in `1..=entries`, in that
+/// order (window by window), affine: a fixed-base table. Each window's base is
+/// made affine first (one inversion for all), so every entry costs one mixed
+/// addition, and one more inversion makes the entries affine. `None` if an
+/// entry is the point at infinity (`p` of small order: not a P-256 point).
+pub(crate) fn window_table(p: Affine, windows: usize, entries: usize, spacing: usize) -> Option<Vec<Affine>> {
+    let mut bases = Vec::with_capacity(windows);
+    let mut b = Jacobian::from(p);
+    for w in 0..windows {
+        if w > 0 {
+            for _ in 0..spacing {
+                b = b.double();
+            }
+        }
+        bases.push(b);
+    }
+    let bases = batch_to_affine(&bases)?;
+    let mut pts = Vec::with_capacity(windows * entries);
+    for base in &bases {
+        let mut acc = Jacobian::from(*base);
+        pts.push(acc);
+        for _ in 1..entries {
+            acc = acc.add_affine(base);
+            pts.push(acc);
+        }
+    }
+    batch_to_affine(&pts)
 }
 
 #[cfg(test)]
@@ -400,6 +467,25 @@ mod tests {
         assert_eq!(Fe::from_bytes(&pm1).unwrap().to_bytes(), pm1);
     }
 
+    /// Every entry of a small table is the multiple it stands for.
+    #[test]
+    fn window_table_entries_are_their_multiples() {
+        let p = point(0x1234_5678_9abc);
+        let t = window_table(ours(&p), 4, 5, 7).unwrap();
+        assert_eq!(t.len(), 20);
+        for w in 0..4u64 {
+            for d in 1..=5u64 {
+                let want = p * Scalar::from(d << (7 * w));
+                let got = t[usize::try_from(w * 5 + d - 1).unwrap()];
+                assert_eq!(got, ours(&want), "window {w}, digit {d}");
+            }
+        }
+        let mut x = [0u8; 32];
+        x[31] = 7;
+        assert_eq!(Fe::from_bytes(&x).unwrap().invert().mul(&Fe::from_bytes(&x).unwrap()), Fe::one());
+        assert_eq!(Fe::ZERO.invert(), Fe::ZERO);
+    }
+
     proptest! {
         #[test]
         fn field_ops_are_mod_p(a in below_p(), b in below_p()) {
@@ -412,6 +498,9 @@ mod tests {
             prop_assert_eq!(big(&fa.add(&fb).to_bytes()), ba.add_mod(&bb, &p));
             prop_assert_eq!(big(&fa.sub(&fb).to_bytes()), ba.sub_mod(&bb, &p));
             prop_assert_eq!(big(&fa.neg().to_bytes()), U256::ZERO.sub_mod(&ba, &p));
+            if !fa.is_zero() {
+                prop_assert_eq!(fa.invert().mul(&fa), Fe::one());
+            }
         }
 
         /// Sums and doublings agree with the `p256` crate, including the
