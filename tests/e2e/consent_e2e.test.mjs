@@ -153,6 +153,45 @@ test("real broker: the page as gzip and as brotli (compressed once, the data blo
   }
 });
 
+// Nothing preloads the seal bundle (www/main.js): its two files are asked for
+// once the review is drawn, and a page that never shows a review (an unknown
+// code) never asks for them.
+test("real broker: the seal bundle is fetched after the review is drawn, never for an unknown code", async () => {
+  const broker = await startBroker();
+  const b = await launchBrowser();
+  try {
+    const asked = [];
+    b.page.on("request", (r) => asked.push(new URL(r.url()).pathname));
+    // First, in the fresh profile (nothing cached): an unknown code.
+    await b.page.goto(`${broker.url}/connect/ZZZZ-9999`);
+    await waitForState(b.page, "error");
+    // Longer than the flow's latest bundle start (200 ms after a review).
+    await b.page.waitForTimeout(600);
+    assert.deepEqual(asked.filter((p) => p.startsWith("/pkg/")), [], "an error page loaded the bundle");
+
+    const agent = await TestAgent.create(broker.url);
+    const created = await agent.createSession({ template: "api_key", display_name: "Bundle after review" });
+    await b.page.goto(created.verification_uri_complete || created.url);
+    await waitForState(b.page, "review");
+    await b.page.waitForFunction(() => performance.getEntriesByName("sealpost:bundle-ready").length > 0);
+    const t = await b.page.evaluate(() => ({
+      review: performance.getEntriesByName("sealpost:review")[0].startTime,
+      bundle: performance
+        .getEntriesByType("resource")
+        .filter((r) => new URL(r.name).pathname.startsWith("/pkg/"))
+        .map((r) => [new URL(r.name).pathname, r.startTime]),
+    }));
+    assert.deepEqual(t.bundle.map(([p]) => p).sort(), ["/pkg/sealpost_wasm.js", "/pkg/sealpost_wasm_bg.wasm"]);
+    for (const [p, start] of t.bundle) assert.ok(start > t.review, `${p} asked for at ${start} ms, before the review (${t.review} ms)`);
+    // And the bundle checks the key: confirm goes on to the form.
+    await b.page.getByTestId("confirm").click();
+    await waitForState(b.page, "form");
+  } finally {
+    await b.close();
+    await broker.stop();
+  }
+});
+
 test("real broker: manual code entry, second viewer refused, unknown code", async () => {
   const broker = await startBroker();
   const b = await launchBrowser();
