@@ -59,13 +59,15 @@ pub(super) mod p256v {
     /// Entries per window: `1..=2^(QW-1)` times the window's base.
     const ENTRIES: usize = 1 << (QW - 1);
 
-    /// A `p256` affine point as a `p256_vt` one (`None` for the identity).
+    /// A `p256` affine point as a `p256_vt` one (`None` only for coordinates
+    /// not below `p`, which a `p256` point never has).
     fn convert(p: &AffinePoint) -> Option<Affine> {
         Affine::from_coordinates(&p.x().into(), &p.y().into())
     }
 
     /// `d·2^(2·QW·j)·P` for `j` in `0..WINDOWS`, `d` in `1..=ENTRIES`, affine
-    /// (empty for the identity, which no key is).
+    /// (empty when it cannot be made, for a point of small order, which no
+    /// `VerifyingKey` is: every check with it then fails).
     pub(crate) struct Table(Vec<Affine>);
 
     impl Table {
@@ -167,7 +169,7 @@ pub(super) mod p256v {
 
     /// `a·G + b·Q` without a table for `Q` (a key's first use): `1..=16` times
     /// `Q` made affine together, then signed radix-32 digits of `b` from the
-    /// top, five doublings each (`None` for the identity, which no key is).
+    /// top, five doublings each (`None` for a point of small order, which no key is).
     fn lincomb_once(q: &AffinePoint, a: &Scalar, b: &Scalar) -> Option<Jacobian> {
         let multiples = window_table(convert(q)?, 1, 1 << (ONCE_W - 1), 0)?;
         let mut acc = Jacobian::INFINITY;
