@@ -147,18 +147,14 @@ impl Fe {
         self.mul(self)
     }
 
-    /// 1, in Montgomery form (`R mod p`).
-    fn one() -> Fe {
-        let mut one = [0u32; 8];
-        one[0] = 1;
-        Fe(one).mul(&R2)
-    }
+    /// 1, in Montgomery form: `R mod p = 2^256 - p`.
+    const ONE: Fe = Fe([1, 0, 0, 0xffff_ffff, 0xffff_ffff, 0xffff_ffff, 0xffff_fffe, 0]);
 
     /// `self^(p-2)`: the inverse of a non-zero element (0 for 0).
     fn invert(&self) -> Fe {
         let mut e = P;
         e[0] -= 2;
-        let mut acc = Fe::one();
+        let mut acc = Fe::ONE;
         for i in (0..256).rev() {
             acc = acc.square();
             if (e[i / 32] >> (i % 32)) & 1 == 1 {
@@ -340,7 +336,7 @@ impl Jacobian {
 
 impl From<Affine> for Jacobian {
     fn from(q: Affine) -> Jacobian {
-        Jacobian { x: q.x, y: q.y, z: Fe::one() }
+        Jacobian { x: q.x, y: q.y, z: Fe::ONE }
     }
 }
 
@@ -349,7 +345,7 @@ impl From<Affine> for Jacobian {
 fn batch_to_affine(points: &[Jacobian]) -> Option<Vec<Affine>> {
     // prefix[i] = z_0 · … · z_(i-1)
     let mut prefix = Vec::with_capacity(points.len());
-    let mut acc = Fe::one();
+    let mut acc = Fe::ONE;
     for p in points {
         if p.is_infinity() {
             return None;
@@ -460,6 +456,7 @@ mod tests {
         // from_bytes multiplies by R2 and to_bytes by 1, each with R⁻¹: the
         // round trip is the identity only if R2 is R² mod p.
         assert_eq!(Fe::from_bytes(&one).unwrap().to_bytes(), one);
+        assert_eq!(Fe::from_bytes(&one).unwrap(), Fe::ONE);
         let p = be(&U256::from_be_hex(P_HEX));
         assert!(Fe::from_bytes(&p).is_none());
         let mut pm1 = p;
@@ -482,7 +479,7 @@ mod tests {
         }
         let mut x = [0u8; 32];
         x[31] = 7;
-        assert_eq!(Fe::from_bytes(&x).unwrap().invert().mul(&Fe::from_bytes(&x).unwrap()), Fe::one());
+        assert_eq!(Fe::from_bytes(&x).unwrap().invert().mul(&Fe::from_bytes(&x).unwrap()), Fe::ONE);
         assert_eq!(Fe::ZERO.invert(), Fe::ZERO);
     }
 
@@ -499,7 +496,7 @@ mod tests {
             prop_assert_eq!(big(&fa.sub(&fb).to_bytes()), ba.sub_mod(&bb, &p));
             prop_assert_eq!(big(&fa.neg().to_bytes()), U256::ZERO.sub_mod(&ba, &p));
             if !fa.is_zero() {
-                prop_assert_eq!(fa.invert().mul(&fa), Fe::one());
+                prop_assert_eq!(fa.invert().mul(&fa), Fe::ONE);
             }
         }
 
