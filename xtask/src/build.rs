@@ -17,7 +17,7 @@ use std::process::{Command, Stdio};
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 /// Output stem: `sealpost_wasm.js`, `sealpost_wasm_bg.wasm`, `sealpost_wasm.d.ts`.
 pub const STEM: &str = "sealpost_wasm";
-/// The opt-level the bundles ship with (see README, "Bundle size and speed").
+/// The opt-level the bundles ship with (see docs/performance.md).
 pub const DEFAULT_OPT_LEVEL: &str = "s";
 /// Ceiling for the seal-only bundle, wasm + JS glue, gzip -9 (what every consent
 /// page view downloads); `cargo xtask build` fails above it. Set at 48,000 B
@@ -184,7 +184,7 @@ fn build_with(opt_level: &str, only: Option<Bundle>, out: &Path, keep_names: boo
             if total > SEAL_BUDGET_GZIP {
                 return Err(format!(
                     "the seal bundle is {total} B gzip (wasm + JS), over its budget of {SEAL_BUDGET_GZIP} B \
-                     (issue 15; README \"Bundle size and speed\"): find what grew with `--keep-names`"
+                     (issue 15; docs/performance.md): find what grew with `--keep-names`"
                 ));
             }
         }

@@ -98,7 +98,7 @@ impl EnvelopeError {
 ///
 /// A sorted `Vec`, not a `BTreeMap`: at most [`MAX_CREDENTIAL_FIELDS`] small
 /// entries, and the tree's node code was 2.3 KB gzip of the seal-only WASM
-/// bundle (README, "Bundle size and speed").
+/// bundle (docs/performance.md).
 #[derive(Clone, Default, PartialEq, Eq)]
 pub struct Credentials(Vec<(String, String)>);
 

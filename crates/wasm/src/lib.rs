@@ -14,7 +14,7 @@
 mod jwt;
 
 /// The allocator: talc instead of Rust's default dlmalloc for WASM, about a
-/// fifth of its code at the same speed (README "Bundle size and speed"); it
+/// fifth of its code at the same speed (docs/performance.md); it
 /// grows the module's memory as dlmalloc does, and reuses what is freed
 /// (tests/node/wasm_seal.test.mjs checks that memory stays put over many seals).
 #[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
