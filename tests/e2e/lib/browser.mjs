@@ -74,12 +74,46 @@ export function requestsText(g) {
   return g.requests.map((r) => `${r.method} ${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join("\n");
 }
 
-/** Save a screenshot under test-artifacts/; returns the path. */
+/**
+ * Save a screenshot under test-artifacts/; returns the path. A full-page shot
+ * shows sections below the first screen as a reader scrolling down sees them:
+ * the JWT report lays those out only when scrolled to (`content-visibility:
+ * auto`), and a full-page capture does not scroll, so they would come out as
+ * empty boxes. For the shot they are made visible (inline style, also inside
+ * open shadow roots), then put back.
+ */
 export async function screenshot(page, name, opts = {}) {
   await mkdir(ARTIFACTS_DIR, { recursive: true });
   const path = join(ARTIFACTS_DIR, `${name}.png`);
-  await page.screenshot({ path, fullPage: true, ...opts });
+  const fullPage = opts.fullPage ?? true;
+  const shown = fullPage ? await page.evaluate(showDeferredSections).catch(() => 0) : 0;
+  try {
+    await page.screenshot({ path, fullPage, ...opts });
+  } finally {
+    if (shown) await page.evaluate(restoreDeferredSections).catch(() => {});
+  }
   return path;
+}
+
+/** In the page: every element laid out only when near the viewport, made visible; how many. */
+function showDeferredSections() {
+  const found = [];
+  const walk = (root) => {
+    for (const el of root.querySelectorAll("*")) {
+      if (getComputedStyle(el).contentVisibility === "auto") found.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  globalThis.__sealpostShotRestore = found.map((el) => [el, el.style.contentVisibility]);
+  for (const el of found) el.style.contentVisibility = "visible";
+  return new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(found.length))));
+}
+
+/** In the page: undo showDeferredSections. */
+function restoreDeferredSections() {
+  for (const [el, before] of globalThis.__sealpostShotRestore || []) el.style.contentVisibility = before;
+  delete globalThis.__sealpostShotRestore;
 }
 
 /**
