@@ -5,7 +5,7 @@
 // cannot run, e.g. dist/full is missing).
 //
 //   cargo xtask build                       # writes dist/full/
-//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--browser] [--baseline DIR] [--json]
+//   node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--browser] [--baseline DIR] [--cold N] [--json]
 //
 // 1. decode+inspect of a typical ~800-byte RS256 access token:
 //    WASM inspectJwt (full report: decode, explain, every rule)  vs  jose decodeJwt + decodeProtectedHeader
@@ -28,6 +28,13 @@
 //    per-iteration ratios this bundle / that one (inspectJwt, same JWK text,
 //    interleaved): a before/after figure that stays steady on a busy machine;
 //    and the same for the RS256 token without a key (inspection alone).
+// 5. Fresh processes (--cold N, default 5; 0 skips): per algorithm, N new
+//    Node processes each load the bundle and time their first inspectJwt
+//    (no key), then a first key's first verification, that key's second,
+//    and a second key's first: what a one-shot caller pays (a CLI run, a
+//    page that checks one token, a cold serverless instance), where code is
+//    not yet optimised and any per-process table is made. Medians. With
+//    --baseline, the baseline bundle's processes alternate with these.
 
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -39,10 +46,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '..');
 const args = process.argv.slice(2);
 if (args.includes('--help') || args.includes('-h')) {
-  console.log('node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--browser] [--baseline DIR] [--json]\n' +
+  console.log('node bench/jwt.mjs [--seconds 2] [--runs 3] [--bundle dist/full] [--browser] [--baseline DIR] [--cold N] [--json]\n' +
     '  --bundle DIR    the full bundle to measure (a directory holding sealpost_wasm.js), default $SEALPOST_DIST/full or dist/full\n' +
     '  --browser       also the verify medians inside headless Chromium ($CHROMIUM or /usr/bin/chromium) against its crypto.subtle\n' +
-    '  --baseline DIR  another build of the full bundle: paired ratios this / that per algorithm, and without a key');
+    '  --baseline DIR  another build of the full bundle: paired ratios this / that per algorithm, and without a key\n' +
+    '  --cold N        N fresh processes per algorithm timing their first calls (default 5, 0 skips)');
   process.exit(0);
 }
 const arg = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt; };
@@ -264,6 +272,51 @@ if (baseDir) {
   }
 }
 
+// Fresh processes: the first calls of a process that has just loaded the bundle.
+const coldRuns = Number(arg('--cold', '5'));
+if (coldRuns > 0) {
+  const { execFileSync } = await import('node:child_process');
+  // The child: keys made with Node's crypto before any timing; prints JSON.
+  const child = `
+    import { readFileSync } from 'node:fs';
+    import { generateKeyPairSync, sign } from 'node:crypto';
+    const [dir, alg] = process.argv.slice(1);
+    const GEN = { RS256: ['rsa', { modulusLength: 2048 }], PS256: ['rsa', { modulusLength: 2048 }], ES256: ['ec', { namedCurve: 'P-256' }], EdDSA: ['ed25519', {}] };
+    const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const NOW = ${NOW};
+    const make = () => {
+      const { privateKey, publicKey } = generateKeyPairSync(...GEN[alg]);
+      const input = b64u({ alg, typ: 'JWT' }) + '.' + b64u({ sub: 'x', exp: NOW + 600 });
+      const opts = alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : alg === 'PS256' ? { key: privateKey, padding: 6, saltLength: 32 } : privateKey;
+      const sig = sign(alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), opts);
+      return { token: input + '.' + sig.toString('base64url'), key: JSON.stringify(publicKey.export({ format: 'jwk' })) };
+    };
+    const [a, b] = [make(), make()];
+    const w = await import(dir + '/sealpost_wasm.js');
+    w.initSync({ module: readFileSync(new URL(dir + '/sealpost_wasm_bg.wasm')) });
+    const time = (token, key) => {
+      const t0 = performance.now();
+      const r = w.inspectJwt(token, key ? { now: NOW, key } : { now: NOW });
+      const ms = performance.now() - t0;
+      if (key && r.verification.status !== 'valid') throw new Error(alg + ': ' + r.verification.detail);
+      return ms;
+    };
+    console.log(JSON.stringify([time(a.token), time(a.token, a.key), time(a.token, a.key), time(b.token, b.key)]));
+  `;
+  const bundles = [['this', bundle], ...(baseDir ? [['baseline', resolve(baseDir)]] : [])];
+  out.cold = {};
+  for (const alg of Object.keys(cases)) {
+    const got = Object.fromEntries(bundles.map(([name]) => [name, []]));
+    for (let i = 0; i < coldRuns; i++) {
+      for (const [name, dir] of bundles) {
+        const text = execFileSync(process.execPath, ['--input-type=module', '-e', child, pathToFileURL(dir).href, alg], { encoding: 'utf8' });
+        got[name].push(JSON.parse(text));
+      }
+    }
+    out.cold[alg] = Object.fromEntries(Object.entries(got).map(([name, rows]) => [name, [0, 1, 2, 3].map((k) => median(rows.map((r) => r[k])))]));
+  }
+}
+
 if (asJson) console.log(JSON.stringify(out, null, 2));
 else {
   const us = (ops) => (1e6 / ops).toFixed(1) + ' µs';
@@ -297,5 +350,11 @@ else {
     }
     const nk = out.baseline.noKey;
     if (nk) console.log(`no key (RS256 token, inspection alone) ${nk.map((r) => `${f(r.ratio)}x`).join(' ')}  (this ${nk.map((r) => r.wasmUs.toFixed(1)).join('/')} µs, baseline ${nk.map((r) => r.webcryptoUs.toFixed(1)).join('/')} µs)`);
+  }
+  if (out.cold) {
+    console.log(`fresh process (median of ${coldRuns} per algorithm): ms for its 1st inspectJwt without a key / a 1st key's 1st verification / that key's 2nd / a 2nd key's 1st`);
+    for (const [alg, v] of Object.entries(out.cold)) {
+      console.log(`${alg.padEnd(6)} ${Object.entries(v).map(([name, t]) => `${name} ${t.map((x) => x.toFixed(2)).join(' / ')}`).join('   ')}`);
+    }
   }
 }

@@ -7,7 +7,8 @@
 //! form; for `G` a wider one, signed radix 2^8), so the product is a sum of
 //! about bits/6 + bits/8 mixed additions and six doublings, with no doubling
 //! chain. The table for `G` is made once per
-//! process; the table for a public key is made on its **second** use and kept
+//! process, on the first verification that uses tables (a key's second use);
+//! the table for a public key is made on its **second** use and kept
 //! in a small per-thread cache (most recently used keys, public points only),
 //! so a key used once pays no table, and one issuer's key checking
 //! many tokens pays the precomputation once (704 points: about ten
@@ -15,7 +16,8 @@
 //! key"; radix 32 with 416 points was about a dozen, for 9 more additions per
 //! verification, and a generator table of radix 2^7 4 more: ES256 inspect+verify
 //! took 1.09x the time). A key's first use takes `1..=16·Q` and signed radix-32
-//! digits of `u2` (256 doublings), with the generator's table for `u1·G`.
+//! digits of `u2` and `1..=16·G` with those of `u1` (256 doublings, no table
+//! for either: a process that checks each key once never makes the generator's).
 //!
 //! The tables and the sums run on `p256_vt`'s variable-time field and
 //! Jacobian points (the `p256` crate's constant-time field costs a barrier per
@@ -163,23 +165,41 @@ pub(super) mod p256v {
         acc
     }
 
-    /// Bits per signed digit of `b` on a key's first use.
+    /// Bits per signed digit of `a` and `b` on a key's first use.
     const ONCE_W: usize = 5;
     const ONCE_DIGITS: usize = (8 * BYTES + 1) / ONCE_W + 1;
+    /// Multiples `1..=2^(ONCE_W-1)` of a base on a key's first use.
+    const ONCE_ENTRIES: usize = 1 << (ONCE_W - 1);
+
+    /// `1..=16` times `G`, affine (made once per process: 16 points, where the
+    /// generator's full table is 4,224).
+    fn generator_multiples() -> &'static [Affine] {
+        static M: OnceLock<Vec<Affine>> = OnceLock::new();
+        M.get_or_init(|| {
+            convert(&AffinePoint::GENERATOR).and_then(|g| window_table(g, 1, ONCE_ENTRIES, 0)).unwrap_or_default()
+        })
+    }
 
     /// `a·G + b·Q` without a table for `Q` (a key's first use): `1..=16` times
-    /// `Q` made affine together, then signed radix-32 digits of `b` from the
-    /// top, five doublings each (`None` for a point of small order, which no key is).
+    /// `Q` made affine together, `1..=16` times `G`, then signed radix-32
+    /// digits of `a` and `b` from the top, five doublings each (Straus). No
+    /// generator's table either: a process that checks each key once (the
+    /// CLI, a page pasted into once) never makes it (`None` for a point of
+    /// small order, which no key is).
     fn lincomb_once(q: &AffinePoint, a: &Scalar, b: &Scalar) -> Option<Jacobian> {
-        let multiples = window_table(convert(q)?, 1, 1 << (ONCE_W - 1), 0)?;
+        let qm = window_table(convert(q)?, 1, ONCE_ENTRIES, 0)?;
+        let gm = generator_multiples();
+        let da = signed_digits::<ONCE_W, ONCE_DIGITS>(a);
+        let db = signed_digits::<ONCE_W, ONCE_DIGITS>(b);
         let mut acc = Jacobian::INFINITY;
-        for &d in signed_digits::<ONCE_W, ONCE_DIGITS>(b).iter().rev() {
+        for (&x, &y) in da.iter().zip(&db).rev() {
             for _ in 0..ONCE_W {
                 acc = acc.double();
             }
-            add_digit(&multiples, 1 << (ONCE_W - 1), &mut acc, 0, d);
+            add_digit(&qm, ONCE_ENTRIES, &mut acc, 0, y);
+            add_digit(gm, ONCE_ENTRIES, &mut acc, 0, x);
         }
-        Some(plus_generator(acc, a))
+        Some(acc)
     }
 
     /// The ECDSA check, with `lincomb` computing `u1·G + u2·Q`.
