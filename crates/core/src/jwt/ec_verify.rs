@@ -312,6 +312,44 @@ mod tests {
         assert!(n256 > 200, "{n256}");
     }
 
+    /// Keys that are small multiples of `G` (or their negations): the sums of
+    /// both paths then meet equal and opposite points (a digit of `u2·Q`
+    /// landing on a digit of `u1·G`). Valid signatures verify and altered ones
+    /// fail on the first-use and the table path alike, as with the `ecdsa` crate.
+    #[test]
+    fn keys_that_are_small_multiples_of_the_generator() {
+        use p256::ecdsa::signature::{Signer, Verifier};
+        let n_minus = |k: u8| {
+            let mut b = super::super::verify::curve_order(super::super::alg::Alg::ES256).unwrap().to_vec();
+            b[31] -= k;
+            b
+        };
+        let mut secrets: Vec<Vec<u8>> = [1u8, 2, 3, 15, 16, 17, 31, 32, 33]
+            .iter()
+            .map(|&k| {
+                let mut b = vec![0u8; 32];
+                b[31] = k;
+                b
+            })
+            .collect();
+        secrets.extend([1u8, 2, 16, 17].iter().map(|&k| n_minus(k)));
+        for secret in &secrets {
+            let sk = p256::ecdsa::SigningKey::from_slice(secret).unwrap();
+            let vk = *sk.verifying_key();
+            let table = p256v::Table::new(vk.as_affine());
+            for m in 0u8..8 {
+                let msg = [m; 24];
+                let sig: p256::ecdsa::Signature = sk.sign(&msg);
+                assert!(p256v::verify_once(vk.as_affine(), &msg, &sig), "{secret:02x?} {m}");
+                assert!(p256v::verify_with_table(&table, &msg, &sig), "{secret:02x?} {m}");
+                let other = [m ^ 0x80; 24];
+                assert!(vk.verify(&other, &sig).is_err());
+                assert!(!p256v::verify_once(vk.as_affine(), &other, &sig), "{secret:02x?} {m}");
+                assert!(!p256v::verify_with_table(&table, &other, &sig), "{secret:02x?} {m}");
+            }
+        }
+    }
+
     /// Signatures made here verify on the first (no table) and later (table)
     /// uses; any flipped bit fails on both.
     #[test]
