@@ -143,6 +143,8 @@ async function paired(wasmFn, wcFn, ms) {
 }
 
 const runs = Number(arg('--runs', '3'));
+// Key pairs of each algorithm, for keys the bundle has never seen.
+const GEN = { RS256: ['rsa', { modulusLength: 2048 }], PS256: ['rsa', { modulusLength: 2048 }], ES256: ['ec', { namedCurve: 'P-256' }], EdDSA: ['ed25519', {}] };
 out.verify = {};
 for (const c of Object.values(cases)) {
   const wc = () => subtle.verify(WC[c.alg][1], c.key, c.sig, c.input);
@@ -171,7 +173,6 @@ for (const c of Object.values(cases)) {
   // ES256 key's table is kept by public point, so a new text of the same key
   // reuses it): fresh key pairs, generated before timing; uses 1, 2 and 3.
   const fresh = [[], [], []]; const wcFresh = [];
-  const GEN = { RS256: ['rsa', { modulusLength: 2048 }], PS256: ['rsa', { modulusLength: 2048 }], ES256: ['ec', { namedCurve: 'P-256' }], EdDSA: ['ed25519', {}] };
   const pairs = Array.from({ length: c.alg.startsWith('ES') || c.alg === 'EdDSA' ? 30 : 8 }, () => generateKeyPairSync(...GEN[c.alg]));
   for (const { privateKey, publicKey } of pairs) {
     const t = w.signJwt({ header: { typ: 'at+jwt', kid: 'fresh' }, claims: CLAIMS, alg: c.alg, key: privateKey.export({ format: 'pem', type: 'pkcs8' }), now: NOW });
@@ -281,7 +282,7 @@ if (coldRuns > 0) {
     import { readFileSync } from 'node:fs';
     import { generateKeyPairSync, sign } from 'node:crypto';
     const [dir, alg] = process.argv.slice(1);
-    const GEN = { RS256: ['rsa', { modulusLength: 2048 }], PS256: ['rsa', { modulusLength: 2048 }], ES256: ['ec', { namedCurve: 'P-256' }], EdDSA: ['ed25519', {}] };
+    const GEN = ${JSON.stringify(GEN)};
     const b64u = (o) => Buffer.from(JSON.stringify(o)).toString('base64url');
     const NOW = ${NOW};
     const make = () => {

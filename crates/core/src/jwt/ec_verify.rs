@@ -67,19 +67,21 @@ pub(super) mod p256v {
         Affine::from_coordinates(&p.x().into(), &p.y().into())
     }
 
-    /// `d·2^(2·QW·j)·P` for `j` in `0..WINDOWS`, `d` in `1..=ENTRIES`, affine
-    /// (empty when it cannot be made, for a point of small order, which no
+    /// `window_table` of a `p256` point: `d·2^(spacing·j)·p` for `j` in
+    /// `0..windows`, `d` in `1..=entries`, affine (empty when it cannot be
+    /// made, for a point of small order, which neither `G` nor any
     /// `VerifyingKey` is: every check with it then fails).
+    fn fixed_base(p: &AffinePoint, windows: usize, entries: usize, spacing: usize) -> Vec<Affine> {
+        convert(p).and_then(|p| window_table(p, windows, entries, spacing)).unwrap_or_default()
+    }
+
+    /// A public key's table: `fixed_base` with `WINDOWS` windows of
+    /// `ENTRIES`, `2·QW` bits apart.
     pub(crate) struct Table(Vec<Affine>);
 
     impl Table {
         pub(crate) fn new(p: &AffinePoint) -> Self {
-            Self(convert(p).and_then(|p| window_table(p, WINDOWS, ENTRIES, 2 * QW)).unwrap_or_default())
-        }
-
-        #[inline]
-        fn add_digit(&self, acc: &mut Jacobian, w: usize, d: i16) {
-            add_digit(&self.0, ENTRIES, acc, w, d);
+            Self(fixed_base(p, WINDOWS, ENTRIES, 2 * QW))
         }
     }
 
@@ -125,18 +127,9 @@ pub(super) mod p256v {
     /// `d·2^(GW·j)·G` for `d` in `1..=2^(GW-1)`: one addition per
     /// `GW` bits instead of one per four (made once per process, on
     /// the first verification that uses tables).
-    struct GTable(Vec<Affine>);
-
-    impl GTable {
-        fn new() -> Self {
-            let g = convert(&AffinePoint::GENERATOR).and_then(|g| window_table(g, G_WINDOWS, G_ENTRIES, GW));
-            Self(g.unwrap_or_default())
-        }
-    }
-
-    fn generator() -> &'static GTable {
-        static G: OnceLock<GTable> = OnceLock::new();
-        G.get_or_init(GTable::new)
+    fn generator() -> &'static [Affine] {
+        static G: OnceLock<Vec<Affine>> = OnceLock::new();
+        G.get_or_init(|| fixed_base(&AffinePoint::GENERATOR, G_WINDOWS, G_ENTRIES, GW))
     }
 
     /// `a·G + b·Q` from the two tables.
@@ -145,9 +138,9 @@ pub(super) mod p256v {
         let mut even = Jacobian::INFINITY;
         let mut odd = Jacobian::INFINITY;
         for w in 0..WINDOWS {
-            q.add_digit(&mut even, w, db[2 * w]);
+            add_digit(&q.0, ENTRIES, &mut even, w, db[2 * w]);
             if 2 * w + 1 < DIGITS {
-                q.add_digit(&mut odd, w, db[2 * w + 1]);
+                add_digit(&q.0, ENTRIES, &mut odd, w, db[2 * w + 1]);
             }
         }
         for _ in 0..QW {
@@ -158,7 +151,7 @@ pub(super) mod p256v {
 
     /// `acc + a·G` from the generator's table.
     fn plus_generator(mut acc: Jacobian, a: &Scalar) -> Jacobian {
-        let g = &generator().0;
+        let g = generator();
         for (w, &d) in signed_digits::<GW, G_WINDOWS>(a).iter().enumerate() {
             add_digit(g, G_ENTRIES, &mut acc, w, d);
         }
@@ -175,9 +168,7 @@ pub(super) mod p256v {
     /// generator's full table is 4,224).
     fn generator_multiples() -> &'static [Affine] {
         static M: OnceLock<Vec<Affine>> = OnceLock::new();
-        M.get_or_init(|| {
-            convert(&AffinePoint::GENERATOR).and_then(|g| window_table(g, 1, ONCE_ENTRIES, 0)).unwrap_or_default()
-        })
+        M.get_or_init(|| fixed_base(&AffinePoint::GENERATOR, 1, ONCE_ENTRIES, 0))
     }
 
     /// `a·G + b·Q` without a table for `Q` (a key's first use): `1..=16` times
